@@ -1,0 +1,56 @@
+# Every target creates or reuses .venv and installs what it needs: on a fresh machine
+# these are the only commands to know.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LNBITS_VERSION := 1.6.2
+LNBITS_VENV := .cache/lnbits-$(LNBITS_VERSION)
+LNBITS_STAMP := $(LNBITS_VENV)/.installed
+
+.PHONY: venv demo test test-fast bench lint api-coverage lnbits clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+# A real LNbits in its own venv (its pins clash with ours). bitstring<5 is required:
+# bitstring 5 breaks LNbits' bolt11 dependency at import.
+lnbits: $(LNBITS_STAMP)
+
+$(LNBITS_STAMP):
+	test -x $(LNBITS_VENV)/bin/python || $(PYTHON) -m venv $(LNBITS_VENV)
+	$(LNBITS_VENV)/bin/pip install -q --upgrade pip
+	$(LNBITS_VENV)/bin/pip install -q "lnbits==$(LNBITS_VERSION)" "bitstring<5"
+	$(LNBITS_VENV)/bin/python -c "import lnbits.app"
+	touch $(LNBITS_STAMP)
+
+demo: venv
+	-$(MAKE) lnbits
+	$(BIN)/lnpilot demo
+
+test: venv lnbits
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/pytest -q -rs
+
+test-fast: venv
+	$(BIN)/pytest -q -rs -m "not slow"
+
+bench: venv lnbits
+	$(BIN)/python bench/client_overhead.py
+
+lint: venv
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+api-coverage: venv
+	$(BIN)/python scripts/api_coverage.py
+
+clean:
+	rm -rf $(VENV) .cache build dist src/*.egg-info
