@@ -26,7 +26,7 @@ $(LNBITS_STAMP):
 	test -x $(LNBITS_VENV)/bin/python || $(PYTHON) -m venv $(LNBITS_VENV)
 	$(LNBITS_VENV)/bin/pip install -q --upgrade pip
 	$(LNBITS_VENV)/bin/pip install -q "lnbits==$(LNBITS_VERSION)" "bitstring<5"
-	$(LNBITS_VENV)/bin/python -c "import lnbits.app"
+	cd /tmp && $(CURDIR)/$(LNBITS_VENV)/bin/python -c "import lnbits.app"
 	touch $(LNBITS_STAMP)
 
 demo: venv

@@ -1,0 +1,92 @@
+"""Credentials and the rule "each call uses the weakest credential that can do it".
+
+LNbits has three kinds: a wallet's invoice key (read and receive), its admin key (spend),
+and a bearer token for a user account (user, admin and node APIs). Every operation of the
+client declares the :class:`Credential` it needs; the transport picks the matching secret
+and fails before sending anything when that secret was not configured.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from lnpilot.lnbits.errors import MissingCredentialError
+from lnpilot.lnbits.redact import MASK, register_secret
+
+
+class Credential(enum.Enum):
+    """What an operation needs, weakest first."""
+
+    NONE = "none"
+    INVOICE_KEY = "invoice key"
+    ADMIN_KEY = "admin key"
+    BEARER = "bearer token (username/password login)"
+
+
+@dataclass
+class Credentials:
+    """The secrets a client may use. Never printed: ``repr`` masks every value.
+
+    An admin key also satisfies invoice-key calls (it is strictly stronger), but the
+    client prefers the invoice key when both are set.
+    """
+
+    invoice_key: str | None = field(default=None, repr=False)
+    admin_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for secret in (self.invoice_key, self.admin_key, self.password, self.access_token):
+            register_secret(secret)
+
+    def __repr__(self) -> str:
+        def shown(value: str | None) -> str:
+            return MASK if value else "None"
+
+        return (
+            f"Credentials(invoice_key={shown(self.invoice_key)}, "
+            f"admin_key={shown(self.admin_key)}, username={self.username!r}, "
+            f"password={shown(self.password)}, access_token={shown(self.access_token)})"
+        )
+
+    @property
+    def can_login(self) -> bool:
+        return bool(self.username and self.password)
+
+    def set_access_token(self, token: str) -> None:
+        register_secret(token)
+        self.access_token = token
+
+    def headers_for(self, needed: Credential, *, method: str, path: str) -> dict[str, str]:
+        """The auth headers for a call needing ``needed``; raises if that secret is absent."""
+        if needed is Credential.NONE:
+            return {}
+        if needed is Credential.INVOICE_KEY:
+            key = self.invoice_key or self.admin_key
+            if key:
+                return {"X-Api-Key": key}
+        elif needed is Credential.ADMIN_KEY:
+            if self.admin_key:
+                return {"X-Api-Key": self.admin_key}
+        elif needed is Credential.BEARER:
+            if self.access_token:
+                return {"Authorization": f"Bearer {self.access_token}"}
+            if self.can_login:
+                # The transport logs in first; an empty header set tells it to.
+                return {}
+        raise MissingCredentialError(
+            f"this call needs the {needed.value}; configure it ({_CONFIG_HINT[needed]})",
+            method=method,
+            path=path,
+        )
+
+
+_CONFIG_HINT = {
+    Credential.INVOICE_KEY: "invoice_key or admin_key / LNPILOT_LNBITS__INVOICE_KEY",
+    Credential.ADMIN_KEY: "admin_key / LNPILOT_LNBITS__ADMIN_KEY",
+    Credential.BEARER: "username and password, or access_token / LNPILOT_LNBITS__USERNAME",
+    Credential.NONE: "",
+}

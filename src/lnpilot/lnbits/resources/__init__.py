@@ -1,0 +1,1 @@
+"""Resources of the LNbits client, one module per area of the API."""

@@ -1,0 +1,82 @@
+"""Extension management: list, enable and disable per user, activate and install (admin).
+
+Installing downloads an archive named by a manifest; on a machine without internet an
+extension must instead be placed in LNbits' extensions folder before start, after which
+each user still has to enable it (its routes answer 403 until then).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from lnpilot.lnbits.credentials import Credential
+from lnpilot.lnbits.models import Extension, JsonObject, UserExtension
+from lnpilot.lnbits.operations import operation
+from lnpilot.lnbits.resources.base import Resource
+
+B = Credential.BEARER
+_E = ("extensions",)
+
+LIST_USER = operation("GET", "/api/v1/extension", B, cache_scope="extensions")
+LIST_ALL = operation("GET", "/api/v1/extension/all", B, cache_scope="extensions")
+DETAILS = operation("GET", "/api/v1/extension/{ext_id}/details", B)
+RELEASES = operation("GET", "/api/v1/extension/{ext_id}/releases", B)
+ENABLE = operation("PUT", "/api/v1/extension/{ext_id}/enable", B, idempotent=True, invalidates=_E)
+DISABLE = operation("PUT", "/api/v1/extension/{ext_id}/disable", B, idempotent=True, invalidates=_E)
+ACTIVATE = operation(
+    "PUT", "/api/v1/extension/{ext_id}/activate", B, idempotent=True, invalidates=_E
+)
+DEACTIVATE = operation(
+    "PUT", "/api/v1/extension/{ext_id}/deactivate", B, idempotent=True, invalidates=_E
+)
+INSTALL = operation("POST", "/api/v1/extension", B, invalidates=_E)
+UNINSTALL = operation("DELETE", "/api/v1/extension/{ext_id}", B, idempotent=True, invalidates=_E)
+
+
+class ExtensionsResource(Resource):
+    async def list(self) -> builtins.list[UserExtension]:
+        """Extensions the logged-in user has enabled or disabled."""
+        return [UserExtension.model_validate(e) for e in await self._t.request(LIST_USER)]
+
+    async def list_all(self) -> builtins.list[Extension]:
+        """Every extension this LNbits knows (installed or from its manifests)."""
+        return [Extension.model_validate(e) for e in await self._t.request(LIST_ALL)]
+
+    async def details(self, ext_id: str) -> JsonObject:
+        result: JsonObject = await self._t.request(DETAILS, path_params={"ext_id": ext_id})
+        return result
+
+    async def releases(self, ext_id: str) -> builtins.list[JsonObject]:
+        result: builtins.list[JsonObject] = await self._t.request(
+            RELEASES, path_params={"ext_id": ext_id}
+        )
+        return result
+
+    async def enable(self, ext_id: str) -> None:
+        """Enable an installed extension for the logged-in user."""
+        await self._t.request(ENABLE, path_params={"ext_id": ext_id})
+
+    async def disable(self, ext_id: str) -> None:
+        await self._t.request(DISABLE, path_params={"ext_id": ext_id})
+
+    async def activate(self, ext_id: str) -> None:
+        """Make an installed extension available to users (admin)."""
+        await self._t.request(ACTIVATE, path_params={"ext_id": ext_id})
+
+    async def deactivate(self, ext_id: str) -> None:
+        await self._t.request(DEACTIVATE, path_params={"ext_id": ext_id})
+
+    async def install(self, ext_id: str, *, archive: str, source_repo: str, version: str) -> None:
+        """Install from a manifest's release (archive URL); needs internet on LNbits' side."""
+        await self._t.request(
+            INSTALL,
+            json={
+                "ext_id": ext_id,
+                "archive": archive,
+                "source_repo": source_repo,
+                "version": version,
+            },
+        )
+
+    async def uninstall(self, ext_id: str) -> None:
+        await self._t.request(UNINSTALL, path_params={"ext_id": ext_id})
