@@ -1,0 +1,67 @@
+"""Run the LND REST face with uvicorn in a background thread, on a port we already hold.
+
+A thread (not a subprocess) because the face must share memory with the simulation it
+serves; binding the socket before uvicorn starts means the URL is known, and the port truly
+ours, before the first request, with no "find a free port, hope nobody takes it" race.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+_START_TIMEOUT_S = 10.0
+
+
+class FaceServer:
+    """One uvicorn server for an ASGI app, started and stopped from the calling thread."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL for ``LND_REST_ENDPOINT`` (plain http: the face has no TLS)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> FaceServer:
+        """Start serving; returns once uvicorn accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"LND REST face did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; open streams (invoice subscriptions) are cut."""
+        self._server.should_exit = True
+        self._server.force_exit = True
+        self._thread.join(timeout=_START_TIMEOUT_S)
+        self._sock.close()
+
+    def __enter__(self) -> FaceServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

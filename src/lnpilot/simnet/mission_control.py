@@ -1,0 +1,85 @@
+"""A sender's memory of what worked and what failed, fading with time (LND's mission control).
+
+LND's apriori estimator keeps, per directed channel, the last failed amount and the last
+successful amount with their times. A channel that just failed at amount A is taken to carry
+nothing at or above A; the penalty fades back to the prior with a half-life (LND's default is
+one hour). A channel that just carried S is very likely to carry S again. This is that
+estimator, simplified: one record per directed channel, no node-level penalties.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: LND `apriorihopprob`: chance that a channel nothing is known about carries an HTLC.
+APRIORI_HOP_PROBABILITY = 0.6
+#: LND's default half-life of a failure's penalty.
+PENALTY_HALF_LIFE_NS = 3600 * 1_000_000_000
+#: LND's probability for an amount at or below one that recently succeeded.
+PREVIOUS_SUCCESS_PROBABILITY = 0.95
+#: After this many half-lives a failure is forgotten (its penalty is < 1%).
+_FORGET_AFTER_HALF_LIVES = 7
+
+
+def apriori_probability(amt_msat: int, capacity_msat: int) -> float:
+    """The prior chance that a channel of that capacity can carry `amt_msat`.
+
+    LND shapes the prior with the capacity; here the balance is taken as uniform over the
+    capacity, which gives the same ordering with no exponential per edge.
+    """
+    if amt_msat >= capacity_msat:
+        return 0.0
+    return APRIORI_HOP_PROBABILITY * (1.0 - amt_msat / capacity_msat)
+
+
+class MissionControl:
+    """Per-sender results by directed channel key (`chan_id << 1 | direction`)."""
+
+    __slots__ = ("_failures", "_successes")
+
+    def __init__(self) -> None:
+        self._failures: dict[int, tuple[int, int]] = {}
+        self._successes: dict[int, tuple[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def report_failure(self, key: int, amt_msat: int, now_ns: int) -> None:
+        """The channel could not carry `amt_msat` now (it keeps the smallest recent one)."""
+        previous = self._failures.get(key)
+        if previous is not None and self._weight(previous[1], now_ns) > 0.5:
+            amt_msat = min(amt_msat, previous[0])
+        self._failures[key] = (amt_msat, now_ns)
+
+    def report_success(self, key: int, amt_msat: int, now_ns: int) -> None:
+        """The channel carried `amt_msat` now; a failure at or below it is outdated."""
+        self._successes[key] = (amt_msat, now_ns)
+        failure = self._failures.get(key)
+        if failure is not None and failure[0] <= amt_msat:
+            del self._failures[key]
+
+    def penalised(self, key: int, amt_msat: int, now_ns: int) -> bool:
+        """Whether a remembered failure still weighs on sending `amt_msat` over `key`."""
+        failure = self._failures.get(key)
+        if failure is None or amt_msat < failure[0]:
+            return False
+        if now_ns - failure[1] > _FORGET_AFTER_HALF_LIVES * PENALTY_HALF_LIFE_NS:
+            del self._failures[key]
+            return False
+        return True
+
+    def probability(self, key: int, amt_msat: int, capacity_msat: int, now_ns: int) -> float:
+        """The chance that `key` carries `amt_msat`, from the prior and what was seen."""
+        prior = apriori_probability(amt_msat, capacity_msat)
+        success = self._successes.get(key)
+        if success is not None and amt_msat <= success[0]:
+            prior = max(prior, PREVIOUS_SUCCESS_PROBABILITY * self._weight(success[1], now_ns))
+        failure = self._failures.get(key)
+        if failure is not None and amt_msat >= failure[0]:
+            prior *= 1.0 - self._weight(failure[1], now_ns)
+        return prior
+
+    @staticmethod
+    def _weight(event_ns: int, now_ns: int) -> float:
+        """How much an observation still counts: 1 when fresh, halving every half-life."""
+        return math.pow(0.5, max(0, now_ns - event_ns) / PENALTY_HALF_LIFE_NS)

@@ -1,0 +1,667 @@
+"""The simulated network: its nodes and channels, the chain under them, and HTLCs moving.
+
+`SimNetwork` owns every piece of shared state (graph, balances, invoices, block height,
+on-chain fee rate, virtual time, event log) and the rules that change it: channel opening,
+confirmation and closing, policy updates, peers going on- and offline, and the execution of
+a route hop by hop with the checks a real node makes. It does not decide anything: senders,
+demand and dynamics live in their own modules and call in here.
+
+One node may be "watched" (ours): HTLCs that touch it produce LND-shaped forwards and HTLC
+events handed to its observer.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from lnpilot.simnet.events import EventLog
+from lnpilot.simnet.failures import FailureDetail, HtlcFailure, WireFailure
+from lnpilot.simnet.fees import forwarding_fee_msat
+from lnpilot.simnet.invoices import InvoiceBook
+from lnpilot.simnet.model import Channel, ChannelState, CloseType, Node, Policy, parse_scid
+from lnpilot.simnet.records import (
+    Forward,
+    HtlcEvent,
+    HtlcEventKind,
+    HtlcEventType,
+    Invoice,
+    InvoiceState,
+)
+from lnpilot.simnet.routing import InEdge, Route
+
+#: Blocks a force-closing party waits for its own output (LND's default CSV delay).
+FORCE_CLOSE_CSV_BLOCKS = 144
+#: Virtual-time seconds between blocks on average.
+BLOCK_INTERVAL_S = 600
+#: Virtual bytes of a funding and of a closing transaction, for on-chain fees.
+FUNDING_TX_VBYTES = 154
+CLOSING_TX_VBYTES = 180
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class AttemptStatus(enum.Enum):
+    """How an HTLC attempt along a route ended for now."""
+
+    SETTLED = "settled"
+    HELD = "held"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class HeldHtlcs:
+    """HTLCs locked along a route toward a hold invoice, waiting for settle or cancel."""
+
+    route: Route
+    htlc_ids: list[int]
+    invoice: Invoice
+
+
+class WatchObserver:
+    """Receives what happens to the watched node's HTLCs; `OurNode` subclasses it."""
+
+    def on_forward(self, forward: Forward) -> None:
+        """A forward through the watched node settled."""
+
+    def on_htlc_event(self, event: HtlcEvent) -> None:
+        """An HTLC event of the watched node (forward, failure, settle)."""
+
+    def on_channel_change(self, chan: Channel) -> None:
+        """A channel of the watched node changed state (pending, open, closing, closed)."""
+
+
+@dataclass(slots=True)
+class ChainState:
+    """The chain the channels are anchored in: height and the fee rate for new transactions."""
+
+    block_height: int = 800_000
+    fee_rate_sat_per_vbyte: int = 10
+    mined_txs: int = 0
+
+
+@dataclass(slots=True)
+class NetworkConfig:
+    """Constants of a network that scenarios may change."""
+
+    network_name: str = "regtest"
+    start: datetime = DEFAULT_START
+    open_confirmations: int = 3
+    reserve_fraction_ppm: int = 10_000
+    default_policy: Policy = field(default_factory=lambda: Policy(1000, 1, 0, 0, 1000, 0, 80))
+
+
+class SimNetwork:
+    """All shared state of one simulated Lightning network and the rules that change it."""
+
+    def __init__(self, seed: int = 0, config: NetworkConfig | None = None) -> None:
+        self.config = config or NetworkConfig()
+        self.seed = seed
+        self.rng = random.Random(f"simnet-network-{seed}")
+        self.nodes: dict[str, Node] = {}
+        self.channels: dict[int, Channel] = {}
+        self.by_point: dict[str, Channel] = {}
+        #: edges into each node over open channels, for backward path finding.
+        self.in_edges: dict[str, list[InEdge]] = {}
+        #: online flag by pubkey, mirrored from `Node.online` for the hot path.
+        self.online: dict[str, bool] = {}
+        #: bumped whenever the set of open channels changes (invalidates cached trees).
+        self.graph_version = 0
+        self.chain = ChainState()
+        self.now_ns = 0
+        self.log = EventLog()
+        self.invoices = InvoiceBook(self.config.network_name)
+        self.held: dict[str, list[HeldHtlcs]] = {}
+        self.watched: str | None = None
+        self.observer: WatchObserver = WatchObserver()
+        self.block_listeners: list[Callable[[int], None]] = []
+
+    # --- time and chain ---------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The virtual wall clock (timezone-aware UTC)."""
+        return self.config.start + timedelta(microseconds=self.now_ns // 1000)
+
+    def mine_block(self) -> None:
+        """Advance the chain by one block and move channels whose confirmations are due."""
+        self.chain.block_height += 1
+        height = self.chain.block_height
+        self.log.record(self.now_ns, "block", height=height)
+        for chan in list(self.channels.values()):
+            if chan.state is ChannelState.PENDING_OPEN:
+                if height >= chan.open_height + chan.confirmations_needed:
+                    self._activate(chan)
+            elif chan.state is ChannelState.CLOSING and height >= chan.close_height + 1:
+                self._finish_close(chan)
+        for listener in list(self.block_listeners):
+            listener(height)
+
+    def set_fee_rate(self, fee_rate_sat_per_vbyte: int) -> None:
+        self.chain.fee_rate_sat_per_vbyte = max(1, fee_rate_sat_per_vbyte)
+        self.log.record(self.now_ns, "feerate", sat_per_vbyte=self.chain.fee_rate_sat_per_vbyte)
+
+    def _txid(self, purpose: str) -> str:
+        self.chain.mined_txs += 1
+        material = f"{self.seed}:{purpose}:{self.chain.mined_txs}".encode()
+        return hashlib.sha256(material).hexdigest()
+
+    # --- nodes ------------------------------------------------------------------------
+
+    def add_node(self, node: Node) -> Node:
+        if node.pubkey in self.nodes:
+            raise ValueError(f"node {node.pubkey} already exists")
+        if len(node.pubkey) != 66:
+            raise ValueError(f"pubkey {node.pubkey!r} is not 33 bytes of hex")
+        self.nodes[node.pubkey] = node
+        self.online[node.pubkey] = node.online
+        self.in_edges.setdefault(node.pubkey, [])
+        return node
+
+    def set_online(self, pubkey: str, online: bool) -> None:
+        """Take a node off or back on the network (its peers see it at once)."""
+        node = self.nodes[pubkey]
+        if node.online == online:
+            return
+        node.online = online
+        self.online[pubkey] = online
+        self.log.record(self.now_ns, "online" if online else "offline", node=pubkey[:16])
+        if self.watched is not None:
+            for chan_id in node.channel_ids:
+                chan = self.channels[chan_id]
+                if self.watched in (chan.node1, chan.node2):
+                    self.observer.on_channel_change(chan)
+
+    def is_active(self, chan: Channel) -> bool:
+        """Open and both ends online: what LND calls an active channel."""
+        return (
+            chan.state is ChannelState.OPEN and self.online[chan.node1] and self.online[chan.node2]
+        )
+
+    # --- channels ---------------------------------------------------------------------
+
+    def add_channel(
+        self,
+        node_a: str,
+        node_b: str,
+        capacity_sat: int,
+        balance_a_msat: int,
+        policy_a: Policy,
+        policy_b: Policy,
+        *,
+        scid: str | None = None,
+        opener: str | None = None,
+        private: bool = False,
+    ) -> Channel:
+        """Add an already open channel (topologies and scenarios start from these)."""
+        chan = self._new_channel(
+            node_a, node_b, capacity_sat, balance_a_msat, policy_a, policy_b, scid, opener, private
+        )
+        chan.state = ChannelState.OPEN
+        chan.open_height = parse_scid(chan.scid)[0]
+        self._link(chan)
+        return chan
+
+    def open_channel(
+        self,
+        opener: str,
+        peer: str,
+        capacity_sat: int,
+        push_msat: int = 0,
+        *,
+        private: bool = False,
+        policy: Policy | None = None,
+        peer_policy: Policy | None = None,
+    ) -> Channel:
+        """Fund a new channel: pending until `open_confirmations` blocks, then open.
+
+        The opener pays capacity plus the funding transaction fee from its on-chain balance.
+        """
+        node = self.nodes[opener]
+        if peer not in self.nodes:
+            raise ValueError(f"unknown peer {peer}")
+        if peer == opener:
+            raise ValueError("cannot open a channel to oneself")
+        if not self.online[peer]:
+            raise ValueError(f"peer {peer} is offline")
+        if not 0 <= push_msat <= capacity_sat * 1000:
+            raise ValueError("push_msat must be between 0 and the capacity")
+        fee_sat = FUNDING_TX_VBYTES * self.chain.fee_rate_sat_per_vbyte
+        if node.onchain_balance_sat < capacity_sat + fee_sat:
+            raise ValueError(
+                f"insufficient on-chain funds: need {capacity_sat + fee_sat} sat, "
+                f"have {node.onchain_balance_sat} sat"
+            )
+        node.onchain_balance_sat -= capacity_sat + fee_sat
+        block = self.chain.block_height + 1
+        scid = f"{block}x{self.rng.randrange(1, 3000)}x{self.rng.randrange(0, 2)}"
+        while self._scid_taken(scid):
+            scid = f"{block}x{self.rng.randrange(1, 3000)}x{self.rng.randrange(0, 2)}"
+        default = self.config.default_policy
+        chan = self._new_channel(
+            opener,
+            peer,
+            capacity_sat,
+            capacity_sat * 1000 - push_msat,
+            (policy or default).copy(),
+            (peer_policy or default).copy(),
+            scid,
+            opener,
+            private,
+        )
+        chan.state = ChannelState.PENDING_OPEN
+        chan.open_height = self.chain.block_height
+        chan.confirmations_needed = self.config.open_confirmations
+        self.log.record(
+            self.now_ns, "chan_pending", scid=chan.scid, opener=opener[:16], cap_sat=capacity_sat
+        )
+        self._notify_watch(chan)
+        return chan
+
+    def close_channel(self, chan_id: int, initiator: str, force: bool = False) -> Channel:
+        """Start closing: unusable at once, closed when the closing transaction confirms."""
+        chan = self.channels[chan_id]
+        if chan.state not in (ChannelState.OPEN, ChannelState.PENDING_OPEN):
+            raise ValueError(f"channel {chan.scid} is already {chan.state.value}")
+        if not force and not (self.online[chan.node1] and self.online[chan.node2]):
+            raise ValueError(f"cooperative close of {chan.scid} needs the peer online")
+        if any(chan.in_flight_count) and not force:
+            raise ValueError(f"channel {chan.scid} has HTLCs in flight")
+        was_open = chan.state is ChannelState.OPEN
+        chan.state = ChannelState.CLOSING
+        chan.close_height = self.chain.block_height
+        chan.close_initiator = initiator
+        if force:
+            chan.close_type = (
+                CloseType.LOCAL_FORCE_CLOSE
+                if initiator == self.watched or self.watched not in (chan.node1, chan.node2)
+                else CloseType.REMOTE_FORCE_CLOSE
+            )
+            chan.maturity_height = self.chain.block_height + 1 + FORCE_CLOSE_CSV_BLOCKS
+        else:
+            chan.close_type = CloseType.COOPERATIVE_CLOSE
+        chan.closing_txid = self._txid(f"close-{chan.scid}")
+        if was_open:
+            self._unlink(chan)
+        self.log.record(
+            self.now_ns,
+            "chan_closing",
+            scid=chan.scid,
+            by=initiator[:16],
+            type=chan.close_type.value,
+        )
+        self._notify_watch(chan)
+        return chan
+
+    def update_policy(self, chan_id: int, pubkey: str, **changes: int | bool) -> Policy:
+        """Change fields of the policy `pubkey` sets on a channel; others keep their value."""
+        chan = self.channels[chan_id]
+        policy = chan.policies[chan.side_of(pubkey)]
+        for name, value in changes.items():
+            if name not in Policy.__slots__ or name == "last_update_ns":
+                raise ValueError(f"unknown policy field {name!r}")
+            setattr(policy, name, value)
+        policy.last_update_ns = self.now_ns
+        rendered = {k: int(v) for k, v in sorted(changes.items())}
+        self.log.record(self.now_ns, "policy", scid=chan.scid, by=pubkey[:16], **rendered)
+        return policy
+
+    def _scid_taken(self, scid: str) -> bool:
+        block, tx, out = parse_scid(scid)
+        return ((block << 40) | (tx << 16) | out) in self.channels
+
+    def _new_channel(
+        self,
+        node_a: str,
+        node_b: str,
+        capacity_sat: int,
+        balance_a_msat: int,
+        policy_a: Policy,
+        policy_b: Policy,
+        scid: str | None,
+        opener: str | None,
+        private: bool,
+    ) -> Channel:
+        for pubkey in (node_a, node_b):
+            if pubkey not in self.nodes:
+                raise ValueError(f"unknown node {pubkey}")
+        if capacity_sat <= 0:
+            raise ValueError("capacity_sat must be positive")
+        if not 0 <= balance_a_msat <= capacity_sat * 1000:
+            raise ValueError(
+                f"balance {balance_a_msat} msat is outside the capacity {capacity_sat} sat"
+            )
+        if scid is None:
+            scid = self._free_scid()
+        block, tx, out = parse_scid(scid)
+        chan_id = (block << 40) | (tx << 16) | out
+        if chan_id in self.channels:
+            raise ValueError(f"short channel id {scid} is already used")
+        first_is_a = node_a < node_b
+        node1, node2 = (node_a, node_b) if first_is_a else (node_b, node_a)
+        balance_b_msat = capacity_sat * 1000 - balance_a_msat
+        balances = (
+            [balance_a_msat, balance_b_msat] if first_is_a else [balance_b_msat, balance_a_msat]
+        )
+        policies = [policy_a, policy_b] if first_is_a else [policy_b, policy_a]
+        for policy in policies:
+            if policy.max_htlc_msat <= 0:
+                policy.max_htlc_msat = capacity_sat * 990
+        reserve_sat = capacity_sat * self.config.reserve_fraction_ppm // 1_000_000
+        chan = Channel(
+            chan_id=chan_id,
+            scid=scid,
+            node1=node1,
+            node2=node2,
+            capacity_sat=capacity_sat,
+            balance_msat=balances,
+            policies=policies,
+            funding_txid=self._txid(f"fund-{scid}"),
+            output_index=out,
+            opener=opener or node_a,
+            reserve_sat=reserve_sat,
+            private=private,
+        )
+        self.channels[chan_id] = chan
+        self.by_point[chan.channel_point] = chan
+        self.nodes[node1].channel_ids.append(chan_id)
+        self.nodes[node2].channel_ids.append(chan_id)
+        return chan
+
+    def _free_scid(self) -> str:
+        block = self.chain.block_height - self.rng.randrange(1, 100_000)
+        scid = f"{block}x{self.rng.randrange(1, 3000)}x{self.rng.randrange(0, 4)}"
+        while self._scid_taken(scid):
+            scid = f"{block}x{self.rng.randrange(1, 3000)}x{self.rng.randrange(0, 4)}"
+        return scid
+
+    def _link(self, chan: Channel) -> None:
+        self.in_edges[chan.node2].append((chan.node1, chan, 0))
+        self.in_edges[chan.node1].append((chan.node2, chan, 1))
+        self.graph_version += 1
+
+    def _unlink(self, chan: Channel) -> None:
+        for node, edge in (
+            (chan.node2, (chan.node1, chan, 0)),
+            (chan.node1, (chan.node2, chan, 1)),
+        ):
+            self.in_edges[node] = [e for e in self.in_edges[node] if e[1] is not edge[1]]
+        self.graph_version += 1
+
+    def _activate(self, chan: Channel) -> None:
+        chan.state = ChannelState.OPEN
+        self._link(chan)
+        self.log.record(self.now_ns, "chan_open", scid=chan.scid)
+        self._notify_watch(chan)
+
+    def _finish_close(self, chan: Channel) -> None:
+        chan.state = ChannelState.CLOSED
+        fee_sat = CLOSING_TX_VBYTES * self.chain.fee_rate_sat_per_vbyte
+        for side, pubkey in enumerate((chan.node1, chan.node2)):
+            amount_sat = (chan.balance_msat[side] + chan.in_flight_msat[side]) // 1000
+            if pubkey == chan.opener:
+                amount_sat = max(0, amount_sat - fee_sat)
+            self.nodes[pubkey].onchain_balance_sat += amount_sat
+        for pubkey in (chan.node1, chan.node2):
+            ids = self.nodes[pubkey].channel_ids
+            if chan.chan_id in ids:
+                ids.remove(chan.chan_id)
+        self.log.record(self.now_ns, "chan_closed", scid=chan.scid)
+        self._notify_watch(chan)
+
+    def _notify_watch(self, chan: Channel) -> None:
+        if self.watched is not None and self.watched in (chan.node1, chan.node2):
+            self.observer.on_channel_change(chan)
+
+    # --- HTLCs ------------------------------------------------------------------------
+
+    def execute(
+        self, route: Route, payment_hash: str | None = None
+    ) -> tuple[AttemptStatus, HtlcFailure | None]:
+        """Send one HTLC along `route` with the checks each forwarding node makes.
+
+        Each hop is added in turn (locking the amount on the offering side); the first
+        refusal unwinds what was added and is reported with the refusing node and LND's
+        reason. At the end the final node checks the invoice (when `payment_hash` names one;
+        payments without one are taken as spontaneous and accepted). A hold invoice keeps the
+        HTLCs locked until `settle_held` or `cancel_held`.
+        """
+        chans = route.channels
+        dirs = route.directions
+        amts = route.amounts_msat
+        online = self.online
+        n = len(chans)
+        htlc_ids = [0] * n
+        open_state = ChannelState.OPEN
+        for i in range(n):
+            chan = chans[i]
+            d = dirs[i]
+            x = amts[i]
+            policy = chan.policies[d]
+            failure: tuple[WireFailure, FailureDetail, str] | None = None
+            if chan.state is not open_state or not online[chan.node2 if d == 0 else chan.node1]:
+                failure = (WireFailure.UNKNOWN_NEXT_PEER, FailureDetail.NO_DETAIL, "peer offline")
+            elif policy.disabled:
+                failure = (WireFailure.CHANNEL_DISABLED, FailureDetail.NO_DETAIL, "disabled")
+            elif i > 0 and amts[i - 1] - x < forwarding_fee_msat(
+                policy, chans[i - 1].policies[1 - dirs[i - 1]], x
+            ):
+                failure = (WireFailure.FEE_INSUFFICIENT, FailureDetail.NO_DETAIL, "fee too low")
+            elif x < policy.min_htlc_msat:
+                failure = (
+                    WireFailure.AMOUNT_BELOW_MINIMUM,
+                    FailureDetail.NO_DETAIL,
+                    "amount below minimum",
+                )
+            elif x > policy.max_htlc_msat:
+                failure = (
+                    WireFailure.TEMPORARY_CHANNEL_FAILURE,
+                    FailureDetail.HTLC_EXCEEDS_MAX,
+                    "htlc exceeds maximum",
+                )
+            elif chan.balance_msat[d] - x < chan.reserve_sat * 1000:
+                failure = (
+                    WireFailure.TEMPORARY_CHANNEL_FAILURE,
+                    FailureDetail.INSUFFICIENT_BALANCE,
+                    "insufficient balance",
+                )
+            elif chan.in_flight_count[d] >= chan.max_accepted_htlcs:
+                failure = (
+                    WireFailure.TEMPORARY_CHANNEL_FAILURE,
+                    FailureDetail.NO_DETAIL,
+                    "too many htlcs in flight",
+                )
+            if failure is not None:
+                self._unwind(route, i)
+                start = chan.node1 if d == 0 else chan.node2
+                result = HtlcFailure(i, failure[0], failure[1], chan.chan_id, start, failure[2])
+                self._watch_result(route, htlc_ids, result)
+                return AttemptStatus.FAILED, result
+            chan.balance_msat[d] -= x
+            chan.in_flight_msat[d] += x
+            chan.in_flight_count[d] += 1
+            htlc_ids[i] = chan.next_htlc_id[d]
+            chan.next_htlc_id[d] += 1
+        if payment_hash is not None:
+            invoice = self.invoices.by_hash(payment_hash)
+            final = self._check_invoice(invoice, route)
+            if final is not None:
+                self._unwind(route, n)
+                self._watch_result(route, htlc_ids, final)
+                return AttemptStatus.FAILED, final
+            assert invoice is not None
+            if invoice.hold:
+                self.held.setdefault(payment_hash, []).append(HeldHtlcs(route, htlc_ids, invoice))
+                self.invoices.accept(invoice, amts[-1])
+                self._watch_held(route, htlc_ids)
+                return AttemptStatus.HELD, None
+            self.invoices.settle(invoice, amts[-1], self.now_ns, None)
+        self._settle(route)
+        self._watch_result(route, htlc_ids, None)
+        return AttemptStatus.SETTLED, None
+
+    def settle_held(self, payment_hash: str, preimage: str) -> None:
+        """Settle a hold invoice's HTLCs with its preimage (LND's SettleInvoice)."""
+        invoice = self.invoices.by_hash(payment_hash)
+        if invoice is None or invoice.state is not InvoiceState.ACCEPTED:
+            raise ValueError(f"no accepted hold invoice with hash {payment_hash}")
+        if hashlib.sha256(bytes.fromhex(preimage)).hexdigest() != payment_hash:
+            raise ValueError("preimage does not match the payment hash")
+        held = self.held.pop(payment_hash, [])
+        for item in held:
+            self._settle(item.route)
+            self._watch_result(item.route, item.htlc_ids, None)
+        self.invoices.settle(
+            invoice, sum(h.route.amounts_msat[-1] for h in held), self.now_ns, preimage
+        )
+
+    def cancel_held(self, payment_hash: str) -> None:
+        """Fail a hold invoice's HTLCs back and cancel it (LND's CancelInvoice)."""
+        invoice = self.invoices.by_hash(payment_hash)
+        if invoice is None or invoice.state in (InvoiceState.SETTLED, InvoiceState.CANCELED):
+            raise ValueError(f"no open invoice with hash {payment_hash}")
+        for item in self.held.pop(payment_hash, []):
+            n = len(item.route.channels)
+            self._unwind(item.route, n)
+            failure = HtlcFailure(
+                n,
+                WireFailure.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS,
+                FailureDetail.INVOICE_NOT_OPEN,
+                item.route.channels[-1].chan_id,
+                invoice.node,
+                "invoice canceled",
+            )
+            self._watch_result(item.route, item.htlc_ids, failure)
+        self.invoices.cancel(invoice)
+
+    def _check_invoice(self, invoice: Invoice | None, route: Route) -> HtlcFailure | None:
+        n = len(route.channels)
+        dest = route.destination
+        last_chan = route.channels[-1].chan_id
+        wire = WireFailure.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS
+        if invoice is None or invoice.node != dest:
+            return HtlcFailure(n, wire, FailureDetail.UNKNOWN_INVOICE, last_chan, dest, "unknown")
+        if invoice.state is not InvoiceState.OPEN or invoice.expired(self.now_ns):
+            return HtlcFailure(n, wire, FailureDetail.INVOICE_NOT_OPEN, last_chan, dest, "not open")
+        if route.amounts_msat[-1] < invoice.value_msat:
+            return HtlcFailure(
+                n, wire, FailureDetail.INVOICE_UNDERPAID, last_chan, dest, "underpaid"
+            )
+        return None
+
+    def _unwind(self, route: Route, added: int) -> None:
+        """Fail back the first `added` HTLCs of a route: amounts return to their offerers."""
+        for i in range(added):
+            chan = route.channels[i]
+            d = route.directions[i]
+            x = route.amounts_msat[i]
+            chan.balance_msat[d] += x
+            chan.in_flight_msat[d] -= x
+            chan.in_flight_count[d] -= 1
+
+    def _settle(self, route: Route) -> None:
+        for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
+            chan.in_flight_msat[d] -= x
+            chan.in_flight_count[d] -= 1
+            chan.balance_msat[1 - d] += x
+            chan.sent_msat[d] += x
+            chan.num_updates += 1
+
+    # --- the watched node's view -----------------------------------------------------
+
+    def _watch_index(self, route: Route) -> int:
+        """Position of the watched node on the route (0 sender .. n receiver), or -1."""
+        watched = self.watched
+        if watched is None:
+            return -1
+        if route.source == watched:
+            return 0
+        for i, (chan, d) in enumerate(zip(route.channels, route.directions, strict=True)):
+            if (chan.node2 if d == 0 else chan.node1) == watched:
+                return i + 1
+        return -1
+
+    def _watch_held(self, route: Route, htlc_ids: list[int]) -> None:
+        k = self._watch_index(route)
+        if 0 < k < len(route.channels):
+            self.observer.on_htlc_event(
+                self._forward_event(route, htlc_ids, k, HtlcEventKind.FORWARD)
+            )
+
+    def _watch_result(self, route: Route, htlc_ids: list[int], failure: HtlcFailure | None) -> None:
+        k = self._watch_index(route)
+        n = len(route.channels)
+        if k <= 0:
+            return
+        now = self.now_ns
+        if k == n:
+            if failure is None:
+                self.observer.on_htlc_event(
+                    HtlcEvent(
+                        HtlcEventKind.SETTLE,
+                        HtlcEventType.RECEIVE,
+                        now,
+                        route.channels[-1].chan_id,
+                        0,
+                        htlc_ids[-1],
+                        0,
+                        route.amounts_msat[-1],
+                    )
+                )
+            return
+        if failure is not None and failure.hop_index < k:
+            return
+        if failure is not None and failure.hop_index == k:
+            event = self._forward_event(route, htlc_ids, k, HtlcEventKind.LINK_FAIL)
+            self.observer.on_htlc_event(
+                HtlcEvent(
+                    HtlcEventKind.LINK_FAIL,
+                    HtlcEventType.FORWARD,
+                    now,
+                    event.incoming_channel_id,
+                    event.outgoing_channel_id,
+                    event.incoming_htlc_id,
+                    0,
+                    event.incoming_amt_msat,
+                    event.outgoing_amt_msat,
+                    failure.wire,
+                    failure.detail,
+                    failure.message,
+                )
+            )
+            return
+        forwarded = self._forward_event(route, htlc_ids, k, HtlcEventKind.FORWARD)
+        self.observer.on_htlc_event(forwarded)
+        kind = HtlcEventKind.SETTLE if failure is None else HtlcEventKind.FORWARD_FAIL
+        self.observer.on_htlc_event(self._forward_event(route, htlc_ids, k, kind))
+        if failure is None:
+            self.observer.on_forward(
+                Forward(
+                    now,
+                    forwarded.incoming_channel_id,
+                    forwarded.outgoing_channel_id,
+                    forwarded.incoming_amt_msat,
+                    forwarded.outgoing_amt_msat,
+                    forwarded.incoming_amt_msat - forwarded.outgoing_amt_msat,
+                    forwarded.incoming_htlc_id,
+                    forwarded.outgoing_htlc_id,
+                )
+            )
+
+    def _forward_event(
+        self, route: Route, htlc_ids: list[int], k: int, kind: HtlcEventKind
+    ) -> HtlcEvent:
+        return HtlcEvent(
+            kind,
+            HtlcEventType.FORWARD,
+            self.now_ns,
+            route.channels[k - 1].chan_id,
+            route.channels[k].chan_id,
+            htlc_ids[k - 1],
+            htlc_ids[k],
+            route.amounts_msat[k - 1],
+            route.amounts_msat[k],
+        )

@@ -1,0 +1,218 @@
+"""Paying: find a route, send, learn from the failure, try another, as LND's payment loop.
+
+One `Payer` serves every sender of a network: it holds each sender's mission control and the
+shared tree cache. A payment tries routes until one settles, the failure is final (the
+receiver refused), no route is left, or the attempt budget is spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lnpilot.simnet.failures import HtlcFailure, PaymentFailureReason, WireFailure
+from lnpilot.simnet.mission_control import MissionControl
+from lnpilot.simnet.network import AttemptStatus, SimNetwork
+from lnpilot.simnet.routing import (
+    DEFAULT_FINAL_CLTV_DELTA,
+    NoRouteError,
+    ProbabilityFn,
+    Route,
+    RouteCache,
+    SearchLimits,
+    build_route,
+    path_from_tree,
+    search_tree,
+)
+
+#: How many routes a simulated sender tries before giving up on a payment.
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+@dataclass(slots=True)
+class PaymentOutcome:
+    """How a payment ended: each attempt's route and failure, and the final verdict."""
+
+    status: AttemptStatus
+    attempts: list[tuple[Route, HtlcFailure | None]] = field(default_factory=list)
+    failure_reason: PaymentFailureReason = PaymentFailureReason.FAILURE_REASON_NONE
+
+    @property
+    def route(self) -> Route | None:
+        """The route that settled (or is held), if any."""
+        if self.status is AttemptStatus.FAILED or not self.attempts:
+            return None
+        return self.attempts[-1][0]
+
+    @property
+    def fee_msat(self) -> int:
+        route = self.route
+        return route.total_fees_msat if route is not None else 0
+
+
+@dataclass(slots=True)
+class PayerStats:
+    """Totals over all payments, for summaries and the benchmark."""
+
+    payments: int = 0
+    succeeded: int = 0
+    attempts: int = 0
+    route_searches: int = 0
+    fees_msat: int = 0
+    failures_by_wire: dict[str, int] = field(default_factory=dict)
+
+
+class Payer:
+    """Route finding and the retry loop for all senders of one network."""
+
+    def __init__(self, network: SimNetwork, cache: RouteCache | None = None) -> None:
+        self.network = network
+        self.cache = cache or RouteCache()
+        self.stats = PayerStats()
+        self._missions: dict[str, MissionControl] = {}
+
+    def mission_control(self, pubkey: str) -> MissionControl:
+        """The sender's memory (created empty on first use)."""
+        mc = self._missions.get(pubkey)
+        if mc is None:
+            mc = self._missions[pubkey] = MissionControl()
+        return mc
+
+    def find_route(
+        self,
+        source: str,
+        dest: str,
+        amt_msat: int,
+        limits: SearchLimits | None = None,
+        final_cltv_delta: int = DEFAULT_FINAL_CLTV_DELTA,
+    ) -> Route:
+        """The route the sender would try next; NoRouteError when there is none.
+
+        A cached tree is used when nothing the sender knows contradicts its path; otherwise
+        a search that stops at the sender is run with the sender's probabilities.
+        """
+        if amt_msat <= 0:
+            raise NoRouteError("amount must be positive")
+        if source == dest:
+            raise NoRouteError("source and destination are the same node")
+        net = self.network
+        mc = self.mission_control(source)
+        height = net.chain.block_height
+        if limits is None:
+            tree = self.cache.get(
+                net.in_edges, net.online, net.graph_version, net.now_ns, dest, amt_msat
+            )
+            path = path_from_tree(tree, source, dest)
+            if path is not None:
+                route = build_route(source, path, amt_msat, height, final_cltv_delta)
+                if self._usable(route, mc):
+                    return route
+        self.stats.route_searches += 1
+        probability: ProbabilityFn | None = None
+        if len(mc):
+            now_ns = net.now_ns
+
+            def probability(key: int, amt: int, capacity_msat: int) -> float:
+                return mc.probability(key, amt, capacity_msat, now_ns)
+
+        tree = search_tree(net.in_edges, net.online, dest, amt_msat, source, probability, limits)
+        path = path_from_tree(tree, source, dest)
+        if path is None:
+            raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
+        return build_route(source, path, amt_msat, height, final_cltv_delta)
+
+    def _usable(self, route: Route, mc: MissionControl) -> bool:
+        """Whether a cached path holds for this amount and this sender's knowledge."""
+        first = route.channels[0]
+        d0 = route.directions[0]
+        if first.sendable_msat(d0) < route.amounts_msat[0]:
+            return False
+        if not self.network.online[first.node2 if d0 == 0 else first.node1]:
+            return False
+        now_ns = self.network.now_ns
+        for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
+            policy = chan.policies[d]
+            if x < policy.min_htlc_msat or x > policy.max_htlc_msat:
+                return False
+            if len(mc) and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
+                return False
+        return True
+
+    def pay(
+        self,
+        source: str,
+        dest: str,
+        amt_msat: int,
+        payment_hash: str | None = None,
+        limits: SearchLimits | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        final_cltv_delta: int = DEFAULT_FINAL_CLTV_DELTA,
+    ) -> PaymentOutcome:
+        """Try routes until the payment settles or cannot; every attempt teaches the sender."""
+        net = self.network
+        outcome = PaymentOutcome(AttemptStatus.FAILED)
+        mc = self.mission_control(source)
+        for _ in range(max_attempts):
+            try:
+                route = self.find_route(source, dest, amt_msat, limits, final_cltv_delta)
+            except NoRouteError:
+                outcome.failure_reason = self._no_route_reason(source, amt_msat)
+                break
+            status, failure = net.execute(route, payment_hash)
+            self.stats.attempts += 1
+            outcome.attempts.append((route, failure))
+            self._learn(mc, route, failure)
+            if failure is None:
+                outcome.status = status
+                outcome.failure_reason = PaymentFailureReason.FAILURE_REASON_NONE
+                break
+            wire = failure.wire.value
+            self.stats.failures_by_wire[wire] = self.stats.failures_by_wire.get(wire, 0) + 1
+            if failure.wire is WireFailure.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS:
+                outcome.failure_reason = (
+                    PaymentFailureReason.FAILURE_REASON_INCORRECT_PAYMENT_DETAILS
+                )
+                break
+        else:
+            outcome.failure_reason = PaymentFailureReason.FAILURE_REASON_NO_ROUTE
+        self.stats.payments += 1
+        if outcome.status is not AttemptStatus.FAILED:
+            self.stats.succeeded += 1
+            self.stats.fees_msat += outcome.fee_msat
+        net.log.record(
+            net.now_ns,
+            "pay",
+            src=source[:16],
+            dst=dest[:16],
+            amt=amt_msat,
+            ok=int(outcome.status is not AttemptStatus.FAILED),
+            tries=len(outcome.attempts),
+            fee=outcome.fee_msat,
+        )
+        return outcome
+
+    def _learn(self, mc: MissionControl, route: Route, failure: HtlcFailure | None) -> None:
+        now_ns = self.network.now_ns
+        reached = len(route.channels) if failure is None else failure.hop_index
+        for i in range(min(reached, len(route.channels))):
+            chan = route.channels[i]
+            mc.report_success(
+                chan.chan_id << 1 | route.directions[i], route.amounts_msat[i], now_ns
+            )
+        if failure is not None and failure.hop_index < len(route.channels):
+            i = failure.hop_index
+            chan = route.channels[i]
+            mc.report_failure(
+                chan.chan_id << 1 | route.directions[i], route.amounts_msat[i], now_ns
+            )
+
+    def _no_route_reason(self, source: str, amt_msat: int) -> PaymentFailureReason:
+        """LND says INSUFFICIENT_BALANCE when the sender's own channels cannot carry it."""
+        net = self.network
+        outbound = 0
+        for chan_id in net.nodes[source].channel_ids:
+            chan = net.channels[chan_id]
+            if net.is_active(chan):
+                outbound = max(outbound, chan.sendable_msat(chan.side_of(source)))
+        if outbound < amt_msat:
+            return PaymentFailureReason.FAILURE_REASON_INSUFFICIENT_BALANCE
+        return PaymentFailureReason.FAILURE_REASON_NO_ROUTE

@@ -1,0 +1,292 @@
+"""Path finding as LND does it: Dijkstra from the destination back to the sender.
+
+Searching backwards lets each step know the exact amount the next node must forward, so
+fees (outbound of the outgoing channel plus the signed inbound fee of the incoming one,
+clamped at zero) accumulate exactly. The cost of an edge is the fee it adds plus an attempt
+cost divided by the chance the channel carries the amount (LND's probability-weighted
+distance, made additive): short, cheap, roomy paths win.
+
+Without a sender, the search settles every node and yields a tree that serves all senders to
+one destination; `RouteCache` keeps such trees per (destination, amount bucket) and the
+payment loop falls back to a sender-specific search when the sender knows better (a
+remembered failure, its own balance, a constraint).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from lnpilot.simnet.fees import forwarding_fee_msat
+from lnpilot.simnet.mission_control import apriori_probability
+from lnpilot.simnet.model import Channel, ChannelState
+
+#: LND's default attempt cost: 100 sat plus 1000 ppm of the amount.
+ATTEMPT_COST_MSAT = 100_000
+ATTEMPT_COST_PPM = 1000
+#: Final CLTV delta LND puts in invoices by default (BOLT 11's `c` field default is 18).
+DEFAULT_FINAL_CLTV_DELTA = 18
+
+#: A directed edge into a node: (node at the start, channel, direction index of that start).
+InEdge = tuple[str, Channel, int]
+#: The probability a sender gives a directed channel for an amount (None: it knows nothing).
+ProbabilityFn = Callable[[int, int, int], float]
+
+
+class NoRouteError(Exception):
+    """No path satisfies the amount, the limits and the constraints."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One hop of a route, in LND's terms.
+
+    `chan_id` is the channel into `pubkey`; `amt_to_forward_msat` is what `pubkey` forwards on
+    (or receives, at the last hop); `fee_msat` is what `pubkey` keeps for forwarding.
+    """
+
+    chan_id: int
+    chan_capacity_sat: int
+    pubkey: str
+    amt_to_forward_msat: int
+    fee_msat: int
+    expiry: int
+
+
+@dataclass(slots=True)
+class Route:
+    """A concrete route: channels, directions and the amount crossing each channel."""
+
+    source: str
+    channels: list[Channel]
+    directions: list[int]
+    amounts_msat: list[int]
+    expiries: list[int]
+
+    @property
+    def total_amt_msat(self) -> int:
+        return self.amounts_msat[0]
+
+    @property
+    def total_fees_msat(self) -> int:
+        return self.amounts_msat[0] - self.amounts_msat[-1]
+
+    @property
+    def total_time_lock(self) -> int:
+        return self.expiries[0]
+
+    @property
+    def destination(self) -> str:
+        last = self.channels[-1]
+        return last.node2 if self.directions[-1] == 0 else last.node1
+
+    @property
+    def hops(self) -> list[Hop]:
+        """The route as LND lists it (built on demand: simulated senders never need it)."""
+        hops: list[Hop] = []
+        n = len(self.channels)
+        for i, chan in enumerate(self.channels):
+            forwarded = self.amounts_msat[i + 1] if i + 1 < n else self.amounts_msat[i]
+            expiry = self.expiries[i + 1] if i + 1 < n else self.expiries[i]
+            hops.append(
+                Hop(
+                    chan_id=chan.chan_id,
+                    chan_capacity_sat=chan.capacity_sat,
+                    pubkey=chan.node2 if self.directions[i] == 0 else chan.node1,
+                    amt_to_forward_msat=forwarded,
+                    fee_msat=self.amounts_msat[i] - forwarded,
+                    expiry=expiry,
+                )
+            )
+        return hops
+
+
+def build_route(
+    source: str,
+    path: Sequence[tuple[Channel, int]],
+    amt_msat: int,
+    block_height: int,
+    final_cltv_delta: int = DEFAULT_FINAL_CLTV_DELTA,
+) -> Route:
+    """Fees and time locks of a given path for delivering `amt_msat`, from the last hop back.
+
+    `expiries[i]` is the CLTV expiry of the HTLC crossing channel i.
+    """
+    if not path:
+        raise NoRouteError("a route needs at least one channel")
+    n = len(path)
+    amounts = [0] * n
+    expiries = [0] * n
+    amounts[-1] = amt_msat
+    expiries[-1] = block_height + final_cltv_delta
+    for i in range(n - 1, 0, -1):
+        chan_out, dir_out = path[i]
+        chan_in, dir_in = path[i - 1]
+        out_policy = chan_out.policies[dir_out]
+        in_policy = chan_in.policies[1 - dir_in]
+        amounts[i - 1] = amounts[i] + forwarding_fee_msat(out_policy, in_policy, amounts[i])
+        expiries[i - 1] = expiries[i] + out_policy.cltv_delta
+    return Route(source, [c for c, _ in path], [d for _, d in path], amounts, expiries)
+
+
+@dataclass(slots=True)
+class SearchLimits:
+    """What a sender asks of a route beyond the amount (LND's send/query options)."""
+
+    fee_limit_msat: int | None = None
+    outgoing_chan_ids: frozenset[int] | None = None
+    last_hop_pubkey: str | None = None
+    ignored_pairs: frozenset[tuple[str, str]] = frozenset()
+
+
+def _attempt_cost_msat(amt_msat: int) -> int:
+    return ATTEMPT_COST_MSAT + amt_msat * ATTEMPT_COST_PPM // 1_000_000
+
+
+def search_tree(
+    in_edges: dict[str, list[InEdge]],
+    online: dict[str, bool],
+    dest: str,
+    amt_msat: int,
+    source: str | None = None,
+    probability: ProbabilityFn | None = None,
+    limits: SearchLimits | None = None,
+) -> dict[str, tuple[Channel, int]]:
+    """Backward Dijkstra from `dest`: the next edge toward `dest` for every reached node.
+
+    With a `source`, the search stops when the source is settled and uses what only the
+    source knows: its own channels' balances (no guessing: the amount fits or the channel is
+    skipped), its probabilities and its limits. Without one, every node is settled and only
+    public facts and the prior are used, so the tree serves any sender.
+    """
+    inf = float("inf")
+    dist: dict[str, float] = {dest: 0.0}
+    amount_at: dict[str, int] = {dest: amt_msat}
+    fee_at: dict[str, int] = {dest: 0}
+    next_edge: dict[str, tuple[Channel, int]] = {}
+    settled: set[str] = set()
+    heap: list[tuple[float, int, str]] = [(0.0, 0, dest)]
+    counter = 1
+    open_state = ChannelState.OPEN
+    fee_limit = limits.fee_limit_msat if limits and limits.fee_limit_msat is not None else None
+    outgoing = limits.outgoing_chan_ids if limits else None
+    last_hop = limits.last_hop_pubkey if limits else None
+    ignored = limits.ignored_pairs if limits else frozenset()
+    while heap:
+        cost_v, _, v = heapq.heappop(heap)
+        if v in settled:
+            continue
+        settled.add(v)
+        if v == source:
+            break
+        amt_v = amount_at[v]
+        fee_v = fee_at[v]
+        edge_v = next_edge.get(v)
+        out_policy = edge_v[0].policies[edge_v[1]] if edge_v is not None else None
+        for u, chan, d in in_edges.get(v, ()):
+            if u in settled or chan.state is not open_state:
+                continue
+            policy = chan.policies[d]
+            if policy.disabled:
+                continue
+            if out_policy is None:
+                if last_hop is not None and u != last_hop:
+                    continue
+                x = amt_v
+            else:
+                x = amt_v + forwarding_fee_msat(out_policy, chan.policies[1 - d], amt_v)
+            if x < policy.min_htlc_msat or x > policy.max_htlc_msat:
+                continue
+            fee_u = fee_v + x - amt_v
+            if u == source:
+                if outgoing is not None and chan.chan_id not in outgoing:
+                    continue
+                if chan.sendable_msat(d) < x or not online.get(v, False):
+                    continue
+                prob = 1.0
+            else:
+                if ignored and (u, v) in ignored:
+                    continue
+                if probability is not None:
+                    prob = probability(chan.chan_id << 1 | d, x, chan.capacity_sat * 1000)
+                else:
+                    prob = apriori_probability(x, chan.capacity_sat * 1000)
+                if prob <= 0.0:
+                    continue
+            if fee_limit is not None and fee_u > fee_limit:
+                continue
+            cost_u = cost_v + (x - amt_v) + _attempt_cost_msat(x) / prob
+            if cost_u < dist.get(u, inf):
+                dist[u] = cost_u
+                amount_at[u] = x
+                fee_at[u] = fee_u
+                next_edge[u] = (chan, d)
+                heapq.heappush(heap, (cost_u, counter, u))
+                counter += 1
+    return next_edge
+
+
+def path_from_tree(
+    tree: dict[str, tuple[Channel, int]], source: str, dest: str, max_hops: int = 20
+) -> list[tuple[Channel, int]] | None:
+    """Follow the tree from `source` to `dest` (None if `source` was not reached)."""
+    path: list[tuple[Channel, int]] = []
+    node = source
+    while node != dest:
+        edge = tree.get(node)
+        if edge is None or len(path) >= max_hops:
+            return None
+        path.append(edge)
+        chan, d = edge
+        node = chan.node2 if d == 0 else chan.node1
+    return path
+
+
+def amount_bucket_msat(amt_msat: int) -> int:
+    """The upper end of `amt_msat`'s bucket: a power of two (trees are reused within one)."""
+    return 1 << max(0, (amt_msat - 1).bit_length())
+
+
+class RouteCache:
+    """Sender-independent trees per (destination, amount bucket), bounded and aged.
+
+    A tree computed for the bucket's upper amount is sound for smaller amounts as far as
+    maximum HTLC sizes and capacities go; the caller re-checks minimums and the sender's own
+    knowledge on the path it extracts. Trees are dropped when the channel graph changes
+    (opens, closes) and after `ttl_ns` of virtual time, so fee changes are picked up.
+    """
+
+    def __init__(self, max_entries: int = 2048, ttl_ns: int = 6 * 3600 * 1_000_000_000) -> None:
+        self.max_entries = max_entries
+        self.ttl_ns = ttl_ns
+        self._trees: OrderedDict[tuple[str, int], tuple[int, int, dict[str, tuple[Channel, int]]]]
+        self._trees = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(
+        self,
+        in_edges: dict[str, list[InEdge]],
+        online: dict[str, bool],
+        graph_version: int,
+        now_ns: int,
+        dest: str,
+        amt_msat: int,
+    ) -> dict[str, tuple[Channel, int]]:
+        """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale."""
+        bucket = amount_bucket_msat(amt_msat)
+        key = (dest, bucket)
+        entry = self._trees.get(key)
+        if entry is not None and entry[0] == graph_version and now_ns - entry[1] <= self.ttl_ns:
+            self._trees.move_to_end(key)
+            self.hits += 1
+            return entry[2]
+        self.misses += 1
+        tree = search_tree(in_edges, online, dest, bucket)
+        self._trees[key] = (graph_version, now_ns, tree)
+        self._trees.move_to_end(key)
+        if len(self._trees) > self.max_entries:
+            self._trees.popitem(last=False)
+        return tree
