@@ -119,11 +119,20 @@ class PaymentStream:
             yield PaymentUpdate(payment=payment, wallet_balance_sat=None, reconciled=True)
 
     async def payment_status(self, payment_hash: str) -> AsyncIterator[str]:
-        """Status words pushed for one payment hash until the socket closes for good."""
+        """Status words (``pending``, ``success``, ``failed``) pushed for one payment hash.
+
+        Ends when LNbits closes the socket; for a stream that survives reconnections, use
+        :meth:`wallet_payments`.
+        """
         url = self._ws_base + WS_PATH.format(item_id=payment_hash)
         async with websockets.connect(url, open_timeout=10) as ws:
             async for raw in ws:
-                yield raw if isinstance(raw, str) else raw.decode()
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(body, dict) and "status" in body:
+                    yield str(body["status"])
 
 
 def _parse(raw: str | bytes) -> PaymentUpdate | None:

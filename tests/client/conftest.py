@@ -1,0 +1,53 @@
+"""Clients for the session's real LNbits: one per wallet role, plus the superuser."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from lnpilot.lnbits import LNbitsClient
+from lnpilot.testing import LNbitsServer, WalletKeys
+
+MakeClient = Callable[..., LNbitsClient]
+
+
+@pytest.fixture
+async def make_client(lnbits_server: LNbitsServer) -> AsyncIterator[MakeClient]:
+    """Build clients on the session server; all are closed at the end of the test."""
+    made: list[LNbitsClient] = []
+
+    def build(
+        keys: WalletKeys | None = None, *, admin: bool = True, **kwargs: object
+    ) -> LNbitsClient:
+        if keys is not None:
+            kwargs.setdefault("invoice_key", keys.inkey)
+            if admin:
+                kwargs.setdefault("admin_key", keys.adminkey)
+        client = LNbitsClient(lnbits_server.url, **kwargs)  # type: ignore[arg-type]
+        made.append(client)
+        return client
+
+    yield build
+    for client in made:
+        await client.aclose()
+
+
+@pytest.fixture
+def fresh_wallet(lnbits_server: LNbitsServer) -> Callable[[int], WalletKeys]:
+    """A new account funded with ``amount_sat``: tests that check balances own their wallet."""
+
+    def create(amount_sat: int = 0) -> WalletKeys:
+        keys = lnbits_server.create_account("t")
+        if amount_sat:
+            lnbits_server.fund(keys.wallet_id, amount_sat)
+        return keys
+
+    return create
+
+
+@pytest.fixture
+async def superuser(lnbits_server: LNbitsServer, make_client: MakeClient) -> LNbitsClient:
+    """A client logged in as the superuser by username and password."""
+    su = lnbits_server.superuser
+    return make_client(username=su.username, password=su.password)

@@ -1,0 +1,55 @@
+"""Live payment updates over the real LNbits websocket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from lnpilot.lnbits import MissingCredentialError
+
+pytestmark = pytest.mark.lnbits
+
+
+async def test_wallet_stream_yields_incoming_payment(make_client, fresh_wallet) -> None:
+    payer, payee = make_client(fresh_wallet(5_000)), make_client(fresh_wallet(), admin=False)
+    updates = payee.stream.wallet_payments()
+    first = asyncio.ensure_future(anext(updates))
+    await asyncio.sleep(0.5)  # let the socket open before paying
+    invoice = await payee.payments.create_invoice(250, memo="streamed")
+    await payer.payments.pay(invoice.bolt11)
+    update = await asyncio.wait_for(first, timeout=15)
+    while update.payment.payment_hash != invoice.payment_hash or not update.payment.is_paid:
+        update = await asyncio.wait_for(anext(updates), timeout=15)
+    assert update.payment.amount_msat == 250_000
+    assert update.wallet_balance_sat == 250
+    assert not update.reconciled
+    await updates.aclose()
+
+
+async def test_stream_since_reconciles_what_happened_before(make_client, fresh_wallet) -> None:
+    payer, payee = make_client(fresh_wallet(5_000)), make_client(fresh_wallet(), admin=False)
+    invoice = await payee.payments.create_invoice(111, memo="earlier")
+    await payer.payments.pay(invoice.bolt11)
+    created = (await payee.payments.status(invoice.payment_hash)).details
+    assert created is not None and created.time is not None
+    updates = payee.stream.wallet_payments(since=created.time)
+    update = await asyncio.wait_for(anext(updates), timeout=15)
+    assert update.reconciled and update.payment.payment_hash == invoice.payment_hash
+    await updates.aclose()
+
+
+async def test_stream_needs_invoice_key(make_client) -> None:
+    with pytest.raises(MissingCredentialError):
+        await anext(make_client().stream.wallet_payments())
+
+
+async def test_payment_hash_stream(make_client, fresh_wallet) -> None:
+    payer, payee = make_client(fresh_wallet(5_000)), make_client(fresh_wallet(), admin=False)
+    invoice = await payee.payments.create_invoice(42)
+    statuses = payee.stream.payment_status(invoice.payment_hash)
+    first = asyncio.ensure_future(anext(statuses))
+    await asyncio.sleep(0.5)
+    await payer.payments.pay(invoice.bolt11)
+    assert await asyncio.wait_for(first, timeout=15) == "success"
+    await statuses.aclose()
