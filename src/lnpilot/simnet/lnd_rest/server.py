@@ -15,6 +15,9 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+from lnpilot.simnet.lnd_rest.app import create_app
+from lnpilot.simnet.our_node import OurNode
+
 _START_TIMEOUT_S = 10.0
 
 
@@ -39,7 +42,9 @@ class FaceServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> FaceServer:
-        """Start serving; returns once uvicorn accepts connections."""
+        """Start serving (once; later calls are no-ops); returns when connections are accepted."""
+        if self._thread.ident is not None:
+            return self
         self._thread.start()
         deadline = time.monotonic() + _START_TIMEOUT_S
         while not self._server.started:
@@ -65,3 +70,18 @@ class FaceServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def serve(
+    our_node: OurNode,
+    macaroon_hex: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    lock: threading.RLock | None = None,
+) -> FaceServer:
+    """Serve `our_node`'s LND REST face in a background thread; `.url` says where.
+
+    Port 0 takes a free port. Call `.stop()` (or use the result as a context manager) to end.
+    """
+    return FaceServer(create_app(our_node, macaroon_hex, lock=lock), host, port).start()
