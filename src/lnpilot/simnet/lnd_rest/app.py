@@ -113,6 +113,7 @@ class _Face:
     def __init__(self, node: OurNode, lock: threading.RLock) -> None:
         self.node = node
         self.lock = lock
+        self.start_ns = t.unix_start_ns(node.network.config.start)
 
     @contextmanager
     def _locked(self) -> Iterator[OurNode]:
@@ -123,7 +124,7 @@ class _Face:
 
     async def get_info(self) -> dict[str, Any]:
         with self._locked() as node:
-            return t.get_info(node.get_info()).to_json()
+            return t.get_info(node.get_info(), self.start_ns).to_json()
 
     async def channel_balance(self) -> dict[str, Any]:
         with self._locked() as node:
@@ -171,11 +172,11 @@ class _Face:
                 view = node.graph_node(pubkey)
             except SimNodeError as exc:
                 raise LndError(str(exc), GrpcCode.NOT_FOUND) from exc
-        return t.graph_node(view).to_json()
+        return t.graph_node(view, self.start_ns).to_json()
 
     async def graph_edge(self, chan_id: int) -> dict[str, Any]:
         with self._locked() as node:
-            return t.channel_edge(node.graph_edge(chan_id)).to_json()
+            return t.channel_edge(node.graph_edge(chan_id), self.start_ns).to_json()
 
     # --- channels ----------------------------------------------------------------------
 
@@ -353,9 +354,13 @@ class _Face:
         """Forwards in [start_time, end_time), paged by offset; the id filters narrow first."""
         req = await _body(request, m.ForwardingHistoryRequest)
         limit = req.num_max_events or DEFAULT_MAX_EVENTS
-        start_ns = req.start_time * t.NS_PER_S
+        start_ns = req.start_time * t.NS_PER_S - self.start_ns
         with self._locked() as node:
-            end_ns = req.end_time * t.NS_PER_S if req.end_time else node.network.now_ns + 1
+            end_ns = (
+                req.end_time * t.NS_PER_S - self.start_ns
+                if req.end_time
+                else node.network.now_ns + 1
+            )
             if req.incoming_chan_ids or req.outgoing_chan_ids:
                 incoming = set(req.incoming_chan_ids)
                 outgoing = set(req.outgoing_chan_ids)
@@ -376,7 +381,7 @@ class _Face:
                 for c in node.network.channels.values()
                 if node.pubkey in (c.node1, c.node2)
             }
-        msgs = [t.forwarding_event(f) for f in events]
+        msgs = [t.forwarding_event(f, self.start_ns) for f in events]
         if req.peer_alias_lookup:
             for msg in msgs:
                 msg.peer_alias_in = aliases.get(peer_of.get(msg.chan_id_in, ""), "")
@@ -442,7 +447,7 @@ class _Face:
         payment_hash = _hex_param(r_hash_str, "payment hash")
         with self._locked() as node:
             try:
-                return t.invoice(node.lookup_invoice(payment_hash)).to_json()
+                return t.invoice(node.lookup_invoice(payment_hash), self.start_ns).to_json()
             except SimNodeError as exc:
                 raise LndError(str(exc), GrpcCode.NOT_FOUND) from exc
 
@@ -455,7 +460,7 @@ class _Face:
     ) -> dict[str, Any]:
         with self._locked() as node:
             invoices = [
-                t.invoice(i)
+                t.invoice(i, self.start_ns)
                 for i in node.list_invoices(
                     index_offset,
                     num_max_invoices or DEFAULT_MAX_INVOICES,
@@ -477,17 +482,17 @@ class _Face:
 
         def on_invoice(inv: Invoice) -> None:
             if inv.state in (InvoiceState.OPEN, InvoiceState.SETTLED):
-                feed.push(_result(t.invoice(inv)))
+                feed.push(_result(t.invoice(inv, self.start_ns)))
 
         with self._locked() as node:
             unsubscribe = node.subscribe_invoices(on_invoice)
             backlog = node.list_invoices(0, 2**31) if add_index or settle_index else []
             for inv in backlog:
                 if add_index and inv.add_index > add_index:
-                    feed.push(_result(t.invoice(inv)))
+                    feed.push(_result(t.invoice(inv, self.start_ns)))
             for inv in sorted(backlog, key=lambda i: i.settle_index):
                 if settle_index and inv.settle_index > settle_index:
-                    feed.push(_result(t.invoice(inv)))
+                    feed.push(_result(t.invoice(inv, self.start_ns)))
 
         async def updates() -> AsyncIterator[dict[str, Any]]:
             try:
@@ -549,7 +554,7 @@ class _Face:
             with self._locked() as node:
                 payment = node.lookup_payment(payment_hash)
                 final = payment.status is not PaymentStatus.IN_FLIGHT
-                line = _result(t.payment(payment))
+                line = _result(t.payment(payment, self.start_ns))
             if line != last and (final or not no_inflight_updates):
                 yield line
                 last = line
@@ -573,7 +578,7 @@ class _Face:
                 reversed_order=reversed,
             )
             total = len(node.list_payments(0, 2**31, include_incomplete=include_incomplete))
-            msgs = [t.payment(p) for p in payments]
+            msgs = [t.payment(p, self.start_ns) for p in payments]
         return m.ListPaymentsResponse(
             payments=msgs,
             first_index_offset=msgs[0].payment_index if msgs else 0,
@@ -642,14 +647,14 @@ class _Face:
             except SimNodeError as exc:
                 raise _payment_error(exc) from exc
             preimage = node.lookup_payment(req.payment_hash.hex()).preimage
-            return t.htlc_attempt(attempt, preimage).to_json()
+            return t.htlc_attempt(attempt, preimage, self.start_ns).to_json()
 
     async def htlc_events(self) -> StreamingResponse:
         """Our node's HTLC events, after LND's opening ``subscribed_event``."""
         feed = _Feed()
 
         def on_event(event: HtlcEvent) -> None:
-            feed.push(_result(t.htlc_event(event)))
+            feed.push(_result(t.htlc_event(event, self.start_ns)))
 
         with self._locked() as node:
             unsubscribe = node.subscribe_htlc_events(on_event)

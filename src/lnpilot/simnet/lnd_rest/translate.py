@@ -1,12 +1,18 @@
 """From the simulation's records (msat, ns, hex) to LND's REST messages, and routes back.
 
 Everything here is a pure function of its arguments so the mapping can be read, and tested,
-one LND message at a time. Fields LND reports that the simulation does not model (commitment
-fees and weights, byte counters, ping times, HTLC lists of a channel) are left at their zero
-value rather than invented; `docs/simnet.md` lists them.
+one LND message at a time. The simulation counts time in ns from its own start
+(`NetworkConfig.start`); LND speaks Unix time, so functions that write a time take
+`start_ns`, the Unix time of the simulation's zero (see `unix_start_ns`).
+
+Fields LND reports that the simulation does not model (commitment fees and weights, byte
+counters, ping times, HTLC lists of a channel) are left at their zero value rather than
+invented; `docs/simnet.md` lists them.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from lnpilot.simnet.lnd_rest import messages as m
 from lnpilot.simnet.model import Channel, CloseType, Policy
@@ -98,7 +104,12 @@ def channel_point_text(point: m.ChannelPoint) -> str:
     return f"{txid_hex(point.funding_txid_bytes or b'')}:{point.output_index}"
 
 
-def get_info(info: NodeInfo) -> m.GetInfoResponse:
+def unix_start_ns(start: datetime) -> int:
+    """Unix time in ns of the simulation's virtual time zero (`NetworkConfig.start`)."""
+    return int(start.timestamp()) * NS_PER_S
+
+
+def get_info(info: NodeInfo, start_ns: int) -> m.GetInfoResponse:
     return m.GetInfoResponse(
         version=VERSION,
         identity_pubkey=info.identity_pubkey,
@@ -110,7 +121,7 @@ def get_info(info: NodeInfo) -> m.GetInfoResponse:
         num_peers=info.num_peers,
         block_height=info.block_height,
         block_hash=info.block_hash,
-        best_header_timestamp=info.best_header_timestamp_s,
+        best_header_timestamp=start_ns // NS_PER_S + info.best_header_timestamp_s,
         synced_to_chain=info.synced_to_chain,
         synced_to_graph=info.synced_to_graph,
         testnet=info.network == "testnet",
@@ -293,10 +304,10 @@ def peer(view: PeerView) -> m.Peer:
     )
 
 
-def graph_node(view: GraphNodeView) -> m.NodeInfo:
+def graph_node(view: GraphNodeView, start_ns: int) -> m.NodeInfo:
     return m.NodeInfo(
         node=m.LightningNode(
-            last_update=view.last_update_s,
+            last_update=start_ns // NS_PER_S + view.last_update_s,
             pub_key=view.pubkey,
             alias=view.alias,
             addresses=[m.NodeAddress(network="tcp", addr=a) for a in view.addresses],
@@ -308,7 +319,7 @@ def graph_node(view: GraphNodeView) -> m.NodeInfo:
     )
 
 
-def routing_policy(policy: Policy) -> m.RoutingPolicy:
+def routing_policy(policy: Policy, start_ns: int) -> m.RoutingPolicy:
     return m.RoutingPolicy(
         time_lock_delta=policy.cltv_delta,
         min_htlc=policy.min_htlc_msat,
@@ -316,23 +327,23 @@ def routing_policy(policy: Policy) -> m.RoutingPolicy:
         fee_rate_milli_msat=policy.fee_rate_ppm,
         disabled=policy.disabled,
         max_htlc_msat=policy.max_htlc_msat,
-        last_update=policy.last_update_ns // NS_PER_S,
+        last_update=(start_ns + policy.last_update_ns) // NS_PER_S,
         inbound_fee_base_msat=policy.inbound_base_fee_msat,
         inbound_fee_rate_milli_msat=policy.inbound_fee_rate_ppm,
     )
 
 
-def channel_edge(chan: Channel) -> m.ChannelEdge:
+def channel_edge(chan: Channel, start_ns: int) -> m.ChannelEdge:
     """A graph edge: node1 is the smaller pubkey and `node1_policy` the one it sets."""
     return m.ChannelEdge(
         channel_id=chan.chan_id,
         chan_point=chan.channel_point,
-        last_update=max(p.last_update_ns for p in chan.policies) // NS_PER_S,
+        last_update=(start_ns + max(p.last_update_ns for p in chan.policies)) // NS_PER_S,
         node1_pub=chan.node1,
         node2_pub=chan.node2,
         capacity=chan.capacity_sat,
-        node1_policy=routing_policy(chan.policies[0]),
-        node2_policy=routing_policy(chan.policies[1]),
+        node1_policy=routing_policy(chan.policies[0], start_ns),
+        node2_policy=routing_policy(chan.policies[1], start_ns),
     )
 
 
@@ -365,17 +376,18 @@ _INVOICE_STATES = {
 }
 
 
-def invoice(inv: Invoice) -> m.Invoice:
+def invoice(inv: Invoice, start_ns: int) -> m.Invoice:
     """An invoice of ours; a hold invoice shows no preimage until it is settled, as in LND."""
+    settled = inv.state is InvoiceState.SETTLED
     return m.Invoice(
         memo=inv.memo,
         r_preimage=bytes.fromhex(inv.preimage) if inv.preimage else b"",
         r_hash=bytes.fromhex(inv.payment_hash),
         value=inv.value_msat // 1000,
         value_msat=inv.value_msat,
-        settled=inv.state is InvoiceState.SETTLED,
-        creation_date=inv.creation_ns // NS_PER_S,
-        settle_date=inv.settle_ns // NS_PER_S,
+        settled=settled,
+        creation_date=(start_ns + inv.creation_ns) // NS_PER_S,
+        settle_date=(start_ns + inv.settle_ns) // NS_PER_S if settled else 0,
         payment_request=inv.payment_request,
         description_hash=inv.description_hash or b"",
         expiry=inv.expiry_s,
@@ -453,7 +465,7 @@ def route_from_message(msg: m.Route, source: str, channels: dict[int, Channel]) 
     return Route(source, chans, directions, amounts, expiries)
 
 
-def htlc_attempt(attempt: HtlcAttempt, preimage_hex: str) -> m.HTLCAttempt:
+def htlc_attempt(attempt: HtlcAttempt, preimage_hex: str, start_ns: int) -> m.HTLCAttempt:
     """One attempt; a failure names the failing node by its index in the route (0 = us)."""
     failure = None
     if attempt.failure_wire is not None:
@@ -466,18 +478,20 @@ def htlc_attempt(attempt: HtlcAttempt, preimage_hex: str) -> m.HTLCAttempt:
         attempt_id=attempt.attempt_id,
         status=m.HTLCStatus(attempt.status.value),
         route=route(attempt.route),
-        attempt_time_ns=attempt.attempt_ns,
-        resolve_time_ns=attempt.resolve_ns,
+        attempt_time_ns=start_ns + attempt.attempt_ns,
+        resolve_time_ns=start_ns + attempt.resolve_ns
+        if attempt.status is not HtlcStatus.IN_FLIGHT
+        else 0,
         failure=failure,
         preimage=bytes.fromhex(preimage_hex) if succeeded and preimage_hex else b"",
     )
 
 
-def payment(p: Payment) -> m.Payment:
+def payment(p: Payment, start_ns: int) -> m.Payment:
     return m.Payment(
         payment_hash=p.payment_hash,
         value=p.value_msat // 1000,
-        creation_date=p.creation_ns // NS_PER_S,
+        creation_date=(start_ns + p.creation_ns) // NS_PER_S,
         fee=p.fee_msat // 1000,
         payment_preimage=p.preimage or ZERO_PREIMAGE_HEX,
         value_sat=p.value_msat // 1000,
@@ -486,16 +500,16 @@ def payment(p: Payment) -> m.Payment:
         status=m.PaymentStatus(p.status.value),
         fee_sat=p.fee_msat // 1000,
         fee_msat=p.fee_msat,
-        creation_time_ns=p.creation_ns,
-        htlcs=[htlc_attempt(a, p.preimage) for a in p.htlcs],
+        creation_time_ns=start_ns + p.creation_ns,
+        htlcs=[htlc_attempt(a, p.preimage, start_ns) for a in p.htlcs],
         payment_index=p.payment_index,
         failure_reason=m.PaymentFailureReason(p.failure_reason.value),
     )
 
 
-def forwarding_event(fwd: Forward) -> m.ForwardingEvent:
+def forwarding_event(fwd: Forward, start_ns: int) -> m.ForwardingEvent:
     return m.ForwardingEvent(
-        timestamp=fwd.timestamp_ns // NS_PER_S,
+        timestamp=(start_ns + fwd.timestamp_ns) // NS_PER_S,
         chan_id_in=fwd.chan_id_in,
         chan_id_out=fwd.chan_id_out,
         amt_in=fwd.amt_in_msat // 1000,
@@ -504,20 +518,20 @@ def forwarding_event(fwd: Forward) -> m.ForwardingEvent:
         fee_msat=fwd.fee_msat,
         amt_in_msat=fwd.amt_in_msat,
         amt_out_msat=fwd.amt_out_msat,
-        timestamp_ns=fwd.timestamp_ns,
+        timestamp_ns=start_ns + fwd.timestamp_ns,
         incoming_htlc_id=fwd.incoming_htlc_id,
         outgoing_htlc_id=fwd.outgoing_htlc_id,
     )
 
 
-def htlc_event(event: HtlcEvent) -> m.HtlcEvent:
+def htlc_event(event: HtlcEvent, start_ns: int) -> m.HtlcEvent:
     """An HTLC event with exactly one of LND's event members set."""
     msg = m.HtlcEvent(
         incoming_channel_id=event.incoming_channel_id,
         outgoing_channel_id=event.outgoing_channel_id,
         incoming_htlc_id=event.incoming_htlc_id,
         outgoing_htlc_id=event.outgoing_htlc_id,
-        timestamp_ns=event.timestamp_ns,
+        timestamp_ns=start_ns + event.timestamp_ns,
         event_type=m.HtlcEventType(event.event_type.value),
     )
     info = m.HtlcInfo(
