@@ -1,0 +1,1 @@
+"""The seam between lnpilot's engine and the node: typed domain objects and backends."""
