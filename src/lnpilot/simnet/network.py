@@ -109,7 +109,7 @@ class SimNetwork:
         self.in_edges: dict[str, list[InEdge]] = {}
         #: online flag by pubkey, mirrored from `Node.online` for the hot path.
         self.online: dict[str, bool] = {}
-        #: bumped whenever the set of open channels changes (invalidates cached trees).
+        #: bumped when our node's channels or policies change (invalidates cached trees).
         self.graph_version = 0
         self.chain = ChainState()
         self.now_ns = 0
@@ -305,6 +305,7 @@ class SimNetwork:
                 raise ValueError(f"unknown policy field {name!r}")
             setattr(policy, name, value)
         policy.last_update_ns = self.now_ns
+        self._touch(chan)
         rendered = {k: int(v) for k, v in sorted(changes.items())}
         self.log.record(self.now_ns, "policy", scid=chan.scid, by=pubkey[:16], **rendered)
         return policy
@@ -379,17 +380,25 @@ class SimNetwork:
         return scid
 
     def _link(self, chan: Channel) -> None:
-        self.in_edges[chan.node2].append((chan.node1, chan, 0))
-        self.in_edges[chan.node1].append((chan.node2, chan, 1))
-        self.graph_version += 1
+        p1, p2 = chan.policies
+        cap = chan.capacity_sat * 1000
+        self.in_edges[chan.node2].append((chan.node1, chan, 0, p1, p2, cap))
+        self.in_edges[chan.node1].append((chan.node2, chan, 1, p2, p1, cap))
+        self._touch(chan)
 
     def _unlink(self, chan: Channel) -> None:
-        for node, edge in (
-            (chan.node2, (chan.node1, chan, 0)),
-            (chan.node1, (chan.node2, chan, 1)),
-        ):
-            self.in_edges[node] = [e for e in self.in_edges[node] if e[1] is not edge[1]]
-        self.graph_version += 1
+        for node in (chan.node1, chan.node2):
+            self.in_edges[node] = [e for e in self.in_edges[node] if e[1] is not chan]
+        self._touch(chan)
+
+    def _touch(self, chan: Channel) -> None:
+        """Invalidate cached route trees when a change concerns our node's channels.
+
+        Other nodes' changes reach senders through the cache's time-to-live instead: a full
+        recomputation on every change anywhere would cost more than the whole simulation.
+        """
+        if self.watched in (chan.node1, chan.node2):
+            self.graph_version += 1
 
     def _activate(self, chan: Channel) -> None:
         chan.state = ChannelState.OPEN

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from lnpilot.simnet.failures import HtlcFailure, PaymentFailureReason, WireFailure
 from lnpilot.simnet.mission_control import MissionControl
+from lnpilot.simnet.model import Channel, ChannelState
 from lnpilot.simnet.network import AttemptStatus, SimNetwork
 from lnpilot.simnet.routing import (
     DEFAULT_FINAL_CLTV_DELTA,
@@ -19,6 +20,7 @@ from lnpilot.simnet.routing import (
     Route,
     RouteCache,
     SearchLimits,
+    Tree,
     build_route,
     path_from_tree,
     search_tree,
@@ -26,6 +28,8 @@ from lnpilot.simnet.routing import (
 
 #: How many routes a simulated sender tries before giving up on a payment.
 DEFAULT_MAX_ATTEMPTS = 10
+#: How many alternative first channels a retry tries before a full search.
+_DETOUR_CANDIDATES = 8
 
 
 @dataclass(slots=True)
@@ -101,11 +105,14 @@ class Payer:
             tree = self.cache.get(
                 net.in_edges, net.online, net.graph_version, net.now_ns, dest, amt_msat
             )
-            path = path_from_tree(tree, source, dest)
+            path = path_from_tree(tree.next_edge, source, dest)
             if path is not None:
                 route = build_route(source, path, amt_msat, height, final_cltv_delta)
                 if self._usable(route, mc):
                     return route
+            detour = self._detour(tree, source, dest, amt_msat, mc, final_cltv_delta)
+            if detour is not None:
+                return detour
         self.stats.route_searches += 1
         probability: ProbabilityFn | None = None
         if len(mc):
@@ -115,10 +122,49 @@ class Payer:
                 return mc.probability(key, amt, capacity_msat, now_ns)
 
         tree = search_tree(net.in_edges, net.online, dest, amt_msat, source, probability, limits)
-        path = path_from_tree(tree, source, dest)
+        path = path_from_tree(tree.next_edge, source, dest)
         if path is None:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
         return build_route(source, path, amt_msat, height, final_cltv_delta)
+
+    def _detour(
+        self,
+        tree: Tree,
+        source: str,
+        dest: str,
+        amt_msat: int,
+        mc: MissionControl,
+        final_cltv_delta: int,
+    ) -> Route | None:
+        """A cheap retry: another first channel of the sender, then the tree's path.
+
+        After a failure LND searches again without the failed channel; most of the time the
+        answer leaves the sender by another channel and then follows the common tree, so
+        that is tried first, in order of the tree's cost-to-go, before a full search.
+        """
+        net = self.network
+        candidates: list[tuple[float, int, Channel, int]] = []
+        for chan_id in net.nodes[source].channel_ids:
+            chan = net.channels[chan_id]
+            if chan.state is not ChannelState.OPEN:
+                continue
+            d = chan.side_of(source)
+            peer = chan.node2 if d == 0 else chan.node1
+            cost = tree.dist.get(peer)
+            if cost is not None and tree.next_edge.get(source) != (chan, d):
+                candidates.append((cost, chan_id, chan, d))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
+            peer = chan.node2 if d == 0 else chan.node1
+            rest = path_from_tree(tree.next_edge, peer, dest)
+            if rest is None or any(c is chan for c, _ in rest):
+                continue
+            route = build_route(
+                source, [(chan, d), *rest], amt_msat, net.chain.block_height, final_cltv_delta
+            )
+            if self._usable(route, mc):
+                return route
+        return None
 
     def _usable(self, route: Route, mc: MissionControl) -> bool:
         """Whether a cached path holds for this amount and this sender's knowledge."""
@@ -130,8 +176,10 @@ class Payer:
             return False
         now_ns = self.network.now_ns
         for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
+            if chan.state is not ChannelState.OPEN:
+                return False
             policy = chan.policies[d]
-            if x < policy.min_htlc_msat or x > policy.max_htlc_msat:
+            if policy.disabled or x < policy.min_htlc_msat or x > policy.max_htlc_msat:
                 return False
             if len(mc) and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
                 return False

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lnpilot.simnet.fees import forwarding_fee_msat
-from lnpilot.simnet.mission_control import apriori_probability
-from lnpilot.simnet.model import Channel, ChannelState
+from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
+from lnpilot.simnet.model import Channel, ChannelState, Policy
 
 #: LND's default attempt cost: 100 sat plus 1000 ppm of the amount.
 ATTEMPT_COST_MSAT = 100_000
@@ -29,8 +29,9 @@ ATTEMPT_COST_PPM = 1000
 #: Final CLTV delta LND puts in invoices by default (BOLT 11's `c` field default is 18).
 DEFAULT_FINAL_CLTV_DELTA = 18
 
-#: A directed edge into a node: (node at the start, channel, direction index of that start).
-InEdge = tuple[str, Channel, int]
+#: A directed edge into a node v, flattened for the hot loop: (node u at the start, channel,
+#: direction index of u, u's policy on it, v's policy on it, capacity in msat).
+InEdge = tuple[str, Channel, int, Policy, Policy, int]
 #: The probability a sender gives a directed channel for an amount (None: it knows nothing).
 ProbabilityFn = Callable[[int, int, int], float]
 
@@ -141,8 +142,12 @@ class SearchLimits:
     ignored_pairs: frozenset[tuple[str, str]] = frozenset()
 
 
-def _attempt_cost_msat(amt_msat: int) -> int:
-    return ATTEMPT_COST_MSAT + amt_msat * ATTEMPT_COST_PPM // 1_000_000
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A shortest-path tree toward one destination: next edge and cost-to-go per node."""
+
+    next_edge: dict[str, tuple[Channel, int]]
+    dist: dict[str, float]
 
 
 def search_tree(
@@ -153,13 +158,17 @@ def search_tree(
     source: str | None = None,
     probability: ProbabilityFn | None = None,
     limits: SearchLimits | None = None,
-) -> dict[str, tuple[Channel, int]]:
+) -> Tree:
     """Backward Dijkstra from `dest`: the next edge toward `dest` for every reached node.
 
     With a `source`, the search stops when the source is settled and uses what only the
     source knows: its own channels' balances (no guessing: the amount fits or the channel is
     skipped), its probabilities and its limits. Without one, every node is settled and only
     public facts and the prior are used, so the tree serves any sender.
+
+    This is the simulation's hot loop, hence the inlined fee arithmetic (the same as
+    `fees.forwarding_fee_msat`: the outbound part depends only on the node, the signed inbound
+    part on the edge, the sum clamped at zero).
     """
     inf = float("inf")
     dist: dict[str, float] = {dest: 0.0}
@@ -170,12 +179,15 @@ def search_tree(
     heap: list[tuple[float, int, str]] = [(0.0, 0, dest)]
     counter = 1
     open_state = ChannelState.OPEN
-    fee_limit = limits.fee_limit_msat if limits and limits.fee_limit_msat is not None else None
+    fee_limit = limits.fee_limit_msat if limits else None
     outgoing = limits.outgoing_chan_ids if limits else None
     last_hop = limits.last_hop_pubkey if limits else None
     ignored = limits.ignored_pairs if limits else frozenset()
+    heappop = heapq.heappop
+    heappush = heapq.heappush
+    apriori = APRIORI_HOP_PROBABILITY
     while heap:
-        cost_v, _, v = heapq.heappop(heap)
+        cost_v, _, v = heappop(heap)
         if v in settled:
             continue
         settled.add(v)
@@ -184,58 +196,72 @@ def search_tree(
         amt_v = amount_at[v]
         fee_v = fee_at[v]
         edge_v = next_edge.get(v)
-        out_policy = edge_v[0].policies[edge_v[1]] if edge_v is not None else None
-        for u, chan, d in in_edges.get(v, ()):
-            if u in settled or chan.state is not open_state:
+        is_dest = edge_v is None
+        out_fee = 0
+        if edge_v is not None:
+            out_policy = edge_v[0].policies[edge_v[1]]
+            out_fee = out_policy.base_fee_msat + amt_v * out_policy.fee_rate_ppm // 1_000_000
+        forward_amt = amt_v + out_fee
+        for u, chan, d, policy, v_policy, capacity_msat in in_edges.get(v, ()):
+            if u in settled or policy.disabled or chan.state is not open_state:
                 continue
-            policy = chan.policies[d]
-            if policy.disabled:
-                continue
-            if out_policy is None:
+            if is_dest:
                 if last_hop is not None and u != last_hop:
                     continue
                 x = amt_v
             else:
-                x = amt_v + forwarding_fee_msat(out_policy, chan.policies[1 - d], amt_v)
-            if x < policy.min_htlc_msat or x > policy.max_htlc_msat:
+                total = out_fee
+                in_base = v_policy.inbound_base_fee_msat
+                in_rate = v_policy.inbound_fee_rate_ppm
+                if in_base or in_rate:
+                    product = forward_amt * in_rate
+                    total += in_base + (
+                        product // 1_000_000 if product >= 0 else -(-product // 1_000_000)
+                    )
+                    if total < 0:
+                        total = 0
+                x = amt_v + total
+            if x < policy.min_htlc_msat or x > policy.max_htlc_msat or x >= capacity_msat:
                 continue
             fee_u = fee_v + x - amt_v
+            if fee_limit is not None and fee_u > fee_limit:
+                continue
+            penalty: float
             if u == source:
                 if outgoing is not None and chan.chan_id not in outgoing:
                     continue
-                if chan.sendable_msat(d) < x or not online.get(v, False):
+                if chan.balance_msat[d] - chan.reserve_sat * 1000 < x or not online.get(v, False):
                     continue
-                prob = 1.0
+                penalty = ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000
             else:
                 if ignored and (u, v) in ignored:
                     continue
                 if probability is not None:
-                    prob = probability(chan.chan_id << 1 | d, x, chan.capacity_sat * 1000)
+                    prob = probability(chan.chan_id << 1 | d, x, capacity_msat)
+                    if prob <= 0.0:
+                        continue
                 else:
-                    prob = apriori_probability(x, chan.capacity_sat * 1000)
-                if prob <= 0.0:
-                    continue
-            if fee_limit is not None and fee_u > fee_limit:
-                continue
-            cost_u = cost_v + (x - amt_v) + _attempt_cost_msat(x) / prob
+                    prob = apriori * (1.0 - x / capacity_msat)
+                penalty = (ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000) / prob
+            cost_u = cost_v + (x - amt_v) + penalty
             if cost_u < dist.get(u, inf):
                 dist[u] = cost_u
                 amount_at[u] = x
                 fee_at[u] = fee_u
                 next_edge[u] = (chan, d)
-                heapq.heappush(heap, (cost_u, counter, u))
+                heappush(heap, (cost_u, counter, u))
                 counter += 1
-    return next_edge
+    return Tree(next_edge, dist)
 
 
 def path_from_tree(
-    tree: dict[str, tuple[Channel, int]], source: str, dest: str, max_hops: int = 20
+    next_edge: dict[str, tuple[Channel, int]], source: str, dest: str, max_hops: int = 20
 ) -> list[tuple[Channel, int]] | None:
     """Follow the tree from `source` to `dest` (None if `source` was not reached)."""
     path: list[tuple[Channel, int]] = []
     node = source
     while node != dest:
-        edge = tree.get(node)
+        edge = next_edge.get(node)
         if edge is None or len(path) >= max_hops:
             return None
         path.append(edge)
@@ -245,24 +271,27 @@ def path_from_tree(
 
 
 def amount_bucket_msat(amt_msat: int) -> int:
-    """The upper end of `amt_msat`'s bucket: a power of two (trees are reused within one)."""
-    return 1 << max(0, (amt_msat - 1).bit_length())
+    """The upper end of `amt_msat`'s bucket: a power of four (trees are reused within one)."""
+    bits = max(0, (amt_msat - 1).bit_length())
+    return 1 << (bits + (bits & 1))
 
 
 class RouteCache:
     """Sender-independent trees per (destination, amount bucket), bounded and aged.
 
     A tree computed for the bucket's upper amount is sound for smaller amounts as far as
-    maximum HTLC sizes and capacities go; the caller re-checks minimums and the sender's own
-    knowledge on the path it extracts. Trees are dropped when the channel graph changes
-    (opens, closes) and after `ttl_ns` of virtual time, so fee changes are picked up.
+    maximum HTLC sizes and capacities go; the caller re-checks the path it extracts against
+    current facts and the sender's own knowledge. A tree is recomputed when `version` moves
+    (the network bumps it when our node's channels or policies change, so the strategies
+    under test see their effect at once) or after `ttl_ns` of virtual time (how long other
+    nodes' changes take to be reflected: a stand-in for gossip and for senders' graph
+    refreshes).
     """
 
-    def __init__(self, max_entries: int = 2048, ttl_ns: int = 6 * 3600 * 1_000_000_000) -> None:
+    def __init__(self, max_entries: int = 4096, ttl_ns: int = 6 * 3600 * 1_000_000_000) -> None:
         self.max_entries = max_entries
         self.ttl_ns = ttl_ns
-        self._trees: OrderedDict[tuple[str, int], tuple[int, int, dict[str, tuple[Channel, int]]]]
-        self._trees = OrderedDict()
+        self._trees: OrderedDict[tuple[str, int], tuple[int, int, Tree]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -270,22 +299,21 @@ class RouteCache:
         self,
         in_edges: dict[str, list[InEdge]],
         online: dict[str, bool],
-        graph_version: int,
+        version: int,
         now_ns: int,
         dest: str,
         amt_msat: int,
-    ) -> dict[str, tuple[Channel, int]]:
+    ) -> Tree:
         """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale."""
         bucket = amount_bucket_msat(amt_msat)
         key = (dest, bucket)
         entry = self._trees.get(key)
-        if entry is not None and entry[0] == graph_version and now_ns - entry[1] <= self.ttl_ns:
-            self._trees.move_to_end(key)
+        if entry is not None and entry[0] == version and now_ns - entry[1] <= self.ttl_ns:
             self.hits += 1
             return entry[2]
         self.misses += 1
         tree = search_tree(in_edges, online, dest, bucket)
-        self._trees[key] = (graph_version, now_ns, tree)
+        self._trees[key] = (version, now_ns, tree)
         self._trees.move_to_end(key)
         if len(self._trees) > self.max_entries:
             self._trees.popitem(last=False)

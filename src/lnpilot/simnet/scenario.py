@@ -1,0 +1,165 @@
+"""Scenario files: a network, its demand and its dynamics, in TOML.
+
+A scenario names its nodes and refers to them by name (generated nodes are `n0`, `n1`, ...;
+snapshot nodes by alias or pubkey). Validation is strict: an unknown or misspelt key is an
+error that names the key and where it is, because a typo silently ignored would run a
+different experiment than the one written. See docs/simnet.md for the format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lnpilot.simnet.model import Policy
+
+#: Where the scenarios shipped with lnpilot live (used by `make demo`).
+SCENARIO_DIR = Path(__file__).with_name("scenarios")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the file, the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicySpec(_Strict):
+    base_fee_msat: int = Field(1000, ge=0)
+    fee_rate_ppm: int = Field(1, ge=0)
+    inbound_base_fee_msat: int = 0
+    inbound_fee_rate_ppm: int = 0
+    min_htlc_msat: int = Field(1000, ge=0)
+    max_htlc_msat: int = Field(0, ge=0, description="0: 99% of the capacity")
+    cltv_delta: int = Field(80, ge=1)
+    disabled: bool = False
+
+    def to_policy(self) -> Policy:
+        return Policy(
+            self.base_fee_msat,
+            self.fee_rate_ppm,
+            self.inbound_base_fee_msat,
+            self.inbound_fee_rate_ppm,
+            self.min_htlc_msat,
+            self.max_htlc_msat,
+            self.cltv_delta,
+            self.disabled,
+        )
+
+
+class NodeSpec(_Strict):
+    name: str
+    alias: str | None = None
+    uptime: float = Field(1.0, ge=0.0, le=1.0)
+    onchain_sat: int = Field(10_000_000, ge=0)
+
+
+class ChannelSpec(_Strict):
+    a: str
+    b: str
+    capacity_sat: int = Field(gt=0)
+    a_balance_sat: int | None = Field(None, ge=0, description="default: half the capacity")
+    scid: str | None = None
+    opener: Literal["a", "b"] = "a"
+    private: bool = False
+    policy_a: PolicySpec = PolicySpec()
+    policy_b: PolicySpec = PolicySpec()
+
+
+class TopologySpec(_Strict):
+    kind: Literal["none", "generated", "snapshot"] = "none"
+    nodes: int = Field(100, ge=2)
+    channels_per_node: int = Field(3, ge=1)
+    path: str | None = Field(None, description="snapshot file (kind = snapshot)")
+
+
+class DemandSpec(_Strict):
+    payments_per_day: float = Field(0.0, ge=0.0)
+    amount_median_sat: int = Field(20_000, gt=0)
+    amount_sigma: float = Field(1.3, ge=0.0)
+    amount_max_sat: int = Field(5_000_000, gt=0)
+
+
+class FlowSpec(_Strict):
+    name: str
+    per_hour: float = Field(gt=0.0)
+    source: str | None = None
+    dest: str | None = None
+    amount_median_sat: int = Field(5_000, gt=0)
+    amount_sigma: float = Field(0.8, ge=0.0)
+
+
+class DynamicsSpec(_Strict):
+    block_interval_s: float = Field(600.0, ge=0.0)
+    fee_rate_step_sigma: float = Field(0.15, ge=0.0)
+    offline_mean_s: float = Field(7200.0, ge=0.0)
+    fee_changes_per_node_per_day: float = Field(0.2, ge=0.0)
+    fee_change_sigma: float = Field(0.3, ge=0.0)
+    opens_per_day: float = Field(2.0, ge=0.0)
+    closes_per_day: float = Field(2.0, ge=0.0)
+
+
+class SimulationSpec(_Strict):
+    our_node: str
+    seed: int = 0
+    network: Literal["regtest", "testnet", "signet", "mainnet"] = "regtest"
+    start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    block_height: int = Field(800_000, ge=1)
+    fee_rate_sat_per_vbyte: int = Field(10, ge=1)
+    open_confirmations: int = Field(3, ge=1)
+    route_ttl_s: float = Field(6 * 3600.0, gt=0.0)
+    auto_pay_invoices_after_s: float | None = Field(
+        None, ge=0.0, description="simulated senders pay our invoices after this delay"
+    )
+
+
+class Scenario(_Strict):
+    simulation: SimulationSpec
+    topology: TopologySpec = TopologySpec()
+    nodes: list[NodeSpec] = []
+    channels: list[ChannelSpec] = []
+    demand: DemandSpec = DemandSpec()
+    flows: list[FlowSpec] = []
+    dynamics: DynamicsSpec = DynamicsSpec()
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Parse and validate scenario TOML; ScenarioError names the first bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = _where(tuple(error["loc"]))
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{where}: unknown key")
+            else:
+                problems.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
+        raise ScenarioError(f"{source}: " + "; ".join(problems)) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario file (a name without directory is looked up among the shipped ones)."""
+    if not path.exists() and path.parent == Path() and (SCENARIO_DIR / path).exists():
+        path = SCENARIO_DIR / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_scenario(text, str(path))
