@@ -64,3 +64,8 @@ def test_python_keyword_field_uses_the_proto_name_on_the_wire() -> None:
     req = m.PolicyUpdateRequest.model_validate({"global": True, "fee_rate_ppm": 10})
     assert req.global_ is True
     assert req.to_json()["global"] is True
+
+
+def test_null_means_unset_as_protojson_reads_it() -> None:
+    req = m.OpenChannelRequest.model_validate({"local_funding_amount": 5, "sat_per_vbyte": None})
+    assert req.sat_per_vbyte == 0

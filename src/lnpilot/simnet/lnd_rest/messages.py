@@ -16,7 +16,7 @@ The classes mirror the proto messages named in ``../shared/specs/lnd/*.swagger.j
 ``lnrpc``/``routerrpc``/``invoicesrpc`` prefix dropped, a few nested names shortened), field for
 field and in proto order. The same classes parse requests: grpc-gateway accepts a 64-bit
 integer as a string or a number and a field by its proto name or its lowerCamelCase JSON name,
-and ignores unknown fields; so do these.
+ignores unknown fields and reads ``null`` as unset; so do these.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -81,6 +82,14 @@ class LndMessage(BaseModel):
         populate_by_name=True,
         alias_generator=AliasGenerator(validation_alias=_validation_aliases),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        """protojson reads ``null`` as "field not set" (LNbits sends ``sat_per_vbyte: null``)."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
     def to_json(self) -> dict[str, Any]:
         """The message as LND's REST API writes it."""
