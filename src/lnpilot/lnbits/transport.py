@@ -153,7 +153,9 @@ class Transport:
             await self.login()
             headers = self.credentials.headers_for(op.credential, method=op.method, path=path)
 
-        cache_key = f"{path}?{sorted((params or {}).items())}|{headers.get('X-Api-Key', '')}"
+        cache_key = ""
+        if op.cache_scope:
+            cache_key = f"{path}?{sorted((params or {}).items())}|{headers.get('X-Api-Key', '')}"
         if op.cache_scope and not bypass_cache:
             hit, value = self.cache.get(op.cache_scope, cache_key)
             if hit:
@@ -250,13 +252,14 @@ class Transport:
             response = await self._http.request(
                 method, path, headers=headers, params=params, json=json, timeout=timeout_s
             )
-        log.debug(
-            "lnbits request method=%s path=%s status=%d elapsed_ms=%.1f",
-            method,
-            redact_text(path),
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "lnbits request method=%s path=%s status=%d elapsed_ms=%.1f",
+                method,
+                redact_text(path),
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
         return response
 
 
