@@ -24,7 +24,8 @@ async def make_client(lnbits_server: LNbitsServer) -> AsyncIterator[MakeClient]:
             kwargs.setdefault("invoice_key", keys.inkey)
             if admin:
                 kwargs.setdefault("admin_key", keys.adminkey)
-        client = LNbitsClient(lnbits_server.url, **kwargs)  # type: ignore[arg-type]
+        url = str(kwargs.pop("url", lnbits_server.url))
+        client = LNbitsClient(url, **kwargs)  # type: ignore[arg-type]
         made.append(client)
         return client
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from lnpilot.lnbits import MissingCredentialError
+from lnpilot.lnbits import MissingCredentialError, RetryPolicy
+from lnpilot.testing import FaultProxy
 
 pytestmark = pytest.mark.lnbits
 
@@ -53,3 +54,39 @@ async def test_payment_hash_stream(make_client, fresh_wallet) -> None:
     await payer.payments.pay(invoice.bolt11)
     assert await asyncio.wait_for(first, timeout=15) == "success"
     await statuses.aclose()
+
+
+async def test_stream_reconnects_and_reconciles_missed_payments(
+    lnbits_server, make_client, fresh_wallet
+) -> None:
+    """Payments made while the socket is down arrive after reconnection, marked reconciled."""
+    host, port = lnbits_server.url.removeprefix("http://").split(":")
+    proxy = FaultProxy(host, int(port))
+    proxy_port = await proxy.start()
+    payee_keys = fresh_wallet()
+    payer = make_client(fresh_wallet(5_000))
+    payee = make_client(payee_keys, admin=False)
+    watched = make_client(url=proxy.url, invoice_key=payee_keys.inkey)
+    watched.stream.backoff = RetryPolicy(max_attempts=1000, base_delay_s=0.05, max_delay_s=0.2)
+    updates = watched.stream.wallet_payments()
+    try:
+        first = asyncio.ensure_future(anext(updates))
+        await asyncio.sleep(0.5)
+        before = await payee.payments.create_invoice(10, memo="before")
+        await payer.payments.pay(before.bolt11)
+        assert (await asyncio.wait_for(first, 15)).payment.payment_hash == before.payment_hash
+
+        await proxy.stop()  # the socket drops; LNbits keeps going
+        missed = await payee.payments.create_invoice(20, memo="missed")
+        await payer.payments.pay(missed.bolt11)
+        nxt = asyncio.ensure_future(anext(updates))
+        await asyncio.sleep(0.3)
+        await proxy.start(proxy_port)
+        update = await asyncio.wait_for(nxt, 15)
+        while update.payment.payment_hash != missed.payment_hash:
+            update = await asyncio.wait_for(anext(updates), 15)
+        assert update.reconciled and update.payment.is_paid
+        assert watched.stream.reconnects >= 1
+    finally:
+        await updates.aclose()
+        await proxy.stop()

@@ -53,7 +53,7 @@ class PaymentStream:
         self._ws_base = base_url.replace("https://", "wss://").replace("http://", "ws://")
         self._payments = payments
         self._invoice_key = invoice_key
-        self._backoff = backoff or RetryPolicy(max_attempts=1_000_000, max_delay_s=10.0)
+        self.backoff = backoff or RetryPolicy(max_attempts=1_000_000, max_delay_s=10.0)
         self._reconcile_limit = reconcile_limit
         #: Reconnections so far (a health figure for metrics and tests).
         self.reconnects = 0
@@ -91,7 +91,7 @@ class PaymentStream:
                         last_time = _later(last_time, pushed.payment)
                         yield pushed
             except (OSError, websockets.WebSocketException, LNbitsError, TimeoutError) as exc:
-                delay_s = self._backoff.delay_s(attempt)
+                delay_s = self.backoff.delay_s(attempt)
                 log.warning(
                     "payment stream lost (%s); reconnecting in %.1f s",
                     redact_text(type(exc).__name__),

@@ -1,11 +1,12 @@
-"""Test support that runs real services: a real LNbits server in a subprocess."""
+"""Test support that runs real services: a real LNbits, and a fault-injecting proxy."""
 
+from lnpilot.testing.fault_proxy import Fault, FaultProxy, RequestRecord, ThreadedFaultProxy
 from lnpilot.testing.lnbits_server import (
     DEFAULT_WALLETS,
     FakeWalletFunding,
     FundingSource,
-    LNbitsError,
     LNbitsServer,
+    LNbitsStartError,
     LNbitsUnavailable,
     LndRestFunding,
     Superuser,
@@ -18,12 +19,16 @@ from lnpilot.testing.lnbits_server import (
 __all__ = [
     "DEFAULT_WALLETS",
     "FakeWalletFunding",
+    "Fault",
+    "FaultProxy",
     "FundingSource",
-    "LNbitsError",
     "LNbitsServer",
+    "LNbitsStartError",
     "LNbitsUnavailable",
     "LndRestFunding",
+    "RequestRecord",
     "Superuser",
+    "ThreadedFaultProxy",
     "WalletKeys",
     "find_lnbits_python",
     "lnbits_required",

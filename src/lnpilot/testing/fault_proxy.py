@@ -329,12 +329,16 @@ class FaultProxy:
         self._port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> int:
-        """Listen on a free port of 127.0.0.1 and return it."""
+    async def start(self, port: int = 0) -> int:
+        """Listen on 127.0.0.1 (a free port unless one is given) and return the port.
+
+        Giving the port of an earlier run restarts the proxy where clients expect it, to
+        stage an outage: ``stop()`` cuts every connection, ``start(port)`` brings it back.
+        """
         if self._server is not None:
             raise RuntimeError("FaultProxy already started")
         self._server = await asyncio.start_server(
-            self._serve_client, "127.0.0.1", 0, limit=_HEAD_LIMIT
+            self._serve_client, "127.0.0.1", port, limit=_HEAD_LIMIT
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
         return self._port

@@ -50,7 +50,7 @@ class LNbitsUnavailable(RuntimeError):
     """LNbits is not installed where we look; the message says how to install it."""
 
 
-class LNbitsError(RuntimeError):
+class LNbitsStartError(RuntimeError):
     """LNbits is installed but failed: it did not start, refused the bootstrap, or exited."""
 
 
@@ -324,7 +324,7 @@ class LNbitsServer:
     def start(self) -> None:
         """Start LNbits, wait until it answers, then make or log in the superuser.
 
-        Raises `LNbitsUnavailable` when LNbits is not installed, `LNbitsError` when it
+        Raises `LNbitsUnavailable` when LNbits is not installed, `LNbitsStartError` when it
         exits, does not answer within `start_timeout`, or refuses the bootstrap.
         """
         if self.is_running:
@@ -464,7 +464,7 @@ class LNbitsServer:
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 code = None if self._process is None else self._process.returncode
-                raise LNbitsError(
+                raise LNbitsStartError(
                     f"LNbits exited with code {code} during start-up; log {self.log_path}:\n"
                     f"{self.log_tail()}"
                 )
@@ -474,7 +474,7 @@ class LNbitsServer:
                 time.sleep(0.1)
                 continue
             return response.status_code != 307
-        raise LNbitsError(
+        raise LNbitsStartError(
             f"LNbits did not answer on {self.url} within {self._start_timeout:.0f} s; "
             f"log {self.log_path}:\n{self.log_tail()}"
         )
@@ -508,12 +508,12 @@ class LNbitsServer:
         return self._client
 
     def _json(self, response: httpx.Response, action: str) -> dict[str, Any]:
-        """The JSON body of a successful response, or `LNbitsError` saying what failed
+        """The JSON body of a successful response, or `LNbitsStartError` saying what failed
         (the body, not the request, goes in the message: requests carry secrets)."""
         if response.is_success:
             body: dict[str, Any] = response.json()
             return body
-        raise LNbitsError(
+        raise LNbitsStartError(
             f"LNbits refused to {action}: HTTP {response.status_code} {response.text[:500]}"
         )
 
@@ -541,7 +541,7 @@ def run_dev_server(
             print(_describe(server, accounts, wallets), file=out, flush=True)
             while server.is_running:
                 time.sleep(0.5)
-            raise LNbitsError(f"LNbits exited unexpectedly:\n{server.log_tail()}")
+            raise LNbitsStartError(f"LNbits exited unexpectedly:\n{server.log_tail()}")
         except KeyboardInterrupt:
             print("Stopping LNbits.", file=out, flush=True)
         finally:
