@@ -174,6 +174,7 @@ async def test_fee_set_through_lnbits_changes_the_simulated_policy(world: World)
 
 async def test_invoice_paid_by_a_simulated_sender_is_paid_in_lnbits(world: World) -> None:
     async with world.client() as client:
+        before = (await client.wallet.get(bypass_cache=True)).balance_msat
         invoice = await client.payments.create_invoice(2_500, memo="from alice")
         with world.lock:
             outcome = world.payer.pay(
@@ -181,10 +182,17 @@ async def test_invoice_paid_by_a_simulated_sender_is_paid_in_lnbits(world: World
             )
         assert outcome.fee_msat == 0 and outcome.attempts  # one hop: alice pays bob directly
 
-        async def paid() -> bool | None:
-            return True if (await client.payments.status(invoice.payment_hash)).paid else None
+        async def credited() -> int | None:
+            # The wallet is credited when LNbits hears the settlement on the held-open
+            # /v1/invoices/subscribe stream; reading the balance asks nothing of the node.
+            balance = (await client.wallet.get(bypass_cache=True)).balance_msat
+            return balance if balance > before else None
 
-        await _eventually(paid, "LNbits to see the invoice settled")
+        assert await _eventually(credited, "LNbits to credit the invoice") == before + 2_500_000
+        assert (await client.payments.status(invoice.payment_hash)).paid
+        node_invoices = await client.node.invoices(limit=10)
+    settled = {i["payment_hash"]: i for i in node_invoices.data}
+    assert settled[invoice.payment_hash]["pending"] is False  # read from /v1/invoices
     assert world.ours.lookup_invoice(invoice.payment_hash).amt_paid_msat == 2_500_000
 
 
@@ -199,6 +207,9 @@ async def test_lnbits_pays_a_simulated_node_over_a_route_with_fees(world: World)
         )
     async with world.client() as client:
         payment = await client.payments.pay(request.payment_request)
+        node_payments = await client.node.payments(limit=10)
+    listed = {p["payment_hash"]: p for p in node_payments.data}
+    assert request.payment_hash in listed  # LNbits' node view reads /v1/payments
     sim_payment = world.ours.lookup_payment(request.payment_hash)
     assert sim_payment.status.value == "SUCCEEDED"
     assert len(sim_payment.htlcs[-1].route.channels) == 2  # bob → carol → frank
