@@ -384,3 +384,5 @@ def test_stopping_the_server_ends_held_open_streams(face: Face) -> None:
     face.server.stop()
     assert ended.wait(5)
     assert time.monotonic() - started < 5
+    with face.lock:  # the simulation goes on without its face
+        face.ours.add_invoice(1000, "after the face stopped")

@@ -101,7 +101,12 @@ class _Feed:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def push(self, item: dict[str, Any]) -> None:
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        """Queue `item`; dropped once the server's loop is gone, so a simulation that
+        outlives its face is never disturbed by a stream nobody reads any more."""
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the event loop is closed
+            return
 
     async def get(self) -> dict[str, Any]:
         return await self._queue.get()
