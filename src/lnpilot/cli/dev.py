@@ -1,0 +1,39 @@
+"""``lnpilot dev``: tools for working on lnpilot by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lnpilot.cli import output
+from lnpilot.cli.runtime import ExitCode
+from lnpilot.testing import LNbitsStartError, LNbitsUnavailable, run_dev_server
+
+app = typer.Typer(help="Development helpers.", no_args_is_help=True)
+
+
+@app.command()
+def lnbits(
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port on 127.0.0.1 (default: a free one).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep LNbits' state here and reuse it (default: a fresh temp dir)."),
+    ] = None,
+) -> None:
+    """Run a real LNbits (FakeWallet) with two funded wallets until Ctrl-C.
+
+    Prints the URL, the superuser's credentials and every wallet's keys: this is a
+    throw-away development server, and those are what you need to point lnpilot at it.
+    """
+    try:
+        run_dev_server(port=port, data_dir=data_dir)
+    except LNbitsUnavailable as exc:
+        output.error(str(exc))
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    except LNbitsStartError as exc:
+        output.error(f"LNbits failed: {exc}")
+        raise typer.Exit(ExitCode.FAILED) from None

@@ -1,0 +1,51 @@
+"""The ``lnpilot`` application: the global ``--config`` option and the command tree.
+
+Configuration is read lazily, by the commands that talk to LNbits, so ``decode``,
+``dev lnbits`` and ``demo`` work on a machine with no configuration at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lnpilot.cli import decode, demo, dev, invoice, pay, payments, wallet
+from lnpilot.cli.runtime import CliState
+from lnpilot.config import CONFIG_ENV_VAR
+
+app = typer.Typer(
+    name="lnpilot",
+    help="Monitor and control a Lightning node run through LNbits.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Tracebacks of unexpected errors must not print local variables: they hold keys.
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=f"Configuration file (default: ${CONFIG_ENV_VAR}, else ./lnpilot.toml if any).",
+        ),
+    ] = None,
+) -> None:
+    """lnpilot: monitor and control a Lightning node run through LNbits."""
+    ctx.obj = CliState(config_file=config)
+
+
+app.command()(pay.pay)
+app.command()(decode.decode)
+app.command()(payments.watch)
+app.command()(demo.demo)
+app.add_typer(wallet.app, name="wallet")
+app.add_typer(invoice.app, name="invoice")
+app.add_typer(payments.app, name="payments")
+app.add_typer(dev.app, name="dev")

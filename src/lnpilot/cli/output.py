@@ -1,0 +1,221 @@
+"""How the CLI shows things: rich tables for people, plain JSON for scripts.
+
+Every command renders through here so that a wallet, a payment or an invoice looks the
+same wherever it appears (a command's answer, ``watch``, the demo). JSON keeps the
+client's units (``*_msat`` integers, ISO-8601 UTC times); tables show satoshi.
+Payment preimages are left out everywhere: the client treats them as secrets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from lnpilot.lnbits.bolt11 import Invoice
+from lnpilot.lnbits.models import Payment, WalletBalance
+from lnpilot.lnbits.stream import PaymentUpdate
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+_STATUS_STYLE = {"success": "green", "failed": "red", "pending": "yellow"}
+
+
+def error(message: str) -> None:
+    """One red line on stderr; ``message`` is shown literally (no rich markup)."""
+    stderr.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
+
+
+def emit_json(data: Any, *, compact: bool = False) -> None:
+    """JSON on stdout, uncoloured and unwrapped, so it pipes into jq as is."""
+    text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2)
+    typer.echo(text)
+
+
+def sat(msat: int) -> str:
+    """``1,234.5 sat`` from msat."""
+    return f"{sat_number(msat)} sat"
+
+
+def sat_number(msat: int) -> str:
+    """``1,234.5`` from msat: whole satoshi unless the amount has msat in it."""
+    value = Decimal(msat) / 1000
+    return f"{value:,f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+
+
+def when(moment: datetime | None, *, zone: bool = True) -> str:
+    """A UTC time to the second; ``zone=False`` where a column header already says UTC."""
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%d %H:%M:%S" + (" UTC" if zone else ""))
+
+
+# -- wallets -----------------------------------------------------------------------------
+
+
+def wallet_json(wallet: WalletBalance) -> dict[str, Any]:
+    return wallet.model_dump(mode="json")
+
+
+def wallet_table(wallet: WalletBalance, title: str | None = None) -> Table:
+    table = _fields_table(title or f"Wallet {wallet.name}")
+    table.add_row("name", escape(wallet.name))
+    # LNbits returns the wallet id for the admin key only.
+    table.add_row("id", wallet.id or "(admin key only)")
+    table.add_row("balance", sat(wallet.balance_msat))
+    return table
+
+
+# -- payments ----------------------------------------------------------------------------
+
+
+def payment_json(payment: Payment) -> dict[str, Any]:
+    return payment.model_dump(mode="json", exclude={"preimage"})
+
+
+def payment_table(payment: Payment, title: str) -> Table:
+    """One payment in detail, e.g. the invoice just created or the payment just made."""
+    table = _fields_table(title)
+    table.add_row("status", _status(payment.status))
+    table.add_row("amount", sat(payment.amount_msat))
+    if payment.fee_msat:
+        table.add_row("fee", sat(abs(payment.fee_msat)))
+    table.add_row("memo", escape(payment.memo or ""))
+    table.add_row("payment hash", payment.payment_hash)
+    table.add_row("time", when(payment.time))
+    if not payment.is_outgoing:  # an invoice to hand to the payer
+        table.add_row("expires", when(payment.expiry))
+        table.add_row("bolt11", payment.bolt11)
+    return table
+
+
+def payments_table(payments: Sequence[Payment], title: str) -> Table:
+    # Borderless, with the units in the headers: the memo keeps room in 80 columns.
+    table = Table(
+        title=escape(title),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("amount sat", justify="right", no_wrap=True)
+    table.add_column("fee sat", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("memo")
+    table.add_column("payment hash", no_wrap=True)
+    for payment in payments:
+        table.add_row(
+            when(payment.time, zone=False),
+            _signed(payment.amount_msat),
+            sat_number(abs(payment.fee_msat)),
+            _status(payment.status),
+            escape(payment.memo or ""),
+            payment.payment_hash[:12] + "…",
+        )
+    return table
+
+
+def update_line(update: PaymentUpdate) -> Text:
+    """One line per live update: time, signed amount, status, hash, memo, new balance.
+
+    Print it with ``soft_wrap=True``: one update stays one line, whatever the width.
+    """
+    payment = update.payment
+    line = Text.assemble(
+        (when(payment.updated_at or payment.time), "dim"),
+        "  ",
+        (f"{_signed(payment.amount_msat) + ' sat':>14}", "bold"),
+        "  ",
+        (f"{payment.status:<8}", _STATUS_STYLE.get(payment.status, "")),
+        "  ",
+        payment.payment_hash[:12] + "…",
+        "  ",
+        payment.memo or "",
+    )
+    if update.wallet_balance_sat is not None:
+        line.append(f"  balance {update.wallet_balance_sat:,} sat", "dim")
+    if update.reconciled:
+        line.append("  (caught up after reconnect)", "dim")
+    return line
+
+
+def update_json(update: PaymentUpdate) -> dict[str, Any]:
+    return {
+        "payment": payment_json(update.payment),
+        "wallet_balance_sat": update.wallet_balance_sat,
+        "reconciled": update.reconciled,
+    }
+
+
+# -- invoices (decoded locally) -----------------------------------------------------------
+
+
+def invoice_json(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "payment_hash": invoice.payment_hash,
+        "amount_msat": invoice.amount_msat,
+        "description": invoice.description,
+        "description_hash": invoice.description_hash,
+        "payee_pubkey": invoice.payee_pubkey,
+        "network_prefix": invoice.network_prefix,
+        "created_at": invoice.created_at.isoformat(),
+        "expiry_s": invoice.expiry_s,
+        "expires_at": invoice.expires_at.isoformat(),
+        "expired": invoice.is_expired(),
+        "min_final_cltv_expiry": invoice.min_final_cltv_expiry,
+        "bolt11": invoice.bolt11,
+    }
+
+
+def invoice_table(invoice: Invoice, title: str, payee: str | None = None) -> Table:
+    """A decoded invoice; ``payee`` overrides the invoice's own (often absent) payee field."""
+    table = _fields_table(title)
+    amount = sat(invoice.amount_msat) if invoice.amount_msat is not None else "any (not set)"
+    table.add_row("amount", amount)
+    if invoice.description is not None:
+        table.add_row("description", escape(invoice.description))
+    if invoice.description_hash is not None:
+        table.add_row("description hash", invoice.description_hash)
+    shown_payee = payee or invoice.payee_pubkey
+    table.add_row("payee", shown_payee or "(not stated; known from the signature when paid)")
+    table.add_row("payment hash", invoice.payment_hash)
+    table.add_row("created", when(invoice.created_at))
+    expires = when(invoice.expires_at)
+    table.add_row("expires", f"[red]{expires} (expired)[/red]" if invoice.is_expired() else expires)
+    table.add_row("network", invoice.network_prefix or "?")
+    return table
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _fields_table(title: str) -> Table:
+    """Name/value rows; borderless so a 64-character hash fits on one 80-column line."""
+    table = Table(
+        title=escape(title), title_justify="left", show_header=False, box=None, pad_edge=False
+    )
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    return table
+
+
+def _signed(msat: int) -> str:
+    """Satoshi with an explicit sign, so incoming and outgoing read apart at a glance."""
+    return ("+" if msat > 0 else "") + sat_number(msat)
+
+
+def _status(status: str) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else escape(status)

@@ -1,0 +1,288 @@
+"""lnpilot's configuration: one TOML file, every key overridable from the environment.
+
+Where values come from, strongest first:
+
+1. environment variables ``LNPILOT_<SECTION>__<KEY>`` (``LNPILOT_LNBITS__ADMIN_KEY``),
+   so a deployment can inject secrets without writing them to the file;
+2. the TOML file: ``--config FILE``, else ``$LNPILOT_CONFIG``, else ``./lnpilot.toml``
+   when it exists (no file at all is fine: the environment alone may configure lnpilot);
+3. the defaults below.
+
+Everything is validated at load time, so a bad value fails the start instead of the first
+call that reads it. An unknown key is an error, not ignored: a typo such as ``admin_kye``
+would otherwise leave the real key unset and the failure would surface far from its cause.
+Problems are reported by :class:`ConfigError`, one line each, naming the key, the bad value
+(masked for secrets and for unknown keys, which may be mistyped secrets) and what is allowed.
+
+Secrets are :class:`~pydantic.SecretStr` and may come from files (``admin_key_file``), which
+keeps them out of the TOML file and out of the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from lnpilot.lnbits import LNbitsClient, TransportSettings
+from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN
+from lnpilot.lnbits.redact import MASK, register_secret
+
+ENV_PREFIX = "LNPILOT_"
+ENV_NESTED_DELIMITER = "__"
+CONFIG_ENV_VAR = "LNPILOT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("lnpilot.toml")
+
+#: Keys holding secrets: their values never appear in messages. Each has a ``*_file`` twin.
+SECRET_KEYS = frozenset({"invoice_key", "admin_key", "password", "access_token"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _read_secret_file(value: object) -> object:
+    """Replace a secret file's path by the secret it holds (surrounding whitespace dropped).
+
+    Errors name the path, never the content; a non-path input is left for pydantic to reject.
+    """
+    if not isinstance(value, str | Path):
+        return value
+    path = Path(value).expanduser()
+    try:
+        content = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ValueError(f"cannot read secret file {str(path)!r}: {reason}") from None
+    if not content:
+        raise ValueError(f"secret file {str(path)!r} is empty")
+    return content
+
+
+SecretFromFile = Annotated[SecretStr, BeforeValidator(_read_secret_file)]
+"""A ``*_file`` key: given as a path, held as the secret read from that file."""
+
+
+class LNbitsSettings(BaseModel):
+    """``[lnbits]``: where the LNbits server is and the credentials lnpilot may use there.
+
+    Give only what the commands you run need: the invoice key reads and receives, the admin
+    key spends, username/password (or an access token) reach the user and node APIs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    invoice_key: SecretStr | None = None
+    invoice_key_file: SecretFromFile | None = None
+    admin_key: SecretStr | None = None
+    admin_key_file: SecretFromFile | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: SecretFromFile | None = None
+    access_token: SecretStr | None = None
+    access_token_file: SecretFromFile | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    pay_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    resolve_deadline_s: float = Field(default=60.0, gt=0, le=86_400)
+    rate_limit_per_min: float = Field(default=DEFAULT_RATE_PER_MIN, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _merge_secret_files(self) -> LNbitsSettings:
+        """Fold each ``*_file`` secret into its key, so readers look in one place only."""
+        for name in sorted(SECRET_KEYS):
+            from_file: SecretStr | None = getattr(self, f"{name}_file")
+            if from_file is None:
+                continue
+            if getattr(self, name) is not None:
+                raise ValueError(f"set lnbits.{name} or lnbits.{name}_file, not both")
+            setattr(self, name, from_file)
+        # Known from now on, so they are masked even before a client is built from them.
+        for name in SECRET_KEYS:
+            secret: SecretStr | None = getattr(self, name)
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+        return self
+
+
+def _upper(value: object) -> object:
+    """Log level names are accepted in any case (``info`` as well as ``INFO``)."""
+    return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with :func:`load_settings`.
+
+    Keyword arguments given to the constructor are the TOML file's content and rank below
+    the environment: that ordering is what lets ``LNPILOT_…`` variables override the file.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+    )
+
+    lnbits: LNbitsSettings
+    data_dir: Path = Path("data")
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = "WARNING"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+def config_file_path(explicit: Path | None) -> Path | None:
+    """The file to read: ``explicit`` (``--config``), ``$LNPILOT_CONFIG``, ``./lnpilot.toml``.
+
+    A named file that does not exist is an error; the implicit ``./lnpilot.toml`` is optional.
+    """
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    named = explicit or (Path(from_env) if from_env else None)
+    if named is not None:
+        if not named.is_file():
+            source = "--config" if explicit else CONFIG_ENV_VAR
+            raise ConfigError([f"config file {str(named)!r} (from {source}) does not exist"])
+        return named
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read and validate the configuration; raises :class:`ConfigError` on any problem."""
+    path = config_file_path(config_file)
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+        _anchor_paths(values, path.parent)
+    try:
+        return Settings(**values)
+    except PydanticValidationError as exc:
+        raise ConfigError(describe_errors(exc, path)) from None
+
+
+def _anchor_paths(values: dict[str, Any], base: Path) -> None:
+    """Make relative paths in the file (``data_dir``, ``*_file``) relative to the file itself,
+    so a configuration works the same from any working directory."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _anchor_paths(value, base)
+        elif isinstance(value, str) and (key == "data_dir" or key.endswith("_file")):
+            expanded = Path(value).expanduser()
+            values[key] = str(expanded if expanded.is_absolute() else base / expanded)
+
+
+def describe_errors(exc: PydanticValidationError, config_file: Path | None) -> list[str]:
+    """One line per problem: where it came from, the key, the value, what is allowed."""
+    env_upper = {name.upper() for name in os.environ}
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        if _env_name(loc) in env_upper:
+            origin = f"env {_env_name(loc)}"
+        else:
+            origin = str(config_file) if config_file is not None else "config"
+        if error["type"] == "extra_forbidden":
+            section = _model_at(loc[:-1]) or Settings
+            allowed = ", ".join(section.model_fields)
+            lines.append(f"{origin}: unknown key {key!r}; allowed here: {allowed}")
+        elif error["type"] == "missing":
+            lines += [_missing(path) for path in _required_paths(loc)]
+        else:
+            shown = _shown_value(loc, error.get("input"))
+            value = f" = {shown}" if shown is not None else ""
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{origin}: {key}{value}: {message}")
+    return lines
+
+
+def _env_name(loc: list[str]) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(loc).upper()
+
+
+def _missing(loc: list[str]) -> str:
+    where = f"[{'.'.join(loc[:-1])}] {loc[-1]}" if len(loc) > 1 else loc[-1]
+    return f"{'.'.join(loc)}: required; set {where} in lnpilot.toml or env {_env_name(loc)}"
+
+
+def _required_paths(loc: list[str]) -> list[list[str]]:
+    """A missing section stands for its required keys, which are what the user must set."""
+    section = _model_at(loc)
+    if section is None:
+        return [loc]
+    return [[*loc, name] for name, field in section.model_fields.items() if field.is_required()]
+
+
+def _model_at(loc: list[str]) -> type[BaseModel] | None:
+    """The model of the section at ``loc``, or None when ``loc`` is a plain key."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _shown_value(loc: list[str], value: Any) -> str | None:
+    """The bad value as it may be shown: secrets masked, whole sections left out."""
+    if loc and loc[-1] in SECRET_KEYS:
+        return MASK
+    if isinstance(value, Mapping | list | SecretStr):
+        return None
+    return repr(value)
+
+
+def make_client(settings: Settings) -> LNbitsClient:
+    """The LNbits client for the configured server, credentials and limits."""
+    lnbits = settings.lnbits
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return LNbitsClient(
+        str(lnbits.url),
+        invoice_key=secret(lnbits.invoice_key),
+        admin_key=secret(lnbits.admin_key),
+        username=lnbits.username,
+        password=secret(lnbits.password),
+        access_token=secret(lnbits.access_token),
+        settings=TransportSettings(
+            timeout_s=lnbits.timeout_s, rate_limit_per_min=lnbits.rate_limit_per_min
+        ),
+        pay_timeout_s=lnbits.pay_timeout_s,
+        resolve_deadline_s=lnbits.resolve_deadline_s,
+    )
