@@ -39,6 +39,7 @@ class Capability(enum.StrEnum):
     READ_CLOSED_CHANNELS = "read_closed_channels"
     READ_PEERS = "read_peers"
     READ_POLICIES = "read_policies"  # both directions, incl. inbound fees and HTLC limits
+    READ_OWN_FEES = "read_own_fees"  # only our outbound base fee and fee rate per channel
     READ_FORWARDS = "read_forwards"
     READ_FAILED_FORWARDS = "read_failed_forwards"
     READ_PENDING_HTLCS = "read_pending_htlcs"
@@ -142,7 +143,7 @@ class ClosedChannel:
     channel_point: str
     peer_pubkey: str
     capacity_sat: int
-    settled_balance_sat: int
+    settled_balance_sat: int | None  # None: the backend does not say (LNbits)
     close_type: CloseType
     open_initiator: Initiator
     close_initiator: Initiator
@@ -209,7 +210,7 @@ class NodeInfo:
     pubkey: str
     alias: str
     block_height: int
-    synced_to_chain: bool
+    synced_to_chain: bool | None = None  # None: the backend does not say (LNbits)
     synced_to_graph: bool | None = None
     num_active_channels: int | None = None
     num_peers: int | None = None
@@ -234,10 +235,37 @@ class RouteHop:
 
 @dataclass(frozen=True)
 class Route:
+    """A route from our node, as built or found by the node.
+
+    ``payment_addr`` (hex) is the invoice's payment secret carried by the last hop: without
+    it the receiving LND refuses the HTLC, so a route built for an invoice must keep it.
+    """
+
     total_amt_msat: int
     total_fees_msat: int
     total_time_lock: int
     hops: tuple[RouteHop, ...]
+    payment_addr: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteAttempt:
+    """What happened to one HTLC sent along a route.
+
+    ``status`` is LND's: SUCCEEDED, FAILED or IN_FLIGHT. On failure, ``failure`` is the wire
+    failure code (e.g. TEMPORARY_CHANNEL_FAILURE) and ``failure_source_index`` the position
+    in the route of the node that returned it (0 is us), which is what a rebalancer needs to
+    learn which channel lacked liquidity.
+    """
+
+    status: str
+    preimage: str | None = None
+    failure: str | None = None
+    failure_source_index: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
 
 
 @dataclass(frozen=True)

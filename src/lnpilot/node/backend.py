@@ -1,0 +1,320 @@
+"""What a node backend is, what each one can do, and what it says when it cannot.
+
+The engine talks to the node only through :class:`NodeBackend`. Backends differ a lot in
+reach: the LNbits node API shows channels and peers and sets outbound fees, while a direct
+LND REST connection also gives forwarding history, failed HTLCs, the full policy and route
+building. So every backend declares its :class:`~lnpilot.node.models.Capability` set, the
+composite routes each operation to a backend that has the capability, and an operation no
+configured backend can do fails with :class:`CapabilityMissing`, which says which
+configuration would add it, instead of with a 501 from deep inside an HTTP call.
+
+The capability tables of the backends live here, together, so "which backend gives what"
+is read in one place (``docs/node-backends.md`` shows it as a table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from lnpilot.node.models import (
+    Capability,
+    Channel,
+    ClosedChannel,
+    FailedForward,
+    Forward,
+    NodeInfo,
+    OnchainBalance,
+    Peer,
+    PendingHtlc,
+    PolicyUpdate,
+    Route,
+    RouteAttempt,
+)
+
+_C = Capability
+
+LND_REST_CAPABILITIES: frozenset[Capability] = frozenset(Capability) - {_C.CIRCULAR_REBALANCE}
+"""Everything but circular rebalancing, which also needs an invoice of our own (not built yet)."""
+
+LNBITS_CAPABILITIES: frozenset[Capability] = frozenset(
+    {
+        _C.READ_INFO,
+        _C.READ_CHANNELS,
+        _C.READ_PENDING_CHANNELS,
+        _C.READ_CLOSED_CHANNELS,
+        _C.READ_PEERS,
+        _C.READ_OWN_FEES,
+        _C.SET_OUTBOUND_FEE,
+        _C.OPEN_CHANNEL,
+        _C.CLOSE_CHANNEL,
+        _C.CONNECT_PEER,
+        _C.READ_ONCHAIN,
+    }
+)
+"""Exactly what LNbits' node API (``/node/api/v1``) offers; on-chain balance comes with its info."""
+
+LND_REST_HINT = "a direct LND REST connection: set [lnd] rest_url and macaroon (or macaroon_file)"
+LNBITS_HINT = (
+    "the LNbits node API: set [lnbits] url with the superuser's username and password "
+    "(or access_token), on an LNbits with LNBITS_NODE_UI=true and an LND REST, CLN or "
+    "Phoenixd funding source"
+)
+
+#: Where each capability can come from, most capable backend first.
+_SOURCES: tuple[tuple[frozenset[Capability], str], ...] = (
+    (LND_REST_CAPABILITIES, LND_REST_HINT),
+    (LNBITS_CAPABILITIES, LNBITS_HINT),
+)
+
+DESCRIPTIONS: Mapping[Capability, str] = {
+    _C.READ_INFO: "node info",
+    _C.READ_CHANNELS: "the channel list",
+    _C.READ_PENDING_CHANNELS: "pending channels",
+    _C.READ_CLOSED_CHANNELS: "closed channels",
+    _C.READ_PEERS: "the peer list",
+    _C.READ_POLICIES: "full channel policies (both directions, inbound fees, HTLC limits)",
+    _C.READ_OWN_FEES: "our outbound fees",
+    _C.READ_FORWARDS: "forwarding history",
+    _C.READ_FAILED_FORWARDS: "failed forwards (HTLC events)",
+    _C.READ_PENDING_HTLCS: "pending HTLCs",
+    _C.SET_OUTBOUND_FEE: "setting outbound fees",
+    _C.SET_INBOUND_FEE: "inbound fees",
+    _C.SET_HTLC_LIMITS: "HTLC limits (min/max HTLC)",
+    _C.SET_CLTV_DELTA: "the CLTV delta (time lock)",
+    _C.SET_CHANNEL_ENABLED: "disabling and enabling channels",
+    _C.OPEN_CHANNEL: "opening channels",
+    _C.CLOSE_CHANNEL: "closing channels",
+    _C.CONNECT_PEER: "connecting and disconnecting peers",
+    _C.QUERY_ROUTES: "route queries and route building",
+    _C.SEND_TO_ROUTE: "sending along a given route",
+    _C.CIRCULAR_REBALANCE: "circular rebalancing",
+    _C.EXPORT_BACKUP: "channel backups",
+    _C.READ_ONCHAIN: "the on-chain balance",
+}
+
+OPERATION_NEEDS: Mapping[str, Capability] = {
+    "get_info": _C.READ_INFO,
+    "list_channels": _C.READ_CHANNELS,
+    "list_pending_channels": _C.READ_PENDING_CHANNELS,
+    "list_closed_channels": _C.READ_CLOSED_CHANNELS,
+    "list_peers": _C.READ_PEERS,
+    "get_policies": _C.READ_POLICIES,
+    "forwarding_history": _C.READ_FORWARDS,
+    "failed_forwards": _C.READ_FAILED_FORWARDS,
+    "pending_htlcs": _C.READ_PENDING_HTLCS,
+    "set_channel_enabled": _C.SET_CHANNEL_ENABLED,
+    "open_channel": _C.OPEN_CHANNEL,
+    "close_channel": _C.CLOSE_CHANNEL,
+    "connect_peer": _C.CONNECT_PEER,
+    "disconnect_peer": _C.CONNECT_PEER,
+    "query_routes": _C.QUERY_ROUTES,
+    "build_route": _C.QUERY_ROUTES,
+    "send_to_route": _C.SEND_TO_ROUTE,
+    "export_backup": _C.EXPORT_BACKUP,
+    "onchain_balance": _C.READ_ONCHAIN,
+}
+"""The capability each operation needs; ``update_policy`` needs what its update touches."""
+
+
+class NodeError(Exception):
+    """A backend could not do what was asked: refused, unreachable, or not able to at all."""
+
+    def __init__(self, message: str, *, backend: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+
+
+def how_to_get(capability: Capability) -> str:
+    """The configuration that would add `capability`, in words an operator can act on."""
+    hints = [hint for caps, hint in _SOURCES if capability in caps]
+    return " or ".join(hints) if hints else "a backend lnpilot does not support yet"
+
+
+class CapabilityMissing(NodeError):
+    """No configured backend can do an operation; the message says what would add it."""
+
+    def __init__(
+        self, capabilities: Collection[Capability], *, operation: str, configured: Sequence[str]
+    ) -> None:
+        self.capabilities = frozenset(capabilities)
+        self.operation = operation
+        ordered = sorted(self.capabilities)
+        what = ", ".join(f"{DESCRIPTIONS[c]} ({c.value})" for c in ordered)
+        hints = "; ".join(dict.fromkeys(how_to_get(c) for c in ordered))
+        names = ", ".join(configured) or "none"
+        super().__init__(
+            f"{operation} needs {what}, which no configured backend ({names}) offers; "
+            f"it needs {hints}",
+            backend=names,
+        )
+
+
+def refuse(backend: NodeBackend, operation: str) -> CapabilityMissing:
+    """The error for an operation `backend` cannot do (see `OPERATION_NEEDS`)."""
+    return CapabilityMissing(
+        [OPERATION_NEEDS[operation]], operation=operation, configured=[backend.name]
+    )
+
+
+def check_policy_update(backend: NodeBackend, update: PolicyUpdate) -> None:
+    """Refuse an update that changes nothing or touches what `backend` cannot set.
+
+    An empty update would still send a policy (and a gossip update) on LND, since LND's
+    UpdateChannelPolicy always writes the fee fields.
+    """
+    needed = update.needed_capabilities()
+    if not needed:
+        raise ValueError("the policy update changes nothing")
+    missing = needed - backend.capabilities
+    if missing:
+        raise CapabilityMissing(missing, operation="update_policy", configured=[backend.name])
+
+
+class NodeBackend(Protocol):
+    """One way to reach the node. Every operation is async and speaks domain objects.
+
+    The default bodies refuse with :class:`CapabilityMissing`: a backend subclasses this
+    protocol, declares its ``capabilities`` and overrides what it can do, and so is always a
+    complete ``NodeBackend``. Channels are passed as :class:`Channel` objects (from
+    ``list_channels``) because backends name them differently: LND by channel point, LNbits
+    by the numeric channel id.
+    """
+
+    name: str
+    capabilities: frozenset[Capability]
+
+    async def start(self) -> None:
+        """Begin background work (event streams); idempotent. Reads work without it."""
+        return None
+
+    async def aclose(self) -> None:
+        """Stop background work and release connections this backend owns."""
+        return None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def get_info(self) -> NodeInfo:
+        raise refuse(self, "get_info")
+
+    async def list_channels(self) -> list[Channel]:
+        """Open channels, active and inactive."""
+        raise refuse(self, "list_channels")
+
+    async def list_pending_channels(self) -> list[Channel]:
+        """Channels opening or closing (state PENDING_OPEN or PENDING_CLOSE; no scid yet)."""
+        raise refuse(self, "list_pending_channels")
+
+    async def list_closed_channels(self) -> list[ClosedChannel]:
+        raise refuse(self, "list_closed_channels")
+
+    async def list_peers(self) -> list[Peer]:
+        """Connected peers."""
+        raise refuse(self, "list_peers")
+
+    async def get_policies(self, channels: Sequence[Channel]) -> list[Channel]:
+        """`channels` with ``local_policy`` and ``remote_policy`` filled in.
+
+        A policy stays None when the backend cannot see it (an edge not yet in the graph, or
+        the remote side through LNbits); fields of a policy that are None are unknown.
+        """
+        raise refuse(self, "get_policies")
+
+    async def forwarding_history(
+        self,
+        *,
+        index_offset: int = 0,
+        max_events: int = 1000,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> tuple[list[Forward], int]:
+        """Forwards in [start_time, end_time] after skipping `index_offset` of them.
+
+        Returns the forwards and the offset to ask for next. As in LND, the offset counts
+        from `start_time`: to resume by index, keep the same `start_time` (None, the
+        beginning, is what a collector wants).
+        """
+        raise refuse(self, "forwarding_history")
+
+    async def failed_forwards(self, since: datetime) -> list[FailedForward]:
+        """Forwards that failed at or after `since`, from what the backend has observed."""
+        raise refuse(self, "failed_forwards")
+
+    async def pending_htlcs(self) -> list[PendingHtlc]:
+        raise refuse(self, "pending_htlcs")
+
+    async def update_policy(self, channel: Channel, update: PolicyUpdate) -> None:
+        """Apply `update` to our side of `channel`; fields left None keep their value."""
+        check_policy_update(self, update)
+        raise NotImplementedError(f"{self.name} declares policy capabilities but no update_policy")
+
+    async def set_channel_enabled(self, channel: Channel, enabled: bool) -> None:
+        raise refuse(self, "set_channel_enabled")
+
+    async def open_channel(
+        self,
+        peer_pubkey: str,
+        local_amount_sat: int,
+        *,
+        push_amount_sat: int = 0,
+        sat_per_vbyte: int | None = None,
+    ) -> str:
+        """Open a public channel to a connected peer; returns its channel point."""
+        raise refuse(self, "open_channel")
+
+    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
+        """Start closing `channel`; returns the closing txid when the backend reports it."""
+        raise refuse(self, "close_channel")
+
+    async def connect_peer(self, pubkey: str, host: str) -> None:
+        """Connect to `pubkey` at `host` (``host:port``)."""
+        raise refuse(self, "connect_peer")
+
+    async def disconnect_peer(self, pubkey: str) -> None:
+        raise refuse(self, "disconnect_peer")
+
+    async def query_routes(
+        self,
+        dest_pubkey: str,
+        amt_msat: int,
+        *,
+        outgoing_chan_ids: Sequence[int] = (),
+        last_hop_pubkey: str | None = None,
+        fee_limit_msat: int | None = None,
+    ) -> list[Route]:
+        raise refuse(self, "query_routes")
+
+    async def build_route(
+        self,
+        amt_msat: int,
+        hop_pubkeys: Sequence[str],
+        *,
+        outgoing_chan_id: int | None = None,
+        payment_addr: str | None = None,
+        final_cltv_delta: int | None = None,
+    ) -> Route:
+        """A route through exactly `hop_pubkeys` (the last one receives `amt_msat`)."""
+        raise refuse(self, "build_route")
+
+    async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:
+        """Send one HTLC for `payment_hash` (hex) along `route` and wait for its outcome."""
+        raise refuse(self, "send_to_route")
+
+    async def export_backup(self) -> bytes:
+        """The static channel backup of all channels, as ``lncli exportchanbackup --all``."""
+        raise refuse(self, "export_backup")
+
+    async def onchain_balance(self) -> OnchainBalance:
+        raise refuse(self, "onchain_balance")

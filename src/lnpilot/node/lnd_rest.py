@@ -1,0 +1,455 @@
+"""A node backend that talks to LND's REST API directly, for everything LNbits does not show.
+
+LNbits' node API stops at channels, peers and outbound fees. Forwarding history, failed
+HTLCs, the full policy (inbound fees, HTLC limits, CLTV delta), channel disable/enable,
+routes and backups need LND itself, so lnpilot can be given a direct, optional LND REST
+connection: a URL, a macaroon (hex) and, for LND's self-signed TLS, its ``tls.cert``.
+
+The JSON mapping is in :mod:`lnpilot.node.lnd_json`; this module is the HTTP side: the
+macaroon header, error bodies, the close stream, and a background reader of the HTLC event
+stream (LND does not replay HTLC events, so failed forwards can only be known by listening;
+the reader reconnects after any break and says since when it has been listening).
+
+The macaroon is a bearer credential for the node: it is registered for redaction, so it is
+masked in any message that would contain it, and it is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lnpilot.lnbits.redact import redact_text, register_secret
+from lnpilot.node import lnd_json as lj
+from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
+from lnpilot.node.models import (
+    Channel,
+    ClosedChannel,
+    FailedForward,
+    Forward,
+    NodeInfo,
+    OnchainBalance,
+    Peer,
+    PendingHtlc,
+    PolicyUpdate,
+    Route,
+    RouteAttempt,
+)
+
+log = logging.getLogger(__name__)
+
+MACAROON_HEADER = "Grpc-Metadata-macaroon"
+#: gRPC status NOT_FOUND, as LND's error bodies carry it.
+GRPC_NOT_FOUND = 5
+#: Graph edge lookups run this many at a time: enough to hide latency, gentle on LND.
+_EDGE_CONCURRENCY = 8
+_RECONNECT_MIN_S = 1.0
+_RECONNECT_MAX_S = 30.0
+#: LND caps a ForwardingHistory page at 50000 events.
+MAX_FORWARDS_PER_PAGE = 50_000
+
+
+class LndRestError(NodeError):
+    """LND answered with an error, or could not be reached (then ``status`` is None)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        grpc_code: int | None = None,
+    ) -> None:
+        super().__init__(redact_text(message), backend=LndRest.name)
+        self.status = status
+        self.grpc_code = grpc_code
+
+
+def _json(text: str | bytes) -> Any:
+    """A body as JSON; a non-JSON body (a proxy's error page) becomes its first words."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raw = text.decode(errors="replace") if isinstance(text, bytes) else text
+        return {"message": raw[:200]}
+
+
+def _error_from_body(what: str, status: int | None, body: Any) -> LndRestError:
+    """LND's error JSON: ``{"code", "message"}``, or ``{"error": {...}}`` in a stream."""
+    error = body.get("error", body) if isinstance(body, dict) else {}
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    message = error.get("message") or f"HTTP {status}"
+    code = error.get("code")
+    return LndRestError(
+        f"{what}: {message}", status=status, grpc_code=code if isinstance(code, int) else None
+    )
+
+
+class LndRest(NodeBackend):
+    """Our LND node over its REST API (``https://host:8080`` by default; plain http allowed).
+
+    `tls_cert` is the path of LND's ``tls.cert`` for its self-signed certificate; without it
+    an https URL is checked against the system's CAs.
+    """
+
+    name = "lnd-rest"
+    capabilities = LND_REST_CAPABILITIES
+
+    def __init__(
+        self,
+        url: str,
+        macaroon_hex: str,
+        *,
+        tls_cert: str | Path | None = None,
+        timeout_s: float = 30.0,
+        failed_forward_capacity: int = 10_000,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"LND REST url must start with http:// or https://, got {url!r}")
+        try:
+            bytes.fromhex(macaroon_hex)
+        except ValueError:
+            raise ValueError("the LND macaroon must be given as hex") from None
+        register_secret(macaroon_hex)
+        verify: ssl.SSLContext | bool = True
+        if tls_cert is not None:
+            verify = ssl.create_default_context(cafile=str(tls_cert))
+        self.url = url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            headers={MACAROON_HEADER: macaroon_hex},
+            timeout=timeout_s,
+            verify=verify,
+        )
+        self._timeout_s = timeout_s
+        self._pubkey: str | None = None
+        self._failed = lj.FailedForwardBuffer(failed_forward_capacity)
+        self._reader: asyncio.Task[None] | None = None
+        #: When the current HTLC event subscription began; None while not subscribed.
+        #: Failed forwards are known from this moment only.
+        self.htlc_events_since: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"LndRest({self.url!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the HTLC event reader (once)."""
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_htlc_events(), name="lnd-htlc-events")
+
+    async def aclose(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        await self._http.aclose()
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        what = f"{method} {path}"
+        try:
+            response = await self._http.request(method, path, json=body, params=params)
+        except httpx.HTTPError as exc:
+            raise LndRestError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        answer = _json(response.content)
+        if response.status_code != 200:
+            raise _error_from_body(what, response.status_code, answer)
+        if not isinstance(answer, dict):
+            raise LndRestError(f"{what}: expected a JSON object, got {answer!r:.200}")
+        return answer
+
+    async def _stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        idle_forever: bool = False,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The ``result`` objects of a grpc-gateway stream (one JSON object per line).
+
+        An error before the first line is an HTTP error; one later comes as ``{"error"}``.
+        Use under ``contextlib.aclosing`` so that leaving early closes the connection. An
+        event stream may be quiet for hours: `idle_forever` lifts the read timeout.
+        """
+        what = f"{method} {path}"
+        timeout = httpx.Timeout(self._timeout_s, read=None) if idle_forever else self._http.timeout
+        try:
+            async with self._http.stream(method, path, params=params, timeout=timeout) as response:
+                if response.status_code != 200:
+                    body = _json(await response.aread())
+                    raise _error_from_body(what, response.status_code, body)
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    message = _json(line)
+                    if not isinstance(message, dict) or "error" in message:
+                        raise _error_from_body(what, None, message)
+                    yield message.get("result") or {}
+        except httpx.HTTPError as exc:
+            raise LndRestError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    async def _our_pubkey(self) -> str:
+        if self._pubkey is None:
+            self._pubkey = (await self.get_info()).pubkey
+        return self._pubkey
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def get_info(self) -> NodeInfo:
+        info = lj.parse_info(await self._call("GET", "/v1/getinfo"))
+        self._pubkey = info.pubkey
+        return info
+
+    async def _channel_messages(self) -> list[dict[str, Any]]:
+        answer = await self._call("GET", "/v1/channels", params={"peer_alias_lookup": "true"})
+        channels: list[dict[str, Any]] = answer.get("channels") or []
+        return channels
+
+    async def list_channels(self) -> list[Channel]:
+        return [lj.parse_channel(c) for c in await self._channel_messages()]
+
+    async def list_pending_channels(self) -> list[Channel]:
+        return lj.parse_pending_channels(await self._call("GET", "/v1/channels/pending"))
+
+    async def list_closed_channels(self) -> list[ClosedChannel]:
+        answer = await self._call("GET", "/v1/channels/closed")
+        return [lj.parse_closed_channel(c) for c in answer.get("channels") or ()]
+
+    async def list_peers(self) -> list[Peer]:
+        answer = await self._call("GET", "/v1/peers")
+        return [lj.parse_peer(p) for p in answer.get("peers") or ()]
+
+    async def pending_htlcs(self) -> list[PendingHtlc]:
+        return [h for c in await self._channel_messages() for h in lj.parse_pending_htlcs(c)]
+
+    async def _edge(self, chan_id: int) -> dict[str, Any] | None:
+        """The graph edge of a channel, or None when the graph does not have it (yet)."""
+        try:
+            return await self._call("GET", f"/v1/graph/edge/{chan_id}")
+        except LndRestError as exc:
+            # LND answers an unknown edge with "edge not found" (gRPC UNKNOWN, HTTP 500).
+            if exc.grpc_code == GRPC_NOT_FOUND or "edge not found" in str(exc):
+                return None
+            raise
+
+    async def get_policies(self, channels: Sequence[Channel]) -> list[Channel]:
+        our_pubkey = await self._our_pubkey()
+        slots = asyncio.Semaphore(_EDGE_CONCURRENCY)
+
+        async def with_policies(channel: Channel) -> Channel:
+            if channel.chan_id is None:
+                return channel
+            async with slots:
+                edge = await self._edge(channel.chan_id)
+            if edge is None:
+                return channel
+            local, remote = lj.edge_policies(edge, our_pubkey)
+            return replace(channel, local_policy=local, remote_policy=remote)
+
+        return list(await asyncio.gather(*(with_policies(c) for c in channels)))
+
+    async def forwarding_history(
+        self,
+        *,
+        index_offset: int = 0,
+        max_events: int = 1000,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> tuple[list[Forward], int]:
+        if not 0 < max_events <= MAX_FORWARDS_PER_PAGE:
+            raise ValueError(f"max_events must be in 1..{MAX_FORWARDS_PER_PAGE}")
+        body: dict[str, Any] = {
+            "start_time": str(int(start_time.timestamp())) if start_time else "0",
+            "index_offset": index_offset,
+            "num_max_events": max_events,
+        }
+        if end_time is not None:
+            body["end_time"] = str(int(end_time.timestamp()))
+        answer = await self._call("POST", "/v1/switch", body=body)
+        forwards = [lj.parse_forward(f) for f in answer.get("forwarding_events") or ()]
+        return forwards, int(answer.get("last_offset_index") or index_offset)
+
+    async def failed_forwards(self, since: datetime) -> list[FailedForward]:
+        """Failed forwards seen by the HTLC event reader (started here if need be).
+
+        Only what happened while subscribed is known: see ``htlc_events_since``.
+        """
+        await self.start()
+        return self._failed.since(since)
+
+    async def _read_htlc_events(self) -> None:
+        """Read ``/v2/router/htlcevents`` for as long as this backend lives, reconnecting."""
+        delay = _RECONNECT_MIN_S
+        while True:
+            try:
+                stream = self._stream("GET", "/v2/router/htlcevents", idle_forever=True)
+                async with aclosing(stream) as events:
+                    async for event in events:
+                        if "subscribed_event" in event:
+                            self.htlc_events_since = datetime.now(UTC)
+                            delay = _RECONNECT_MIN_S
+                        else:
+                            self._failed.add(event)
+                reason = "the stream ended"
+            except LndRestError as exc:
+                reason = str(exc)
+            self.htlc_events_since = None
+            log.warning("LND HTLC event stream lost (%s); reconnecting in %.0f s", reason, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RECONNECT_MAX_S)
+
+    async def onchain_balance(self) -> OnchainBalance:
+        answer = await self._call("GET", "/v1/balance/blockchain")
+        return OnchainBalance(
+            total_sat=int(answer.get("total_balance") or 0),
+            confirmed_sat=int(answer.get("confirmed_balance") or 0),
+        )
+
+    async def export_backup(self) -> bytes:
+        answer = await self._call("GET", "/v1/channels/backup")
+        return lj.bytes_field(answer.get("multi_chan_backup") or {}, "multi_chan_backup")
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def update_policy(self, channel: Channel, update: PolicyUpdate) -> None:
+        """Update our policy of `channel`, resending current values LND would otherwise reset."""
+        check_policy_update(self, update)
+        current = None
+        if channel.chan_id is not None:
+            edge = await self._edge(channel.chan_id)
+            if edge is not None:
+                current, _ = lj.edge_policies(edge, await self._our_pubkey())
+        body = lj.policy_update_json(channel.channel_point, update, current)
+        answer = await self._call("POST", "/v1/chanpolicy", body=body)
+        failed = answer.get("failed_updates") or []
+        if failed:
+            reasons = "; ".join(f.get("update_error") or f.get("reason", "?") for f in failed)
+            raise LndRestError(f"policy update of {channel.channel_point} failed: {reasons}")
+
+    async def set_channel_enabled(self, channel: Channel, enabled: bool) -> None:
+        """ENABLE or DISABLE our direction; a manual disable stays until enabled again."""
+        await self._call(
+            "POST",
+            "/v2/router/updatechanstatus",
+            body={
+                "chan_point": lj.channel_point_json(channel.channel_point),
+                "action": "ENABLE" if enabled else "DISABLE",
+            },
+        )
+
+    async def open_channel(
+        self,
+        peer_pubkey: str,
+        local_amount_sat: int,
+        *,
+        push_amount_sat: int = 0,
+        sat_per_vbyte: int | None = None,
+    ) -> str:
+        body: dict[str, Any] = {
+            "node_pubkey": lj.b64(bytes.fromhex(peer_pubkey)),
+            "local_funding_amount": str(local_amount_sat),
+            "push_sat": str(push_amount_sat),
+        }
+        if sat_per_vbyte is not None:
+            body["sat_per_vbyte"] = str(sat_per_vbyte)
+        return lj.channel_point_text(await self._call("POST", "/v1/channels", body=body))
+
+    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
+        """Start the close and return the closing txid once LND has broadcast it.
+
+        LND answers with a stream that ends only when the close confirms; it is read until
+        the ``close_pending`` update, and leaving the stream does not stop the close.
+        """
+        point = lj.channel_point_json(channel.channel_point)
+        path = f"/v1/channels/{point['funding_txid_str']}/{point['output_index']}"
+        stream = self._stream("DELETE", path, params={"force": str(force).lower()})
+        async with aclosing(stream) as updates:
+            async for update in updates:
+                pending = update.get("close_pending")
+                if pending is not None:
+                    return lj.bytes_field(pending, "txid")[::-1].hex()
+                if "chan_close" in update or "close_instant" in update:
+                    return None
+        return None
+
+    async def connect_peer(self, pubkey: str, host: str) -> None:
+        await self._call(
+            "POST",
+            "/v1/peers",
+            body={
+                "addr": {"pubkey": pubkey, "host": host},
+                "perm": False,
+                "timeout": str(int(self._timeout_s)),
+            },
+        )
+
+    async def disconnect_peer(self, pubkey: str) -> None:
+        await self._call("DELETE", f"/v1/peers/{pubkey}")
+
+    # --- routes ------------------------------------------------------------------------
+
+    async def query_routes(
+        self,
+        dest_pubkey: str,
+        amt_msat: int,
+        *,
+        outgoing_chan_ids: Sequence[int] = (),
+        last_hop_pubkey: str | None = None,
+        fee_limit_msat: int | None = None,
+    ) -> list[Route]:
+        # The amount goes in msat as a query parameter; the path's sat amount must then be 0
+        # (LND refuses both at once).
+        params: list[tuple[str, Any]] = [("amt_msat", str(amt_msat))]
+        params += [("outgoing_chan_ids", str(c)) for c in outgoing_chan_ids]
+        if last_hop_pubkey is not None:
+            params.append(("last_hop_pubkey", lj.b64(bytes.fromhex(last_hop_pubkey))))
+        if fee_limit_msat is not None:
+            params.append(("fee_limit.fixed_msat", str(fee_limit_msat)))
+        answer = await self._call("GET", f"/v1/graph/routes/{dest_pubkey}/0", params=params)
+        return [lj.parse_route(r) for r in answer.get("routes") or ()]
+
+    async def build_route(
+        self,
+        amt_msat: int,
+        hop_pubkeys: Sequence[str],
+        *,
+        outgoing_chan_id: int | None = None,
+        payment_addr: str | None = None,
+        final_cltv_delta: int | None = None,
+    ) -> Route:
+        body: dict[str, Any] = {
+            "amt_msat": str(amt_msat),
+            "hop_pubkeys": [lj.b64(bytes.fromhex(p)) for p in hop_pubkeys],
+        }
+        if outgoing_chan_id is not None:
+            body["outgoing_chan_id"] = str(outgoing_chan_id)
+        if payment_addr is not None:
+            body["payment_addr"] = lj.b64(bytes.fromhex(payment_addr))
+        if final_cltv_delta is not None:
+            body["final_cltv_delta"] = final_cltv_delta
+        answer = await self._call("POST", "/v2/router/route", body=body)
+        return lj.parse_route(answer.get("route") or {})
+
+    async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:
+        body = {"payment_hash": lj.b64(bytes.fromhex(payment_hash)), "route": lj.route_json(route)}
+        return lj.parse_attempt(await self._call("POST", "/v2/router/route/send", body=body))
