@@ -61,7 +61,9 @@ async def test_node_api_on_fakewallet_is_a_typed_unsupported_error(superuser) ->
         superuser.node.peers(),
         superuser.node.set_fees("1x1x1", fee_ppm=100),
         superuser.node.open_channel("02" + "11" * 32, 100_000),
-        superuser.node.close_channel(point=ChannelPoint(funding_txid="aa" * 32, output_index=0)),
+        superuser.node.close_channel(
+            "1x1x1", point=ChannelPoint(funding_txid="aa" * 32, output_index=0)
+        ),
         superuser.node.connect_peer("02" + "11" * 32 + "@127.0.0.1:9735"),
         superuser.node.disconnect_peer("02" + "11" * 32),
         superuser.node.payments(),
@@ -78,8 +80,8 @@ async def test_node_api_on_fakewallet_is_a_typed_unsupported_error(superuser) ->
 async def test_node_inputs_are_checked_before_sending(superuser) -> None:
     with pytest.raises(ValueError, match="fee_ppm"):
         await superuser.node.set_fees("1x1x1")
-    with pytest.raises(ValueError, match="short_id or point"):
-        await superuser.node.close_channel()
+    with pytest.raises(ValueError, match="short_id"):
+        await superuser.node.close_channel("")
     with pytest.raises(ValueError, match="pubkey@host"):
         await superuser.node.connect_peer("nope")
 

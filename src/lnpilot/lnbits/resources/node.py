@@ -8,6 +8,7 @@ Writes need the superuser.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from lnpilot.lnbits.credentials import Credential
@@ -107,17 +108,19 @@ class NodeResource(Resource):
 
     async def close_channel(
         self,
+        short_id: str,
         *,
-        short_id: str | None = None,
         point: ChannelPoint | None = None,
         force: bool = False,
-    ) -> list[NodeChannel]:
-        """Close a channel named by short id or channel point."""
-        if short_id is None and point is None:
-            raise ValueError("name the channel by short_id or point")
-        params: dict[str, Any] = {"force": str(force).lower()}
-        if short_id is not None:
-            params["short_id"] = short_id
+    ) -> builtins.list[NodeChannel]:
+        """Close a channel.
+
+        LNbits 1.6.2 requires ``short_id`` on every close (CLN closes by it); its LND path
+        closes by channel point, so give ``point`` too when the funding source is LND.
+        """
+        if not short_id:
+            raise ValueError("short_id is required by LNbits to close a channel")
+        params: dict[str, Any] = {"short_id": short_id, "force": str(force).lower()}
         if point is not None:
             params["funding_txid"] = point.funding_txid
             params["output_index"] = point.output_index
