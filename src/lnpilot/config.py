@@ -41,6 +41,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN
 from lnpilot.lnbits.redact import MASK, register_secret
+from lnpilot.node.backend import NodeBackend
+from lnpilot.node.composite import CompositeNode
+from lnpilot.node.lnbits_node import LNbitsNode
+from lnpilot.node.lnd_rest import LndRest
 
 ENV_PREFIX = "LNPILOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -48,7 +52,8 @@ CONFIG_ENV_VAR = "LNPILOT_CONFIG"
 DEFAULT_CONFIG_FILE = Path("lnpilot.toml")
 
 #: Keys holding secrets: their values never appear in messages. Each has a ``*_file`` twin.
-SECRET_KEYS = frozenset({"invoice_key", "admin_key", "password", "access_token"})
+LNBITS_SECRET_KEYS = frozenset({"invoice_key", "admin_key", "password", "access_token"})
+SECRET_KEYS = LNBITS_SECRET_KEYS | {"macaroon"}
 
 
 class ConfigError(Exception):
@@ -107,20 +112,70 @@ class LNbitsSettings(BaseModel):
 
     @model_validator(mode="after")
     def _merge_secret_files(self) -> LNbitsSettings:
-        """Fold each ``*_file`` secret into its key, so readers look in one place only."""
-        for name in sorted(SECRET_KEYS):
-            from_file: SecretStr | None = getattr(self, f"{name}_file")
-            if from_file is None:
-                continue
-            if getattr(self, name) is not None:
-                raise ValueError(f"set lnbits.{name} or lnbits.{name}_file, not both")
-            setattr(self, name, from_file)
-        # Known from now on, so they are masked even before a client is built from them.
-        for name in SECRET_KEYS:
-            secret: SecretStr | None = getattr(self, name)
-            if secret is not None:
-                register_secret(secret.get_secret_value())
+        _fold_secret_files(self, "lnbits", LNBITS_SECRET_KEYS)
         return self
+
+
+def _read_macaroon_file(value: object) -> object:
+    """LND writes macaroons as binary files: read the bytes and hold them as hex."""
+    if not isinstance(value, str | Path):
+        return value
+    path = Path(value).expanduser()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read macaroon file {str(path)!r}: {exc.strerror}") from None
+    if not content:
+        raise ValueError(f"macaroon file {str(path)!r} is empty")
+    text = content.strip()
+    try:  # a file that already holds hex text is taken as is
+        bytes.fromhex(text.decode("ascii"))
+        return text.decode("ascii")
+    except (UnicodeDecodeError, ValueError):
+        return content.hex()
+
+
+class LndSettings(BaseModel):
+    """``[lnd]``: an optional direct LND REST connection, for what LNbits does not expose.
+
+    Forwarding history, failed HTLCs, inbound fees, HTLC limits, CLTV, disabling channels,
+    routes and backups all need it; without it lnpilot says which feature is unavailable.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    rest_url: HttpUrl
+    macaroon: SecretStr | None = None
+    macaroon_file: Annotated[SecretStr, BeforeValidator(_read_macaroon_file)] | None = None
+    tls_cert: Path | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _merge_secret_files(self) -> LndSettings:
+        _fold_secret_files(self, "lnd", {"macaroon"})
+        if self.macaroon is None:
+            raise ValueError("set lnd.macaroon (hex) or lnd.macaroon_file")
+        try:
+            bytes.fromhex(self.macaroon.get_secret_value())
+        except ValueError:
+            raise ValueError("lnd.macaroon must be hex (or use lnd.macaroon_file)") from None
+        return self
+
+
+def _fold_secret_files(model: BaseModel, section: str, names: frozenset[str] | set[str]) -> None:
+    """Fold each ``*_file`` secret into its key, so readers look in one place only, and
+    register every secret so it is masked even before a client is built from it."""
+    for name in sorted(names):
+        from_file: SecretStr | None = getattr(model, f"{name}_file")
+        if from_file is None:
+            continue
+        if getattr(model, name) is not None:
+            raise ValueError(f"set {section}.{name} or {section}.{name}_file, not both")
+        setattr(model, name, from_file)
+    for name in names:
+        secret: SecretStr | None = getattr(model, name)
+        if secret is not None:
+            register_secret(secret.get_secret_value())
 
 
 def _upper(value: object) -> object:
@@ -142,6 +197,7 @@ class Settings(BaseSettings):
     )
 
     lnbits: LNbitsSettings
+    lnd: LndSettings | None = None
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -198,7 +254,7 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> None:
     for key, value in values.items():
         if isinstance(value, dict):
             _anchor_paths(value, base)
-        elif isinstance(value, str) and (key == "data_dir" or key.endswith("_file")):
+        elif isinstance(value, str) and (key in ("data_dir", "tls_cert") or key.endswith("_file")):
             expanded = Path(value).expanduser()
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
@@ -286,3 +342,25 @@ def make_client(settings: Settings) -> LNbitsClient:
         pay_timeout_s=lnbits.pay_timeout_s,
         resolve_deadline_s=lnbits.resolve_deadline_s,
     )
+
+
+def make_node(settings: Settings, client: LNbitsClient | None = None) -> CompositeNode:
+    """The node backends in preference order: direct LND first (it can do everything and
+    LNbits' fee updates reset the CLTV delta), then the LNbits node API when a login is
+    configured for it."""
+    backends: list[NodeBackend] = []
+    if settings.lnd is not None:
+        lnd = settings.lnd
+        assert lnd.macaroon is not None  # the validator guarantees it
+        backends.append(
+            LndRest(
+                str(lnd.rest_url).rstrip("/"),
+                lnd.macaroon.get_secret_value(),
+                tls_cert=lnd.tls_cert,
+                timeout_s=lnd.timeout_s,
+            )
+        )
+    lnbits = settings.lnbits
+    if lnbits.access_token is not None or (lnbits.username and lnbits.password is not None):
+        backends.append(LNbitsNode(client or make_client(settings)))
+    return CompositeNode(backends)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lnpilot.config import ConfigError, load_settings, make_client
+from lnpilot.config import ConfigError, load_settings, make_client, make_node
 
 from .conftest import Cli
 
@@ -204,3 +204,50 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     assert settings.lnbits.admin_key is not None
     assert settings.lnbits.admin_key.get_secret_value() == SECRET
     assert settings.data_dir == tmp_path / "data"
+
+
+def test_lnd_section_reads_a_binary_macaroon_file_as_hex(tmp_path: Path) -> None:
+    (tmp_path / "admin.macaroon").write_bytes(b"\x02\x01\x03lnd-macaroon-bytes")
+    config = write(
+        tmp_path / "lnpilot.toml",
+        '[lnbits]\nurl = "http://127.0.0.1:5000"\n'
+        '[lnd]\nrest_url = "http://127.0.0.1:8080"\nmacaroon_file = "admin.macaroon"\n',
+    )
+    settings = load_settings(config)
+    assert settings.lnd is not None and settings.lnd.macaroon is not None
+    assert settings.lnd.macaroon.get_secret_value() == b"\x02\x01\x03lnd-macaroon-bytes".hex()
+
+
+def test_lnd_section_needs_a_hex_macaroon(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "lnpilot.toml",
+        '[lnbits]\nurl = "http://127.0.0.1:5000"\n'
+        '[lnd]\nrest_url = "http://127.0.0.1:8080"\nmacaroon = "not-hex-secret"\n',
+    )
+    found = problems(config)
+    assert any("lnd" in p and "hex" in p for p in found), found
+    assert not any("not-hex-secret" in p for p in found)
+    missing = write(
+        tmp_path / "missing.toml",
+        '[lnbits]\nurl = "http://127.0.0.1:5000"\n[lnd]\nrest_url = "http://127.0.0.1:8080"\n',
+    )
+    assert any("macaroon" in p for p in problems(missing))
+
+
+def test_make_node_puts_lnd_first_and_lnbits_only_with_a_login(tmp_path: Path) -> None:
+    both = load_settings(
+        write(
+            tmp_path / "both.toml",
+            '[lnbits]\nurl = "http://127.0.0.1:5000"\nusername = "admin"\npassword = "pw-123456"\n'
+            '[lnd]\nrest_url = "http://127.0.0.1:8080"\nmacaroon = "0201"\n',
+        )
+    )
+    assert [b.name for b in make_node(both).backends] == ["lnd-rest", "lnbits"]
+    keys_only = load_settings(
+        write(
+            tmp_path / "keys.toml",
+            '[lnbits]\nurl = "http://127.0.0.1:5000"\ninvoice_key = "k" \n'
+            '[lnd]\nrest_url = "http://127.0.0.1:8080"\nmacaroon = "0201"\n',
+        )
+    )
+    assert [b.name for b in make_node(keys_only).backends] == ["lnd-rest"]
