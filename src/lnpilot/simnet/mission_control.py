@@ -44,6 +44,10 @@ class MissionControl:
     def __len__(self) -> int:
         return len(self._failures)
 
+    def known_keys(self) -> set[int]:
+        """Directed channels with a remembered result (their probability is not the prior)."""
+        return self._failures.keys() | self._successes.keys()
+
     def report_failure(self, key: int, amt_msat: int, now_ns: int) -> None:
         """The channel could not carry `amt_msat` now (it keeps the smallest recent one)."""
         previous = self._failures.get(key)

@@ -109,13 +109,19 @@ class SimNetwork:
         self.in_edges: dict[str, list[InEdge]] = {}
         #: online flag by pubkey, mirrored from `Node.online` for the hot path.
         self.online: dict[str, bool] = {}
-        #: bumped when our node's channels or policies change (invalidates cached trees).
-        self.graph_version = 0
+        #: bumped whenever a channel opens or closes (array mirrors rebuild on it).
+        self.topology_version = 0
+        #: channel ids in the order their policies changed (array mirrors patch from it).
+        self.policy_changes: list[int] = []
+        #: called when one of the watched node's channels or policies changes.
+        self.watch_listeners: list[Callable[[Channel], None]] = []
         self.chain = ChainState()
         self.now_ns = 0
         self.log = EventLog()
         self.invoices = InvoiceBook(self.config.network_name)
         self.held: dict[str, list[HeldHtlcs]] = {}
+        #: channels waiting for a confirmation (pending open or closing).
+        self._confirming: set[int] = set()
         self.watched: str | None = None
         self.observer: WatchObserver = WatchObserver()
         self.block_listeners: list[Callable[[int], None]] = []
@@ -131,7 +137,8 @@ class SimNetwork:
         self.chain.block_height += 1
         height = self.chain.block_height
         self.log.record(self.now_ns, "block", height=height)
-        for chan in list(self.channels.values()):
+        for chan_id in sorted(self._confirming):
+            chan = self.channels[chan_id]
             if chan.state is ChannelState.PENDING_OPEN:
                 if height >= chan.open_height + chan.confirmations_needed:
                     self._activate(chan)
@@ -253,6 +260,7 @@ class SimNetwork:
             private,
         )
         chan.state = ChannelState.PENDING_OPEN
+        self._confirming.add(chan.chan_id)
         chan.open_height = self.chain.block_height
         chan.confirmations_needed = self.config.open_confirmations
         self.log.record(
@@ -272,6 +280,7 @@ class SimNetwork:
             raise ValueError(f"channel {chan.scid} has HTLCs in flight")
         was_open = chan.state is ChannelState.OPEN
         chan.state = ChannelState.CLOSING
+        self._confirming.add(chan.chan_id)
         chan.close_height = self.chain.block_height
         chan.close_initiator = initiator
         if force:
@@ -305,6 +314,7 @@ class SimNetwork:
                 raise ValueError(f"unknown policy field {name!r}")
             setattr(policy, name, value)
         policy.last_update_ns = self.now_ns
+        self.policy_changes.append(chan_id)
         self._touch(chan)
         rendered = {k: int(v) for k, v in sorted(changes.items())}
         self.log.record(self.now_ns, "policy", scid=chan.scid, by=pubkey[:16], **rendered)
@@ -384,30 +394,35 @@ class SimNetwork:
         cap = chan.capacity_sat * 1000
         self.in_edges[chan.node2].append((chan.node1, chan, 0, p1, p2, cap))
         self.in_edges[chan.node1].append((chan.node2, chan, 1, p2, p1, cap))
+        self.topology_version += 1
         self._touch(chan)
 
     def _unlink(self, chan: Channel) -> None:
         for node in (chan.node1, chan.node2):
             self.in_edges[node] = [e for e in self.in_edges[node] if e[1] is not chan]
+        self.topology_version += 1
         self._touch(chan)
 
     def _touch(self, chan: Channel) -> None:
-        """Invalidate cached route trees when a change concerns our node's channels.
+        """Tell listeners (route caches) at once when our node's channels change.
 
-        Other nodes' changes reach senders through the cache's time-to-live instead: a full
-        recomputation on every change anywhere would cost more than the whole simulation.
+        Other nodes' changes reach senders through the caches' time-to-live instead:
+        recomputing on every change anywhere would cost more than the whole simulation.
         """
         if self.watched in (chan.node1, chan.node2):
-            self.graph_version += 1
+            for listener in list(self.watch_listeners):
+                listener(chan)
 
     def _activate(self, chan: Channel) -> None:
         chan.state = ChannelState.OPEN
+        self._confirming.discard(chan.chan_id)
         self._link(chan)
         self.log.record(self.now_ns, "chan_open", scid=chan.scid)
         self._notify_watch(chan)
 
     def _finish_close(self, chan: Channel) -> None:
         chan.state = ChannelState.CLOSED
+        self._confirming.discard(chan.chan_id)
         fee_sat = CLOSING_TX_VBYTES * self.chain.fee_rate_sat_per_vbyte
         for side, pubkey in enumerate((chan.node1, chan.node2)):
             amount_sat = (chan.balance_msat[side] + chan.in_flight_msat[side]) // 1000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lnpilot.simnet.clock import NS_PER_S
 from lnpilot.simnet.failures import HtlcFailure, PaymentFailureReason, WireFailure
 from lnpilot.simnet.mission_control import MissionControl
 from lnpilot.simnet.model import Channel, ChannelState
@@ -16,7 +17,6 @@ from lnpilot.simnet.network import AttemptStatus, SimNetwork
 from lnpilot.simnet.routing import (
     DEFAULT_FINAL_CLTV_DELTA,
     NoRouteError,
-    ProbabilityFn,
     Route,
     RouteCache,
     SearchLimits,
@@ -25,6 +25,7 @@ from lnpilot.simnet.routing import (
     path_from_tree,
     search_tree,
 )
+from lnpilot.simnet.tree_engine import TreeEngine
 
 #: How many routes a simulated sender tries before giving up on a payment.
 DEFAULT_MAX_ATTEMPTS = 10
@@ -68,9 +69,11 @@ class PayerStats:
 class Payer:
     """Route finding and the retry loop for all senders of one network."""
 
-    def __init__(self, network: SimNetwork, cache: RouteCache | None = None) -> None:
+    def __init__(self, network: SimNetwork, route_ttl_ns: int = 24 * 3600 * NS_PER_S) -> None:
         self.network = network
-        self.cache = cache or RouteCache()
+        self.engine = TreeEngine(network)
+        self.cache = RouteCache(self.engine.search, ttl_ns=route_ttl_ns)
+        network.watch_listeners.append(self.cache.edge_changed)
         self.stats = PayerStats()
         self._missions: dict[str, MissionControl] = {}
 
@@ -91,8 +94,9 @@ class Payer:
     ) -> Route:
         """The route the sender would try next; NoRouteError when there is none.
 
-        A cached tree is used when nothing the sender knows contradicts its path; otherwise
-        a search that stops at the sender is run with the sender's probabilities.
+        Simulated senders use a cached tree when nothing they know contradicts its path,
+        then a detour off it, then a search of their own over the arrays. Our node, and any
+        request with limits, gets LND's backward Dijkstra with its own probabilities.
         """
         if amt_msat <= 0:
             raise NoRouteError("amount must be positive")
@@ -101,27 +105,35 @@ class Payer:
         net = self.network
         mc = self.mission_control(source)
         height = net.chain.block_height
-        if limits is None:
-            tree = self.cache.get(
-                net.in_edges, net.online, net.graph_version, net.now_ns, dest, amt_msat
-            )
+        now_ns = net.now_ns
+
+        def probability(key: int, amt: int, capacity_msat: int) -> float:
+            return mc.probability(key, amt, capacity_msat, now_ns)
+
+        self.stats.route_searches += 1  # counts full searches; cache hits subtract below
+        if limits is None and source != net.watched:
+            tree = self.cache.get(now_ns, dest, amt_msat)
             path = path_from_tree(tree.next_edge, source, dest)
             if path is not None:
                 route = build_route(source, path, amt_msat, height, final_cltv_delta)
                 if self._usable(route, mc):
+                    self.stats.route_searches -= 1
                     return route
             detour = self._detour(tree, source, dest, amt_msat, mc, final_cltv_delta)
             if detour is not None:
+                self.stats.route_searches -= 1
                 return detour
-        self.stats.route_searches += 1
-        probability: ProbabilityFn | None = None
-        if len(mc):
-            now_ns = net.now_ns
-
-            def probability(key: int, amt: int, capacity_msat: int) -> float:
-                return mc.probability(key, amt, capacity_msat, now_ns)
-
-        tree = search_tree(net.in_edges, net.online, dest, amt_msat, source, probability, limits)
+            tree = self.engine.search(dest, amt_msat, source, probability, mc.known_keys())
+        else:
+            tree = search_tree(
+                net.in_edges,
+                net.online,
+                dest,
+                amt_msat,
+                source,
+                probability if len(mc) else None,
+                limits,
+            )
         path = path_from_tree(tree.next_edge, source, dest)
         if path is None:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")

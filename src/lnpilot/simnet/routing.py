@@ -271,9 +271,13 @@ def path_from_tree(
 
 
 def amount_bucket_msat(amt_msat: int) -> int:
-    """The upper end of `amt_msat`'s bucket: a power of four (trees are reused within one)."""
+    """The upper end of `amt_msat`'s bucket: a power of 16 (trees are reused within one).
+
+    Coarse on purpose: a tree costs milliseconds and is shared by every payment in its
+    bucket; the exact fees are always recomputed on the path for the real amount.
+    """
     bits = max(0, (amt_msat - 1).bit_length())
-    return 1 << (bits + (bits & 1))
+    return 1 << (-(-bits // 4) * 4)
 
 
 class RouteCache:
@@ -281,40 +285,57 @@ class RouteCache:
 
     A tree computed for the bucket's upper amount is sound for smaller amounts as far as
     maximum HTLC sizes and capacities go; the caller re-checks the path it extracts against
-    current facts and the sender's own knowledge. A tree is recomputed when `version` moves
-    (the network bumps it when our node's channels or policies change, so the strategies
-    under test see their effect at once) or after `ttl_ns` of virtual time (how long other
-    nodes' changes take to be reflected: a stand-in for gossip and for senders' graph
-    refreshes).
+    current facts and the sender's own knowledge. Trees affected by a change of our node's
+    channels are dropped at once (`edge_changed`), so the strategies under test see their
+    effect immediately; other nodes' changes are picked up when a tree is older than
+    `ttl_ns` of virtual time (a stand-in for gossip delay and senders' graph refreshes).
     """
 
-    def __init__(self, max_entries: int = 4096, ttl_ns: int = 6 * 3600 * 1_000_000_000) -> None:
+    def __init__(
+        self,
+        compute: Callable[[str, int], Tree],
+        max_entries: int = 4096,
+        ttl_ns: int = 24 * 3600 * 1_000_000_000,
+    ) -> None:
+        self.compute = compute
         self.max_entries = max_entries
         self.ttl_ns = ttl_ns
-        self._trees: OrderedDict[tuple[str, int], tuple[int, int, Tree]] = OrderedDict()
+        self._trees: OrderedDict[tuple[str, int], tuple[int, Tree]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(
-        self,
-        in_edges: dict[str, list[InEdge]],
-        online: dict[str, bool],
-        version: int,
-        now_ns: int,
-        dest: str,
-        amt_msat: int,
-    ) -> Tree:
+    def get(self, now_ns: int, dest: str, amt_msat: int) -> Tree:
         """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale."""
-        bucket = amount_bucket_msat(amt_msat)
-        key = (dest, bucket)
+        key = (dest, amount_bucket_msat(amt_msat))
         entry = self._trees.get(key)
-        if entry is not None and entry[0] == version and now_ns - entry[1] <= self.ttl_ns:
+        if entry is not None and now_ns - entry[0] <= self.ttl_ns:
             self.hits += 1
-            return entry[2]
+            return entry[1]
         self.misses += 1
-        tree = search_tree(in_edges, online, dest, bucket)
-        self._trees[key] = (version, now_ns, tree)
+        tree = self.compute(dest, key[1])
+        self._trees[key] = (now_ns, tree)
         self._trees.move_to_end(key)
         if len(self._trees) > self.max_entries:
             self._trees.popitem(last=False)
         return tree
+
+    def edge_changed(self, chan: Channel) -> None:
+        """Drop the trees that use `chan` or that `chan` could now make cheaper."""
+        ends = ((chan.node1, chan.node2, 0), (chan.node2, chan.node1, 1))
+        stale = []
+        for key, (_, tree) in self._trees.items():
+            for u, v, d in ends:
+                edge = tree.next_edge.get(u)
+                if edge is not None and edge[0] is chan:
+                    stale.append(key)
+                    break
+                dist_v = tree.dist.get(v)
+                if (
+                    dist_v is not None
+                    and not chan.policies[d].disabled
+                    and dist_v + ATTEMPT_COST_MSAT < tree.dist.get(u, float("inf"))
+                ):
+                    stale.append(key)
+                    break
+        for key in stale:
+            del self._trees[key]

@@ -112,7 +112,7 @@ class SimulationSpec(_Strict):
     block_height: int = Field(800_000, ge=1)
     fee_rate_sat_per_vbyte: int = Field(10, ge=1)
     open_confirmations: int = Field(3, ge=1)
-    route_ttl_s: float = Field(6 * 3600.0, gt=0.0)
+    route_ttl_s: float = Field(24 * 3600.0, gt=0.0)
     auto_pay_invoices_after_s: float | None = Field(
         None, ge=0.0, description="simulated senders pay our invoices after this delay"
     )

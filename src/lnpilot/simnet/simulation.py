@@ -21,7 +21,6 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer, PaymentOutcome
 from lnpilot.simnet.records import Invoice, InvoiceState
-from lnpilot.simnet.routing import RouteCache
 from lnpilot.simnet.scenario import Scenario, ScenarioError
 from lnpilot.simnet.secp256k1 import N, pubkey_of
 from lnpilot.simnet.snapshot import load_snapshot
@@ -49,7 +48,7 @@ class Simulation:
         self.names: dict[str, str] = {}
         self._build_graph(scenario)
         ours = self.resolve(spec.our_node, "simulation.our_node")
-        self.payer = Payer(self.network, RouteCache(ttl_ns=int(spec.route_ttl_s * NS_PER_S)))
+        self.payer = Payer(self.network, int(spec.route_ttl_s * NS_PER_S))
         self.our_node = OurNode(self.network, self.payer, ours)
         self.scheduler = Scheduler(self.network)
         self._rng = random.Random(f"simulation-{self.seed}")

@@ -1,0 +1,132 @@
+"""How fast the simulated network runs on the real 500-node mainnet core, in virtual time.
+
+Why: the strategy benchmark will replay months of a network in which lnpilot manages one
+node, so the simulation must route thousands of payment attempts per second and a month
+must fit in minutes. Targets (issue 3): payments_per_s >= 3000 attempts per second on one
+core, month_sim_s <= 120 for 30 simulated days of the default scenario, peak_rss_mb <= 1000.
+
+The default benchmark scenario: the snapshot `../shared/data/ln_graph_500.json.gz` (balances
+split at random, seeded), our node with five channels to the five biggest nodes, background
+payments (default 10,000 per day, log-normal amounts, median 20k sat), a merchant flow into
+our node's neighbourhood, and the usual dynamics (blocks, fee rate, uptime, re-pricing, opens
+and closes).
+
+Machines are noisy, so the same run also times a reference: one plain full backward
+Dijkstra over the same graph (`ref_dijkstra_ms`), and prints how many payment attempts the
+simulation completes in the time of one such search (`attempts_per_dijkstra`).
+
+Prints `name=value` lines. Skips (exit 0, with a message) when the snapshot is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from lnpilot.simnet.routing import search_tree
+from lnpilot.simnet.scenario import Scenario
+from lnpilot.simnet.simulation import Simulation
+
+DEFAULT_SNAPSHOT = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ln_graph_500.json.gz"
+)
+DAY_S = 86_400
+
+
+def scenario(snapshot: Path, payments_per_day: float, seed: int) -> Scenario:
+    """The default benchmark scenario over `snapshot`."""
+    with gzip.open(snapshot, "rt", encoding="utf-8") as fh:
+        data = json.load(fh)
+    capacity: dict[str, int] = {}
+    for chan in data["channels"]:
+        for end in (chan["node1"], chan["node2"]):
+            capacity[end] = capacity.get(end, 0) + int(chan["capacity_sat"])
+    biggest = sorted(capacity, key=lambda k: (-capacity[k], k))[:5]
+    channels = [
+        {
+            "a": "lnpilot",
+            "b": pubkey,
+            "capacity_sat": 10_000_000,
+            "a_balance_sat": 5_000_000,
+            "policy_a": {"base_fee_msat": 0, "fee_rate_ppm": 300},
+            "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": 200},
+        }
+        for pubkey in biggest
+    ]
+    return Scenario.model_validate(
+        {
+            "simulation": {"our_node": "lnpilot", "seed": seed},
+            "topology": {"kind": "snapshot", "path": str(snapshot)},
+            "nodes": [{"name": "lnpilot", "onchain_sat": 100_000_000}],
+            "channels": channels,
+            "demand": {"payments_per_day": payments_per_day, "amount_median_sat": 20_000},
+            "flows": [{"name": "merchant", "dest": biggest[0], "per_hour": 60}],
+        }
+    )
+
+
+def reference_dijkstra_s(sim: Simulation, rounds: int = 5) -> float:
+    """Median time of a full backward Dijkstra (no cache, prior only) on the same graph."""
+    net = sim.network
+    dests = sorted(net.nodes)[:rounds]
+    times = []
+    for dest in dests:
+        start = time.perf_counter()
+        search_tree(net.in_edges, net.online, dest, 50_000_000)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
+    parser.add_argument("--days", type=float, default=30.0, help="simulated days for month_sim_s")
+    parser.add_argument("--payments-per-day", type=float, default=10_000.0)
+    parser.add_argument("--rate-days", type=float, default=1.0, help="days for payments_per_s")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    snapshot = args.snapshot.resolve()
+    if not snapshot.exists():
+        print(f"skipped: snapshot {snapshot} not found (it lives in ../shared/data/)")
+        return 0
+
+    # Throughput: a busy network (10x the default demand) after a warm-up day.
+    sim = Simulation(scenario(snapshot, args.payments_per_day * 10, args.seed))
+    ref_s = reference_dijkstra_s(sim)
+    sim.run_for(DAY_S / 4)
+    attempts_before = sim.payer.stats.attempts
+    start = time.perf_counter()
+    sim.run_for(DAY_S * args.rate_days)
+    rate_s = time.perf_counter() - start
+    payments_per_s = (sim.payer.stats.attempts - attempts_before) / rate_s
+
+    # A month of the default scenario, from a fresh network (includes building it).
+    start = time.perf_counter()
+    month = Simulation(scenario(snapshot, args.payments_per_day, args.seed))
+    month.run_for(DAY_S * args.days)
+    month_s = time.perf_counter() - start
+    stats = month.payer.stats
+    cache = month.payer.cache
+    hit_rate = cache.hits / max(1, cache.hits + cache.misses)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"payments_per_s={payments_per_s:.0f}")
+    print(f"month_sim_s={month_s:.1f}")
+    print(f"peak_rss_mb={peak_rss_mb:.0f}")
+    print(f"ref_dijkstra_ms={ref_s * 1000:.1f}")
+    print(f"attempts_per_dijkstra={payments_per_s * ref_s:.1f}")
+    print(f"month_days={args.days:g}")
+    print(f"month_payments={stats.payments}")
+    print(f"month_success_rate={stats.succeeded / max(1, stats.payments):.3f}")
+    print(f"month_route_cache_hit_rate={hit_rate:.3f}")
+    print(f"month_event_log_hash={month.event_log_hash()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

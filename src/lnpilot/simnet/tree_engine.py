@@ -1,0 +1,262 @@
+"""Shortest-path trees toward a destination for the whole graph at once, in numpy.
+
+The simulated senders need a route per payment, thousands per second, and a backward
+Dijkstra in pure Python costs tens of milliseconds on the 500-node core (measured in
+`bench/simnet_speed.py` as `ref_dijkstra_ms`). This module computes the same tree with a
+vectorised Bellman–Ford from the destination: every round relaxes, in one array operation,
+all edges into the nodes that improved in the previous round, with LND's fee arithmetic
+(outbound fee of the node's chosen outgoing edge plus the signed inbound fee of the incoming
+edge, clamped at zero) and the same cost (fee plus attempt cost over the prior probability,
+or the sender's own probabilities). It converges in about the graph's diameter in rounds.
+
+The arrays mirror the network's open channels and are patched in place when policies change,
+rebuilt when channels open or close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import numpy.typing as npt
+
+from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
+from lnpilot.simnet.model import Channel
+from lnpilot.simnet.network import SimNetwork
+from lnpilot.simnet.routing import (
+    ATTEMPT_COST_MSAT,
+    ATTEMPT_COST_PPM,
+    ProbabilityFn,
+    SearchLimits,
+    Tree,
+)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+_MAX_ROUNDS = 40
+
+
+class TreeEngine:
+    """Vectorised tree search over a network's open channels."""
+
+    def __init__(self, network: SimNetwork) -> None:
+        self.network = network
+        self._topology_version = -1
+        self._policies_seen = 0
+        self.rebuilds = 0
+        self._build()
+
+    def _build(self) -> None:
+        net = self.network
+        self.index: dict[str, int] = {k: i for i, k in enumerate(sorted(net.nodes))}
+        self.names: list[str] = sorted(net.nodes)
+        edges: list[tuple[Channel, int]] = []
+        for v in self.names:
+            for _u, chan, d, _p, _vp, _cap in net.in_edges.get(v, ()):
+                edges.append((chan, d))
+        self.edges = edges
+        self.edge_rows: dict[int, list[int]] = {}
+        for row, (chan, _d) in enumerate(edges):
+            self.edge_rows.setdefault(chan.chan_id, []).append(row)
+        n = len(edges)
+        self.src = np.zeros(n, dtype=np.int64)
+        self.dst = np.zeros(n, dtype=np.int64)
+        self.cap = np.zeros(n, dtype=np.int64)
+        self.keys = np.zeros(n, dtype=np.int64)
+        self.base = np.zeros(n, dtype=np.int64)
+        self.ppm = np.zeros(n, dtype=np.int64)
+        self.in_base = np.zeros(n, dtype=np.int64)
+        self.in_ppm = np.zeros(n, dtype=np.int64)
+        self.min_htlc = np.zeros(n, dtype=np.int64)
+        self.max_htlc = np.zeros(n, dtype=np.int64)
+        self.enabled = np.zeros(n, dtype=bool)
+        for row, (chan, d) in enumerate(edges):
+            u = chan.node1 if d == 0 else chan.node2
+            v = chan.node2 if d == 0 else chan.node1
+            self.src[row] = self.index[u]
+            self.dst[row] = self.index[v]
+            self.cap[row] = chan.capacity_sat * 1000
+            self.keys[row] = chan.chan_id << 1 | d
+            self._load_policy(row)
+        self._topology_version = net.topology_version
+        self._policies_seen = len(net.policy_changes)
+        self.rebuilds += 1
+
+    def _load_policy(self, row: int) -> None:
+        chan, d = self.edges[row]
+        policy = chan.policies[d]
+        v_policy = chan.policies[1 - d]
+        self.base[row] = policy.base_fee_msat
+        self.ppm[row] = policy.fee_rate_ppm
+        self.in_base[row] = v_policy.inbound_base_fee_msat
+        self.in_ppm[row] = v_policy.inbound_fee_rate_ppm
+        self.min_htlc[row] = policy.min_htlc_msat
+        self.max_htlc[row] = policy.max_htlc_msat
+        self.enabled[row] = not policy.disabled
+
+    def sync(self) -> None:
+        """Follow the network: rebuild after opens/closes, patch rows after policy updates."""
+        net = self.network
+        if net.topology_version != self._topology_version or len(net.nodes) != len(self.names):
+            self._build()
+            return
+        changes = net.policy_changes
+        if len(changes) != self._policies_seen:
+            for chan_id in set(changes[self._policies_seen :]):
+                for row in self.edge_rows.get(chan_id, ()):
+                    self._load_policy(row)
+            self._policies_seen = len(changes)
+
+    def search(
+        self,
+        dest: str,
+        amt_msat: int,
+        source: str | None = None,
+        probability: ProbabilityFn | None = None,
+        known_keys: Collection[int] = (),
+        limits: SearchLimits | None = None,
+    ) -> Tree:
+        """The tree toward `dest` for `amt_msat` (see `routing.search_tree` for the model).
+
+        For the directed channels in `known_keys` the sender's `probability` replaces the
+        prior (evaluated at the payment amount); with a `source`, its own channels count
+        with their real balance and certainty.
+        """
+        self.sync()
+        n_nodes = len(self.names)
+        t = self.index[dest]
+        inf = np.inf
+        dist = np.full(n_nodes, inf)
+        amount = np.zeros(n_nodes, dtype=np.int64)
+        fee = np.zeros(n_nodes, dtype=np.int64)
+        parent = np.full(n_nodes, -1, dtype=np.int64)
+        dist[t] = 0.0
+        amount[t] = amt_msat
+        usable = self.enabled.copy()
+        source_rows: I64 | None = None
+        if source is not None:
+            source_rows = self._source_rows(source, usable, limits)
+        if limits is not None and limits.ignored_pairs:
+            for start, end in limits.ignored_pairs:
+                if start in self.index and end in self.index:
+                    pair = (self.src == self.index[start]) & (self.dst == self.index[end])
+                    usable &= ~pair
+        if limits is not None and limits.last_hop_pubkey is not None:
+            last = self.index.get(limits.last_hop_pubkey, -1)
+            usable &= (self.dst != t) | (self.src == last)
+        fee_limit = limits.fee_limit_msat if limits is not None else None
+        override_rows, override_probs = self._override_rows(probability, known_keys, amt_msat)
+        changed = np.zeros(n_nodes, dtype=bool)
+        changed[t] = True
+        for _ in range(_MAX_ROUNDS):
+            rows = np.nonzero(changed[self.dst] & usable)[0]
+            if rows.size == 0:
+                break
+            changed[:] = False
+            v = self.dst[rows]
+            u = self.src[rows]
+            amt_v = amount[v]
+            par = parent[v]
+            has_parent = par >= 0
+            par_safe = np.where(has_parent, par, 0)
+            out_fee = np.where(
+                has_parent, self.base[par_safe] + amt_v * self.ppm[par_safe] // 1_000_000, 0
+            )
+            product = (amt_v + out_fee) * self.in_ppm[rows]
+            inbound = self.in_base[rows] + np.where(
+                product >= 0, product // 1_000_000, -(-product // 1_000_000)
+            )
+            total = np.where(has_parent, np.maximum(0, out_fee + inbound), 0)
+            x = amt_v + total
+            cap = self.cap[rows]
+            ok = (x >= self.min_htlc[rows]) & (x <= self.max_htlc[rows]) & (x < cap) & (u != t)
+            fee_u = fee[v] + total
+            if fee_limit is not None:
+                ok &= fee_u <= fee_limit
+            prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap)
+            if override_rows is not None:
+                hit = np.isin(rows, override_rows)
+                if hit.any():
+                    positions = np.searchsorted(override_rows, rows[hit])
+                    prob[hit] = override_probs[positions]
+            penalty = (ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000).astype(np.float64)
+            if source_rows is not None:
+                own = np.isin(rows, source_rows)
+                if own.any():
+                    prob[own] = 1.0
+                    ok[own] &= self._own_fits(rows[own], x[own])
+            ok &= prob > 0.0
+            cost = dist[v] + total + penalty / np.where(prob > 0.0, prob, 1.0)
+            cost = np.where(ok, cost, inf)
+            best = np.full(n_nodes, inf)
+            np.minimum.at(best, u, cost)
+            improved_rows = np.nonzero((cost == best[u]) & (cost < dist[u]))[0]
+            if improved_rows.size == 0:
+                break
+            # One winner per node: the first row among equal costs (deterministic).
+            winners_u, first = np.unique(u[improved_rows], return_index=True)
+            chosen = improved_rows[first]
+            dist[winners_u] = cost[chosen]
+            amount[winners_u] = x[chosen]
+            fee[winners_u] = fee_u[chosen]
+            parent[winners_u] = rows[chosen]
+            changed[winners_u] = True
+        return self._tree(parent, dist)
+
+    def _source_rows(
+        self, source: str, usable: npt.NDArray[np.bool_], limits: SearchLimits | None
+    ) -> I64:
+        """Rows of the source's own channels; restricted to `outgoing_chan_ids` if given."""
+        s = self.index[source]
+        rows = np.nonzero(self.src == s)[0]
+        if limits is not None and limits.outgoing_chan_ids is not None:
+            allowed = limits.outgoing_chan_ids
+            for row in rows:
+                if self.edges[int(row)][0].chan_id not in allowed:
+                    usable[row] = False
+        online = self.network.online
+        for row in rows:
+            chan, d = self.edges[int(row)]
+            if not online[chan.node2 if d == 0 else chan.node1]:
+                usable[row] = False
+        return rows
+
+    def _own_fits(self, rows: I64, x: I64) -> npt.NDArray[np.bool_]:
+        """Whether each of the source's rows has its `x` to send now (balances are private)."""
+        fits = np.ones(rows.size, dtype=bool)
+        for i, row in enumerate(rows.tolist()):
+            chan, d = self.edges[row]
+            if chan.sendable_msat(d) < int(x[i]):
+                fits[i] = False
+        return fits
+
+    def _override_rows(
+        self, probability: ProbabilityFn | None, known_keys: Collection[int], amt_msat: int
+    ) -> tuple[I64 | None, F64]:
+        if probability is None or not known_keys:
+            return None, np.zeros(0)
+        pairs: list[tuple[int, float]] = []
+        for key in known_keys:
+            chan_id, d = key >> 1, key & 1
+            for row in self.edge_rows.get(chan_id, ()):
+                if self.edges[row][1] == d:
+                    pairs.append((row, probability(key, amt_msat, int(self.cap[row]))))
+        if not pairs:
+            return None, np.zeros(0)
+        pairs.sort()
+        return np.array([r for r, _ in pairs], dtype=np.int64), np.array([p for _, p in pairs])
+
+    def _tree(self, parent: I64, dist: F64) -> Tree:
+        next_edge: dict[str, tuple[Channel, int]] = {}
+        costs: dict[str, float] = {}
+        names = self.names
+        edges = self.edges
+        reached = np.nonzero(np.isfinite(dist))[0].tolist()
+        parents = parent.tolist()
+        dists = dist.tolist()
+        for i in reached:
+            costs[names[i]] = dists[i]
+            p = parents[i]
+            if p >= 0:
+                next_edge[names[i]] = edges[p]
+        return Tree(next_edge, costs)
