@@ -1,0 +1,49 @@
+"""lnpilot's database: current state, histories and rolled-up time series of the nodes.
+
+SQLite (WAL) by default, PostgreSQL by URL, Alembic migrations applied at open. Writes go
+through a :class:`StoreTransaction` (one per collector cycle), reads through a
+:class:`StoreReader`. Schema and retention: ``docs/monitoring-data.md``.
+"""
+
+from lnpilot.store.database import normalize_url, sqlite_url
+from lnpilot.store.levels import Resolution, Retention
+from lnpilot.store.migrate import head_revision, upgrade
+from lnpilot.store.reads import StoreReader
+from lnpilot.store.records import (
+    BalanceStats,
+    ChannelSeries,
+    CollectorState,
+    Direction,
+    Event,
+    FlowStats,
+    PeerEvent,
+    PolicyRecord,
+    PolicySource,
+    RollupReport,
+    SeriesPoint,
+)
+from lnpilot.store.store import Store
+from lnpilot.store.transaction import StoreTransaction
+
+__all__ = [
+    "BalanceStats",
+    "ChannelSeries",
+    "CollectorState",
+    "Direction",
+    "Event",
+    "FlowStats",
+    "PeerEvent",
+    "PolicyRecord",
+    "PolicySource",
+    "Resolution",
+    "Retention",
+    "RollupReport",
+    "SeriesPoint",
+    "Store",
+    "StoreReader",
+    "StoreTransaction",
+    "head_revision",
+    "normalize_url",
+    "sqlite_url",
+    "upgrade",
+]

@@ -1,0 +1,121 @@
+"""What differs between SQLite and PostgreSQL, kept in one place.
+
+- URLs: ``postgresql://`` and ``sqlite://`` get their async drivers (asyncpg, aiosqlite);
+  SQLite must be a file, because WAL needs one.
+- SQLite runs in WAL mode (readers never wait for the writer), ``synchronous=NORMAL``
+  (durable at checkpoints, never corrupt) and with foreign keys on. Its Python driver
+  opens transactions lazily and only before writes, which would let a read-then-write
+  transaction see stale data; so lnpilot begins transactions itself: ``BEGIN IMMEDIATE``
+  for writers (they queue for the single write lock up front, instead of failing midway
+  with "database is locked") and a plain ``BEGIN`` for readers (one snapshot throughout).
+- PostgreSQL readers run ``REPEATABLE READ``, so a query made of several statements (a
+  window's total: rollups plus raw rows past the watermark) sees one snapshot. Writers to
+  one node take a transaction-scoped advisory lock, which keeps raw row ids of a node in
+  commit order: the rollup watermark then never skips a row that was still uncommitted.
+  SQLite's single writer gives the same for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Table, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_FILE_NAME = "lnpilot.sqlite"
+#: How long a SQLite writer waits for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+#: Advisory lock namespaces (first key of PostgreSQL's two-key advisory locks).
+_LOCK_NODE = 0x4C4E50  # "LNP"
+_LOCK_MIGRATIONS = 0x4C4E51
+_WRITER = "lnpilot_writer"
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The default database: one SQLite file in the data directory."""
+    return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE_NAME).resolve()}"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """``url`` with its async driver; raises ValueError for what the store cannot use."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError("SQLite needs a file path (WAL mode does not work in memory)")
+    return parsed
+
+
+def create_engine(url: str | URL) -> AsyncEngine:
+    """An engine set up as the module docstring says; creates a SQLite file's directory."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_async_engine(parsed, pool_pre_ping=True)
+    assert parsed.database is not None
+    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    event.listen(engine.sync_engine, "connect", _sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # lnpilot emits BEGIN itself (_sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    writer = connection.get_execution_options().get(_WRITER, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a write transaction: committed on exit, rolled back on error."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_WRITER: True})
+        async with conn.begin():
+            yield conn
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a read transaction that sees one snapshot of the database."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn
+
+
+async def lock_node(conn: AsyncConnection, node_id: int) -> None:
+    """Serialise writers to one node until the transaction ends (see module docstring)."""
+    await _advisory_lock(conn, _LOCK_NODE, node_id)
+
+
+async def lock_migrations(conn: AsyncConnection) -> None:
+    """Let one process at a time migrate a PostgreSQL database; the others then find it done."""
+    await _advisory_lock(conn, _LOCK_MIGRATIONS, 0)
+
+
+async def _advisory_lock(conn: AsyncConnection, namespace: int, key: int) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(namespace, key)))
+
+
+def upsert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can take ``ON CONFLICT`` clauses, in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -1,0 +1,77 @@
+"""Deleting what retention no longer keeps — and never a raw row not yet rolled up.
+
+Raw rows go once they are older than their retention *and* at or below their node's rollup
+watermark, so a rollup that fell behind (the daemon was down) loses nothing. Rollup buckets
+go by age alone: every level is built from the raw rows at once, so whatever a finer level
+drops is already in the coarser ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lnpilot.store.database import writing
+from lnpilot.store.levels import LEVELS, Retention, epoch_ns
+from lnpilot.store.tables import (
+    channel_flows,
+    channel_snapshots,
+    channel_stats,
+    failed_forwards,
+    forwards,
+    rollup_watermarks,
+)
+
+
+async def apply_retention(
+    engine: AsyncEngine, retention: Retention, now: datetime
+) -> dict[str, int]:
+    """Delete what ``retention`` lets go of as of ``now``; rows deleted per table."""
+    deleted: dict[str, int] = {}
+    raw_kept = (
+        (channel_snapshots, retention.raw),
+        (forwards, retention.forwards),
+        (failed_forwards, retention.failed_forwards),
+    )
+    async with writing(engine) as conn:
+        for table, kept in raw_kept:
+            if kept is None:
+                continue
+            result = await conn.execute(
+                delete(table).where(
+                    _older_than(table, now - kept), table.c.id <= _watermark_of(table)
+                )
+            )
+            deleted[table.name] = result.rowcount
+        for resolution in LEVELS:
+            kept = retention.of(resolution)
+            if kept is None:
+                continue
+            for family in (channel_stats, channel_flows):
+                target = family[resolution]
+                result = await conn.execute(
+                    delete(target).where(target.c.bucket_start < now - kept)
+                )
+                deleted[target.name] = result.rowcount
+    return deleted
+
+
+def _older_than(table: Table, cutoff: datetime) -> ColumnElement[bool]:
+    # forwards are indexed by LND's nanosecond stamp, not by ``at``
+    if table is forwards:
+        return forwards.c.timestamp_ns < epoch_ns(cutoff)
+    return table.c.at < cutoff
+
+
+def _watermark_of(table: Table) -> ColumnElement[int]:
+    """The watermark of the row's own node, for the table (NULL, so nothing, before any)."""
+    return (
+        select(rollup_watermarks.c.last_id)
+        .where(
+            rollup_watermarks.c.node_id == table.c.node_id,
+            rollup_watermarks.c.source == table.name,
+        )
+        .scalar_subquery()
+    )
