@@ -117,9 +117,12 @@ class Node:
         return f"{self.pubkey[:16]}.simnet.invalid:9735"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Channel:
     """A channel between node1 and node2 (node1 < node2 lexicographically).
+
+    Compared by identity: a channel is one object in one network, and field-by-field
+    equality would be both wrong (two channels can look alike) and slow on the hot path.
 
     Balances are per side in msat and exclude HTLCs in flight, which are held in
     `in_flight_msat` per offering side until they settle or fail. The opener pays nothing

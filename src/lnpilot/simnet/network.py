@@ -109,8 +109,10 @@ class SimNetwork:
         self.in_edges: dict[str, list[InEdge]] = {}
         #: online flag by pubkey, mirrored from `Node.online` for the hot path.
         self.online: dict[str, bool] = {}
-        #: bumped whenever a channel opens or closes (array mirrors rebuild on it).
-        self.topology_version = 0
+        #: bumped whenever a node goes on- or offline (array mirrors follow it).
+        self.online_version = 0
+        #: channel ids in the order they opened or closed (array mirrors follow it).
+        self.topology_changes: list[int] = []
         #: channel ids in the order their policies changed (array mirrors patch from it).
         self.policy_changes: list[int] = []
         #: called when one of the watched node's channels or policies changes.
@@ -175,6 +177,7 @@ class SimNetwork:
             return
         node.online = online
         self.online[pubkey] = online
+        self.online_version += 1
         self.log.record(self.now_ns, "online" if online else "offline", node=pubkey[:16])
         if self.watched is not None:
             for chan_id in node.channel_ids:
@@ -394,13 +397,13 @@ class SimNetwork:
         cap = chan.capacity_sat * 1000
         self.in_edges[chan.node2].append((chan.node1, chan, 0, p1, p2, cap))
         self.in_edges[chan.node1].append((chan.node2, chan, 1, p2, p1, cap))
-        self.topology_version += 1
+        self.topology_changes.append(chan.chan_id)
         self._touch(chan)
 
     def _unlink(self, chan: Channel) -> None:
         for node in (chan.node1, chan.node2):
             self.in_edges[node] = [e for e in self.in_edges[node] if e[1] is not chan]
-        self.topology_version += 1
+        self.topology_changes.append(chan.chan_id)
         self._touch(chan)
 
     def _touch(self, chan: Channel) -> None:

@@ -187,8 +187,12 @@ class Payer:
         if not self.network.online[first.node2 if d0 == 0 else first.node1]:
             return False
         now_ns = self.network.now_ns
+        online = self.network.online
         for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
-            if chan.state is not ChannelState.OPEN:
+            if (
+                chan.state is not ChannelState.OPEN
+                or not online[chan.node2 if d == 0 else chan.node1]
+            ):
                 return False
             policy = chan.policies[d]
             if policy.disabled or x < policy.min_htlc_msat or x > policy.max_htlc_msat:

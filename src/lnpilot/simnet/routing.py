@@ -164,7 +164,8 @@ def search_tree(
     With a `source`, the search stops when the source is settled and uses what only the
     source knows: its own channels' balances (no guessing: the amount fits or the channel is
     skipped), its probabilities and its limits. Without one, every node is settled and only
-    public facts and the prior are used, so the tree serves any sender.
+    public facts and the prior are used, so the tree serves any sender. Offline nodes are
+    left out, as if their peers had already announced their channels disabled.
 
     This is the simulation's hot loop, hence the inlined fee arithmetic (the same as
     `fees.forwarding_fee_msat`: the outbound part depends only on the node, the signed inbound
@@ -176,7 +177,7 @@ def search_tree(
     fee_at: dict[str, int] = {dest: 0}
     next_edge: dict[str, tuple[Channel, int]] = {}
     settled: set[str] = set()
-    heap: list[tuple[float, int, str]] = [(0.0, 0, dest)]
+    heap: list[tuple[float, int, str]] = [(0.0, 0, dest)] if online.get(dest) else []
     counter = 1
     open_state = ChannelState.OPEN
     fee_limit = limits.fee_limit_msat if limits else None
@@ -205,6 +206,8 @@ def search_tree(
         for u, chan, d, policy, v_policy, capacity_msat in in_edges.get(v, ()):
             if u in settled or policy.disabled or chan.state is not open_state:
                 continue
+            if not online[u]:
+                continue
             if is_dest:
                 if last_hop is not None and u != last_hop:
                     continue
@@ -230,7 +233,7 @@ def search_tree(
             if u == source:
                 if outgoing is not None and chan.chan_id not in outgoing:
                     continue
-                if chan.balance_msat[d] - chan.reserve_sat * 1000 < x or not online.get(v, False):
+                if chan.balance_msat[d] - chan.reserve_sat * 1000 < x:
                     continue
                 penalty = ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000
             else:
@@ -270,13 +273,20 @@ def path_from_tree(
     return path
 
 
+#: Every amount up to this many msat (268k sat) shares one tree per destination.
+SMALL_AMOUNT_BUCKET_MSAT = 1 << 28
+
+
 def amount_bucket_msat(amt_msat: int) -> int:
-    """The upper end of `amt_msat`'s bucket: a power of 16 (trees are reused within one).
+    """The upper end of `amt_msat`'s bucket (trees are reused within one).
 
     Coarse on purpose: a tree costs milliseconds and is shared by every payment in its
-    bucket; the exact fees are always recomputed on the path for the real amount.
+    bucket; the exact fees are always recomputed on the path for the real amount. Small
+    payments, most of them, share one bucket; above it buckets grow by powers of 16.
     """
-    bits = max(0, (amt_msat - 1).bit_length())
+    if amt_msat <= SMALL_AMOUNT_BUCKET_MSAT:
+        return SMALL_AMOUNT_BUCKET_MSAT
+    bits = (amt_msat - 1).bit_length()
     return 1 << (-(-bits // 4) * 4)
 
 

@@ -9,8 +9,8 @@ all edges into the nodes that improved in the previous round, with LND's fee ari
 edge, clamped at zero) and the same cost (fee plus attempt cost over the prior probability,
 or the sender's own probabilities). It converges in about the graph's diameter in rounds.
 
-The arrays mirror the network's open channels and are patched in place when policies change,
-rebuilt when channels open or close.
+The arrays mirror the network's open channels: rows are patched in place when policies
+change, appended when channels open and disabled when they close.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
-from lnpilot.simnet.model import Channel
+from lnpilot.simnet.model import Channel, ChannelState
 from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.routing import (
     ATTEMPT_COST_MSAT,
@@ -37,50 +37,76 @@ _MAX_ROUNDS = 40
 
 
 class TreeEngine:
-    """Vectorised tree search over a network's open channels."""
+    """Vectorised tree search over a network's open channels.
+
+    One row per direction of each channel: u (start) → v (end), u's policy, v's inbound.
+    """
+
+    src: I64
+    dst: I64
+    cap: I64
+    base: I64
+    ppm: I64
+    in_base: I64
+    in_ppm: I64
+    min_htlc: I64
+    max_htlc: I64
+    enabled: npt.NDArray[np.bool_]
 
     def __init__(self, network: SimNetwork) -> None:
         self.network = network
-        self._topology_version = -1
-        self._policies_seen = 0
         self.rebuilds = 0
+        self._online = np.zeros(0, dtype=bool)
+        self._online_version = -1
         self._build()
 
+    _INT_COLUMNS = (
+        "src",
+        "dst",
+        "cap",
+        "base",
+        "ppm",
+        "in_base",
+        "in_ppm",
+        "min_htlc",
+        "max_htlc",
+    )
+
     def _build(self) -> None:
+        """Mirror every open channel (both directions) from scratch."""
         net = self.network
-        self.index: dict[str, int] = {k: i for i, k in enumerate(sorted(net.nodes))}
         self.names: list[str] = sorted(net.nodes)
-        edges: list[tuple[Channel, int]] = []
-        for v in self.names:
-            for _u, chan, d, _p, _vp, _cap in net.in_edges.get(v, ()):
-                edges.append((chan, d))
-        self.edges = edges
+        self.index: dict[str, int] = {k: i for i, k in enumerate(self.names)}
+        self.edges: list[tuple[Channel, int]] = []
         self.edge_rows: dict[int, list[int]] = {}
-        for row, (chan, _d) in enumerate(edges):
-            self.edge_rows.setdefault(chan.chan_id, []).append(row)
-        n = len(edges)
-        self.src = np.zeros(n, dtype=np.int64)
-        self.dst = np.zeros(n, dtype=np.int64)
-        self.cap = np.zeros(n, dtype=np.int64)
-        self.keys = np.zeros(n, dtype=np.int64)
-        self.base = np.zeros(n, dtype=np.int64)
-        self.ppm = np.zeros(n, dtype=np.int64)
-        self.in_base = np.zeros(n, dtype=np.int64)
-        self.in_ppm = np.zeros(n, dtype=np.int64)
-        self.min_htlc = np.zeros(n, dtype=np.int64)
-        self.max_htlc = np.zeros(n, dtype=np.int64)
-        self.enabled = np.zeros(n, dtype=bool)
-        for row, (chan, d) in enumerate(edges):
-            u = chan.node1 if d == 0 else chan.node2
-            v = chan.node2 if d == 0 else chan.node1
-            self.src[row] = self.index[u]
-            self.dst[row] = self.index[v]
-            self.cap[row] = chan.capacity_sat * 1000
-            self.keys[row] = chan.chan_id << 1 | d
-            self._load_policy(row)
-        self._topology_version = net.topology_version
+        for name in self._INT_COLUMNS:
+            setattr(self, name, np.zeros(0, dtype=np.int64))
+        self.enabled = np.zeros(0, dtype=bool)
+        self._append([c for c in net.channels.values() if c.state is ChannelState.OPEN])
+        self._topology_seen = len(net.topology_changes)
         self._policies_seen = len(net.policy_changes)
         self.rebuilds += 1
+
+    def _append(self, channels: list[Channel]) -> None:
+        """Add rows for both directions of `channels`."""
+        if not channels:
+            return
+        first = len(self.edges)
+        for chan in channels:
+            rows = self.edge_rows.setdefault(chan.chan_id, [])
+            for d in (0, 1):
+                rows.append(len(self.edges))
+                self.edges.append((chan, d))
+        extra = len(self.edges) - first
+        for name in self._INT_COLUMNS:
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, np.int64)]))
+        self.enabled = np.concatenate([self.enabled, np.zeros(extra, dtype=bool)])
+        for row in range(first, len(self.edges)):
+            chan, d = self.edges[row]
+            self.src[row] = self.index[chan.node1 if d == 0 else chan.node2]
+            self.dst[row] = self.index[chan.node2 if d == 0 else chan.node1]
+            self.cap[row] = chan.capacity_sat * 1000
+            self._load_policy(row)
 
     def _load_policy(self, row: int) -> None:
         chan, d = self.edges[row]
@@ -92,20 +118,30 @@ class TreeEngine:
         self.in_ppm[row] = v_policy.inbound_fee_rate_ppm
         self.min_htlc[row] = policy.min_htlc_msat
         self.max_htlc[row] = policy.max_htlc_msat
-        self.enabled[row] = not policy.disabled
+        self.enabled[row] = not policy.disabled and chan.state is ChannelState.OPEN
 
     def sync(self) -> None:
-        """Follow the network: rebuild after opens/closes, patch rows after policy updates."""
+        """Follow the network: add or retire rows of opened/closed channels, patch policies."""
         net = self.network
-        if net.topology_version != self._topology_version or len(net.nodes) != len(self.names):
+        if len(net.nodes) != len(self.names):
             self._build()
             return
-        changes = net.policy_changes
-        if len(changes) != self._policies_seen:
-            for chan_id in set(changes[self._policies_seen :]):
-                for row in self.edge_rows.get(chan_id, ()):
-                    self._load_policy(row)
-            self._policies_seen = len(changes)
+        changed: set[int] = set()
+        if len(net.topology_changes) != self._topology_seen:
+            opened = []
+            for chan_id in dict.fromkeys(net.topology_changes[self._topology_seen :]):
+                if chan_id in self.edge_rows:
+                    changed.add(chan_id)
+                elif net.channels[chan_id].state is ChannelState.OPEN:
+                    opened.append(net.channels[chan_id])
+            self._append(opened)
+            self._topology_seen = len(net.topology_changes)
+        if len(net.policy_changes) != self._policies_seen:
+            changed.update(net.policy_changes[self._policies_seen :])
+            self._policies_seen = len(net.policy_changes)
+        for chan_id in changed:
+            for row in self.edge_rows.get(chan_id, ()):
+                self._load_policy(row)
 
     def search(
         self,
@@ -132,10 +168,11 @@ class TreeEngine:
         parent = np.full(n_nodes, -1, dtype=np.int64)
         dist[t] = 0.0
         amount[t] = amt_msat
-        usable = self.enabled.copy()
-        source_rows: I64 | None = None
+        node_online = self._node_online()
+        usable = self.enabled & node_online[self.src] & node_online[self.dst]
+        own_mask: npt.NDArray[np.bool_] | None = None
         if source is not None:
-            source_rows = self._source_rows(source, usable, limits)
+            own_mask = self._source_mask(source, usable, limits)
         if limits is not None and limits.ignored_pairs:
             for start, end in limits.ignored_pairs:
                 if start in self.index and end in self.index:
@@ -145,7 +182,7 @@ class TreeEngine:
             last = self.index.get(limits.last_hop_pubkey, -1)
             usable &= (self.dst != t) | (self.src == last)
         fee_limit = limits.fee_limit_msat if limits is not None else None
-        override_rows, override_probs = self._override_rows(probability, known_keys, amt_msat)
+        known = self._known_probabilities(probability, known_keys, amt_msat)
         changed = np.zeros(n_nodes, dtype=bool)
         changed[t] = True
         for _ in range(_MAX_ROUNDS):
@@ -174,14 +211,13 @@ class TreeEngine:
             if fee_limit is not None:
                 ok &= fee_u <= fee_limit
             prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap)
-            if override_rows is not None:
-                hit = np.isin(rows, override_rows)
-                if hit.any():
-                    positions = np.searchsorted(override_rows, rows[hit])
-                    prob[hit] = override_probs[positions]
+            if known is not None:
+                sender_view = known[rows]
+                hit = ~np.isnan(sender_view)
+                prob[hit] = sender_view[hit]
             penalty = (ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000).astype(np.float64)
-            if source_rows is not None:
-                own = np.isin(rows, source_rows)
+            if own_mask is not None:
+                own = own_mask[rows]
                 if own.any():
                     prob[own] = 1.0
                     ok[own] &= self._own_fits(rows[own], x[own])
@@ -203,23 +239,27 @@ class TreeEngine:
             changed[winners_u] = True
         return self._tree(parent, dist)
 
-    def _source_rows(
+    def _node_online(self) -> npt.NDArray[np.bool_]:
+        """Online flags by node index, recomputed only when someone went on- or offline."""
+        net = self.network
+        if self._online_version != net.online_version or self._online.size != len(self.names):
+            online = net.online
+            self._online = np.fromiter((online[k] for k in self.names), bool, len(self.names))
+            self._online_version = net.online_version
+        return self._online
+
+    def _source_mask(
         self, source: str, usable: npt.NDArray[np.bool_], limits: SearchLimits | None
-    ) -> I64:
-        """Rows of the source's own channels; restricted to `outgoing_chan_ids` if given."""
-        s = self.index[source]
-        rows = np.nonzero(self.src == s)[0]
+    ) -> npt.NDArray[np.bool_]:
+        """Rows of the source's own channels; others of its rows are made unusable when
+        `outgoing_chan_ids` restricts the first hop."""
+        own: npt.NDArray[np.bool_] = self.src == self.index[source]
         if limits is not None and limits.outgoing_chan_ids is not None:
             allowed = limits.outgoing_chan_ids
-            for row in rows:
-                if self.edges[int(row)][0].chan_id not in allowed:
+            for row in np.nonzero(own)[0].tolist():
+                if self.edges[row][0].chan_id not in allowed:
                     usable[row] = False
-        online = self.network.online
-        for row in rows:
-            chan, d = self.edges[int(row)]
-            if not online[chan.node2 if d == 0 else chan.node1]:
-                usable[row] = False
-        return rows
+        return own
 
     def _own_fits(self, rows: I64, x: I64) -> npt.NDArray[np.bool_]:
         """Whether each of the source's rows has its `x` to send now (balances are private)."""
@@ -230,21 +270,19 @@ class TreeEngine:
                 fits[i] = False
         return fits
 
-    def _override_rows(
+    def _known_probabilities(
         self, probability: ProbabilityFn | None, known_keys: Collection[int], amt_msat: int
-    ) -> tuple[I64 | None, F64]:
+    ) -> F64 | None:
+        """Per row, the sender's own probability where it knows one, NaN elsewhere."""
         if probability is None or not known_keys:
-            return None, np.zeros(0)
-        pairs: list[tuple[int, float]] = []
+            return None
+        known = np.full(len(self.edges), np.nan)
         for key in known_keys:
             chan_id, d = key >> 1, key & 1
             for row in self.edge_rows.get(chan_id, ()):
                 if self.edges[row][1] == d:
-                    pairs.append((row, probability(key, amt_msat, int(self.cap[row]))))
-        if not pairs:
-            return None, np.zeros(0)
-        pairs.sort()
-        return np.array([r for r, _ in pairs], dtype=np.int64), np.array([p for _, p in pairs])
+                    known[row] = probability(key, amt_msat, int(self.cap[row]))
+        return known
 
     def _tree(self, parent: I64, dist: F64) -> Tree:
         next_edge: dict[str, tuple[Channel, int]] = {}
