@@ -5,9 +5,11 @@ through a :class:`StoreTransaction` (one per collector cycle), reads through a
 :class:`StoreReader`. Schema and retention: ``docs/monitoring-data.md``.
 """
 
+from lnpilot.store.alerts import MonitorBook, monitor_book
 from lnpilot.store.database import normalize_url, sqlite_url
 from lnpilot.store.levels import Resolution, Retention
 from lnpilot.store.migrate import head_revision, upgrade
+from lnpilot.store.outbox import Notice, Outbox
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import (
     BalanceStats,
@@ -32,6 +34,9 @@ __all__ = [
     "Direction",
     "Event",
     "FlowStats",
+    "MonitorBook",
+    "Notice",
+    "Outbox",
     "PeerEvent",
     "PolicyRecord",
     "PolicySource",
@@ -43,6 +48,7 @@ __all__ = [
     "StoreReader",
     "StoreTransaction",
     "head_revision",
+    "monitor_book",
     "normalize_url",
     "sqlite_url",
     "upgrade",
