@@ -29,8 +29,8 @@ from lnpilot.simnet.tree_engine import TreeEngine
 
 #: How many routes a simulated sender tries before giving up on a payment.
 DEFAULT_MAX_ATTEMPTS = 10
-#: How many alternative first channels a retry tries before a full search.
-_DETOUR_CANDIDATES = 8
+#: How many alternative channels a detour tries at each node of the path.
+_DETOUR_CANDIDATES = 4
 
 
 @dataclass(slots=True)
@@ -103,6 +103,8 @@ class Payer:
         if source == dest:
             raise NoRouteError("source and destination are the same node")
         net = self.network
+        if not net.online[dest]:
+            raise NoRouteError(f"destination {dest[:16]} is offline (all its channels disabled)")
         mc = self.mission_control(source)
         height = net.chain.block_height
         now_ns = net.now_ns
@@ -119,7 +121,7 @@ class Payer:
                 if self._usable(route, mc):
                     self.stats.route_searches -= 1
                     return route
-            detour = self._detour(tree, source, dest, amt_msat, mc, final_cltv_delta)
+            detour = self._detour(tree, source, dest, amt_msat, mc, final_cltv_delta, path)
             if detour is not None:
                 self.stats.route_searches -= 1
                 return detour
@@ -147,35 +149,54 @@ class Payer:
         amt_msat: int,
         mc: MissionControl,
         final_cltv_delta: int,
+        path: list[tuple[Channel, int]] | None,
     ) -> Route | None:
-        """A cheap retry: another first channel of the sender, then the tree's path.
+        """A cheap alternative: leave the tree's path at some node by another channel.
 
         After a failure LND searches again without the failed channel; most of the time the
-        answer leaves the sender by another channel and then follows the common tree, so
-        that is tried first, in order of the tree's cost-to-go, before a full search.
+        answer shares a prefix with the old path, leaves it by another channel and then
+        follows the common tree. So, at each node of the tree's path (the sender first), the
+        other channels are tried in order of the tree's cost-to-go, before a full search.
         """
         net = self.network
-        candidates: list[tuple[float, int, Channel, int]] = []
-        for chan_id in net.nodes[source].channel_ids:
-            chan = net.channels[chan_id]
-            if chan.state is not ChannelState.OPEN:
-                continue
-            d = chan.side_of(source)
-            peer = chan.node2 if d == 0 else chan.node1
-            cost = tree.dist.get(peer)
-            if cost is not None and tree.next_edge.get(source) != (chan, d):
-                candidates.append((cost, chan_id, chan, d))
-        candidates.sort(key=lambda c: (c[0], c[1]))
-        for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
-            peer = chan.node2 if d == 0 else chan.node1
-            rest = path_from_tree(tree.next_edge, peer, dest)
-            if rest is None or any(c is chan for c, _ in rest):
-                continue
-            route = build_route(
-                source, [(chan, d), *rest], amt_msat, net.chain.block_height, final_cltv_delta
-            )
-            if self._usable(route, mc):
-                return route
+        online = net.online
+        height = net.chain.block_height
+        prefix: list[tuple[Channel, int]] = []
+        visited = {source}
+        node = source
+        steps: list[tuple[Channel, int] | None] = list(path) if path else [None]
+        for step in steps:
+            candidates: list[tuple[float, int, Channel, int]] = []
+            for chan_id in net.nodes[node].channel_ids:
+                chan = net.channels[chan_id]
+                if chan.state is not ChannelState.OPEN or (step is not None and chan is step[0]):
+                    continue
+                d = chan.side_of(node)
+                peer = chan.node2 if d == 0 else chan.node1
+                cost = tree.dist.get(peer)
+                if cost is not None and peer not in visited and online[peer]:
+                    if node != source:  # a forwarding node's own fee counts too
+                        policy = chan.policies[d]
+                        cost += policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
+                    candidates.append((cost, chan_id, chan, d))
+            candidates.sort(key=lambda c: (c[0], c[1]))
+            for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
+                peer = chan.node2 if d == 0 else chan.node1
+                rest = path_from_tree(tree.next_edge, peer, dest)
+                if rest is None or any(
+                    (c.node2 if dd == 0 else c.node1) in visited for c, dd in rest
+                ):
+                    continue
+                route = build_route(
+                    source, [*prefix, (chan, d), *rest], amt_msat, height, final_cltv_delta
+                )
+                if self._usable(route, mc):
+                    return route
+            if step is None:
+                break
+            prefix.append(step)
+            node = step[0].node2 if step[1] == 0 else step[0].node1
+            visited.add(node)
         return None
 
     def _usable(self, route: Route, mc: MissionControl) -> bool:

@@ -278,11 +278,13 @@ SMALL_AMOUNT_BUCKET_MSAT = 1 << 28
 
 
 def amount_bucket_msat(amt_msat: int) -> int:
-    """The upper end of `amt_msat`'s bucket (trees are reused within one).
+    """The ceiling of `amt_msat`'s bucket: trees are built for it and shared within it.
 
     Coarse on purpose: a tree costs milliseconds and is shared by every payment in its
     bucket; the exact fees are always recomputed on the path for the real amount. Small
-    payments, most of them, share one bucket; above it buckets grow by powers of 16.
+    payments, most of them, share one bucket; above it buckets grow by powers of 16. A tree
+    built for the ceiling respects maximum HTLC sizes and capacities for every amount in
+    the bucket; a minimum HTLC above a small amount is caught when the path is checked.
     """
     if amt_msat <= SMALL_AMOUNT_BUCKET_MSAT:
         return SMALL_AMOUNT_BUCKET_MSAT
@@ -293,9 +295,9 @@ def amount_bucket_msat(amt_msat: int) -> int:
 class RouteCache:
     """Sender-independent trees per (destination, amount bucket), bounded and aged.
 
-    A tree computed for the bucket's upper amount is sound for smaller amounts as far as
-    maximum HTLC sizes and capacities go; the caller re-checks the path it extracts against
-    current facts and the sender's own knowledge. Trees affected by a change of our node's
+    A tree computed for a bucket's ceiling serves every amount in it (see
+    `amount_bucket_msat`); the caller re-checks the path it extracts against current facts
+    and the sender's own knowledge. Trees affected by a change of our node's
     channels are dropped at once (`edge_changed`), so the strategies under test see their
     effect immediately; other nodes' changes are picked up when a tree is older than
     `ttl_ns` of virtual time (a stand-in for gossip delay and senders' graph refreshes).
@@ -316,13 +318,14 @@ class RouteCache:
 
     def get(self, now_ns: int, dest: str, amt_msat: int) -> Tree:
         """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale."""
-        key = (dest, amount_bucket_msat(amt_msat))
+        ceiling = amount_bucket_msat(amt_msat)
+        key = (dest, ceiling)
         entry = self._trees.get(key)
         if entry is not None and now_ns - entry[0] <= self.ttl_ns:
             self.hits += 1
             return entry[1]
         self.misses += 1
-        tree = self.compute(dest, key[1])
+        tree = self.compute(dest, ceiling)
         self._trees[key] = (now_ns, tree)
         self._trees.move_to_end(key)
         if len(self._trees) > self.max_entries:
