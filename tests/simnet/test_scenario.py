@@ -85,3 +85,24 @@ async def test_realtime_mode_paces_virtual_time() -> None:
     await runner
     elapsed_s = sim.network.now_ns / 1e9
     assert 900 <= elapsed_s <= 3600  # about half an hour of virtual time in 0.5 s
+
+
+def test_dynamics_move_the_network_but_not_our_node() -> None:
+    sim = Simulation(load_scenario(Path("demo.toml")))
+    ours_before = {v.chan_id: v.local_policy.fee_rate_ppm for v in sim.our_node.channels()}
+    sim.run_for(24 * 3600)
+    counts = sim.network.log.counts
+    assert counts["block"] > 100 and counts["feerate"] == 24
+    assert counts["offline"] > 0 and counts["policy"] > 0
+    assert counts["chan_pending"] > 0 and counts["chan_closed"] > 0
+    ours_after = {v.chan_id: v.local_policy.fee_rate_ppm for v in sim.our_node.channels()}
+    assert ours_after == ours_before
+
+
+def test_payment_to_offline_destination_fails_without_attempt() -> None:
+    sim = Simulation(load_scenario(Path("triangle.toml")))
+    shop = sim.resolve("shop", "test")
+    sim.network.set_online(shop, False)
+    outcome = sim.payer.pay(sim.resolve("payer", "test"), shop, 1_000_000)
+    assert outcome.attempts == []
+    assert outcome.failure_reason.value == "FAILURE_REASON_NO_ROUTE"
