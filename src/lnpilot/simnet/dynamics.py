@@ -151,7 +151,9 @@ class Dynamics:
             if point <= 0:
                 peer = key
                 break
-        capacity_sat = max(100_000, int(self.rng.lognormvariate(math.log(5_000_000), 0.8)) // 1000 * 1000)
+        capacity_sat = max(
+            100_000, int(self.rng.lognormvariate(math.log(5_000_000), 0.8)) // 1000 * 1000
+        )
         node = net.nodes[opener]
         if peer == opener or not net.online[peer] or not net.online[opener]:
             return
