@@ -14,6 +14,7 @@ import asyncio
 import heapq
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from lnpilot.simnet.network import SimNetwork
 
@@ -59,11 +60,17 @@ class Scheduler:
         """As fast as possible: `duration_s` of virtual time."""
         self.run_until(self.network.now_ns + int(duration_s * NS_PER_S))
 
-    async def run_realtime(self, speed: float, stop: asyncio.Event | None = None) -> None:
+    async def run_realtime(
+        self,
+        speed: float,
+        stop: asyncio.Event | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> None:
         """Pace virtual time at `speed` × the wall clock until `stop` is set (or forever).
 
-        Actions run in the event loop between awaits, so the face's handlers (same loop) never
-        see the network half-updated.
+        Actions run in the event loop between awaits, so handlers on the same loop never see
+        the network half-updated; a face serving from another thread passes its `lock`, held
+        around each batch of actions.
         """
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -71,7 +78,8 @@ class Scheduler:
         virtual_start = self.network.now_ns
         while stop is None or not stop.is_set():
             now_virtual = virtual_start + int((time.monotonic() - wall_start) * speed * NS_PER_S)
-            self.run_until(now_virtual)
+            with lock if lock is not None else nullcontext():
+                self.run_until(now_virtual)
             next_ns = self.next_time_ns()
             wait_s = _MAX_SLEEP_S
             if next_ns is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from lnpilot.simnet.clock import NS_PER_S, Scheduler
@@ -159,9 +160,17 @@ class Simulation:
         """Advance `duration_s` of virtual time as fast as possible."""
         self.scheduler.run_for(duration_s)
 
-    async def run_realtime(self, speed: float, stop: asyncio.Event | None = None) -> None:
-        """Advance with the wall clock at `speed`× (for the demo and LNbits on top)."""
-        await self.scheduler.run_realtime(speed, stop)
+    async def run_realtime(
+        self,
+        speed: float,
+        stop: asyncio.Event | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> None:
+        """Advance with the wall clock at `speed`× (for the demo and LNbits on top).
+
+        Pass the LND face's lock when the face serves from another thread.
+        """
+        await self.scheduler.run_realtime(speed, stop, lock)
 
     def event_log_hash(self) -> str:
         """sha256 of the canonical event log so far: equal for equal scenario and seed."""
