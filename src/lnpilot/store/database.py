@@ -8,11 +8,13 @@
   transaction see stale data; so lnpilot begins transactions itself: ``BEGIN IMMEDIATE``
   for writers (they queue for the single write lock up front, instead of failing midway
   with "database is locked") and a plain ``BEGIN`` for readers (one snapshot throughout).
-- PostgreSQL readers run ``REPEATABLE READ``, so a query made of several statements (a
-  window's total: rollups plus raw rows past the watermark) sees one snapshot. Writers to
-  one node take a transaction-scoped advisory lock, which keeps raw row ids of a node in
-  commit order: the rollup watermark then never skips a row that was still uncommitted.
-  SQLite's single writer gives the same for free.
+- PostgreSQL readers run ``REPEATABLE READ``, so a read made of several statements (the
+  channels, then their policies) sees one snapshot. Writers to one node take a
+  transaction-scoped advisory lock, which keeps raw row ids of a node in commit order: the
+  rollup watermark then never skips a row that was still uncommitted. SQLite's single
+  writer gives the same for free.
+- SQLite's planner has no statistics unless ANALYZE ran; :func:`no_index` steers it where
+  it would guess wrong.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, event, func, select
+from sqlalchemy import ColumnElement, Connection, Table, event, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 SQLITE_FILE_NAME = "lnpilot.sqlite"
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -35,6 +40,7 @@ _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncp
 _LOCK_NODE = 0x4C4E50  # "LNP"
 _LOCK_MIGRATIONS = 0x4C4E51
 _WRITER = "lnpilot_writer"
+_T = TypeVar("_T")
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -112,6 +118,27 @@ async def lock_migrations(conn: AsyncConnection) -> None:
 async def _advisory_lock(conn: AsyncConnection, namespace: int, key: int) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(select(func.pg_advisory_xact_lock(namespace, key)))
+
+
+class _NoIndex(FunctionElement[Any]):
+    inherit_cache = True
+
+
+@compiles(_NoIndex)
+def _plain(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_NoIndex, "sqlite")
+def _unary_plus(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
+
+def no_index(column: ColumnElement[_T]) -> ColumnElement[_T]:
+    """``column``, but not to be looked up through an index: SQLite's planner guesses
+    without statistics and may scan a long range of an index where a short range of row
+    ids is at hand (PostgreSQL's planner has statistics and gets the column as is)."""
+    return type_coerce(_NoIndex(column), column.type)
 
 
 def upsert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:

@@ -21,6 +21,7 @@ from lnpilot.store.tables import (
     channel_stats,
     failed_forwards,
     forwards,
+    nodes,
     rollup_watermarks,
 )
 
@@ -45,16 +46,21 @@ async def apply_retention(
                 )
             )
             deleted[table.name] = result.rowcount
+        node_ids = list((await conn.execute(select(nodes.c.id))).scalars())
         for resolution in LEVELS:
             kept = retention.of(resolution)
             if kept is None:
                 continue
             for family in (channel_stats, channel_flows):
                 target = family[resolution]
-                result = await conn.execute(
-                    delete(target).where(target.c.bucket_start < now - kept)
-                )
-                deleted[target.name] = result.rowcount
+                deleted[target.name] = 0
+                for node_id in node_ids:  # node by node: each a range of the time index
+                    result = await conn.execute(
+                        delete(target).where(
+                            target.c.node_id == node_id, target.c.bucket_start < now - kept
+                        )
+                    )
+                    deleted[target.name] += result.rowcount
     return deleted
 
 

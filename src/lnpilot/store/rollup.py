@@ -20,7 +20,7 @@ from sqlalchemy import RowMapping, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lnpilot.store.aggregates import FLOWS, LAST_AT, STATS, Kind, Row, merge_into, merge_on_conflict
-from lnpilot.store.database import lock_node, upsert, writing
+from lnpilot.store.database import lock_node, reading, upsert, writing
 from lnpilot.store.levels import EPOCH, LEVELS, Resolution, bucket_floor
 from lnpilot.store.records import RollupReport
 from lnpilot.store.tables import (
@@ -126,7 +126,7 @@ async def roll_up(
 ) -> RollupReport:
     """Roll up everything past the watermarks of the given nodes (all when None)."""
     if node_ids is None:
-        async with writing(engine) as conn:
+        async with reading(engine) as conn:
             node_ids = list((await conn.execute(select(nodes.c.id))).scalars())
     rows = dict.fromkeys((source.table.name for source in SOURCES), 0)
     for node_id in node_ids:

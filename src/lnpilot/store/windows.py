@@ -12,8 +12,7 @@ rows too (failed forwards after ``Retention.failed_forwards``).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,22 +20,24 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    RowMapping,
+    Select,
+    Table,
     and_,
     cast,
-    false,
     func,
+    literal,
     not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lnpilot.store.aggregates import FLOWS
+from lnpilot.store.database import no_index
 from lnpilot.store.levels import LEVELS, Resolution, Retention, bucket_ceil, bucket_floor, epoch_ns
 from lnpilot.store.records import FlowStats
-from lnpilot.store.rollup import watermark
-from lnpilot.store.tables import channel_flows, failed_forwards, forwards
+from lnpilot.store.tables import channel_flows, failed_forwards, forwards, rollup_watermarks
 
 Span = tuple[datetime, datetime]
 
@@ -87,93 +88,93 @@ async def channel_totals(
     retention: Retention,
     now: datetime,
 ) -> dict[int, FlowStats]:
+    """One statement (so one snapshot on any isolation level): the plan's rollup spans,
+    raw rows in its raw spans, raw rows past the watermark elsewhere, summed by channel."""
+    if start >= end:
+        return {}
     plan = plan_window(start, end, {r: retention.horizon(r, now) for r in LEVELS})
-    totals: defaultdict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOWS, 0))
+    parts = _raw_parts(node_id, start, end, plan.raw)
     for resolution, lo, hi in plan.rollups:
         table = channel_flows[resolution]
-        result = await conn.execute(
-            select(table.c.chan_id, *(_sum(table.c[name]).label(name) for name in FLOWS))
-            .where(
-                table.c.node_id == node_id,
-                table.c.bucket_start >= lo,
-                table.c.bucket_start < hi,
+        parts.append(
+            select(table.c.chan_id, *(table.c[name] for name in FLOWS)).where(
+                table.c.node_id == node_id, table.c.bucket_start >= lo, table.c.bucket_start < hi
             )
-            .group_by(table.c.chan_id)
         )
-        _add(totals, result.mappings())
-
-    forwards_done = await watermark(conn, node_id, forwards.name)
-    failed_done = await watermark(conn, node_id, failed_forwards.name)
-    ns = forwards.c.timestamp_ns
-    fw_window = and_(ns >= epoch_ns(start), ns < epoch_ns(end))
-    fw_raw = _any_span(((epoch_ns(a), epoch_ns(b)) for a, b in plan.raw), ns)
-    at = failed_forwards.c.at
-    ff_window = and_(at >= start, at < end)
-    ff_raw = _any_span(plan.raw, at)
-    await _add_raw(conn, totals, node_id, fw_raw, ff_raw)
-    await _add_raw(
-        conn,
-        totals,
-        node_id,
-        and_(forwards.c.id > forwards_done, fw_window, not_(fw_raw)),
-        and_(failed_forwards.c.id > failed_done, ff_window, not_(ff_raw)),
+    rows = union_all(*parts).subquery()
+    result = await conn.execute(
+        select(rows.c.chan_id, *(_sum(rows.c[name]).label(name) for name in FLOWS))
+        .group_by(rows.c.chan_id)
+        .order_by(rows.c.chan_id)
     )
-    return {chan_id: FlowStats(**values) for chan_id, values in sorted(totals.items())}
+    return {chan_id: FlowStats(**dict(zip(FLOWS, sums, strict=True))) for chan_id, *sums in result}
 
 
-def _any_span(spans: Iterable[tuple[Any, Any]], column: ColumnElement[Any]) -> ColumnElement[bool]:
-    conditions = [and_(column >= lo, column < hi) for lo, hi in spans]
-    return or_(*conditions) if conditions else false()
-
-
-async def _add_raw(
-    conn: AsyncConnection,
-    totals: defaultdict[int, dict[str, int]],
-    node_id: int,
-    forwards_where: ColumnElement[bool],
-    failed_where: ColumnElement[bool],
-) -> None:
-    """Add the raw forwards and failed forwards matching the conditions, by channel."""
+def _raw_parts(
+    node_id: int, start: datetime, end: datetime, raw: tuple[Span, ...]
+) -> list[Select[Any]]:
+    """Per-row flow contributions of the raw forwards and failed forwards that count: those
+    in the raw spans, and those past the watermark (not in any rollup yet) elsewhere."""
     f, ff = forwards.c, failed_forwards.c
-    queries = (
+    # Where each table sits in time: forwards by LND's nanosecond stamp, failed ones by ``at``.
+    times: dict[Table, tuple[ColumnElement[Any], Any, Any, list[tuple[Any, Any]]]] = {
+        forwards: (
+            f.timestamp_ns,
+            epoch_ns(start),
+            epoch_ns(end),
+            [(epoch_ns(lo), epoch_ns(hi)) for lo, hi in raw],
+        ),
+        failed_forwards: (ff.at, start, end, list(raw)),
+    }
+    contributions: list[tuple[Table, ColumnElement[Any], dict[str, ColumnElement[Any]]]] = [
         (
+            forwards,
             f.chan_id_in,
-            forwards_where,
-            {
-                "forwards_in": func.count(),
-                "volume_in_msat": _sum(f.amt_in_msat),
-                "fee_in_msat": _sum(f.fee_msat),
-            },
+            {"forwards_in": _one, "volume_in_msat": f.amt_in_msat, "fee_in_msat": f.fee_msat},
         ),
         (
+            forwards,
             f.chan_id_out,
-            forwards_where,
-            {
-                "forwards_out": func.count(),
-                "volume_out_msat": _sum(f.amt_out_msat),
-                "fee_out_msat": _sum(f.fee_msat),
-            },
+            {"forwards_out": _one, "volume_out_msat": f.amt_out_msat, "fee_out_msat": f.fee_msat},
         ),
-        (ff.chan_id_in, failed_where, {"failed_in": func.count()}),
-        (ff.chan_id_out, failed_where, {"failed_out": func.count()}),
+        (failed_forwards, ff.chan_id_in, {"failed_in": _one}),
+        (failed_forwards, ff.chan_id_out, {"failed_out": _one}),
+    ]
+    parts = []
+    for table, chan, values in contributions:
+        at, window_start, window_end, spans = times[table]
+        columns = [chan.label("chan_id"), *(values.get(n, _zero).label(n) for n in FLOWS)]
+        # Past the watermark: a few recent rows, found by id, not by scanning the whole
+        # window of the (node, time) index.
+        unrolled = [
+            no_index(table.c.node_id) == node_id,
+            table.c.id > _watermark(node_id, table.name),
+            no_index(at) >= window_start,
+            no_index(at) < window_end,
+            chan.is_not(None),
+        ]
+        if spans:
+            in_spans = or_(*(and_(at >= lo, at < hi) for lo, hi in spans))
+            parts.append(
+                select(*columns).where(table.c.node_id == node_id, chan.is_not(None), in_spans)
+            )
+            unrolled.append(not_(in_spans))
+        parts.append(select(*columns).where(*unrolled))
+    return parts
+
+
+_one = literal(1, BigInteger)
+_zero = literal(0, BigInteger)
+
+
+def _watermark(node_id: int, source: str) -> ColumnElement[int]:
+    return (
+        select(func.coalesce(func.max(rollup_watermarks.c.last_id), 0))
+        .where(rollup_watermarks.c.node_id == node_id, rollup_watermarks.c.source == source)
+        .scalar_subquery()
     )
-    for chan, where, sums in queries:
-        result = await conn.execute(
-            select(chan.label("chan_id"), *(expr.label(name) for name, expr in sums.items()))
-            .where(chan.table.c.node_id == node_id, chan.is_not(None), where)
-            .group_by(chan)
-        )
-        _add(totals, result.mappings())
 
 
 def _sum(column: ColumnElement[Any]) -> ColumnElement[int]:
     """SUM as a 64-bit integer (PostgreSQL would widen it to numeric, read as Decimal)."""
     return cast(func.sum(column), BigInteger)
-
-
-def _add(totals: defaultdict[int, dict[str, int]], rows: Iterable[RowMapping]) -> None:
-    for row in rows:
-        into = totals[row["chan_id"]]
-        for name, value in row.items():
-            if name != "chan_id":
-                into[name] += value

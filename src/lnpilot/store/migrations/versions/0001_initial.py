@@ -277,16 +277,18 @@ def upgrade() -> None:
     for level in LEVELS:
         _rollup_table(
             f"channel_stats_{level}",
-            *(sa.Column(name, sa.BigInteger(), nullable=nullable) for name, nullable in STATS),
-            _time("last_at"),
+            [sa.Column(name, sa.BigInteger(), nullable=nullable) for name, nullable in STATS]
+            + [_time("last_at")],
+            by_time=[],
         )
         _rollup_table(
             f"channel_flows_{level}",
-            *(sa.Column(name, sa.BigInteger(), nullable=False) for name in FLOWS),
+            [sa.Column(name, sa.BigInteger(), nullable=False) for name in FLOWS],
+            by_time=["chan_id", *FLOWS],
         )
 
 
-def _rollup_table(name: str, *columns: sa.Column[Any]) -> None:
+def _rollup_table(name: str, columns: list[sa.Column[Any]], by_time: list[str]) -> None:
     op.create_table(
         name,
         sa.Column("node_id", sa.Integer(), nullable=False),
@@ -296,7 +298,7 @@ def _rollup_table(name: str, *columns: sa.Column[Any]) -> None:
         sa.PrimaryKeyConstraint("node_id", "chan_id", "bucket_start", name=f"pk_{name}"),
         sqlite_with_rowid=False,
     )
-    op.create_index(f"ix_{name}_node_id_bucket_start", name, ["node_id", "bucket_start"])
+    op.create_index(f"ix_{name}_by_time", name, ["node_id", "bucket_start", *by_time])
 
 
 def downgrade() -> None:
