@@ -82,6 +82,7 @@ def load_alerts_file(path: Path | None) -> tuple[MonitorConfig, NotifyConfig]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
             raise AlertsFileError([f"{origin}: cannot read: {exc}"]) from None
+        _anchor_files(data, path.parent)
     problems: list[str] = []
     notify_data = data.pop("notify", {})
     monitor = notify = None
@@ -96,6 +97,16 @@ def load_alerts_file(path: Path | None) -> tuple[MonitorConfig, NotifyConfig]:
     if problems or monitor is None or notify is None:
         raise AlertsFileError(problems)
     return monitor, notify
+
+
+def _anchor_files(values: dict[str, Any], base: Path) -> None:
+    """Relative ``*_file`` paths are relative to the alerts file, wherever lnpilot runs."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _anchor_files(value, base)
+        elif isinstance(value, str) and key.endswith("_file"):
+            expanded = Path(value).expanduser()
+            values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
 
 def _describe(exc: ValidationError, origin: str, prefix: str) -> list[str]:

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -51,7 +52,7 @@ class _WithSecrets(_Strict):
                 continue
             if data.get(name) is not None:
                 raise ValueError(f"set {name} or {name}_file, not both")
-            data[name] = _SecretFile.model_validate({"value": from_file}).value
+            data[name] = _read_secret(name, from_file)
         return data
 
     @model_validator(mode="after")
@@ -66,6 +67,15 @@ class _WithSecrets(_Strict):
 
 class _SecretFile(BaseModel):
     value: SecretFromFile
+
+
+def _read_secret(name: str, path: object) -> SecretStr:
+    """The secret in the file at ``path``; the error names the key, never the content."""
+    try:
+        return _SecretFile.model_validate({"value": path}).value
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{name}_file: {reason}") from None
 
 
 class EmailReceiver(_WithSecrets):
@@ -129,7 +139,7 @@ class AppriseReceiver(_WithSecrets):
         """``urls_file`` holds one URL per line."""
         if isinstance(data, dict) and "urls_file" in data:
             data = dict(data)
-            text = _SecretFile.model_validate({"value": data.pop("urls_file")}).value
+            text = _read_secret("urls", data.pop("urls_file"))
             data["urls"] = [u for u in text.get_secret_value().splitlines() if u.strip()]
         return data
 

@@ -48,7 +48,7 @@ from lnpilot.store.coltypes import Id, Json, UtcDateTime
 from lnpilot.store.database import reading, upsert, writing
 from lnpilot.store.outbox import Outbox, Severity
 from lnpilot.store.records import JsonValue
-from lnpilot.store.tables import channels, metadata
+from lnpilot.store.tables import _node_fk, channels, metadata
 
 if TYPE_CHECKING:
     from lnpilot.store.store import Store
@@ -256,10 +256,6 @@ class IncidentAction:
 
 
 # -- tables ----------------------------------------------------------------------------------
-
-
-def _node_fk() -> Column[int]:
-    return Column("node_id", Integer, ForeignKey("nodes.id"), nullable=False)
 
 
 alerts = Table(

@@ -48,6 +48,12 @@ class Context:
     _channels: list[Channel] | None = None
     _peers: list[Peer] | None = None
 
+    @property
+    def end(self) -> datetime:
+        """The end of windows that must include ``now`` (reads are half-open): what the
+        collector recorded at the instant judged counts."""
+        return self.now + _ONE_US
+
     async def channels(self) -> list[Channel]:
         """Confirmed open channels (active or not), as last recorded."""
         if self._channels is None:
@@ -67,7 +73,7 @@ class Context:
     async def probes(self, window_s: float) -> dict[str, list[Probe]]:
         """Each backend's probes over the last ``window_s`` up to ``now``, oldest first."""
         found = await self.book.probes(
-            self.node_id, self.now - timedelta(seconds=window_s), self.now + _ONE_US
+            self.node_id, self.now - timedelta(seconds=window_s), self.end
         )
         by_backend: dict[str, list[Probe]] = {}
         for probe in found:

@@ -24,7 +24,7 @@ FORCE_CLOSES = frozenset({CloseType.LOCAL_FORCE, CloseType.REMOTE_FORCE, CloseTy
 
 async def utilisation(ctx: Context, rule: UtilisationRule) -> list[Finding]:
     totals = await ctx.reader.channel_totals(
-        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.now, now=ctx.now
+        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.end, now=ctx.now
     )
     found = []
     for channel in await ctx.channels():
@@ -165,7 +165,7 @@ async def channel_inactive(ctx: Context, rule: ChannelInactiveRule) -> list[Find
 async def channel_closed(ctx: Context, rule: ChannelClosedRule) -> list[Finding]:
     since = ctx.now - timedelta(seconds=rule.lookback_s)
     found = []
-    for closed, seen_at in await ctx.book.closed_between(ctx.node_id, since, ctx.now):
+    for closed, seen_at in await ctx.book.closed_between(ctx.node_id, since, ctx.end):
         effective = rule.effective(scid=closed.scid, peer=closed.peer_pubkey)
         if not effective.enabled:
             continue
@@ -200,7 +200,7 @@ async def channel_closed(ctx: Context, rule: ChannelClosedRule) -> list[Finding]
 
 async def failed_forwards(ctx: Context, rule: FailedForwardsRule) -> list[Finding]:
     failed = await ctx.reader.failed_forwards(
-        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.now
+        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.end
     )
     counts = Counter(
         f.chan_id_out for f in failed if f.for_lack_of_liquidity and f.chan_id_out is not None

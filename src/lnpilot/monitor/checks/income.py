@@ -39,7 +39,7 @@ async def fee_income_anomaly(ctx: Context, rule: FeeIncomeAnomalyRule) -> list[F
     the sum over channels of fees on their outgoing side counts each forward once)."""
     incomes = []
     for days_back in range(rule.days + 1):
-        end = ctx.now - days_back * _DAY
+        end = ctx.end - days_back * _DAY
         totals = await ctx.reader.channel_totals(ctx.node_id, end - _DAY, end, now=ctx.now)
         incomes.append(sum(flow.fee_out_msat for flow in totals.values()))
     today, history = incomes[0], incomes[1:]

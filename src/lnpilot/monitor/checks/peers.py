@@ -41,7 +41,7 @@ async def peer_offline(ctx: Context, rule: PeerOfflineRule) -> list[Finding]:
 
 async def peer_flapping(ctx: Context, rule: PeerFlappingRule) -> list[Finding]:
     events = await ctx.reader.peer_events(
-        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.now
+        ctx.node_id, ctx.now - timedelta(seconds=rule.window_s), ctx.end
     )
     disconnects = Counter(e.pubkey for e in events if not e.connected)
     known: dict[str, Peer] = {p.pubkey: p for p in await ctx.peers()}
