@@ -27,6 +27,7 @@ def _closed_port() -> int:
 
 async def test_no_secret_in_logs_errors_or_reprs(lnbits_server, caplog) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    caplog.set_level(logging.DEBUG, logger="lnpilot")  # even if a CLI test set its level
     fast = TransportSettings(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02))
     seen: list[str] = []
     clients = [
