@@ -23,11 +23,18 @@ from lnpilot.store import Store
 WALL_CLOCK: Final[Callable[[], datetime]] = partial(datetime.now, UTC)
 
 
+@dataclass
+class _Identity:
+    pubkey: str | None = None
+    node_id: int | None = None
+
+
 @dataclass(frozen=True)
 class Services:
     """The daemon's shared objects. ``client`` is the LNbits client the node backend uses,
     when there is one, for its per-operation stats (``client.transport.stats``); ``clock``
-    is what "now" means for reads (a simulation passes its virtual clock)."""
+    is what "now" means for reads (a simulation passes its virtual clock); ``node_pubkey``
+    names the node when it is known without asking it (else :meth:`node_id` asks once)."""
 
     store: Store
     node: NodeBackend
@@ -35,3 +42,23 @@ class Services:
     health: LoopHealth = field(default_factory=LoopHealth)
     client: LNbitsClient | None = None
     clock: Callable[[], datetime] = WALL_CLOCK
+    node_pubkey: str | None = None
+    _identity: _Identity = field(default_factory=_Identity, repr=False, compare=False)
+
+    async def pubkey(self) -> str:
+        """The node's pubkey: as given, else asked of the node once (raises ``NodeError``
+        while the node cannot be reached)."""
+        identity = self._identity
+        if identity.pubkey is None:
+            identity.pubkey = self.node_pubkey or (await self.node.get_info()).pubkey
+        return identity.pubkey
+
+    async def node_id(self) -> int | None:
+        """The store's id of this daemon's node; None until the collector has recorded it.
+        Every store read of the faces is keyed by it."""
+        identity = self._identity
+        if identity.node_id is None:
+            pubkey = await self.pubkey()
+            async with self.store.read() as reader:
+                identity.node_id = await reader.node_id(pubkey)
+        return identity.node_id
