@@ -48,6 +48,7 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "build_route": (1000, ["02" + "ee" * 32]),
     "send_to_route": ("00" * 32, Route(1000, 0, 100, ())),
     "export_backup": (),
+    "create_own_invoice": (1000,),
 }
 
 
@@ -120,8 +121,12 @@ async def test_preference_order_decides_among_capable_backends(
 async def test_nothing_configured_or_unsupported(offline_lnd: LndRest) -> None:
     with pytest.raises(ValueError, match="at least one"):
         CompositeNode([])
-    with pytest.raises(CapabilityMissing, match="lnpilot does not support yet"):
+    assert (
         CompositeNode([offline_lnd]).backend_for(C.CIRCULAR_REBALANCE, operation="rebalance")
+        is offline_lnd
+    )
+    assert "LND REST" in how_to_get(C.CIRCULAR_REBALANCE)
+    assert "LNbits" not in how_to_get(C.CIRCULAR_REBALANCE)
     assert "LNbits node API" in how_to_get(C.READ_CHANNELS)
     assert "LND REST" in how_to_get(C.READ_CHANNELS)
 

@@ -646,6 +646,19 @@ def test_attempt_outcomes() -> None:
     assert (lost.failure, lost.failure_source_index) == ("TEMPORARY_CHANNEL_FAILURE", 2)
 
 
+def test_added_invoice_gives_hash_and_payment_address_in_hex() -> None:
+    answer = {
+        "r_hash": b64(HASH),
+        "payment_request": "lnbcrt400u1p...",
+        "add_index": "12",
+        "payment_addr": b64(b"\x09" * 32),
+    }
+    assert Swagger().check("lnrpcAddInvoiceResponse", answer) == []
+    invoice = lj.parse_added_invoice(answer, 40_000_000)
+    assert (invoice.payment_hash, invoice.payment_addr) == (HASH.hex(), "09" * 32)
+    assert (invoice.payment_request, invoice.value_msat) == ("lnbcrt400u1p...", 40_000_000)
+
+
 def test_channel_point_in_byte_form_is_reversed() -> None:
     raw = bytes.fromhex(TXID)[::-1]
     assert lj.channel_point_text({"funding_txid_bytes": b64(raw), "output_index": 3}) == (

@@ -244,6 +244,26 @@ async def test_circular_rebalance_by_built_route(world: World, lnd: LndRest) -> 
     assert after[1] == before[1] + 40_000_000
 
 
+async def test_own_invoice_is_settled_by_a_circular_route(world: World, lnd: LndRest) -> None:
+    """The invoice comes from the node through REST, as the rebalancer makes it."""
+    invoice = await lnd.create_own_invoice(25_000_000, memo="rebalance", expiry_s=600)
+    with world.lock:
+        stored = world.ours.lookup_invoice(invoice.payment_hash)
+    assert (stored.value_msat, stored.payment_addr.hex()) == (25_000_000, invoice.payment_addr)
+    assert stored.payment_request == invoice.payment_request
+    route = await lnd.build_route(
+        25_000_000,
+        [world.nodes["carol"], world.nodes["alice"], world.nodes["bob"]],
+        outgoing_chan_id=world.chan("bob", "carol").chan_id,
+        payment_addr=invoice.payment_addr,
+    )
+    attempt = await lnd.send_to_route(invoice.payment_hash, route)
+    assert attempt.succeeded and attempt.preimage is not None
+    assert hashlib.sha256(bytes.fromhex(attempt.preimage)).hexdigest() == invoice.payment_hash
+    with pytest.raises(ValueError, match="positive"):
+        await lnd.create_own_invoice(0)
+
+
 async def test_route_through_a_drained_channel_fails_at_that_hop(
     world: World, lnd: LndRest
 ) -> None:

@@ -27,6 +27,7 @@ from lnpilot.node.models import (
     Forward,
     NodeInfo,
     OnchainBalance,
+    OwnInvoice,
     Peer,
     PendingHtlc,
     PolicyUpdate,
@@ -36,8 +37,9 @@ from lnpilot.node.models import (
 
 _C = Capability
 
-LND_REST_CAPABILITIES: frozenset[Capability] = frozenset(Capability) - {_C.CIRCULAR_REBALANCE}
-"""Everything but circular rebalancing, which also needs an invoice of our own (not built yet)."""
+LND_REST_CAPABILITIES: frozenset[Capability] = frozenset(Capability)
+"""Everything, circular rebalancing included: LND builds routes, sends along them and makes
+the invoice of our own a circular route pays."""
 
 LNBITS_CAPABILITIES: frozenset[Capability] = frozenset(
     {
@@ -113,6 +115,7 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "query_routes": _C.QUERY_ROUTES,
     "build_route": _C.QUERY_ROUTES,
     "send_to_route": _C.SEND_TO_ROUTE,
+    "create_own_invoice": _C.CIRCULAR_REBALANCE,
     "export_backup": _C.EXPORT_BACKUP,
     "onchain_balance": _C.READ_ONCHAIN,
 }
@@ -311,6 +314,16 @@ class NodeBackend(Protocol):
     async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:
         """Send one HTLC for `payment_hash` (hex) along `route` and wait for its outcome."""
         raise refuse(self, "send_to_route")
+
+    async def create_own_invoice(
+        self, value_msat: int, *, memo: str = "", expiry_s: int = 3600
+    ) -> OwnInvoice:
+        """An invoice of our node for a circular rebalance to pay (see :class:`OwnInvoice`).
+
+        It needs the capability of the whole circular rebalance, not of receiving: an
+        invoice is useful here only on the node that also builds and sends the route.
+        """
+        raise refuse(self, "create_own_invoice")
 
     async def export_backup(self) -> bytes:
         """The static channel backup of all channels, as ``lncli exportchanbackup --all``."""

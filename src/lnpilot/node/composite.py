@@ -37,6 +37,7 @@ from lnpilot.node.models import (
     Forward,
     NodeInfo,
     OnchainBalance,
+    OwnInvoice,
     Peer,
     PendingHtlc,
     PolicyUpdate,
@@ -198,6 +199,13 @@ class CompositeNode(NodeBackend):
 
     async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:
         return await self._for("send_to_route").send_to_route(payment_hash, route)
+
+    async def create_own_invoice(
+        self, value_msat: int, *, memo: str = "", expiry_s: int = 3600
+    ) -> OwnInvoice:
+        return await self._for("create_own_invoice").create_own_invoice(
+            value_msat, memo=memo, expiry_s=expiry_s
+        )
 
     async def export_backup(self) -> bytes:
         return await self._for("export_backup").export_backup()

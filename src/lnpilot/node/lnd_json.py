@@ -30,6 +30,7 @@ from lnpilot.node.models import (
     Forward,
     Initiator,
     NodeInfo,
+    OwnInvoice,
     Peer,
     PendingHtlc,
     PolicyUpdate,
@@ -479,6 +480,16 @@ def route_json(route: Route) -> dict[str, Any]:
         "total_amt_msat": str(route.total_amt_msat),
         "hops": hops,
     }
+
+
+def parse_added_invoice(msg: Json, value_msat: int) -> OwnInvoice:
+    """An AddInvoiceResponse (``POST /v1/invoices``); LND does not repeat the amount."""
+    return OwnInvoice(
+        payment_hash=bytes_field(msg, "r_hash").hex(),
+        payment_addr=bytes_field(msg, "payment_addr").hex(),
+        payment_request=msg.get("payment_request", ""),
+        value_msat=value_msat,
+    )
 
 
 def parse_attempt(msg: Json) -> RouteAttempt:

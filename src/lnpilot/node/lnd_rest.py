@@ -39,6 +39,7 @@ from lnpilot.node.models import (
     Forward,
     NodeInfo,
     OnchainBalance,
+    OwnInvoice,
     Peer,
     PendingHtlc,
     PolicyUpdate,
@@ -453,3 +454,12 @@ class LndRest(NodeBackend):
     async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:
         body = {"payment_hash": lj.b64(bytes.fromhex(payment_hash)), "route": lj.route_json(route)}
         return lj.parse_attempt(await self._call("POST", "/v2/router/route/send", body=body))
+
+    async def create_own_invoice(
+        self, value_msat: int, *, memo: str = "", expiry_s: int = 3600
+    ) -> OwnInvoice:
+        if value_msat <= 0 or expiry_s <= 0:
+            raise ValueError("an invoice of our own needs a positive amount and expiry")
+        body = {"value_msat": str(value_msat), "memo": memo, "expiry": str(expiry_s)}
+        answer = await self._call("POST", "/v1/invoices", body=body)
+        return lj.parse_added_invoice(answer, value_msat)

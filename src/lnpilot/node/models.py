@@ -249,6 +249,21 @@ class Route:
 
 
 @dataclass(frozen=True)
+class OwnInvoice:
+    """An invoice of our own node, made to be paid by ourselves along a chosen route.
+
+    A circular rebalance sends an HTLC out through one of our channels and back in through
+    another: the last hop is us, and our node settles it only against an invoice of its own
+    whose ``payment_addr`` (hex) the route's last hop carries.
+    """
+
+    payment_hash: str
+    payment_addr: str
+    payment_request: str
+    value_msat: int
+
+
+@dataclass(frozen=True)
 class RouteAttempt:
     """What happened to one HTLC sent along a route.
 
