@@ -63,7 +63,6 @@ async def test_default_database_is_one_sqlite_file_in_wal_mode(tmp_path: Path) -
 async def test_foreign_keys_are_enforced(store: Store) -> None:
     row = {
         "node_id": 999_999,
-        "at": T0,
         "timestamp_ns": 1,
         "chan_id_in": 1,
         "chan_id_out": 2,

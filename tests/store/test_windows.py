@@ -31,21 +31,27 @@ def _horizon(resolution: Resolution) -> st.SearchStrategy[datetime | None]:
 horizons = st.fixed_dictionaries({r: _horizon(r) for r in LEVELS})
 
 
-@given(start=instants, length=st.integers(0, SPAN_S * 10**6), horizons=horizons)
+@given(
+    start=instants,
+    length=st.integers(0, SPAN_S * 10**6),
+    horizons=horizons,
+    open_end=st.booleans(),
+)
 def test_a_window_plan_covers_the_window_once_with_aligned_retained_buckets(
-    start: datetime, length: int, horizons: dict[Resolution, datetime | None]
+    start: datetime, length: int, horizons: dict[Resolution, datetime | None], open_end: bool
 ) -> None:
     end = start + timedelta(microseconds=length)
-    plan = plan_window(start, end, horizons)
-    spans = sorted([(lo, hi) for _, lo, hi in plan.rollups] + list(plan.raw))
-    assert all(lo < hi for lo, hi in spans)
-    if start < end:
-        assert spans[0][0] == start and spans[-1][1] == end
-        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans)), "no gap, no overlap"
-    else:
+    plan = plan_window(start, end, horizons, open_end=open_end)
+    spans = sorted([(lo, hi) for _, lo, hi in plan.rollups] + list(plan.raw), key=lambda s: s[0])
+    if start >= end:
         assert spans == []
+        return
+    assert spans[0][0] == start
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans)), "no gap, no overlap"
+    assert spans[-1][1] == (None if open_end else end)
     for resolution, lo, hi in plan.rollups:
-        assert bucket_floor(lo, resolution) == lo and bucket_floor(hi, resolution) == hi
+        assert bucket_floor(lo, resolution) == lo
+        assert hi is None or bucket_floor(hi, resolution) == hi
         horizon = horizons[resolution]
         assert horizon is None or lo >= horizon
 
@@ -60,15 +66,30 @@ def test_a_year_is_read_mostly_from_days() -> None:
             bucket_floor(start + timedelta(days=365), Resolution.DAY),
         )
     ]
-    assert sum((hi - lo for lo, hi in plan.raw), timedelta()) < timedelta(minutes=10)
+    raw = [(lo, hi) for lo, hi in plan.raw if hi is not None]
+    assert raw == list(plan.raw) and sum((hi - lo for lo, hi in raw), timedelta()) < timedelta(
+        minutes=10
+    )
+
+
+def test_a_window_up_to_now_needs_no_edge_after_the_last_midnight() -> None:
+    now = datetime(2025, 6, 1, 14, 0, tzinfo=T0.tzinfo)
+    plan = plan_window(now - timedelta(days=7), now, dict.fromkeys(LEVELS), open_end=True)
+    assert plan.rollups == (
+        (Resolution.DAY, datetime(2025, 5, 26, tzinfo=T0.tzinfo), None),
+        (Resolution.HOUR, now - timedelta(days=7), datetime(2025, 5, 26, tzinfo=T0.tzinfo)),
+    )
+    assert plan.raw == ()
 
 
 def raw_totals(
-    forwards: list[Forward], failed: list[FailedForward], start: datetime, end: datetime
+    forwards: list[Forward], failed: list[FailedForward], start: datetime, end: datetime | None
 ) -> dict[int, FlowStats]:
+    """Sums over the raw rows in ``[start, end)``; ``end`` None: open."""
     sums: defaultdict[int, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+    last_ns = None if end is None else epoch_ns(end)
     for f in forwards:
-        if epoch_ns(start) <= f.timestamp_ns < epoch_ns(end):
+        if epoch_ns(start) <= f.timestamp_ns and (last_ns is None or f.timestamp_ns < last_ns):
             sums[f.chan_id_in]["forwards_in"] += 1
             sums[f.chan_id_in]["volume_in_msat"] += f.amt_in_msat
             sums[f.chan_id_in]["fee_in_msat"] += f.fee_msat
@@ -76,7 +97,7 @@ def raw_totals(
             sums[f.chan_id_out]["volume_out_msat"] += f.amt_out_msat
             sums[f.chan_id_out]["fee_out_msat"] += f.fee_msat
     for ff in failed:
-        if start <= ff.timestamp < end:
+        if start <= ff.timestamp and (end is None or ff.timestamp < end):
             if ff.chan_id_in is not None:
                 sums[ff.chan_id_in]["failed_in"] += 1
             if ff.chan_id_out is not None:
@@ -91,7 +112,7 @@ def raw_totals(
     rolled=st.tuples(st.lists(forwards_st, max_size=10), st.lists(failed_st, max_size=5)),
     pending=st.tuples(st.lists(forwards_st, max_size=5), st.lists(failed_st, max_size=3)),
     windows=st.lists(st.tuples(instants, instants), min_size=1, max_size=4),
-    now_offset_s=st.integers(35 * 86_400, 39 * 86_400),
+    now_offset_s=st.integers(0, SPAN_S) | st.integers(35 * 86_400, 39 * 86_400),
 )
 async def test_window_totals_equal_sums_over_the_raw_forwards(
     store: Store,
@@ -100,8 +121,9 @@ async def test_window_totals_equal_sums_over_the_raw_forwards(
     windows: list[tuple[datetime, datetime]],
     now_offset_s: int,
 ) -> None:
-    """Some forwards rolled up, some not yet; ``now`` moves the five-minute level's horizon
-    across the data, so windows mix every level, raw edges and unrolled rows."""
+    """Some forwards rolled up, some not yet; ``now`` either moves the five-minute level's
+    horizon across the data, so windows mix every level, raw edges and unrolled rows, or
+    falls within the data, so windows reaching it are open-ended and count what follows."""
     node = await new_node(store)
     forwards: dict[tuple[int, int, int, int | None], Forward] = {}
     failed: dict[tuple[datetime, int | None, int | None], FailedForward] = {}
@@ -122,7 +144,10 @@ async def test_window_totals_equal_sums_over_the_raw_forwards(
         for a, b in windows:
             start, end = min(a, b), max(a, b)
             assert await r.channel_totals(node, start, end, now=now) == raw_totals(
-                list(forwards.values()), list(failed.values()), start, end
+                list(forwards.values()),
+                list(failed.values()),
+                start,
+                None if end >= now and start < end else end,
             )
 
 

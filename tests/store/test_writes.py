@@ -198,6 +198,15 @@ async def test_forwards_are_never_duplicated_by_a_reread(store: Store) -> None:
     assert len(through_out) == 11 and elsewhere == []
 
 
+async def test_a_forward_must_be_timed_by_its_timestamp_ns(store: Store) -> None:
+    """The store keeps LND's nanosecond stamp only; a datetime saying otherwise would be lost."""
+    node = await new_node(store)
+    skewed = dataclasses.replace(forward(T0, 1, 2), timestamp=T0 + timedelta(seconds=1))
+    with pytest.raises(ValueError, match="timestamp_ns"):
+        async with store.transaction() as tx:
+            await tx.append_forwards(node, [skewed])
+
+
 async def test_failed_forwards_are_never_duplicated(store: Store) -> None:
     node = await new_node(store)
     batch = [

@@ -18,6 +18,7 @@ from lnpilot.node.models import (
     Initiator,
     Peer,
 )
+from lnpilot.store.levels import time_from_ns
 from lnpilot.store.records import Direction, PolicyRecord, PolicySource
 from lnpilot.store.tables import POLICY_FIELDS
 
@@ -174,9 +175,12 @@ def policy_record_from_row(row: Row) -> PolicyRecord:
 
 
 def forward_row(node_id: int, forward: Forward) -> dict[str, Any]:
+    """The ``forwards`` row; its time is ``timestamp_ns`` alone, so ``timestamp`` must be
+    that instant (to the microsecond, as the node backends derive it)."""
+    if forward.timestamp != time_from_ns(forward.timestamp_ns):
+        raise ValueError(f"forward timestamp disagrees with its timestamp_ns: {forward!r}")
     return {
         "node_id": node_id,
-        "at": forward.timestamp,
         "timestamp_ns": forward.timestamp_ns,
         "chan_id_in": forward.chan_id_in,
         "chan_id_out": forward.chan_id_out,
@@ -190,7 +194,7 @@ def forward_row(node_id: int, forward: Forward) -> dict[str, Any]:
 
 def forward_from_row(row: Row) -> Forward:
     return Forward(
-        timestamp=row["at"],
+        timestamp=time_from_ns(row["timestamp_ns"]),
         timestamp_ns=row["timestamp_ns"],
         chan_id_in=row["chan_id_in"],
         chan_id_out=row["chan_id_out"],

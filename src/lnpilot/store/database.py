@@ -141,6 +141,19 @@ def no_index(column: ColumnElement[_T]) -> ColumnElement[_T]:
     return type_coerce(_NoIndex(column), column.type)
 
 
+async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> int:
+    """Insert ``rows``, skipping those a unique key already holds; returns how many were new.
+
+    SQLite's driver sums the rows an ``executemany`` changed; asyncpg does not report it,
+    so PostgreSQL returns the new ids to be counted (SQLite could too, at some 10% of the
+    ingest rate).
+    """
+    stmt = upsert(conn, table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return (await conn.execute(stmt, rows)).rowcount
+    return len((await conn.execute(stmt.returning(table.c.id), rows)).all())
+
+
 def upsert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that can take ``ON CONFLICT`` clauses, in the connection's dialect."""
     if conn.dialect.name == "postgresql":

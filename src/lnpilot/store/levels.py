@@ -56,6 +56,11 @@ def epoch_ns(at: datetime) -> int:
     return (at - EPOCH) // _ONE_US * 1000
 
 
+def time_from_ns(ns: int) -> datetime:
+    """Nanoseconds since the epoch as a UTC datetime, to the microsecond."""
+    return EPOCH + ns // 1000 * _ONE_US
+
+
 @dataclass(frozen=True)
 class Retention:
     """How long each level is kept; ``None`` keeps it forever.

@@ -65,8 +65,7 @@ async def apply_retention(
 
 
 def _older_than(table: Table, cutoff: datetime) -> ColumnElement[bool]:
-    # forwards are indexed by LND's nanosecond stamp, not by ``at``
-    if table is forwards:
+    if table is forwards:  # timed by LND's nanosecond stamp
         return forwards.c.timestamp_ns < epoch_ns(cutoff)
     return table.c.at < cutoff
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import RowMapping, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lnpilot.store.aggregates import FLOWS, LAST_AT, STATS, Kind, Row, merge_into, merge_on_conflict
 from lnpilot.store.database import lock_node, reading, upsert, writing
-from lnpilot.store.levels import EPOCH, LEVELS, Resolution, bucket_floor
+from lnpilot.store.levels import LEVELS, Resolution, bucket_floor, time_from_ns
 from lnpilot.store.records import RollupReport
 from lnpilot.store.tables import (
     channel_flows,
@@ -84,7 +84,7 @@ _NO_FLOW: Row = dict.fromkeys(FLOWS, 0)
 
 def _forward_parts(row: RowMapping) -> Parts:
     fee = row["fee_msat"]
-    at = EPOCH + timedelta(microseconds=row["timestamp_ns"] // 1000)  # LND's stamp decides
+    at = time_from_ns(row["timestamp_ns"])
     yield (
         row["chan_id_in"],
         at,

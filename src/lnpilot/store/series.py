@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,8 @@ from lnpilot.store.levels import LEVELS, Resolution, Retention, bucket_floor
 from lnpilot.store.records import BalanceStats, ChannelSeries, FlowStats, SeriesPoint
 from lnpilot.store.tables import channel_flows, channel_stats
 
+STATS_COLUMNS = tuple(STATS)
+FLOW_COLUMNS = tuple(FLOWS)
 #: About what a chart can draw legibly across a screen.
 DEFAULT_MAX_POINTS = 1000
 
@@ -43,7 +45,7 @@ async def channel_series(
     first = bucket_floor(start, resolution)
     stats_table, flows_table = channel_stats[resolution], channel_flows[resolution]
 
-    async def buckets(table: Table, columns: Iterable[str]) -> dict[datetime, dict[str, Any]]:
+    async def buckets(table: Table, columns: Sequence[str]) -> dict[datetime, dict[str, Any]]:
         result = await conn.execute(
             select(table.c.bucket_start, *(table.c[name] for name in columns)).where(
                 table.c.node_id == node_id,
@@ -52,14 +54,12 @@ async def channel_series(
                 table.c.bucket_start < end,
             )
         )
-        return {
-            row["bucket_start"]: {name: row[name] for name in columns} for row in result.mappings()
-        }
+        return {at: dict(zip(columns, values, strict=True)) for at, *values in result.all()}
 
     balances = {
-        at: BalanceStats(**values) for at, values in (await buckets(stats_table, STATS)).items()
+        at: BalanceStats(**v) for at, v in (await buckets(stats_table, STATS_COLUMNS)).items()
     }
-    flows = {at: FlowStats(**values) for at, values in (await buckets(flows_table, FLOWS)).items()}
+    flows = {at: FlowStats(**v) for at, v in (await buckets(flows_table, FLOW_COLUMNS)).items()}
     points = tuple(
         SeriesPoint(bucket_start=at, balance=balances.get(at), flow=flows.get(at, FlowStats()))
         for at in sorted(balances.keys() | flows.keys())

@@ -138,14 +138,12 @@ channel_snapshots = Table(
 
 #: Successful forwards, appended from LND's forwarding history. The identity index makes
 #: re-reading a page a no-op; unknown HTLC ids count as -1 there, because NULLs never collide.
-#: ``timestamp_ns`` (LND's own stamp) places a forward in time for rollups, windows and
-#: retention; ``at`` keeps the backend's datetime as given, for reading back and for humans.
+#: LND's ``timestamp_ns`` is the forward's only time (its datetime is derived from it).
 forwards = Table(
     "forwards",
     metadata,
     Column("id", Id, primary_key=True),
     _node_fk(),
-    Column("at", UtcDateTime, nullable=False),
     Column("timestamp_ns", BigInteger, nullable=False),
     Column("chan_id_in", BigInteger, nullable=False),
     Column("chan_id_out", BigInteger, nullable=False),

@@ -27,7 +27,7 @@ from lnpilot.node.models import (
     Peer,
 )
 from lnpilot.store import convert
-from lnpilot.store.database import lock_node, upsert
+from lnpilot.store.database import insert_new, lock_node, upsert
 from lnpilot.store.levels import Retention
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import (
@@ -270,9 +270,7 @@ class StoreTransaction(StoreReader):
         await self._lock(node_id)
         if not rows:
             return 0
-        stmt = upsert(self._conn, table).on_conflict_do_nothing().returning(table.c.id)
-        result = await self._conn.execute(stmt, rows)
-        return len(result.all())
+        return await insert_new(self._conn, table, rows)
 
     async def add_events(self, node_id: int, new: Sequence[Event]) -> None:
         await self._lock(node_id)

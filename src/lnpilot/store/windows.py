@@ -8,11 +8,17 @@ are added wherever they fall. Every forward counts once, so the totals equal a s
 raw forwards, at the cost of a year's window reading about 365 + 2 x 23 + 2 x 11 buckets per
 channel instead of every forward. Edges only lose exactness where retention has deleted raw
 rows too (failed forwards after ``Retention.failed_forwards``).
+
+A window that reaches ``now`` is open-ended: nothing lies after its end but rows that a node
+clock running ahead stamped in the future, and it counts those too. Its last span then
+needs no edge: ``[start, now)`` reads the days from the first midnight on, today's partial
+day included, and only the hours (and so on) before that midnight — half the work of the
+dashboard's "last 7 days".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,28 +45,34 @@ from lnpilot.store.levels import LEVELS, Resolution, Retention, bucket_ceil, buc
 from lnpilot.store.records import FlowStats
 from lnpilot.store.tables import channel_flows, failed_forwards, forwards, rollup_watermarks
 
-Span = tuple[datetime, datetime]
+#: ``[start, end)``; an end of None leaves the span open (see the module docstring).
+Span = tuple[datetime, datetime | None]
 
 
 @dataclass(frozen=True)
 class WindowPlan:
-    """``[start, end)`` cut into level-aligned spans read from rollups, and raw spans."""
+    """A window cut into level-aligned spans read from rollups, and raw spans."""
 
-    rollups: tuple[tuple[Resolution, datetime, datetime], ...]
+    rollups: tuple[tuple[Resolution, datetime, datetime | None], ...]
     raw: tuple[Span, ...]
 
 
 def plan_window(
-    start: datetime, end: datetime, horizons: Mapping[Resolution, datetime | None]
+    start: datetime,
+    end: datetime,
+    horizons: Mapping[Resolution, datetime | None],
+    *,
+    open_end: bool = False,
 ) -> WindowPlan:
-    """Cover ``[start, end)`` with the coarsest buckets that fit, never before a level's
-    horizon (where retention may have deleted it), raw where no level fits."""
-    rollups: list[tuple[Resolution, datetime, datetime]] = []
+    """Cover ``[start, end)`` — or ``[start, ...)`` with ``open_end`` — with the coarsest
+    buckets that fit, never before a level's horizon (where retention may have deleted it),
+    raw where no level fits."""
+    rollups: list[tuple[Resolution, datetime, datetime | None]] = []
     raw: list[Span] = []
     coarse_first = LEVELS[::-1]
 
-    def cover(lo: datetime, hi: datetime, level: int) -> None:
-        if lo >= hi:
+    def cover(lo: datetime, hi: datetime | None, level: int) -> None:
+        if hi is not None and lo >= hi:
             return
         if level == len(coarse_first):
             raw.append((lo, hi))
@@ -68,16 +80,18 @@ def plan_window(
         resolution = coarse_first[level]
         horizon = horizons[resolution]
         first = bucket_ceil(lo if horizon is None else max(lo, horizon), resolution)
-        last = bucket_floor(hi, resolution)
-        if first >= last:
+        last = None if hi is None else bucket_floor(hi, resolution)
+        if last is not None and first >= last:
             cover(lo, hi, level + 1)
             return
         rollups.append((resolution, first, last))
         cover(lo, first, level + 1)
-        cover(last, hi, level + 1)
+        if hi is not None and last is not None:
+            cover(last, hi, level + 1)
 
-    cover(start, end, 0)
-    return WindowPlan(rollups=tuple(rollups), raw=tuple(sorted(raw)))
+    if start < end:
+        cover(start, None if open_end else end, 0)
+    return WindowPlan(rollups=tuple(rollups), raw=tuple(sorted(raw, key=lambda span: span[0])))
 
 
 async def channel_totals(
@@ -92,13 +106,18 @@ async def channel_totals(
     raw rows in its raw spans, raw rows past the watermark elsewhere, summed by channel."""
     if start >= end:
         return {}
-    plan = plan_window(start, end, {r: retention.horizon(r, now) for r in LEVELS})
-    parts = _raw_parts(node_id, start, end, plan.raw)
+    open_end = end >= now
+    horizons = {r: retention.horizon(r, now) for r in LEVELS}
+    plan = plan_window(start, end, horizons, open_end=open_end)
+    parts = _raw_parts(node_id, start, None if open_end else end, plan.raw)
     for resolution, lo, hi in plan.rollups:
         table = channel_flows[resolution]
+        in_span = [table.c.bucket_start >= lo]
+        if hi is not None:
+            in_span.append(table.c.bucket_start < hi)
         parts.append(
             select(table.c.chan_id, *(table.c[name] for name in FLOWS)).where(
-                table.c.node_id == node_id, table.c.bucket_start >= lo, table.c.bucket_start < hi
+                table.c.node_id == node_id, *in_span
             )
         )
     rows = union_all(*parts).subquery()
@@ -111,21 +130,12 @@ async def channel_totals(
 
 
 def _raw_parts(
-    node_id: int, start: datetime, end: datetime, raw: tuple[Span, ...]
+    node_id: int, start: datetime, end: datetime | None, raw: tuple[Span, ...]
 ) -> list[Select[Any]]:
     """Per-row flow contributions of the raw forwards and failed forwards that count: those
-    in the raw spans, and those past the watermark (not in any rollup yet) elsewhere."""
+    in the raw spans, and those past the watermark (not in any rollup yet) elsewhere in
+    ``[start, end)`` (``end`` None: open)."""
     f, ff = forwards.c, failed_forwards.c
-    # Where each table sits in time: forwards by LND's nanosecond stamp, failed ones by ``at``.
-    times: dict[Table, tuple[ColumnElement[Any], Any, Any, list[tuple[Any, Any]]]] = {
-        forwards: (
-            f.timestamp_ns,
-            epoch_ns(start),
-            epoch_ns(end),
-            [(epoch_ns(lo), epoch_ns(hi)) for lo, hi in raw],
-        ),
-        failed_forwards: (ff.at, start, end, list(raw)),
-    }
     contributions: list[tuple[Table, ColumnElement[Any], dict[str, ColumnElement[Any]]]] = [
         (
             forwards,
@@ -142,25 +152,41 @@ def _raw_parts(
     ]
     parts = []
     for table, chan, values in contributions:
-        at, window_start, window_end, spans = times[table]
         columns = [chan.label("chan_id"), *(values.get(n, _zero).label(n) for n in FLOWS)]
         # Past the watermark: a few recent rows, found by id, not by scanning the whole
         # window of the (node, time) index.
         unrolled = [
             no_index(table.c.node_id) == node_id,
             table.c.id > _watermark(node_id, table.name),
-            no_index(at) >= window_start,
-            no_index(at) < window_end,
+            _within(table, start, end, no_index),
             chan.is_not(None),
         ]
-        if spans:
-            in_spans = or_(*(and_(at >= lo, at < hi) for lo, hi in spans))
+        if raw:
+            in_spans = or_(*(_within(table, lo, hi) for lo, hi in raw))
             parts.append(
                 select(*columns).where(table.c.node_id == node_id, chan.is_not(None), in_spans)
             )
             unrolled.append(not_(in_spans))
         parts.append(select(*columns).where(*unrolled))
     return parts
+
+
+def _within(
+    table: Table,
+    lo: datetime,
+    hi: datetime | None,
+    wrap: Callable[[ColumnElement[Any]], ColumnElement[Any]] = lambda column: column,
+) -> ColumnElement[bool]:
+    """The table's rows in ``[lo, hi)`` (``hi`` None: from ``lo`` on). Forwards are placed
+    in time by LND's nanosecond stamp, failed forwards by ``at``."""
+    low: Any
+    high: Any
+    if table is forwards:
+        at = wrap(forwards.c.timestamp_ns)
+        low, high = epoch_ns(lo), None if hi is None else epoch_ns(hi)
+    else:
+        at, low, high = wrap(table.c.at), lo, hi
+    return at >= low if high is None else and_(at >= low, at < high)
 
 
 _one = literal(1, BigInteger)

@@ -151,7 +151,6 @@ def upgrade() -> None:
         "forwards",
         *_id("forwards"),
         *_node("forwards"),
-        _time("at"),
         sa.Column("timestamp_ns", sa.BigInteger(), nullable=False),
         sa.Column("chan_id_in", sa.BigInteger(), nullable=False),
         sa.Column("chan_id_out", sa.BigInteger(), nullable=False),
