@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import os
 import re
-import tomllib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich import box
 from rich.markup import escape
 from rich.table import Table
@@ -34,14 +31,17 @@ from lnpilot.config import config_file_path
 from lnpilot.monitor import IncidentError, MonitorConfig, acknowledge, annotate, decide, resolve
 from lnpilot.monitor import incident_markdown as render_markdown
 from lnpilot.notify import Notifier, NotifyConfig
+from lnpilot.service.alerts_file import (
+    ALERTS_ENV_VAR,
+    AlertsFileError,
+    alerts_file_path,
+    load_alerts_file,
+)
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.alerts import ActionState, Alert, Incident, Matcher, Silence, monitor_book
 from lnpilot.store.outbox import DeliveryState
 
 T = TypeVar("T")
-ALERTS_ENV_VAR = "LNPILOT_ALERTS"
-ALERTS_FILE_NAME = "alerts.toml"
-_SECRET_HINTS = ("password", "token", "secret", "urls")
 
 DbOption = Annotated[
     str | None,
@@ -52,76 +52,6 @@ AlertsOption = Annotated[
     typer.Option("--alerts", help=f"Alerts file (default: ${ALERTS_ENV_VAR}, else alerts.toml)."),
 ]
 ByOption = Annotated[str, typer.Option("--by", help="Who does this (for the timeline).")]
-
-
-class AlertsFileError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def alerts_file_path(explicit: Path | None, config_file: Path | None) -> Path | None:
-    """The alerts file to read, or None to use the shipped rules only."""
-    from_env = os.environ.get(ALERTS_ENV_VAR)
-    named = explicit or (Path(from_env) if from_env else None)
-    if named is not None:
-        if not named.is_file():
-            raise AlertsFileError([f"alerts file {str(named)!r} does not exist"])
-        return named
-    beside = config_file.parent / ALERTS_FILE_NAME if config_file else Path(ALERTS_FILE_NAME)
-    return beside if beside.is_file() else None
-
-
-def load_alerts_file(path: Path | None) -> tuple[MonitorConfig, NotifyConfig]:
-    """Read and validate an alerts file; raises :class:`AlertsFileError` listing every
-    problem of both halves. Secret values are never shown in the messages."""
-    data: dict[str, Any] = {}
-    origin = str(path) if path else "alerts"
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-            raise AlertsFileError([f"{origin}: cannot read: {exc}"]) from None
-        _anchor_files(data, path.parent)
-    problems: list[str] = []
-    notify_data = data.pop("notify", {})
-    monitor = notify = None
-    try:
-        monitor = MonitorConfig.model_validate(data)
-    except ValidationError as exc:
-        problems += _describe(exc, origin, "")
-    try:
-        notify = NotifyConfig.model_validate(notify_data)
-    except ValidationError as exc:
-        problems += _describe(exc, origin, "notify.")
-    if problems or monitor is None or notify is None:
-        raise AlertsFileError(problems)
-    return monitor, notify
-
-
-def _anchor_files(values: dict[str, Any], base: Path) -> None:
-    """Relative ``*_file`` paths are relative to the alerts file, wherever lnpilot runs."""
-    for key, value in values.items():
-        if isinstance(value, dict):
-            _anchor_files(value, base)
-        elif isinstance(value, str) and key.endswith("_file"):
-            expanded = Path(value).expanduser()
-            values[key] = str(expanded if expanded.is_absolute() else base / expanded)
-
-
-def _describe(exc: ValidationError, origin: str, prefix: str) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False):
-        key = prefix + ".".join(str(p) for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{origin}: unknown key {key!r}")
-            continue
-        value = error.get("input")
-        secret = any(hint in key for hint in _SECRET_HINTS)
-        shown = "" if isinstance(value, dict | list) else f" = {'***' if secret else repr(value)}"
-        lines.append(f"{origin}: {key}{shown}: {message}")
-    return lines
 
 
 # -- plumbing ---------------------------------------------------------------------------------
