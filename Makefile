@@ -8,7 +8,7 @@ LNBITS_VERSION := 1.6.2
 LNBITS_VENV := .cache/lnbits-$(LNBITS_VERSION)
 LNBITS_STAMP := $(LNBITS_VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint api-coverage lnbits clean
+.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus clean
 
 venv: $(STAMP)
 
@@ -29,11 +29,17 @@ $(LNBITS_STAMP):
 	cd /tmp && $(CURDIR)/$(LNBITS_VENV)/bin/python -c "import lnbits.app"
 	touch $(LNBITS_STAMP)
 
+# A real Prometheus for the metrics and Grafana-panel tests (Debian's package). Idempotent:
+# apt runs only when the binary is missing, and waits for another apt to finish.
+APT := DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600
+prometheus:
+	command -v prometheus >/dev/null 2>&1 || ($(APT) update && $(APT) install -y prometheus)
+
 demo: venv
 	-$(MAKE) lnbits
 	$(BIN)/lnpilot demo
 
-test: venv lnbits
+test: venv lnbits prometheus
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q -rs

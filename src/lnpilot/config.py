@@ -178,6 +178,46 @@ def _fold_secret_files(model: BaseModel, section: str, names: frozenset[str] | s
             register_secret(secret.get_secret_value())
 
 
+class ServiceSettings(BaseModel):
+    """``[service]``: the daemon (``lnpilot run``): its database and each loop's schedule.
+
+    A loop runs again ``*_interval_s`` after its last run started; a loop that fails is
+    retried sooner, backing off from one second up to ``backoff_max_s``. The fee engine runs
+    only with a policy file, and changes fees only with ``fees_apply = true`` (dry runs are
+    journaled either way). On SIGTERM each loop may finish its current run for up to
+    ``stop_timeout_s``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str | None = None
+    collect_interval_s: float = Field(default=60.0, ge=1, le=86_400)
+    retention_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
+    monitor_interval_s: float = Field(default=60.0, ge=1, le=86_400)
+    notify_interval_s: float = Field(default=5.0, ge=0.1, le=3600)
+    fees_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
+    fees_policy_file: Path | None = None
+    fees_apply: bool = False
+    alerts_file: Path | None = None
+    backoff_max_s: float = Field(default=300.0, ge=1, le=86_400)
+    stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+
+
+class ApiSettings(BaseModel):
+    """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
+
+    It listens on localhost unless told otherwise. ``/metrics`` asks for a read token like
+    the API (Prometheus sends it as a bearer token) unless ``metrics_public = true``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+    metrics_public: bool = False
+
+
 def _upper(value: object) -> object:
     """Log level names are accepted in any case (``info`` as well as ``INFO``)."""
     return value.upper() if isinstance(value, str) else value
@@ -198,6 +238,8 @@ class Settings(BaseSettings):
 
     lnbits: LNbitsSettings
     lnd: LndSettings | None = None
+    service: ServiceSettings = ServiceSettings()
+    api: ApiSettings = ApiSettings()
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
