@@ -21,53 +21,19 @@ Prints `name=value` lines. Skips (exit 0, with a message) when the snapshot is a
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import resource
 import sys
 import time
 from pathlib import Path
 
 from lnpilot.simnet.routing import search_tree
-from lnpilot.simnet.scenario import Scenario
+from lnpilot.simnet.scenario import snapshot_scenario
 from lnpilot.simnet.simulation import Simulation
 
 DEFAULT_SNAPSHOT = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ln_graph_500.json.gz"
 )
 DAY_S = 86_400
-
-
-def scenario(snapshot: Path, payments_per_day: float, seed: int) -> Scenario:
-    """The default benchmark scenario over `snapshot`."""
-    with gzip.open(snapshot, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)
-    capacity: dict[str, int] = {}
-    for chan in data["channels"]:
-        for end in (chan["node1"], chan["node2"]):
-            capacity[end] = capacity.get(end, 0) + int(chan["capacity_sat"])
-    biggest = sorted(capacity, key=lambda k: (-capacity[k], k))[:5]
-    channels = [
-        {
-            "a": "lnpilot",
-            "b": pubkey,
-            "capacity_sat": 10_000_000,
-            "a_balance_sat": 5_000_000,
-            "policy_a": {"base_fee_msat": 0, "fee_rate_ppm": 300},
-            "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": 200},
-        }
-        for pubkey in biggest
-    ]
-    return Scenario.model_validate(
-        {
-            "simulation": {"our_node": "lnpilot", "seed": seed},
-            "topology": {"kind": "snapshot", "path": str(snapshot)},
-            "nodes": [{"name": "lnpilot", "onchain_sat": 100_000_000}],
-            "channels": channels,
-            "demand": {"payments_per_day": payments_per_day, "amount_median_sat": 20_000},
-            "flows": [{"name": "merchant", "dest": biggest[0], "per_hour": 60}],
-        }
-    )
 
 
 def reference_dijkstra_s(sim: Simulation, rounds: int = 5) -> float:
@@ -96,7 +62,7 @@ def main() -> int:
         return 0
 
     # Throughput: a busy network (10x the default demand) after a warm-up day.
-    sim = Simulation(scenario(snapshot, args.payments_per_day * 10, args.seed))
+    sim = Simulation(snapshot_scenario(snapshot, args.payments_per_day * 10, args.seed))
     ref_s = reference_dijkstra_s(sim)
     sim.run_for(DAY_S / 4)
     attempts_before = sim.payer.stats.attempts
@@ -107,7 +73,7 @@ def main() -> int:
 
     # A month of the default scenario, from a fresh network (includes building it).
     start = time.perf_counter()
-    month = Simulation(scenario(snapshot, args.payments_per_day, args.seed))
+    month = Simulation(snapshot_scenario(snapshot, args.payments_per_day, args.seed))
     month.run_for(DAY_S * args.days)
     month_s = time.perf_counter() - start
     stats = month.payer.stats

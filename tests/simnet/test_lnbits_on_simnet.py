@@ -72,11 +72,10 @@ class World:
 def _network() -> tuple[SimNetwork, dict[str, str], dict[str, Channel]]:
     """alice — bob (ours) — carol — frank, bob — erin; dave has no channel yet.
 
-    The network's time zero is the Unix epoch and its clock is set to now, so invoice
-    timestamps are real ones: LNbits and lnpilot's client refuse invoices that look expired.
+    The network starts now, as a real node's clock would: LNbits and lnpilot's client check
+    invoice timestamps against the wall clock and refuse invoices that look expired.
     """
-    net = SimNetwork(seed=3, config=NetworkConfig(start=datetime(1970, 1, 1, tzinfo=UTC)))
-    net.now_ns = time.time_ns()
+    net = SimNetwork(seed=3, config=NetworkConfig(start=datetime.now(UTC)))
     nodes: dict[str, str] = {}
     for key, name in enumerate(("alice", "bob", "carol", "dave", "erin", "frank"), start=11):
         pubkey = pubkey_of(key).hex()

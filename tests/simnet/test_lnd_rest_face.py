@@ -21,6 +21,7 @@ import pytest
 
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.lnd_rest import MACAROON_HEADER, FaceServer, serve
+from lnpilot.simnet.lnd_rest.app import KEYSEND_RECORD
 from lnpilot.simnet.model import Channel, Node, Policy
 from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
@@ -284,6 +285,23 @@ def test_send_to_route_takes_the_route_verbatim(face: Face) -> None:
     paid = face.http.post("/v2/router/route/send", json={**body, "route": built}).json()
     assert paid["status"] == "SUCCEEDED"
     assert hashlib.sha256(base64.b64decode(paid["preimage"])).hexdigest() == payment_hash
+
+
+def test_send_to_route_settles_only_a_known_hash_or_a_keysend(face: Face) -> None:
+    built = face.http.post(
+        "/v2/router/route",
+        json={"amt_msat": "1000000", "hop_pubkeys": [_b64(bytes.fromhex(face.nodes["carol"]))]},
+    ).json()["route"]
+    preimage = b"\x42" * 32
+    body = {"payment_hash": _b64(hashlib.sha256(preimage).digest()), "route": built}
+    unknown = face.http.post("/v2/router/route/send", json=body).json()
+    assert unknown["status"] == "FAILED"
+    assert unknown["failure"]["code"] == "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS"
+    assert unknown["failure"]["failure_source_index"] == 1  # carol, the destination
+    built["hops"][-1]["custom_records"] = {KEYSEND_RECORD: _b64(preimage)}
+    keysend = face.http.post("/v2/router/route/send", json=body).json()
+    assert keysend["status"] == "SUCCEEDED"
+    assert base64.b64decode(keysend["preimage"]) == preimage
 
 
 def test_query_routes_respects_the_outgoing_channel(face: Face) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
-from simnet_helpers import Line
+from simnet_helpers import Line, policy
 
 from lnpilot.lnbits.bolt11 import decode
+from lnpilot.simnet.failures import WireFailure
 from lnpilot.simnet.model import ChannelState, CloseType
 from lnpilot.simnet.our_node import SimNodeError
 from lnpilot.simnet.records import InvoiceState, PaymentStatus
@@ -48,6 +50,15 @@ def test_invoice_paid_by_simulated_sender_notifies(line: Line) -> None:
     assert line.ours.lookup_invoice(invoice.payment_hash).state is InvoiceState.SETTLED
     assert seen == [InvoiceState.OPEN, InvoiceState.SETTLED]
     assert [i.add_index for i in line.ours.list_invoices()] == [1]
+
+
+def test_invoice_timestamp_is_unix_time(line: Line) -> None:
+    """BOLT 11 carries Unix time: `start` plus virtual time, never time since the start."""
+    line.net.now_ns = 3_600 * 1_000_000_000
+    invoice = line.ours.add_invoice(1_000_000, "later")
+    decoded = decode(invoice.payment_request)
+    assert decoded.created_at == line.net.config.start + timedelta(hours=1) == line.net.now()
+    assert not decoded.is_expired(line.net.now())
 
 
 def test_hold_invoice_settles_with_preimage(line: Line) -> None:
@@ -147,5 +158,33 @@ def test_query_build_and_send_to_route(line: Line) -> None:
     assert route.hops[-1].pubkey == line.carol
     built = line.ours.build_route(1_000_000, [line.alice])
     assert built.total_amt_msat == 1_000_000
-    attempt = line.ours.send_to_route("ab" * 32, built)
+    preimage = b"\x05" * 32
+    attempt = line.ours.send_to_route(
+        hashlib.sha256(preimage).hexdigest(), built, keysend_preimage=preimage
+    )
     assert attempt.failure_wire is None
+    assert line.ours.lookup_payment(hashlib.sha256(preimage).hexdigest()).preimage == preimage.hex()
+
+
+def test_send_to_route_with_an_unknown_hash_fails_at_the_destination(line: Line) -> None:
+    built = line.ours.build_route(1_000_000, [line.alice])
+    before = line.ours.channels()[0].local_balance_msat
+    attempt = line.ours.send_to_route("ab" * 32, built)
+    assert attempt.failure_wire is WireFailure.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS
+    assert attempt.failure_source_index == 1  # alice, the final node
+    assert line.ours.channels()[0].local_balance_msat == before  # failed back
+    wrong = line.ours.send_to_route("cd" * 32, built, keysend_preimage=b"\x05" * 32)
+    assert wrong.failure_wire is WireFailure.INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS
+
+
+def test_send_to_route_pays_our_own_invoice_in_a_circle(line: Line) -> None:
+    """A circular rebalance: bob → alice → carol → bob, settling bob's own invoice."""
+    line.net.add_channel(line.alice, line.carol, 1_000_000, 500_000_000, policy(), policy())
+    invoice = line.ours.add_invoice(100_000_000, "rebalance")
+    circle = line.ours.build_route(100_000_000, [line.alice, line.carol, line.bob])
+    attempt = line.ours.send_to_route(invoice.payment_hash, circle)
+    assert attempt.failure_wire is None
+    assert invoice.state is InvoiceState.SETTLED
+    out, back = line.ours.channels()
+    assert out.local_balance_msat == 500_000_000 - 100_000_000 - circle.total_fees_msat
+    assert back.local_balance_msat == 500_000_000 + 100_000_000

@@ -49,8 +49,11 @@ class InvoiceRequest:
 class InvoiceBook:
     """All invoices by payment hash and by payment request, with change listeners."""
 
-    def __init__(self, network_name: str) -> None:
+    def __init__(self, network_name: str, start_unix_ns: int) -> None:
+        """`start_unix_ns` is the Unix time of virtual time zero: BOLT 11 timestamps are
+        Unix times, or LNbits and lnpilot's client would see every invoice as long expired."""
         self.network_name = network_name
+        self.start_unix_ns = start_unix_ns
         self._by_hash: dict[str, Invoice] = {}
         self._by_request: dict[str, Invoice] = {}
         self._add_index: dict[str, int] = {}
@@ -87,7 +90,7 @@ class InvoiceBook:
             payment_hash=payment_hash,
             payment_secret=payment_secret,
             value_msat=request.value_msat,
-            timestamp_s=now_ns // 1_000_000_000,
+            timestamp_s=(self.start_unix_ns + now_ns) // 1_000_000_000,
             memo=request.memo,
             description_hash=request.description_hash,
             expiry_s=request.expiry_s,

@@ -94,6 +94,15 @@ class NetworkConfig:
     reserve_fraction_ppm: int = 10_000
     default_policy: Policy = field(default_factory=lambda: Policy(1000, 1, 0, 0, 1000, 0, 80))
 
+    @property
+    def start_unix_ns(self) -> int:
+        """Unix time in ns of virtual time zero (`start`, to the whole second).
+
+        Virtual time stays relative to `start`; what leaves the simulation in Unix time
+        (BOLT 11 timestamps, the LND face's dates) adds this.
+        """
+        return int(self.start.timestamp()) * 1_000_000_000
+
 
 class SimNetwork:
     """All shared state of one simulated Lightning network and the rules that change it."""
@@ -120,7 +129,7 @@ class SimNetwork:
         self.chain = ChainState()
         self.now_ns = 0
         self.log = EventLog()
-        self.invoices = InvoiceBook(self.config.network_name)
+        self.invoices = InvoiceBook(self.config.network_name, self.config.start_unix_ns)
         self.held: dict[str, list[HeldHtlcs]] = {}
         #: channels waiting for a confirmation (pending open or closing).
         self._confirming: set[int] = set()

@@ -895,9 +895,19 @@ class OurNode(WatchObserver):
         except NoRouteError as exc:
             raise SimNodeError(str(exc)) from exc
 
-    def send_to_route(self, payment_hash: str, route: Route) -> HtlcAttempt:
-        """One HTLC along a given route (LND's SendToRouteV2); no retry, no route search."""
+    def send_to_route(
+        self, payment_hash: str, route: Route, *, keysend_preimage: bytes | None = None
+    ) -> HtlcAttempt:
+        """One HTLC along a given route (LND's SendToRouteV2); no retry, no route search.
+
+        As on LND, the final node settles only a hash it has an invoice for (ours too: a
+        circular rebalance pays our own invoice) or a keysend whose preimage the last hop
+        carries; any other hash fails there with INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS.
+        """
         net = self.network
+        keysend = None
+        if keysend_preimage and hashlib.sha256(keysend_preimage).hexdigest() == payment_hash:
+            keysend = keysend_preimage.hex()
         if route.source != self.pubkey:
             raise SimNodeError("route does not start at our node")
         payment = self.payments.get(payment_hash)
@@ -912,12 +922,13 @@ class OurNode(WatchObserver):
             self._remember(payment)
         elif payment.status is PaymentStatus.SUCCEEDED:
             raise SimNodeError("invoice is already paid")
-        invoice = net.invoices.by_hash(payment_hash)
-        status, failure = net.execute(route, payment_hash if invoice is not None else None)
+        status, failure = net.execute(route, None if keysend is not None else payment_hash)
         outcome = PaymentOutcome(status, [(route, failure)])
         if failure is not None:
             outcome.failure_reason = PaymentFailureReason.FAILURE_REASON_ERROR
         self._record_outcome(payment, outcome)
+        if keysend is not None and status is AttemptStatus.SETTLED:
+            payment.preimage = keysend
         return payment.htlcs[-1]
 
     # --- forwards and HTLC events ----------------------------------------------------

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import random
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 
 from lnpilot.simnet.clock import NS_PER_S, Scheduler
@@ -34,14 +35,22 @@ def named_privkey(name: str) -> int:
 
 
 class Simulation:
-    """One run of a scenario; `seed` overrides the scenario's."""
+    """One run of a scenario; `seed` and `start` override the scenario's.
 
-    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+    A run that a real LNbits watches must start at the wall clock (`start=datetime.now(UTC)`):
+    LNbits and lnpilot's client judge invoice expiry by the wall clock, not the virtual one.
+    """
+
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, *, start: datetime | None = None
+    ) -> None:
         spec = scenario.simulation
         self.scenario = scenario
         self.seed = spec.seed if seed is None else seed
         config = NetworkConfig(
-            network_name=spec.network, start=spec.start, open_confirmations=spec.open_confirmations
+            network_name=spec.network,
+            start=spec.start if start is None else start,
+            open_confirmations=spec.open_confirmations,
         )
         self.network = SimNetwork(self.seed, config)
         self.network.chain.block_height = spec.block_height

@@ -1,4 +1,4 @@
-"""A run summarised as plain data (what `lnpilot simnet stats` prints).
+"""A run summarised as plain data (what `lnpilot simnet stats` prints and the demo shows).
 
 Kept as a dict of JSON-friendly values (ints in msat/sat, strings, nested dicts) so that the
 CLI can render it as a table or as `--json` without knowing the simulation's classes.
@@ -6,6 +6,7 @@ CLI can render it as a table or as `--json` without knowing the simulation's cla
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from lnpilot.simnet.model import ChannelState
@@ -47,7 +48,52 @@ def summarize(sim: Simulation) -> dict[str, Any]:
             "forwards": len(ours.forwards),
             "forward_fees_msat": sum(f.fee_msat for f in ours.forwards),
             "failed_forwards": sum(1 for e in ours.htlc_events if e.kind.name == "LINK_FAIL"),
+            "per_channel": channel_rows(sim),
         },
         "events": dict(sorted(net.log.counts.items())),
         "event_log_hash": net.log.hexdigest(),
     }
+
+
+def channel_rows(sim: Simulation) -> list[dict[str, Any]]:
+    """Our open, opening and closing channels: balances, status, forwards and fees earned.
+
+    A forward's fee is credited to its outgoing channel, as LND's forwarding history and
+    node managers count it: that is the liquidity the fee paid for. Status is `active`,
+    `offline` (the peer is), `disabled` (by our policy), `pending` or `closing`.
+    """
+    ours = sim.our_node
+    forwards_in: Counter[int] = Counter()
+    forwards_out: Counter[int] = Counter()
+    fees_msat: Counter[int] = Counter()
+    for fwd in ours.forwards:
+        forwards_in[fwd.chan_id_in] += 1
+        forwards_out[fwd.chan_id_out] += 1
+        fees_msat[fwd.chan_id_out] += fwd.fee_msat
+    pending = ours.pending_channels()
+    views = [
+        *((v, "") for v in ours.channels()),
+        *((v, "pending") for v in pending.pending_open),
+        *((v, "closing") for v in pending.waiting_close),
+    ]
+    rows: list[dict[str, Any]] = []
+    for view, status in views:
+        if not status:
+            status = "disabled" if view.local_policy.disabled else "offline"
+            status = "active" if view.active and status == "offline" else status
+        rows.append(
+            {
+                "chan_id": view.chan_id,
+                "scid": view.scid,
+                "peer": view.remote_pubkey,
+                "peer_alias": sim.network.nodes[view.remote_pubkey].alias,
+                "capacity_sat": view.capacity_sat,
+                "local_balance_msat": view.local_balance_msat,
+                "remote_balance_msat": view.remote_balance_msat,
+                "status": status,
+                "forwards_in": forwards_in[view.chan_id],
+                "forwards_out": forwards_out[view.chan_id],
+                "fees_msat": fees_msat[view.chan_id],
+            }
+        )
+    return rows

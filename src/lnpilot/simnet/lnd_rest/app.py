@@ -46,6 +46,8 @@ MIN_TIME_LOCK_DELTA = 18
 DEFAULT_MAX_INVOICES = 100
 #: LND's page size when `num_max_events` is 0.
 DEFAULT_MAX_EVENTS = 100
+#: The TLV record of a keysend preimage (as a JSON map key: LND writes uint64 keys as text).
+KEYSEND_RECORD = "5482373484"
 
 _STREAM_TAG = "stream"
 _M = TypeVar("_M", bound=m.LndMessage)
@@ -118,7 +120,7 @@ class _Face:
     def __init__(self, node: OurNode, lock: threading.RLock) -> None:
         self.node = node
         self.lock = lock
-        self.start_ns = t.unix_start_ns(node.network.config.start)
+        self.start_ns = node.network.config.start_unix_ns
 
     @contextmanager
     def _locked(self) -> Iterator[OurNode]:
@@ -648,7 +650,11 @@ class _Face:
             except ValueError as exc:
                 raise LndError(str(exc), GrpcCode.INVALID_ARGUMENT) from exc
             try:
-                attempt = node.send_to_route(req.payment_hash.hex(), r)
+                attempt = node.send_to_route(
+                    req.payment_hash.hex(),
+                    r,
+                    keysend_preimage=req.route.hops[-1].custom_records.get(KEYSEND_RECORD),
+                )
             except SimNodeError as exc:
                 raise _payment_error(exc) from exc
             preimage = node.lookup_payment(req.payment_hash.hex()).preimage

@@ -3,7 +3,7 @@
 Everything here is a pure function of its arguments so the mapping can be read, and tested,
 one LND message at a time. The simulation counts time in ns from its own start
 (`NetworkConfig.start`); LND speaks Unix time, so functions that write a time take
-`start_ns`, the Unix time of the simulation's zero (see `unix_start_ns`).
+`start_ns`, the Unix time of the simulation's zero (`NetworkConfig.start_unix_ns`).
 
 Fields LND reports that the simulation does not model (commitment fees and weights, byte
 counters, ping times, HTLC lists of a channel) are left at their zero value rather than
@@ -11,8 +11,6 @@ invented; `docs/simnet.md` lists them.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from lnpilot.simnet.lnd_rest import messages as m
 from lnpilot.simnet.model import Channel, CloseType, Policy
@@ -102,11 +100,6 @@ def channel_point_text(point: m.ChannelPoint) -> str:
     if point.funding_txid_str:
         return f"{point.funding_txid_str}:{point.output_index}"
     return f"{txid_hex(point.funding_txid_bytes or b'')}:{point.output_index}"
-
-
-def unix_start_ns(start: datetime) -> int:
-    """Unix time in ns of the simulation's virtual time zero (`NetworkConfig.start`)."""
-    return int(start.timestamp()) * NS_PER_S
 
 
 def get_info(info: NodeInfo, start_ns: int) -> m.GetInfoResponse:
