@@ -1,102 +1,260 @@
-"""``lnpilot demo`` (``make demo``): real payments between two wallets on a real LNbits.
+"""``lnpilot demo`` (``make demo``): our routing node in a simulated network, live.
 
-It starts a throw-away LNbits 1.6.2 on FakeWallet, funds alice and bob, has bob invoice
-alice a few times through the client, pays one invoice a second time to show that the
-client does not pay twice, prints the result with the CLI's own tables, and stops LNbits.
-Each client gets only the key its role needs: bob the invoice key, alice the admin key.
-
-This is the interim demo: the simulated-network work replaces it with a routing node.
+It runs the shipped demo scenario (a generated 60-node network, so nothing outside the
+repository is needed) at a speed-up, serves our node's LND REST face, and puts a real LNbits
+(LndRestWallet) on it when one is installed (`make lnbits`). Every second it redraws our
+node's channels (balance, forwards, fees earned, status) and latest forwards; beside them,
+through lnpilot's LNbits client, what LNbits sees: its wallet balance, an LNbits invoice paid
+by a simulated sender, and a payment LNbits makes over the simulated network with the fee it
+paid. It runs until Ctrl-C (or `--duration` seconds) and stops everything it started.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from lnpilot.cli import output
-from lnpilot.cli.runtime import ExitCode, exit_code_for, fail
+from lnpilot.cli.runtime import ExitCode, fail
+from lnpilot.cli.simnet import LiveSimulation, channels_table, live_simulation, pace, status_line
 from lnpilot.lnbits import LNbitsClient, LNbitsError
-from lnpilot.lnbits.models import Payment
-from lnpilot.testing import LNbitsServer, LNbitsStartError, LNbitsUnavailable, WalletKeys
+from lnpilot.simnet.scenario import load_scenario
+from lnpilot.simnet.summary import channel_rows
+from lnpilot.testing import LNbitsStartError, LNbitsUnavailable
 
-FUNDING_SAT = {"alice": 100_000, "bob": 20_000}
-PURCHASES = [(1_000, "coffee"), (2_500, "lunch"), (4_200, "a book")]
+#: The shipped scenario (src/lnpilot/simnet/scenarios/): generated graph, auto-paid invoices.
+SCENARIO = Path("demo.toml")
+#: Who LNbits pays: a node two hops away, so the payment is routed and pays fees.
+PAYEE = "n5"
+INVOICE_SAT = 10_000
+PAYMENT_SAT = 4_000
+#: Wall-clock seconds between two LNbits rounds (an invoice received, a payment made).
+ROUND_EVERY_S = 30.0
+#: How long LNbits may take to credit an invoice the simulation paid.
+CREDIT_TIMEOUT_S = 30.0
+POLL_S = 0.2
+REFRESH_S = 1.0
+RECENT_FORWARDS = 5
 
 
-def demo() -> None:
-    """Start a real LNbits, make payments between two wallets, show them, stop it.
+@dataclass
+class LNbitsView:
+    """What the demo has seen of LNbits so far (shown under the channels)."""
 
-    Needs LNbits installed (`make lnbits`); exits 2 with how to install it otherwise.
+    balance_msat: int | None = None
+    node_channels: int | None = None
+    invoices_paid: int = 0
+    payments_made: int = 0
+    fees_paid_msat: int = 0
+    last_invoice: str = ""
+    last_payment: str = ""
+
+
+def demo(
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="Virtual seconds per wall-clock second.")
+    ] = 120.0,
+    duration: Annotated[
+        float | None, typer.Option(min=0.0, help="Stop after this many wall-clock seconds.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+) -> None:
+    """Run a simulated Lightning network with our routing node and LNbits on it, live.
+
+    Uses a real LNbits when installed (`make lnbits`); runs without it otherwise, and says so.
+    Press Ctrl-C to stop.
     """
-    with tempfile.TemporaryDirectory(prefix="lnpilot-demo-") as data_dir:
-        server = LNbitsServer(data_dir=Path(data_dir))
+    with live_simulation(load_scenario(SCENARIO), seed) as live:
         try:
-            with output.stderr.status("Starting LNbits…"):
-                server.start()
+            with output.stderr.status("Starting LNbits on the simulated node…"):
+                live.start_lnbits()
         except LNbitsUnavailable as exc:
-            output.error(str(exc))
-            output.error(
-                "Install LNbits with `make lnbits` (it goes into its own venv under .cache/), "
-                "then run `make demo` again."
+            output.stdout.print(
+                f"[yellow]Running without LNbits:[/yellow] {escape(str(exc))}", soft_wrap=True
             )
-            raise typer.Exit(ExitCode.BAD_INPUT) from None
         except LNbitsStartError as exc:
             fail(exc, ExitCode.FAILED)
-        try:
-            output.stdout.print(f"LNbits (FakeWallet) running at {server.url}")
-            accounts = server.create_funded_accounts(FUNDING_SAT)
+        except KeyboardInterrupt:
+            raise typer.Exit(ExitCode.OK) from None
+        view = LNbitsView()
+        companions = [_show(live, view, speed)]
+        lnbits = live.lnbits
+        if lnbits is not None:
             output.stdout.print(
-                "Funded "
-                + " and ".join(f"{name} with {sats:,} sat" for name, sats in FUNDING_SAT.items())
-                + " (superuser top-up)."
+                f"LNbits at {lnbits.url} runs on the simulated node's LND REST face "
+                f"({live.face.url}).",
+                soft_wrap=True,
             )
-            asyncio.run(_pay_and_show(server.url, accounts["alice"], accounts["bob"]))
-        except LNbitsError as exc:
-            fail(exc, exit_code_for(exc))
-        except LNbitsStartError as exc:
-            fail(exc, ExitCode.FAILED)
-        finally:
-            server.stop()
-            output.stdout.print("LNbits stopped.")
-
-
-async def _pay_and_show(url: str, alice_keys: WalletKeys, bob_keys: WalletKeys) -> None:
-    async with (
-        LNbitsClient(url, admin_key=alice_keys.adminkey, invoice_key=alice_keys.inkey) as alice,
-        LNbitsClient(url, invoice_key=bob_keys.inkey) as bob,
-    ):
-        paid: list[tuple[Payment, str]] = []
-        for amount_sat, memo in PURCHASES:
-            invoice = await bob.payments.create_invoice(amount_sat, memo=memo)
-            payment = await alice.payments.pay(invoice.bolt11)
-            paid.append((payment, invoice.bolt11))
-            output.stdout.print(
-                f"bob invoiced {amount_sat:,} sat for {memo!r}; alice paid it: "
-                f"{payment.status}, fee {output.sat(abs(payment.fee_msat))}"
-            )
-
-        first, first_bolt11 = paid[0]
-        before = await alice.wallet.get(bypass_cache=True)
-        again = await alice.payments.pay(first_bolt11)
-        after = await alice.wallet.get(bypass_cache=True)
-        if after.balance_msat != before.balance_msat or again.checking_id != first.checking_id:
-            output.error("the second pay of the same invoice changed alice's balance")
-            raise typer.Exit(ExitCode.FAILED)
-        output.stdout.print(
-            f"alice paid the {first.memo!r} invoice again: the client found it already paid "
-            f"(hash {first.payment_hash[:16]}…) and sent nothing; her balance stayed at "
-            f"{output.sat(after.balance_msat)}."
-        )
-
-        for name, client in (("alice", alice), ("bob", bob)):
-            wallet = await client.wallet.get(bypass_cache=True)
-            page = await client.payments.list_paginated(limit=20, sortby="time", direction="desc")
-            output.stdout.print()
-            output.stdout.print(output.wallet_table(wallet, f"{name}'s wallet"))
-            output.stdout.print()
-            output.stdout.print(output.payments_table(page.data, f"{name}'s payments"))
+            companions.append(_lnbits_rounds(live, view))
+        output.stdout.print(f"Running at {speed:g}× real time. Press Ctrl-C to stop.")
+        asyncio.run(pace(live, speed, duration, *companions))
     output.stdout.print()
-    output.stdout.print("Try it by hand: `lnpilot dev lnbits` prints a server's URL and keys.")
+    output.stdout.print("Stopped the simulation" + (" and LNbits." if lnbits else "."))
+
+
+# --- the screen ------------------------------------------------------------------------------
+
+
+async def _show(live: LiveSimulation, view: LNbitsView, speed: float) -> None:
+    """Redraw every second; the last frame stays (and is all a log or a pipe gets)."""
+    with Live(_render(live, view, speed), console=output.stdout, auto_refresh=False) as screen:
+        try:
+            while True:
+                await asyncio.sleep(REFRESH_S)
+                screen.update(_render(live, view, speed), refresh=True)
+        finally:
+            screen.update(_render(live, view, speed), refresh=True)
+
+
+def _render(live: LiveSimulation, view: LNbitsView, speed: float) -> RenderableType:
+    with live.lock:
+        sim = live.sim
+        ours = sim.our_node
+        header = Text.assemble(
+            ("lnpilot demo", "bold"),
+            f": our node {ours.node.alias} in a simulated network of {len(sim.network.nodes)} "
+            f"nodes, at {speed:g}× real time\n",
+            (status_line(sim), "dim"),
+        )
+        channels = channels_table(channel_rows(sim))
+        forwards = _forwards_table(live)
+    return Group(header, Text(), channels, Text(), forwards, Text(), _lnbits_table(live, view))
+
+
+def _forwards_table(live: LiveSimulation) -> Table:
+    sim = live.sim
+    table = Table(
+        title="Latest forwards",
+        title_justify="left",
+        box=None,
+        padding=(0, 1, 0, 0),
+        header_style="bold underline",
+    )
+    for name in ("time (UTC)", "in", "out", "amount sat", "fee sat"):
+        table.add_column(name, justify="right" if name.endswith("sat") else "left", no_wrap=True)
+    start = sim.network.config.start
+    for fwd in reversed(sim.our_node.forwards[-RECENT_FORWARDS:]):
+        table.add_row(
+            f"{start + timedelta(microseconds=fwd.timestamp_ns // 1000):%H:%M:%S}",
+            escape(_peer_alias(live, fwd.chan_id_in)),
+            escape(_peer_alias(live, fwd.chan_id_out)),
+            output.sat_number(fwd.amt_out_msat),
+            output.sat_number(fwd.fee_msat),
+        )
+    if not sim.our_node.forwards:
+        table.add_row("(none yet)", "", "", "", "")
+    return table
+
+
+def _peer_alias(live: LiveSimulation, chan_id: int) -> str:
+    """The alias of our peer on one of our channels (closed ones included)."""
+    net = live.sim.network
+    chan = net.channels[chan_id]
+    return net.nodes[chan.peer_of(live.sim.our_node.pubkey)].alias
+
+
+def _lnbits_table(live: LiveSimulation, view: LNbitsView) -> Table:
+    table = Table(title="LNbits", title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    if live.lnbits is None:
+        table.add_row("", "not installed (`make lnbits`): the simulation runs without it")
+        return table
+    balance = "-" if view.balance_msat is None else output.sat(view.balance_msat)
+    table.add_row("wallet balance", balance)
+    if view.node_channels is not None:
+        table.add_row("node API", f"sees {view.node_channels} active channels of our node")
+    table.add_row("invoices paid", f"{view.invoices_paid} by simulated senders")
+    if view.last_invoice:
+        table.add_row("last invoice", escape(view.last_invoice))
+    table.add_row(
+        "payments made",
+        f"{view.payments_made} over the simulated network, fees {output.sat(view.fees_paid_msat)}",
+    )
+    if view.last_payment:
+        table.add_row("last payment", escape(view.last_payment))
+    return table
+
+
+# --- what LNbits does ---------------------------------------------------------------------
+
+
+async def _lnbits_rounds(live: LiveSimulation, view: LNbitsView) -> None:
+    """Every ROUND_EVERY_S: LNbits invoices, a simulated sender pays; LNbits pays a node.
+
+    Through lnpilot's LNbits client with the superuser's wallet keys (and its token for the
+    node API). A failed round is shown and the next one tried: the demo must keep going.
+    """
+    assert live.lnbits is not None
+    superuser = live.lnbits.superuser
+    async with LNbitsClient(
+        live.lnbits.url,
+        invoice_key=superuser.wallet.inkey,
+        admin_key=superuser.wallet.adminkey,
+        access_token=superuser.access_token,
+    ) as client:
+        while True:
+            try:
+                await _receive(client, view)
+                await _pay(client, live, view)
+                channels = await client.node.channels(bypass_cache=True)
+                view.node_channels = sum(1 for c in channels if c.state == "active")
+            except (LNbitsError, TimeoutError) as exc:
+                output.error(f"LNbits round failed: {type(exc).__name__}: {exc}")
+            await asyncio.sleep(ROUND_EVERY_S)
+
+
+async def _receive(client: LNbitsClient, view: LNbitsView) -> None:
+    """An LNbits invoice that a simulated sender pays (the scenario auto-pays our invoices)."""
+    invoice = await client.payments.create_invoice(INVOICE_SAT, memo="demo: simulated sender")
+    started = asyncio.get_running_loop().time()
+    for _ in range(int(CREDIT_TIMEOUT_S / POLL_S)):
+        if (await client.payments.status(invoice.payment_hash)).paid:
+            break
+        await asyncio.sleep(POLL_S)
+    else:
+        raise TimeoutError(f"LNbits did not credit the invoice within {CREDIT_TIMEOUT_S:g} s")
+    waited_s = asyncio.get_running_loop().time() - started
+    view.balance_msat = (await client.wallet.get(bypass_cache=True)).balance_msat
+    view.invoices_paid += 1
+    view.last_invoice = (
+        f"{INVOICE_SAT:,} sat, credited {waited_s * 1000:.0f} ms after it was issued"
+    )
+    output.stdout.print(
+        f"LNbits invoice of {INVOICE_SAT:,} sat paid by a simulated sender; wallet balance "
+        f"{output.sat(view.balance_msat)}",
+        soft_wrap=True,
+    )
+
+
+async def _pay(client: LNbitsClient, live: LiveSimulation, view: LNbitsView) -> None:
+    """LNbits pays an invoice of a simulated node: routed over the network, fees charged."""
+    with live.lock:
+        invoice = live.sim.create_invoice(PAYEE, PAYMENT_SAT * 1000, "demo: LNbits pays")
+        payee = live.sim.network.nodes[invoice.node].alias
+    payment = await client.payments.pay(invoice.payment_request)
+    with live.lock:
+        route = live.sim.our_node.lookup_payment(invoice.payment_hash).htlcs[-1].route
+        nodes = [route.source, *(hop.pubkey for hop in route.hops)]
+        path = " → ".join(live.sim.network.nodes[pubkey].alias for pubkey in nodes)
+    fee_msat = abs(payment.fee_msat)
+    view.balance_msat = (await client.wallet.get(bypass_cache=True)).balance_msat
+    view.payments_made += 1
+    view.fees_paid_msat += fee_msat
+    view.last_payment = f"{PAYMENT_SAT:,} sat to {payee} via {path}, fee {output.sat(fee_msat)}"
+    output.stdout.print(
+        f"LNbits paid {PAYMENT_SAT:,} sat to {escape(payee)} over {len(route.hops)} channels "
+        f"({escape(path)}), fee {output.sat(fee_msat)}; wallet balance "
+        f"{output.sat(view.balance_msat)}",
+        soft_wrap=True,
+    )
