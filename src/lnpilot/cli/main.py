@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from lnpilot.cli import alerts, decode, demo, dev, invoice, pay, payments, simnet, wallet
+from lnpilot.cli import alerts, decode, demo, dev, fees, invoice, pay, payments, simnet, wallet
 from lnpilot.cli.runtime import CliState
 from lnpilot.config import CONFIG_ENV_VAR
 
@@ -50,4 +50,5 @@ app.add_typer(invoice.app, name="invoice")
 app.add_typer(payments.app, name="payments")
 app.add_typer(dev.app, name="dev")
 alerts.register(app)
+app.add_typer(fees.app, name="fees")
 app.add_typer(simnet.app, name="simnet")

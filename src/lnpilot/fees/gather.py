@@ -1,0 +1,211 @@
+"""Fill the planner's inputs from the node (as it is now) and the store (its history).
+
+The node gives the channels with both policies (through whichever backend can read them);
+the store gives what the collector recorded: flows over each window the policy asks
+about, failed forwards for lack of liquidity, peers' connections, the last change of our
+policies; and the fee journal gives the planner's memory (controller states, updates sent
+in the last day).
+
+History is given only where the store really covers it (see :mod:`lnpilot.fees.inputs`):
+
+- flows need a collector cycle no older than ``safety.max_history_lag`` (forwarding
+  history is read from the node's beginning, so one recent cycle covers every window);
+- failed forwards and peer uptime are known only from when the collector started watching
+  (its first peer events), so a window reaching further back is left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
+from lnpilot.fees.policy import PolicyFile
+from lnpilot.fees.safety import BUDGET_WINDOW
+from lnpilot.node.backend import NodeBackend
+from lnpilot.node.models import Channel, FailedForward, NodeInfo
+from lnpilot.store import Direction, FlowStats, PeerEvent, Store, StoreReader, fee_journal
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The inputs, with the node they describe (``node_id`` None: the store has never seen
+    it, so there is no history at all)."""
+
+    info: NodeInfo
+    node_id: int | None
+    inputs: PlanInputs
+
+    @property
+    def channels(self) -> dict[int, Channel]:
+        return {
+            c.channel.chan_id: c.channel
+            for c in self.inputs.channels
+            if c.channel.chan_id is not None
+        }
+
+
+async def gather(
+    node: NodeBackend,
+    store: Store,
+    policy: PolicyFile,
+    now: datetime,
+    *,
+    onchain_fee_rate_sat_per_vbyte: int | None = None,
+) -> Gathered:
+    info = await node.get_info()
+    channels = await node.get_policies(await node.list_channels())
+    async with store.read() as reader:
+        node_id = await reader.node_id(info.pubkey)
+        history = (
+            await _history(reader, node_id, policy, now) if node_id is not None else _History()
+        )
+    inputs = PlanInputs(
+        now=now,
+        channels=tuple(_channel_inputs(channel, channels, info, history) for channel in channels),
+        capabilities=node.capabilities,
+        recent_updates=history.recent_updates,
+        onchain_fee_rate_sat_per_vbyte=onchain_fee_rate_sat_per_vbyte,
+    )
+    return Gathered(info, node_id, inputs)
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the store knows, per channel id (and per peer for uptime)."""
+
+    flows: dict[int, dict[int, FlowStats]] = field(default_factory=dict)  # window -> chan
+    failures: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)  # (n, msat)
+    uptime: dict[str, dict[int, int]] = field(default_factory=dict)  # pubkey -> window
+    last_change: dict[int, datetime] = field(default_factory=dict)
+    memory: dict[int, ControllerMemory] = field(default_factory=dict)
+    recent_updates: tuple[datetime, ...] = ()
+
+
+async def _history(
+    reader: StoreReader, node_id: int, policy: PolicyFile, now: datetime
+) -> _History:
+    windows = policy.windows_s()
+    state = await reader.collector_state(node_id)
+    lag = timedelta(seconds=policy.safety.max_history_lag_s)
+    fresh = (
+        state is not None and state.last_cycle_at is not None and state.last_cycle_at >= now - lag
+    )
+    events = await reader.peer_events(node_id, _EPOCH, now)
+    watched_since = min((e.at for e in events), default=None)
+    flows: dict[int, dict[int, FlowStats]] = {}
+    failures: dict[int, dict[int, tuple[int, int]]] = {}
+    if fresh:
+        for window_s in windows:
+            flows[window_s] = await reader.channel_totals(
+                node_id, now - timedelta(seconds=window_s), now, now=now
+            )
+        covered = [
+            w for w in windows if watched_since and watched_since <= now - timedelta(seconds=w)
+        ]
+        if covered:
+            failed = await reader.failed_forwards(
+                node_id, now - timedelta(seconds=max(covered)), now
+            )
+            failures = {w: _liquidity_failures(failed, now - timedelta(seconds=w)) for w in covered}
+    last_change = {
+        chan_id: record.at
+        for (chan_id, direction), record in (await reader.current_policies(node_id)).items()
+        if direction is Direction.LOCAL
+    }
+    sent = await fee_journal.sent_updates(reader, node_id, now - BUDGET_WINDOW)
+    for chan_id, at in sent:
+        if chan_id is not None and at > last_change.get(chan_id, _EPOCH):
+            last_change[chan_id] = at
+    memory = {
+        chan_id: ControllerMemory(state_name, since)
+        for chan_id, (state_name, since) in (
+            await fee_journal.latest_states(reader, node_id)
+        ).items()
+    }
+    return _History(
+        flows=flows,
+        failures=failures,
+        uptime=_uptimes(events, windows, now),
+        last_change=last_change,
+        memory=memory,
+        recent_updates=tuple(at for _, at in sent),
+    )
+
+
+def _liquidity_failures(
+    failed: Sequence[FailedForward], start: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per outgoing channel: forwards that failed for lack of balance since ``start``."""
+    found: dict[int, tuple[int, int]] = {}
+    for failure in failed:
+        if failure.timestamp < start or failure.chan_id_out is None:
+            continue
+        if not failure.for_lack_of_liquidity:
+            continue
+        count, msat = found.get(failure.chan_id_out, (0, 0))
+        found[failure.chan_id_out] = (count + 1, msat + (failure.amt_out_msat or 0))
+    return found
+
+
+def _uptimes(
+    events: Sequence[PeerEvent], windows: Sequence[int], now: datetime
+) -> dict[str, dict[int, int]]:
+    """Per peer and window, the share of time connected, where the window is covered."""
+    by_peer: dict[str, list[PeerEvent]] = defaultdict(list)
+    for event in events:
+        by_peer[event.pubkey].append(event)
+    uptime: dict[str, dict[int, int]] = {}
+    for pubkey, timeline in by_peer.items():
+        uptime[pubkey] = {}
+        for window_s in windows:
+            start = now - timedelta(seconds=window_s)
+            if timeline[0].at > start:
+                continue  # not watched over the whole window
+            connected_s = 0.0
+            for event, until in zip(timeline, [*(e.at for e in timeline[1:]), now], strict=True):
+                if event.connected:
+                    begin, end = max(event.at, start), min(until, now)
+                    connected_s += max(0.0, (end - begin).total_seconds())
+            uptime[pubkey][window_s] = int(connected_s * 1000 // window_s)
+    return uptime
+
+
+def _channel_inputs(
+    channel: Channel, channels: Sequence[Channel], info: NodeInfo, history: _History
+) -> ChannelInputs:
+    chan_id = channel.chan_id
+    windows: dict[int, WindowStats] = {}
+    if chan_id is not None:
+        for window_s, totals in history.flows.items():
+            failures = history.failures.get(window_s)
+            count, msat = (failures or {}).get(chan_id, (0, 0))
+            windows[window_s] = WindowStats(
+                flow=totals.get(chan_id, FlowStats()),
+                liquidity_failures=count if failures is not None else None,
+                liquidity_failed_msat=msat if failures is not None else None,
+            )
+    others = tuple(
+        other.local_policy.fee_rate_ppm
+        for other in channels
+        if other.peer_pubkey == channel.peer_pubkey
+        and other.channel_point != channel.channel_point
+        and other.local_policy is not None
+    )
+    return ChannelInputs(
+        channel=channel,
+        age_blocks=(
+            info.block_height - channel.opened_at_height
+            if channel.opened_at_height is not None
+            else None
+        ),
+        windows=windows,
+        peer_uptime_permille=history.uptime.get(channel.peer_pubkey, {}),
+        last_change_at=history.last_change.get(chan_id) if chan_id is not None else None,
+        memory=history.memory.get(chan_id) if chan_id is not None else None,
+        peer_fee_rates_ppm=others,
+    )

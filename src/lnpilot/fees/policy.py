@@ -1,0 +1,525 @@
+"""The fee policy file: safety limits, groups, ordered rules and per-channel overrides.
+
+One TOML file says how every channel is priced. It is validated whole when it is loaded,
+because a policy that is wrong for one channel would otherwise surface only when that channel
+is next evaluated, perhaps days later, or worse, silently price it by a rule nobody meant.
+Every problem names the rule (by name and position), the key and what is allowed, and all of
+them are reported at once (:class:`PolicyError`).
+
+Units inside the model follow the code's rules: fee rates in ppm, base fees in msat, amounts
+in sat where the file speaks sat, durations in seconds (``*_s``; the file writes ``"6h"``),
+ratios as integer per-mille (the file writes ``0.3``) so that matching never depends on
+floating-point rounding. The language itself is described in ``docs/fees.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from lnpilot.node.models import chan_id_from_scid
+
+DAY_S = 86_400
+_DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
+_DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": DAY_S, "w": 7 * DAY_S}
+_PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")
+
+OutboundStrategy = Literal["static", "proportional", "flow_adaptive", "cost_floor", "peer_aware"]
+InboundStrategy = Literal["keep", "static", "discount"]
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; ``problems`` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _duration_s(value: object) -> object:
+    """``"90s"``, ``"30m"``, ``"6h"``, ``"7d"``, ``"2w"`` (or plain seconds) to seconds."""
+    if isinstance(value, str):
+        found = _DURATION.fullmatch(value)
+        if found is None:
+            raise ValueError("a duration such as '90s', '30m', '6h', '7d' or '2w'")
+        return int(found[1]) * _DURATION_UNITS_S[found[2]]
+    return value
+
+
+def format_duration(seconds: int, *, approximate: bool = False) -> str:
+    """Seconds as the file writes them, in the largest unit that divides them (``"7d"``);
+    ``approximate`` rounds down to the largest unit that fits instead (for elapsed times)."""
+    for unit, size in (("d", DAY_S), ("h", 3600), ("m", 60)):
+        fits = seconds >= size if approximate else seconds and seconds % size == 0
+        if fits:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _permille(value: object) -> object:
+    """A ratio written ``0.3`` to the integer 300 per mille."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= 1:
+            raise ValueError("a ratio between 0 and 1")
+        return round(value * 1000)
+    return value
+
+
+def _listed(value: object) -> object:
+    """Let a single value stand for a list of one: ``peer = "02ab..."``."""
+    return [value] if isinstance(value, str) else value
+
+
+def _scid(value: str) -> str:
+    chan_id_from_scid(value)  # raises ValueError naming the BLOCKxTXxOUT form
+    return value
+
+
+def _pubkey(value: str) -> str:
+    if not _PUBKEY.fullmatch(value):
+        raise ValueError("a node pubkey: 66 lowercase hex characters starting with 02 or 03")
+    return value
+
+
+def _member(value: str) -> str:
+    """A group member: a peer's pubkey or a channel's short channel id."""
+    if _PUBKEY.fullmatch(value):
+        return value
+    try:
+        return _scid(value)
+    except ValueError:
+        raise ValueError(
+            "a peer pubkey (66 hex characters) or a short channel id (BLOCKxTXxOUT)"
+        ) from None
+
+
+DurationS = Annotated[int, BeforeValidator(_duration_s), Field(gt=0)]
+Permille = Annotated[int, BeforeValidator(_permille)]
+Scid = Annotated[str, BeforeValidator(_scid)]
+Pubkey = Annotated[str, BeforeValidator(_pubkey)]
+Member = Annotated[str, BeforeValidator(_member)]
+Ppm = Annotated[int, Field(ge=0, le=1_000_000)]
+InboundPpm = Annotated[int, Field(ge=-1_000_000, le=0)]
+Msat = Annotated[int, Field(ge=0, le=100_000_000)]
+InboundMsat = Annotated[int, Field(ge=-100_000_000, le=0)]
+Pct = Annotated[int, Field(ge=0, le=1000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bounded(_Strict):
+    """``{ min = .., max = .. }``, both ends included, either may be left out."""
+
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class IntRange(Bounded):
+    pass
+
+
+class PermilleRange(Bounded):
+    """A range of ratios, written 0..1 in the file, held in per mille."""
+
+    min: Permille | None = None
+    max: Permille | None = None
+
+
+class ActivityMatch(_Strict):
+    """Forwarding activity of the channel over ``window``."""
+
+    window_s: DurationS = Field(alias="window")
+    forwards_out: IntRange | None = None
+    forwards_in: IntRange | None = None
+    volume_out_sat: IntRange | None = None
+    volume_in_sat: IntRange | None = None
+    out_share: PermilleRange | None = None  # volume out over volume in + out
+
+
+class CountInWindow(Bounded):
+    window_s: DurationS = Field(alias="window")
+
+
+class RatioInWindow(Bounded):
+    window_s: DurationS = Field(alias="window")
+    min: Permille | None = None
+    max: Permille | None = None
+
+
+class Match(_Strict):
+    """Conditions of a rule: all must hold; a list holds when any of its items does."""
+
+    channel: Annotated[list[Scid], BeforeValidator(_listed)] | None = None
+    peer: Annotated[list[Pubkey], BeforeValidator(_listed)] | None = None
+    alias: Annotated[list[str], BeforeValidator(_listed)] | None = None  # glob patterns
+    group: Annotated[list[str], BeforeValidator(_listed)] | None = None
+    capacity_sat: IntRange | None = None
+    local_ratio: PermilleRange | None = None
+    peer_local_ratio: PermilleRange | None = None
+    age_days: IntRange | None = None
+    activity: ActivityMatch | None = None
+    liquidity_failures: CountInWindow | None = None
+    peer_uptime: RatioInWindow | None = None
+    onchain_fee_rate: IntRange | None = None  # sat/vB
+
+    @property
+    def matches_all(self) -> bool:
+        return not self.model_fields_set
+
+
+class StaticParams(_Strict):
+    fee_rate_ppm: Ppm | None = None
+
+
+class ProportionalParams(_Strict):
+    """Linear in our share of the balance: ``full`` when it is all ours, ``empty`` at zero."""
+
+    fee_rate_ppm_full: Ppm = 10
+    fee_rate_ppm_empty: Ppm = 1000
+    per_peer: bool = False  # use the local ratio summed over all channels with the peer
+
+
+class FlowAdaptiveParams(_Strict):
+    window_s: DurationS = Field(default=7 * DAY_S, alias="window")
+    band_low: Permille = 300
+    band_high: Permille = 700
+    target_flow_pct: Pct = 20  # outbound volume per window, in % of capacity
+    tolerance_pct: Annotated[int, Field(ge=0, le=100)] = 50
+    step_pct: Annotated[int, Field(ge=1, le=100)] = 5
+    min_step_ppm: Annotated[int, Field(ge=1, le=10_000)] = 2
+    idle_after_s: DurationS = Field(default=2 * DAY_S, alias="idle_after")
+    ramp_s: DurationS = Field(default=7 * DAY_S, alias="ramp")
+    max_ramp: Annotated[int, Field(ge=1, le=20)] = 4
+
+
+class CostParams(_Strict):
+    """What liquidity in a channel cost: the inputs of the cost floor and the inbound bound."""
+
+    open_cost_sat: Annotated[int, Field(ge=0)] = 0
+    amortise_turns: Annotated[int, Field(ge=1, le=1000)] = 1
+    markup_pct: Pct = 10
+    peer_fee_estimate: bool = True
+
+
+class PeerAwareParams(_Strict):
+    ratio_pct: Pct = 100
+    offset_ppm: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
+
+
+class InboundStaticParams(_Strict):
+    fee_rate_ppm: InboundPpm | None = None
+    base_fee_msat: InboundMsat | None = None
+
+
+class InboundDiscountParams(_Strict):
+    below_ratio: Permille = 300
+    max_discount_ppm: Annotated[int, Field(ge=0, le=1_000_000)] = 200
+
+
+class RuleSettings(_Strict):
+    """What a rule or an override sets; left out means inherited (or the default)."""
+
+    strategy: OutboundStrategy | None = None
+    inbound: InboundStrategy | None = None
+    base_fee_msat: Msat | None = None
+    min_fee_rate_ppm: Ppm | None = None
+    max_fee_rate_ppm: Ppm | None = None
+    min_base_fee_msat: Msat | None = None
+    max_base_fee_msat: Msat | None = None
+    min_inbound_fee_rate_ppm: InboundPpm | None = None
+    max_inbound_fee_rate_ppm: InboundPpm | None = None
+    never_below_cost: bool | None = None
+    cltv_delta: Annotated[int, Field(ge=18, le=2016)] | None = None
+    min_htlc_msat: Annotated[int, Field(ge=1)] | None = None
+    max_htlc_pct: Annotated[int, Field(ge=1, le=100)] | None = None
+    static: StaticParams | None = None
+    proportional: ProportionalParams | None = None
+    flow_adaptive: FlowAdaptiveParams | None = None
+    cost: CostParams | None = None
+    peer_aware: PeerAwareParams | None = None
+    inbound_static: InboundStaticParams | None = None
+    inbound_discount: InboundDiscountParams | None = None
+
+
+class Rule(RuleSettings):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    match: Match = Match()
+
+
+class ChannelOverride(RuleSettings):
+    """``[channel."BLOCKxTXxOUT"]``: on top of whatever rule the channel matches."""
+
+    unmanaged: bool = False
+    groups: Annotated[list[str], BeforeValidator(_listed)] = []
+    pin_fee_rate_ppm: Ppm | None = None
+    pin_base_fee_msat: Msat | None = None
+    pin_inbound_fee_rate_ppm: InboundPpm | None = None
+    pin_inbound_base_fee_msat: InboundMsat | None = None
+
+
+class Safety(_Strict):
+    """Limits every proposal passes, whatever rule or strategy made it."""
+
+    max_step_pct: Annotated[int, Field(ge=1, le=1000)] = 25
+    max_step_floor_ppm: Annotated[int, Field(ge=1, le=100_000)] = 10
+    max_base_step_msat: Annotated[int, Field(ge=1)] = 1000
+    min_interval_s: DurationS = Field(default=6 * 3600, alias="min_interval")
+    hysteresis_pct: Annotated[int, Field(ge=0, le=100)] = 5
+    hysteresis_ppm: Annotated[int, Field(ge=0)] = 2
+    daily_budget: Annotated[int, Field(ge=0)] = 24
+    max_history_lag_s: DurationS = Field(default=3600, alias="max_history_lag")
+
+
+class PolicyFile(_Strict):
+    """A validated policy; build it with :func:`load_policy` or :func:`parse_policy`."""
+
+    safety: Safety = Safety()
+    groups: dict[str, list[Member]] = {}
+    rule: Annotated[list[Rule], Field(min_length=1)]
+    channel: dict[str, ChannelOverride] = {}
+    #: The rebalancer's part of the same file (``lnpilot.rebalance`` validates it); the fee
+    #: engine reads only the shared ``[groups]``, and leaves this alone.
+    rebalance: dict[str, Any] = {}
+    _digest: str = PrivateAttr(default="")
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the file's text: the journal says which policy made each decision."""
+        return self._digest
+
+    def windows_s(self) -> list[int]:
+        """Every window (seconds) a matcher or a strategy may ask about, for the gatherer."""
+        windows = {FlowAdaptiveParams().window_s, FlowAdaptiveParams().idle_after_s}
+        for settings in (*self.rule, *self.channel.values()):
+            if settings.flow_adaptive is not None:
+                windows |= {settings.flow_adaptive.window_s, settings.flow_adaptive.idle_after_s}
+        for rule in self.rule:
+            for condition in (
+                rule.match.activity,
+                rule.match.liquidity_failures,
+                rule.match.peer_uptime,
+            ):
+                if condition is not None:
+                    windows.add(condition.window_s)
+        return sorted(windows)
+
+
+def load_policy(path: Path) -> PolicyFile:
+    """Read and validate a policy file; raises :class:`PolicyError` naming every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([f"{path}: cannot read: {exc}"]) from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "<policy>") -> PolicyFile:
+    """Validate policy TOML; raises :class:`PolicyError` naming every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([f"{source}: not valid TOML: {exc}"]) from None
+    try:
+        policy = PolicyFile.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise PolicyError([f"{source}: {p}" for p in _describe(exc, raw)]) from None
+    problems = _semantic_problems(policy)
+    if problems:
+        raise PolicyError([f"{source}: {p}" for p in problems])
+    policy._digest = hashlib.sha256(text.encode()).hexdigest()
+    return policy
+
+
+# --- error messages ----------------------------------------------------------------------
+
+
+def _where(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[str, tuple[int | str, ...]]:
+    """The rule or override a location is in, in words, and the rest of the location."""
+    if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
+        rules = raw.get("rule")
+        name = None
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            name = rules[loc[1]].get("name")
+        label = f"rule {name!r}" if isinstance(name, str) else "rule"
+        return f"{label} (#{loc[1] + 1})", loc[2:]
+    if len(loc) >= 2 and loc[0] == "channel":
+        return f"channel {loc[1]!r}", loc[2:]
+    if len(loc) >= 2 and loc[0] == "groups":
+        return f"group {loc[1]!r}", loc[2:]
+    return "", loc
+
+
+def _describe(exc: PydanticValidationError, raw: dict[str, Any]) -> list[str]:
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        where, rest = _where(loc, raw)
+        key = ".".join(str(p) for p in rest if isinstance(p, str))
+        prefix = f"{where}: " if where else ""
+        if error["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc[:-1]))
+            lines.append(f"{prefix}unknown key {key!r}; allowed here: {allowed}")
+        elif error["type"] == "missing":
+            lines.append(f"{prefix}{key}: required")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{prefix}{key} = {error.get('input')!r}: {message}")
+    return lines
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model at `loc` accepts, as written in the file (aliases)."""
+    model: type[BaseModel] | None = PolicyFile
+    for part in loc:
+        if model is None:
+            break
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part),
+            None,
+        )
+        if field is None:  # a dict key such as a channel id: the model is the dict's values
+            continue
+        model = _model_in(field.annotation)
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside an annotation such as ``list[Rule]`` or ``Match | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    if origin in (list, dict, types.UnionType, typing.Union):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+# --- rules that span keys ----------------------------------------------------------------
+
+_BOUND_PAIRS = (
+    ("min_fee_rate_ppm", "max_fee_rate_ppm"),
+    ("min_base_fee_msat", "max_base_fee_msat"),
+    ("min_inbound_fee_rate_ppm", "max_inbound_fee_rate_ppm"),
+)
+_PINS = (
+    ("pin_fee_rate_ppm", "min_fee_rate_ppm", "max_fee_rate_ppm"),
+    ("pin_base_fee_msat", "min_base_fee_msat", "max_base_fee_msat"),
+    ("pin_inbound_fee_rate_ppm", "min_inbound_fee_rate_ppm", "max_inbound_fee_rate_ppm"),
+)
+#: Parameters a strategy cannot do without: (strategy key, params table, field).
+_NEEDED = (
+    ("strategy", "static", "static", "fee_rate_ppm"),
+    ("inbound", "static", "inbound_static", "fee_rate_ppm"),
+)
+
+
+def _settings_problems(where: str, settings: RuleSettings) -> list[str]:
+    problems = []
+    for low, high in _BOUND_PAIRS:
+        lo, hi = getattr(settings, low), getattr(settings, high)
+        if lo is not None and hi is not None and lo > hi:
+            problems.append(f"{where}: {low} = {lo} is above {high} = {hi}")
+    flow = settings.flow_adaptive
+    if flow is not None and flow.band_low >= flow.band_high:
+        problems.append(
+            f"{where}: flow_adaptive.band_low must be below band_high "
+            f"(got {flow.band_low / 1000} and {flow.band_high / 1000})"
+        )
+    return problems
+
+
+def _needed_problems(where: str, settings: RuleSettings, defaults: list[RuleSettings]) -> list[str]:
+    """A strategy's required parameter must be set here or by an unconditional default."""
+    problems = []
+    for choice, value, table, field in _NEEDED:
+        if getattr(settings, choice) != value:
+            continue
+        sources = [settings, *defaults]
+        if not any(
+            getattr(s, table) is not None and getattr(getattr(s, table), field) is not None
+            for s in sources
+        ):
+            problems.append(
+                f"{where}: {choice} {value!r} needs {table}.{field}, in this rule or in an "
+                "earlier rule without match and strategy"
+            )
+    return problems
+
+
+def _semantic_problems(policy: PolicyFile) -> list[str]:
+    problems: list[str] = []
+    groups = set(policy.groups)
+    names: set[str] = set()
+    defaults: list[RuleSettings] = []  # unconditional rules without a strategy, so far
+    catch_all: str | None = None
+    for index, rule in enumerate(policy.rule):
+        where = f"rule {rule.name!r} (#{index + 1})"
+        if rule.name in names:
+            problems.append(f"{where}: the name is used by an earlier rule; names must be unique")
+        names.add(rule.name)
+        if catch_all is not None:
+            problems.append(
+                f"{where}: can never apply: rule {catch_all!r} before it matches every "
+                "channel and names a strategy"
+            )
+        problems += _settings_problems(where, rule)
+        problems += _needed_problems(where, rule, defaults)
+        for group in rule.match.group or ():
+            if group not in groups:
+                allowed = ", ".join(sorted(groups)) or "none defined in [groups]"
+                problems.append(f"{where}: match.group {group!r} is unknown; groups: {allowed}")
+        if rule.match.matches_all:
+            if rule.strategy is None:
+                defaults.append(rule)
+            else:
+                catch_all = catch_all or rule.name
+    last = policy.rule[-1]
+    if not (last.match.matches_all and last.strategy is not None):
+        problems.append(
+            f"rule {last.name!r} (#{len(policy.rule)}): the last rule is the default: it "
+            "must have no match and must name a strategy"
+        )
+    for scid, override in policy.channel.items():
+        where = f"channel {scid!r}"
+        try:
+            _scid(scid)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+        problems += _settings_problems(where, override)
+        problems += _needed_problems(where, override, defaults)
+        for pin, low, high in _PINS:
+            value = getattr(override, pin)
+            lo, hi = getattr(override, low), getattr(override, high)
+            if value is not None and (
+                (lo is not None and value < lo) or (hi is not None and value > hi)
+            ):
+                problems.append(f"{where}: {pin} = {value} is outside {low}..{high}")
+        for group in override.groups:
+            if group not in groups:
+                allowed = ", ".join(sorted(groups)) or "none defined in [groups]"
+                problems.append(f"{where}: groups: {group!r} is unknown; groups: {allowed}")
+    return problems

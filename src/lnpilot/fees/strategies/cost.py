@@ -1,0 +1,77 @@
+"""What the liquidity in a channel cost, and the cost-floor strategy built on it.
+
+Selling liquidity below what it cost to put there loses money on every forward. Two costs
+are known or can be estimated:
+
+- rebalancing: what bringing liquidity back into the channel cost, in ppm of the amount
+  moved. Measured when a rebalancer has recorded it; otherwise (``peer_fee_estimate``)
+  estimated from the peer's own fee rate toward us, which the last hop of any circular
+  rebalance into this channel pays;
+- opening: ``open_cost_sat`` (the on-chain fee of the open) spread over ``amortise_turns``
+  times the capacity routed out, counted when we opened the channel or the backend does
+  not say who did (an unknown cost is assumed, not ignored).
+
+The cost is the larger of the two (a sat of liquidity came from one or the other, so adding
+them would count it twice). The floor is the cost plus ``markup_pct``; ``cost_floor`` prices
+the channel at the floor, and ``never_below_cost`` makes it a lower bound for any strategy.
+The same cost bounds the inbound discount (:mod:`lnpilot.fees.strategies.inbound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lnpilot.fees.policy import CostParams
+from lnpilot.fees.strategies.base import StrategyContext, Target
+from lnpilot.node.models import Initiator
+
+
+@dataclass(frozen=True)
+class LiquidityCost:
+    """A cost in ppm and where it comes from; ``floor_ppm`` has the markup on."""
+
+    cost_ppm: int
+    floor_ppm: int
+    source: str
+    markup_pct: int
+
+    @property
+    def explanation(self) -> str:
+        return f"{self.source}, +{self.markup_pct}% = {self.floor_ppm} ppm"
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
+    params = ctx.settings.cost or CostParams()
+    channel = ctx.inputs.channel
+    parts: list[tuple[int, str]] = []
+    measured = ctx.inputs.rebalance_cost_ppm
+    if measured is not None:
+        parts.append((measured, f"rebalancing paid {measured} ppm"))
+    elif params.peer_fee_estimate and channel.remote_policy is not None:
+        peer_ppm = channel.remote_policy.fee_rate_ppm
+        parts.append((peer_ppm, f"the peer charges {peer_ppm} ppm to send liquidity back"))
+    if params.open_cost_sat and channel.initiator in (Initiator.LOCAL, Initiator.UNKNOWN):
+        opening_ppm = _ceil_div(
+            params.open_cost_sat * 1_000_000, channel.capacity_sat * params.amortise_turns
+        )
+        parts.append(
+            (
+                opening_ppm,
+                f"opening cost {params.open_cost_sat} sat over {params.amortise_turns}× "
+                f"capacity is {opening_ppm} ppm",
+            )
+        )
+    if not parts:
+        return LiquidityCost(0, 0, "no known cost", params.markup_pct)
+    cost_ppm, source = max(parts)
+    floor_ppm = _ceil_div(cost_ppm * (100 + params.markup_pct), 100)
+    return LiquidityCost(cost_ppm, floor_ppm, source, params.markup_pct)
+
+
+def cost_floor(ctx: StrategyContext) -> Target:
+    cost = liquidity_cost(ctx)
+    return Target(cost.floor_ppm, f"cost_floor: {cost.explanation}")
