@@ -214,11 +214,41 @@ SELECT 1, chan_id, stamp, 1440, 1380,
 FROM chans CROSS JOIN days
 """
 
+# The day in progress (the hours before ``end``), rolled up from its hours as rollups do.
+_PARTIAL_DAY_FLOWS = """
+INSERT INTO channel_flows_1d (node_id, chan_id, bucket_start, forwards_in, forwards_out,
+  volume_in_msat, volume_out_msat, fee_in_msat, fee_out_msat, failed_in, failed_out)
+SELECT 1, chan_id, :day, sum(forwards_in), sum(forwards_out), sum(volume_in_msat),
+  sum(volume_out_msat), sum(fee_in_msat), sum(fee_out_msat), sum(failed_in), sum(failed_out)
+FROM channel_flows_1h WHERE node_id = 1 AND bucket_start >= :day GROUP BY chan_id
+"""
+_PARTIAL_DAY_STATS = """
+INSERT INTO channel_stats_1d (node_id, chan_id, bucket_start, samples, active_samples,
+  local_balance_min_msat, local_balance_max_msat, local_balance_sum_msat,
+  local_balance_last_msat, remote_balance_min_msat, remote_balance_max_msat,
+  remote_balance_sum_msat, remote_balance_last_msat, capacity_sat, pending_htlcs_max,
+  local_base_fee_msat, local_fee_rate_ppm, local_inbound_fee_rate_ppm, remote_base_fee_msat,
+  remote_fee_rate_ppm, remote_inbound_fee_rate_ppm, last_at)
+SELECT 1, d.chan_id, :day, d.samples, d.active, d.lmin, d.lmax, d.lsum,
+  l.local_balance_last_msat, d.rmin, d.rmax, d.rsum, l.remote_balance_last_msat,
+  l.capacity_sat, d.pmax, l.local_base_fee_msat, l.local_fee_rate_ppm,
+  l.local_inbound_fee_rate_ppm, l.remote_base_fee_msat, l.remote_fee_rate_ppm,
+  l.remote_inbound_fee_rate_ppm, l.last_at
+FROM (SELECT chan_id, sum(samples) AS samples, sum(active_samples) AS active,
+        min(local_balance_min_msat) AS lmin, max(local_balance_max_msat) AS lmax,
+        sum(local_balance_sum_msat) AS lsum, min(remote_balance_min_msat) AS rmin,
+        max(remote_balance_max_msat) AS rmax, sum(remote_balance_sum_msat) AS rsum,
+        max(pending_htlcs_max) AS pmax, max(bucket_start) AS last_bucket
+      FROM channel_stats_1h WHERE node_id = 1 AND bucket_start >= :day GROUP BY chan_id) AS d
+JOIN channel_stats_1h AS l
+  ON l.node_id = 1 AND l.chan_id = d.chan_id AND l.bucket_start = d.last_bucket
+"""
+
 
 def fill_rollups(path: Path, first: datetime, end: datetime) -> int:
     """Write hourly rollups for every channel over ``[first, end)`` and the daily rollups of
-    its whole days, straight into the tables, as a bulk load does (no journal, secondary
-    indexes built after). ``first`` starts a day."""
+    its days (the one in progress too), straight into the tables, as a bulk load does (no
+    journal, secondary indexes built after). ``first`` starts a day."""
     stamp = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores datetimes in SQLite
     hours = [first + timedelta(hours=i) for i in range((end - first) // timedelta(hours=1))]
     days = [first + timedelta(days=i) for i in range((end - first) // timedelta(days=1))]
@@ -249,10 +279,13 @@ def fill_rollups(path: Path, first: datetime, end: datetime) -> int:
     ).fetchall()
     for name, _ in indexes:
         db.execute(f"DROP INDEX {name}")
+    today = {"day": bucket_floor(end, Resolution.DAY).strftime(stamp)}
     for sql in (_FILL_FLOWS, _FILL_STATS, _FILL_DAILY_FLOWS, _FILL_DAILY_STATS):
         db.execute("BEGIN")
         db.execute(sql)
         db.execute("COMMIT")
+    for sql in (_PARTIAL_DAY_FLOWS, _PARTIAL_DAY_STATS):
+        db.execute(sql, today)
     for _, sql in indexes:
         db.execute(sql)
     db.execute("PRAGMA journal_mode=WAL")
