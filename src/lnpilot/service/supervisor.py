@@ -1,0 +1,117 @@
+"""The supervisor: runs each loop of the daemon on its own schedule, independently.
+
+Each loop is one asyncio task that calls its ``run_once`` again ``interval_s`` after the
+last call started. A call that raises is logged with its (redacted) traceback, counted in the health
+registry and retried after an exponential backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``);
+the other loops never notice. Stopping (SIGTERM) never interrupts a call: the supervisor
+stops starting new ones and waits up to ``stop_timeout_s`` for the calls under way, so a
+collector cycle or a fee run commits or rolls back whole; only a call still running after
+that is cancelled (its transaction then rolls back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from lnpilot.lnbits.redact import redact_text
+from lnpilot.service.context import WALL_CLOCK
+from lnpilot.service.health import LoopHealth
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One line of the daemon's loop table: a name, a schedule, one unit of work."""
+
+    name: str
+    interval_s: float
+    run_once: Callable[[], Awaitable[object]]
+
+
+def backoff_s(failures: int, maximum_s: float) -> float:
+    """Delay before the next try after ``failures`` failures in a row (at least one)."""
+    return float(min(maximum_s, BACKOFF_BASE_S * 2 ** min(failures - 1, 30)))
+
+
+class Supervisor:
+    """Runs ``loops`` until :meth:`stop`; their health goes to ``health``."""
+
+    def __init__(
+        self,
+        loops: Sequence[Loop],
+        health: LoopHealth,
+        *,
+        clock: Callable[[], datetime] = WALL_CLOCK,
+        backoff_max_s: float = 300.0,
+        stop_timeout_s: float = 30.0,
+    ) -> None:
+        names = [loop.name for loop in loops]
+        if len(set(names)) != len(names):
+            raise ValueError(f"loop names must be unique: {names}")
+        self._loops = tuple(loops)
+        self._health = health
+        self._clock = clock
+        self._backoff_max_s = backoff_max_s
+        self._stop_timeout_s = stop_timeout_s
+        self._stopping = asyncio.Event()
+        for loop in loops:
+            health.register(loop.name, loop.interval_s)
+
+    def stop(self) -> None:
+        """Ask every loop to stop after its current call (safe from a signal handler)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`, then let the calls under way finish (within the timeout)."""
+        tasks = [
+            asyncio.create_task(self._run_loop(loop), name=f"lnpilot-loop-{loop.name}")
+            for loop in self._loops
+        ]
+        try:
+            await self._stopping.wait()
+        finally:
+            self._stopping.set()
+            _, late = await asyncio.wait(tasks, timeout=self._stop_timeout_s) if tasks else ((), ())
+            for task in late:
+                log.warning("loop %s did not finish in time; cancelling it", task.get_name())
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_loop(self, loop: Loop) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            self._health.started(loop.name, self._clock())
+            try:
+                await loop.run_once()
+            except Exception as exc:
+                failures += 1
+                elapsed = time.monotonic() - started
+                error = redact_text(f"{type(exc).__name__}: {exc}")
+                self._health.failed(loop.name, self._clock(), elapsed, error)
+                delay = backoff_s(failures, self._backoff_max_s)
+                log.error(
+                    "loop %s failed (%d in a row), retrying in %.1f s\n%s",
+                    loop.name,
+                    failures,
+                    delay,
+                    # the traceback too goes through redaction: messages may quote requests
+                    redact_text("".join(traceback.format_exception(exc))),
+                )
+            else:
+                failures = 0
+                elapsed = time.monotonic() - started
+                self._health.succeeded(loop.name, self._clock(), elapsed)
+                delay = max(0.0, loop.interval_s - elapsed)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)

@@ -1,0 +1,131 @@
+"""The supervisor: a crashing loop is logged, backed off and restarted while the others run
+on; stopping lets the run under way commit its transaction, and starts no other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lnpilot.lnbits.redact import register_secret
+from lnpilot.service import LoopHealth
+from lnpilot.service.supervisor import Loop, Supervisor, backoff_s
+from lnpilot.store import Store, sqlite_url
+
+SECRET = "supervisor-test-secret-0123456789abcdef"
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff_s(n, 10) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    assert backoff_s(10_000, 300) == 300
+
+
+async def test_a_crashing_loop_backs_off_and_the_others_run_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    register_secret(SECRET)
+    calls = {"flaky": 0, "steady": 0}
+
+    async def flaky() -> None:
+        calls["flaky"] += 1
+        if calls["flaky"] <= 2:
+            raise RuntimeError(f"node said no (key {SECRET})")
+
+    async def steady() -> None:
+        calls["steady"] += 1
+
+    health = LoopHealth()
+    supervisor = Supervisor(
+        [Loop("flaky", 0.01, flaky), Loop("steady", 0.01, steady)], health, backoff_max_s=0.5
+    )
+    with caplog.at_level(logging.ERROR, logger="lnpilot.service.supervisor"):
+        task = asyncio.create_task(supervisor.run())
+        await asyncio.sleep(0.7)  # fails at 0 s and, after the capped backoff, at 0.5 s
+        supervisor.stop()
+        await task
+    flaky_status, steady_status = health.get("flaky"), health.get("steady")
+    assert flaky_status is not None and steady_status is not None
+    assert flaky_status.failures == 2 and flaky_status.runs == 2  # no try within a backoff
+    assert steady_status.failures == 0 and steady_status.runs > 20
+    assert flaky_status.last_error is not None and SECRET not in flaky_status.last_error
+    assert "RuntimeError" in flaky_status.last_error
+    assert "loop flaky failed (2 in a row), retrying in 0.5 s" in caplog.text
+    assert "Traceback" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_a_loop_recovers_after_its_backoff() -> None:
+    outcomes = iter([RuntimeError("down"), None, None])
+
+    async def once() -> None:
+        outcome = next(outcomes, None)
+        if outcome is not None:
+            raise outcome
+
+    health = LoopHealth()
+    supervisor = Supervisor([Loop("x", 0.01, once)], health, backoff_max_s=0.05)
+    task = asyncio.create_task(supervisor.run())
+    await asyncio.sleep(0.3)
+    supervisor.stop()
+    await task
+    status = health.get("x")
+    assert status is not None
+    assert status.failures == 1 and status.consecutive_failures == 0 and status.runs >= 3
+    assert status.last_success_at is not None and status.healthy(datetime.now(UTC))
+
+
+async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
+    """SIGTERM in the middle of a run: the run finishes and commits, no new run starts."""
+    async with await Store.open(sqlite_url(tmp_path)) as store:
+        async with store.transaction() as tx:
+            await tx._conn.execute(text("CREATE TABLE work (n INTEGER)"))
+        started, runs = asyncio.Event(), 0
+
+        async def slow_write() -> None:
+            nonlocal runs
+            runs += 1
+            async with store.transaction() as tx:
+                await tx._conn.execute(text("INSERT INTO work VALUES (1)"))
+                started.set()
+                await asyncio.sleep(0.3)  # stopped while here
+                await tx._conn.execute(text("INSERT INTO work VALUES (2)"))
+
+        supervisor = Supervisor([Loop("writer", 0.0, slow_write)], LoopHealth())
+        task = asyncio.create_task(supervisor.run())
+        await started.wait()
+        supervisor.stop()
+        await task
+        async with store.read() as reader:
+            rows = (await reader._conn.execute(text("SELECT n FROM work"))).scalars().all()
+    assert runs == 1
+    assert rows == [1, 2]
+
+
+async def test_a_run_stuck_past_the_stop_timeout_is_cancelled() -> None:
+    cancelled = asyncio.Event()
+
+    async def stuck() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    supervisor = Supervisor([Loop("stuck", 1, stuck)], LoopHealth(), stop_timeout_s=0.1)
+    task = asyncio.create_task(supervisor.run())
+    await asyncio.sleep(0.05)
+    supervisor.stop()
+    await asyncio.wait_for(task, 2)
+    assert cancelled.is_set()
+
+
+def test_loop_names_are_unique() -> None:
+    async def nothing() -> None:
+        return None
+
+    with pytest.raises(ValueError, match="unique"):
+        Supervisor([Loop("a", 1, nothing), Loop("a", 2, nothing)], LoopHealth())
