@@ -8,7 +8,7 @@ LNBITS_VERSION := 1.6.2
 LNBITS_VENV := .cache/lnbits-$(LNBITS_VERSION)
 LNBITS_STAMP := $(LNBITS_VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus clean
+.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus chromium clean
 
 venv: $(STAMP)
 
@@ -35,11 +35,16 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600
 prometheus:
 	command -v prometheus >/dev/null 2>&1 || ($(APT) update && $(APT) install -y prometheus)
 
+# Debian's Chromium for the dashboard's browser tests (driven by Playwright, which never
+# downloads a browser of its own here). Idempotent: apt runs only when it is missing.
+chromium:
+	test -x /usr/bin/chromium || ($(APT) update && $(APT) install -y chromium)
+
 demo: venv
 	-$(MAKE) lnbits
 	$(BIN)/lnpilot demo
 
-test: venv lnbits prometheus
+test: venv lnbits prometheus chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q -rs

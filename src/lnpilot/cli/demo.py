@@ -7,11 +7,19 @@ node's channels (balance, forwards, fees earned, status) and latest forwards; be
 through lnpilot's LNbits client, what LNbits sees: its wallet balance, an LNbits invoice paid
 by a simulated sender, and a payment LNbits makes over the simulated network with the fee it
 paid. It runs until Ctrl-C (or `--duration` seconds) and stops everything it started.
+
+Beside them runs lnpilot's daemon, as `lnpilot run` would on a real node: on a fresh SQLite
+store, reading the simulated node through its LND REST face, with the collector, the alert
+engine, the fee engine and the rebalancer in apply mode (the policy below), and the REST API
+with the web dashboard, whose address it prints with a read token. Its schedules are wall
+clock seconds, so at the default speed-up a user sees channels move, fees adapt and alerts
+fire within a minute; its clock is the simulation's, so the dashboard's times are virtual.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,13 +32,28 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from lnpilot.api.app import create_app
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, fail
 from lnpilot.cli.simnet import LiveSimulation, channels_table, live_simulation, pace, status_line
+from lnpilot.config import Settings
+from lnpilot.fees import parse_policy
 from lnpilot.lnbits import LNbitsClient, LNbitsError
+from lnpilot.monitor import MonitorConfig
+from lnpilot.node import CompositeNode, LndRest
+from lnpilot.notify import Notifier, NotifyConfig
+from lnpilot.rebalance.run import Mode as RebalanceMode
+from lnpilot.rebalance.run import Rebalancer
+from lnpilot.rebalance.settings import parse_settings
+from lnpilot.service.context import Services
+from lnpilot.service.daemon import Daemon, EngineConfig, build_loops
+from lnpilot.service.supervisor import Loop
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.summary import channel_rows
+from lnpilot.store import Store, sqlite_url
+from lnpilot.store.tokens import Scope, create_token
 from lnpilot.testing import LNbitsStartError, LNbitsUnavailable
+from lnpilot.web.templating import PREFIX
 
 #: The shipped scenario (src/lnpilot/simnet/scenarios/): generated graph, auto-paid invoices.
 SCENARIO = Path("demo.toml")
@@ -45,6 +68,27 @@ CREDIT_TIMEOUT_S = 30.0
 POLL_S = 0.2
 REFRESH_S = 1.0
 RECENT_FORWARDS = 5
+#: The daemon's schedules, in wall-clock seconds (the fee engine's shortest is a minute).
+COLLECT_EVERY_S = 5.0
+MONITOR_EVERY_S = 5.0
+FEES_EVERY_S = 60.0
+REBALANCE_EVERY_S = 30.0
+#: The demo's fee policy and rebalancing settings (one file, as an operator writes them):
+#: fees follow each channel's flow; drained channels are refilled under a small budget.
+POLICY = """
+[safety]
+min_interval = "1h"
+[[rule]]
+name = "default"
+strategy = "flow_adaptive"
+
+[rebalance]
+min_amount_sat = 20_000
+max_fee_ppm = 3_000
+[rebalance.budget]
+daily_sat = 5_000
+monthly_sat = 50_000
+"""
 
 
 @dataclass
@@ -68,10 +112,14 @@ def demo(
         float | None, typer.Option(min=0.0, help="Stop after this many wall-clock seconds.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the API and dashboard (0: a free one).")
+    ] = 0,
 ) -> None:
     """Run a simulated Lightning network with our routing node and LNbits on it, live.
 
     Uses a real LNbits when installed (`make lnbits`); runs without it otherwise, and says so.
+    lnpilot's daemon runs on the simulated node and prints the dashboard's address.
     Press Ctrl-C to stop.
     """
     with live_simulation(load_scenario(SCENARIO), seed) as live:
@@ -87,7 +135,7 @@ def demo(
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.OK) from None
         view = LNbitsView()
-        companions = [_show(live, view, speed)]
+        companions = [_show(live, view, speed), _daemon(live, port)]
         lnbits = live.lnbits
         if lnbits is not None:
             output.stdout.print(
@@ -99,7 +147,73 @@ def demo(
         output.stdout.print(f"Running at {speed:g}× real time. Press Ctrl-C to stop.")
         asyncio.run(pace(live, speed, duration, *companions))
     output.stdout.print()
+    output.stdout.print("Stopped the daemon.")
     output.stdout.print("Stopped the simulation" + (" and LNbits." if lnbits else "."))
+
+
+# --- lnpilot's daemon on the simulated node ---------------------------------------------------
+
+
+async def _daemon(live: LiveSimulation, port: int) -> None:
+    """The daemon with the API and dashboard on 127.0.0.1:`port`, until cancelled; then it
+    stops as on SIGTERM (each loop finishes its current run) and its store is deleted."""
+    lnbits_url = live.lnbits.url if live.lnbits is not None else "http://127.0.0.1:9"
+    with tempfile.TemporaryDirectory(prefix="lnpilot-demo-") as data_dir:
+        settings = Settings(
+            lnbits={"url": lnbits_url},
+            data_dir=Path(data_dir),
+            service={
+                "collect_interval_s": COLLECT_EVERY_S,
+                "monitor_interval_s": MONITOR_EVERY_S,
+                "fees_interval_s": FEES_EVERY_S,
+                "fees_apply": True,
+            },
+            api={"port": port},
+        )
+        async with (
+            await Store.open(sqlite_url(settings.data_dir)) as store,
+            LndRest(live.face.url, live.macaroon_hex) as lnd,
+            Notifier(store, NotifyConfig()) as notifier,
+        ):
+            clock = live.sim.network.now
+            node = CompositeNode([lnd])
+            services = Services(
+                store=store,
+                node=node,
+                settings=settings,
+                clock=clock,
+                node_pubkey=live.sim.our_node.pubkey,
+            )
+            engine = EngineConfig(MonitorConfig(), NotifyConfig(), parse_policy(POLICY))
+            rebalancer = Rebalancer(node, store, parse_settings(POLICY), clock=clock)
+
+            async def rebalance() -> None:
+                """Nothing to plan from until the collector's first cycle is in the store."""
+                if await services.node_id() is not None:
+                    await rebalancer.run(RebalanceMode.APPLY)
+
+            loops = [
+                *build_loops(services, engine, notifier),
+                Loop("rebalance", REBALANCE_EVERY_S, rebalance),
+            ]
+            try:
+                daemon = Daemon(services, loops, create_app(services))
+            except OSError as exc:  # the port is taken or not ours
+                output.error(f"cannot serve the dashboard on 127.0.0.1:{port}: {exc.strerror}")
+                raise typer.Exit(ExitCode.BAD_INPUT) from None
+            async with store.transaction() as tx:
+                _, token = await create_token(tx, "demo", Scope.READ, clock())
+            output.stdout.print(
+                f"Dashboard: {daemon.api_url}{PREFIX}/?token={token}  (lnpilot's daemon: "
+                f"{', '.join(loop.name for loop in loops)}; fees and rebalancing in apply mode)",
+                soft_wrap=True,
+            )
+            running = asyncio.create_task(daemon.run())
+            try:
+                await asyncio.shield(running)
+            finally:
+                daemon.stop()
+                await running
 
 
 # --- the screen ------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""The dashboard's routes: one handler per page, each a store read then a template.
+
+Every page depends on :class:`Viewer`, which signs the browser in (:mod:`lnpilot.web.auth`)
+and finds this daemon's node in the store; when it cannot, the page is answered for it by
+:class:`Elsewhere`: a redirect to the sign-in form, or a waiting page for a node the
+collector has not recorded yet (or that cannot be reached to learn who it is), the normal
+state of a fresh daemon for its first cycle. Pages refresh themselves
+(``templating.REFRESH_S``, a meta refresh, no script), so a screen left open follows the node.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI must see the ``Seen`` dependency
+# each route declares, which is local to :func:`router`, as an object, not as a name.
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from lnpilot.node.backend import NodeError
+from lnpilot.service.context import Services
+from lnpilot.web import auth, charts, views
+from lnpilot.web.templating import PREFIX, render
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+class Elsewhere(Exception):
+    """The page cannot be shown; ``response`` says where to go or why."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("the page is answered elsewhere")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in request for this daemon's node: its id in the store, and "now"."""
+
+    node_id: int
+    now: datetime
+
+
+def router(services: Services) -> APIRouter:
+    """The pages, reading ``services``; each needs a read token (:mod:`lnpilot.web.auth`)."""
+    pages = APIRouter(prefix=PREFIX, include_in_schema=False)
+    store = services.store
+
+    async def viewer(request: Request) -> Viewer:
+        elsewhere = await auth.gate(request, store)
+        if elsewhere is not None:
+            raise Elsewhere(elsewhere)
+        try:
+            node_id = await services.node_id()
+        except NodeError as exc:
+            reason = f"the node cannot be reached: {exc}"
+            raise Elsewhere(render("waiting.html", 503, reason=reason)) from None
+        if node_id is None:
+            reason = "the collector has not recorded it yet"
+            raise Elsewhere(render("waiting.html", 503, reason=reason))
+        return Viewer(node_id, services.clock())
+
+    Seen = Annotated[Viewer, Depends(viewer)]
+
+    def missing(what: str, now: datetime) -> HTMLResponse:
+        return render("missing.html", 404, what=what, now=now)
+
+    @pages.get("", response_class=HTMLResponse)
+    async def root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=308)
+
+    @pages.get("/", response_class=HTMLResponse)
+    async def overview(seen: Seen) -> HTMLResponse:
+        found = await views.overview(store, seen.node_id, await services.pubkey(), seen.now)
+        return render(
+            "overview.html",
+            view=found,
+            days_chart=charts.overview_chart(found.days),
+            loops=services.health.all(),
+            now=seen.now,
+            nav="overview",
+        )
+
+    @pages.get("/channels", response_class=HTMLResponse)
+    async def channel_table(seen: Seen) -> HTMLResponse:
+        table = await views.channel_table(store, seen.node_id, seen.now)
+        return render("channels.html", table=table, now=seen.now, nav="channels")
+
+    @pages.get("/channels/{scid}", response_class=HTMLResponse)
+    async def channel(seen: Seen, scid: str, range: str = "7d") -> HTMLResponse:
+        if range not in views.RANGES:
+            raise HTTPException(404, f"range must be one of {', '.join(views.RANGES)}")
+        found = await views.channel_page(store, seen.node_id, scid, range, seen.now)
+        if found is None:
+            return missing(f"channel {scid}", seen.now)
+        return render(
+            "channel.html",
+            view=found,
+            charts=charts.channel_charts(found.series, found.our_changes),
+            ranges=list(views.RANGES),
+            now=seen.now,
+            nav="channels",
+        )
+
+    @pages.get("/fees", response_class=HTMLResponse)
+    async def fees(seen: Seen) -> HTMLResponse:
+        runs = await views.fee_runs(store, seen.node_id)
+        return render("fees.html", runs=runs, now=seen.now, nav="fees")
+
+    @pages.get("/fees/{run_id}", response_class=HTMLResponse)
+    async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
+        found = await views.fee_run(store, seen.node_id, run_id)
+        if found is None:
+            return missing(f"fee run {run_id}", seen.now)
+        return render("fee_run.html", summary=found, now=seen.now, nav="fees")
+
+    @pages.get("/rebalances", response_class=HTMLResponse)
+    async def rebalances(seen: Seen) -> HTMLResponse:
+        found = await views.rebalance_page(store, seen.node_id, seen.now)
+        return render("rebalances.html", view=found, now=seen.now, nav="rebalances")
+
+    @pages.get("/alerts", response_class=HTMLResponse)
+    async def alerts(seen: Seen) -> HTMLResponse:
+        found = await views.alerts_page(store, seen.node_id, seen.now)
+        return render("alerts.html", view=found, now=seen.now, nav="alerts")
+
+    @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
+    async def incident(seen: Seen, incident_id: int) -> HTMLResponse:
+        found = await views.incident_page(store, seen.node_id, incident_id, seen.now)
+        if found is None:
+            return missing(f"incident {incident_id}", seen.now)
+        return render("incident.html", view=found, now=seen.now, nav="alerts")
+
+    auth.add_routes(pages, store)
+    return pages
+
+
+async def _answer_elsewhere(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Elsewhere)
+    return exc.response
+
+
+def mount(app: FastAPI, services: Services) -> None:
+    """Serve the dashboard under ``/dashboard`` on ``app``, reading ``services``; the
+    bare address leads to it, since a person who opens it wants the dashboard."""
+
+    async def to_dashboard() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+    app.add_api_route("/", to_dashboard, include_in_schema=False)
+    app.include_router(router(services))
+    app.add_exception_handler(Elsewhere, _answer_elsewhere)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")

@@ -1,0 +1,54 @@
+"""The dashboard's Jinja environment and the one way a page is answered.
+
+Templates are packaged with lnpilot (``lnpilot/web/templates``), autoescaped, and every page
+goes out with a Content-Security-Policy that allows only the dashboard's own files: it must
+work offline, and an injected script could not run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from lnpilot.web import charts, format
+
+PREFIX = "/dashboard"
+#: Seconds between a page's reloads: a screen left open follows the node.
+REFRESH_S = 30
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _chart_json(chart: charts.Chart) -> Markup:
+    """A chart's payload for a ``<script type="application/json">`` block; ``<`` is escaped
+    so that no label can close the block."""
+    return Markup(json.dumps(chart.payload()).replace("<", "\\u003c"))  # noqa: S704
+
+
+_env = Environment(
+    loader=PackageLoader("lnpilot.web", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+format.install(_env)
+_env.filters["chart_json"] = _chart_json
+_env.globals.update(
+    prefix=PREFIX,
+    refresh_s=REFRESH_S,
+    colors=charts.COLORS,
+    spark_path=charts.spark_path,
+    spark_width=charts.SPARK_WIDTH,
+    spark_height=charts.SPARK_HEIGHT,
+)
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = _env.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": CSP})

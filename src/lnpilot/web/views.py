@@ -1,0 +1,365 @@
+"""What each dashboard page shows, read from the store into plain view objects.
+
+Pages are rendered from these objects alone, so a template never touches the database and
+every figure on a page comes from one read snapshot. Everything is read from the store (what
+the collector, the fee engine, the rebalancer and the alert engine recorded), never from the
+node: the dashboard stays up and truthful about the past while the node is unreachable.
+
+Flows over time come from :meth:`StoreReader.channel_totals` over consecutive aligned windows
+(one query per window for all channels) rather than per-channel series: the overview's daily
+bars and the channel table's sparklines then cost a number of queries that does not grow
+with the number of channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from lnpilot.node.models import Channel, ChannelState
+from lnpilot.store import (
+    ChannelSeries,
+    Direction,
+    FlowStats,
+    PolicyRecord,
+    Resolution,
+    Store,
+    StoreReader,
+    fee_journal,
+    rebalances,
+)
+from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
+from lnpilot.store.fee_journal import FeeDecision, FeeRun
+from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
+
+#: Days of forwards and fees the overview charts (one store query each: the page's cost).
+OVERVIEW_DAYS = 14
+#: The longer window the overview totals in one query.
+OVERVIEW_MONTH = timedelta(days=30)
+#: The channel table's sparklines: this many windows of ``SPARK_STEP``, the last one open.
+SPARK_STEP = timedelta(hours=12)
+SPARK_WINDOWS = 14
+#: Ranges a channel page offers, by the name used in its URL; the first is the default.
+RANGES: dict[str, timedelta] = {
+    "7d": timedelta(days=7),
+    "1d": timedelta(days=1),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
+#: Points a channel chart is drawn with at most (the store picks the resolution to fit).
+CHART_POINTS = 400
+FEE_RUNS_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class Window:
+    """Every channel's forwards over ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    by_channel: dict[int, FlowStats]
+
+    @property
+    def forwards(self) -> int:
+        """Forwards that left the node in the window (each forward leaves through one)."""
+        return sum(f.forwards_out for f in self.by_channel.values())
+
+    @property
+    def fees_earned_msat(self) -> int:
+        """Fees of those forwards (each shows once on its outgoing channel)."""
+        return sum(f.fee_out_msat for f in self.by_channel.values())
+
+
+async def windows(
+    reader: StoreReader, node_id: int, now: datetime, step: timedelta, count: int
+) -> list[Window]:
+    """``count`` consecutive windows of ``step``, aligned on the UTC day, oldest first; the
+    last one holds ``now`` and ends there."""
+    day = bucket_floor(now, Resolution.DAY)
+    last_start = day + (now - day) // step * step
+    found = []
+    for n in range(count - 1, -1, -1):
+        start = last_start - n * step
+        end = min(start + step, now)
+        found.append(Window(start, end, await reader.channel_totals(node_id, start, end, now=now)))
+    return found
+
+
+def since_first_data(found: list[Window]) -> list[Window]:
+    """``found`` without its leading windows in which no channel had any forward: time
+    before the node was watched would draw as idle. At least two stay, to draw a line."""
+    first = next((n for n, w in enumerate(found) if w.by_channel), len(found))
+    return found[min(first, len(found) - 2) :]
+
+
+@dataclass(frozen=True)
+class Overview:
+    now: datetime
+    pubkey: str
+    channels: list[Channel]
+    days: list[Window]
+    month: Window
+    alerts: list[Alert]
+    open_incidents: list[Incident]
+    last_cycle_at: datetime | None
+
+    @property
+    def active(self) -> list[Channel]:
+        return [c for c in self.channels if c.state is ChannelState.ACTIVE]
+
+    @property
+    def confirmed(self) -> list[Channel]:
+        return [c for c in self.channels if c.chan_id is not None]
+
+    @property
+    def capacity_sat(self) -> int:
+        return sum(c.capacity_sat for c in self.confirmed)
+
+    @property
+    def local_msat(self) -> int:
+        return sum(c.local_balance_msat for c in self.confirmed)
+
+    @property
+    def remote_msat(self) -> int:
+        return sum(c.remote_balance_msat for c in self.confirmed)
+
+    def last_days(self, n: int) -> list[Window]:
+        """The ``n`` latest UTC days (today, so far, included)."""
+        return self.days[-n:]
+
+
+async def overview(store: Store, node_id: int, pubkey: str, now: datetime) -> Overview:
+    async with store.read() as reader:
+        channels = await reader.channels(node_id)
+        days = since_first_data(
+            await windows(reader, node_id, now, timedelta(days=1), OVERVIEW_DAYS)
+        )
+        month_start = now - OVERVIEW_MONTH
+        month = Window(
+            month_start, now, await reader.channel_totals(node_id, month_start, now, now=now)
+        )
+        state = await reader.collector_state(node_id)
+    async with monitor_book(store) as book:
+        alerts = await book.open_alerts(node_id)
+        incidents = await book.incidents(node_id=node_id, include_resolved=False)
+    return Overview(
+        now=now,
+        pubkey=pubkey,
+        channels=channels,
+        days=days,
+        month=month,
+        alerts=sorted(alerts, key=lambda a: (-a.severity.rank, a.active_since)),
+        open_incidents=incidents,
+        last_cycle_at=state.last_cycle_at if state else None,
+    )
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: Channel
+    spark: list[FlowStats]  # one per sparkline window, oldest first
+    total: FlowStats  # over the sparkline's span
+
+
+@dataclass(frozen=True)
+class ChannelTable:
+    now: datetime
+    since: datetime
+    rows: list[ChannelRow]
+
+
+async def channel_table(store: Store, node_id: int, now: datetime) -> ChannelTable:
+    async with store.read() as reader:
+        channels = await reader.channels(node_id)
+        spans = since_first_data(await windows(reader, node_id, now, SPARK_STEP, SPARK_WINDOWS))
+    rows = []
+    for channel in channels:
+        spark = [w.by_channel.get(channel.chan_id or -1, FlowStats()) for w in spans]
+        rows.append(ChannelRow(channel, spark, _sum_flows(spark)))
+    rows.sort(key=lambda r: (r.channel.chan_id is None, -r.total.fee_out_msat))
+    return ChannelTable(now, spans[0].start, rows)
+
+
+def _sum_flows(flows: Sequence[FlowStats]) -> FlowStats:
+    """Field by field: every FlowStats field is a count or an amount."""
+    return FlowStats(**{f.name: sum(getattr(x, f.name) for x in flows) for f in fields(FlowStats)})
+
+
+@dataclass(frozen=True)
+class ChannelPage:
+    now: datetime
+    channel: Channel
+    range_name: str
+    start: datetime
+    series: ChannelSeries
+    policies: list[PolicyRecord]  # the whole history: a change is judged against the last
+    decisions: list[FeeDecision]
+    alerts: list[Alert]
+
+    @property
+    def changes(self) -> list[PolicyChange]:
+        """Both sides' policy entries in the range, newest first."""
+        return [c for c in policy_changes(self.policies) if c.record.at >= self.start][::-1]
+
+    @property
+    def our_changes(self) -> list[PolicyChange]:
+        """Our side's changes in the range, oldest first: the ones the charts mark."""
+        return [
+            c
+            for c in policy_changes(self.policies)
+            if c.record.at >= self.start and c.record.direction is Direction.LOCAL and not c.first
+        ]
+
+    @property
+    def total(self) -> FlowStats:
+        return _sum_flows([p.flow for p in self.series.points])
+
+
+async def channel_page(
+    store: Store, node_id: int, scid: str, range_name: str, now: datetime
+) -> ChannelPage | None:
+    """The channel with short channel id ``scid`` over the named range; None when the store
+    has no such open or pending channel."""
+    start = now - RANGES[range_name]
+    async with store.read() as reader:
+        channel = next((c for c in await reader.channels(node_id) if c.scid == scid), None)
+        if channel is None or channel.chan_id is None:
+            return None
+        series = await reader.channel_series(
+            node_id, channel.chan_id, start, now, max_points=CHART_POINTS, now=now
+        )
+        policies = await reader.policy_history(node_id, channel.chan_id, EPOCH, now)
+        decisions = await fee_journal.channel_decisions(reader, node_id, channel.chan_id)
+    async with monitor_book(store) as book:
+        alerts = [
+            a
+            for a in await book.list_alerts(node_id, include_resolved=True, limit=200)
+            if a.labels.get("scid") == scid
+        ]
+    return ChannelPage(now, channel, range_name, start, series, policies, decisions, alerts)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: FeeRun
+    decisions: list[FeeDecision]
+
+    @property
+    def changes(self) -> list[FeeDecision]:
+        """Decisions that proposed an update (sent or, in a dry run, planned)."""
+        return [d for d in self.decisions if d.action == "update"]
+
+
+async def fee_runs(store: Store, node_id: int) -> list[RunSummary]:
+    """The latest runs with their decisions, newest first."""
+    async with store.read() as reader:
+        runs = await fee_journal.runs(reader, node_id, limit=FEE_RUNS_SHOWN)
+        return [
+            RunSummary(run, await fee_journal.run_decisions(reader, run.id or 0)) for run in runs
+        ]
+
+
+async def fee_run(store: Store, node_id: int, run_id: int) -> RunSummary | None:
+    async with store.read() as reader:
+        run = await fee_journal.get_run(reader, run_id)
+        if run is None or run.node_id != node_id:
+            return None
+        return RunSummary(run, await fee_journal.run_decisions(reader, run_id))
+
+
+@dataclass(frozen=True)
+class AlertsPage:
+    now: datetime
+    alerts: list[Alert]
+    incidents: list[Incident]
+
+
+async def alerts_page(store: Store, node_id: int, now: datetime) -> AlertsPage:
+    async with monitor_book(store) as book:
+        alerts = await book.list_alerts(node_id, include_resolved=True, limit=200)
+        incidents = await book.incidents(node_id=node_id)
+    return AlertsPage(now, alerts, incidents)
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    now: datetime
+    incident: Incident
+    timeline: list[TimelineEntry]
+    actions: list[IncidentAction]
+
+
+async def incident_page(
+    store: Store, node_id: int, incident_id: int, now: datetime
+) -> IncidentPage | None:
+    async with monitor_book(store) as book:
+        incident = await book.incident(incident_id)
+        if incident is None or incident.node_id != node_id:
+            return None
+        return IncidentPage(
+            now, incident, await book.timeline(incident_id), await book.actions(incident_id)
+        )
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A policy history entry with what changed since the previous one of its direction,
+    in words; ``first`` when there is none (the collector's first sight of it)."""
+
+    record: PolicyRecord
+    text: str
+    first: bool
+
+
+def policy_changes(records: Sequence[PolicyRecord]) -> list[PolicyChange]:
+    """The entries of a channel's whole policy history (oldest first) as changes."""
+    last: dict[Direction, PolicyRecord] = {}
+    found = []
+    for record in records:
+        before = last.get(record.direction)
+        found.append(PolicyChange(record, _change_text(record, before), before is None))
+        last[record.direction] = record
+    return found
+
+
+def _change_text(record: PolicyRecord, before: PolicyRecord | None) -> str:
+    new = record.policy
+    if before is None:
+        return f"{new.fee_rate_ppm} ppm, base {new.base_fee_msat} msat"
+    old = before.policy
+    parts = []
+    if old.fee_rate_ppm != new.fee_rate_ppm:
+        parts.append(f"{old.fee_rate_ppm}→{new.fee_rate_ppm} ppm")
+    if old.base_fee_msat != new.base_fee_msat:
+        parts.append(f"base {old.base_fee_msat}→{new.base_fee_msat} msat")
+    if old.inbound_fee_rate_ppm != new.inbound_fee_rate_ppm:
+        parts.append(f"inbound {old.inbound_fee_rate_ppm}→{new.inbound_fee_rate_ppm} ppm")
+    if old.disabled != new.disabled:
+        parts.append("disabled" if new.disabled else "enabled")
+    return ", ".join(parts) or "other fields"
+
+
+#: How far back the rebalance page lists executed rebalances.
+REBALANCE_HISTORY = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class RebalancePage:
+    now: datetime
+    since: datetime
+    executed: list[RebalanceDecision]  # newest first
+    runs: list[RebalanceRun]
+    spent_today_msat: int
+    spent_since_msat: int
+
+
+async def rebalance_page(store: Store, node_id: int, now: datetime) -> RebalancePage:
+    since = now - REBALANCE_HISTORY
+    today = bucket_floor(now, Resolution.DAY)
+    async with store.read() as reader:
+        executed = await rebalances.executed(reader, node_id, since)
+        runs = await rebalances.runs(reader, node_id, limit=FEE_RUNS_SHOWN)
+        spent_today, spent_since = await rebalances.spending(reader, node_id, [today, since])
+    return RebalancePage(now, since, executed[::-1], runs, spent_today, spent_since)

@@ -1,0 +1,89 @@
+"""`lnpilot demo` (`make demo`) as a user runs it: it prints the dashboard's address, the
+dashboard shows the simulated node being collected, repriced and judged, and Ctrl-C stops
+everything it started.
+
+A real process (not the CLI runner): the signal must reach it as from a terminal. LNbits is
+left out (``LNPILOT_LNBITS_VENV`` points nowhere): the dashboard does not need it, and the CLI
+tests run the demo with it."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+DASHBOARD = re.compile(r"Dashboard: (http://127\.0\.0\.1:\d+)(/dashboard/\?token=lnp_\S+)")
+CHANNELS = 5  # our node's channels in demo.toml
+
+
+class Demo:
+    def __init__(self) -> None:
+        env = {**os.environ, "LNPILOT_LNBITS_VENV": "/nonexistent", "COLUMNS": "200"}
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("lnpilot")), "demo", "--speed", "600"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        self.output: list[str] = []
+
+    def wait_for(self, pattern: re.Pattern[str], timeout_s: float) -> re.Match[str]:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
+            if ready:
+                line = self.process.stdout.readline()
+                self.output.append(line)
+                if found := pattern.search(line):
+                    return found
+            assert self.process.poll() is None, "".join(self.output)
+        raise AssertionError(f"no {pattern.pattern!r} in:\n{''.join(self.output)}")
+
+
+@pytest.fixture
+def demo() -> Iterator[Demo]:
+    started = Demo()
+    try:
+        yield started
+    finally:
+        if started.process.poll() is None:
+            started.process.kill()
+            started.process.wait()
+
+
+@pytest.mark.slow
+def test_the_demo_serves_a_live_dashboard_and_ctrl_c_stops_it(demo: Demo) -> None:
+    base, link = demo.wait_for(DASHBOARD, timeout_s=60).groups()
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get(link).status_code == 303  # the token becomes the session cookie
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            table = http.get("/dashboard/channels").text
+            fees = http.get("/dashboard/fees").text
+            forwarded = sum(int(n) for n in re.findall(r'<td class="num">(\d+) / \d+</td>', table))
+            if forwarded and "apply" in fees:
+                break
+            time.sleep(2)
+        assert table.count('href="/dashboard/channels/') == CHANNELS, table
+        assert forwarded > 0, "no forward collected from the simulated node"
+        assert "apply" in fees, "the fee engine did not run in apply mode"
+        assert "rebalance" in http.get("/dashboard/").text  # the rebalancer's loop runs
+    demo.process.send_signal(signal.SIGINT)
+    rest, _ = demo.process.communicate(timeout=60)
+    output = "".join(demo.output) + rest
+    assert demo.process.returncode == 0, output
+    assert "Stopped the daemon." in output
+    assert output.rstrip().endswith("Stopped the simulation.")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base + "/health")

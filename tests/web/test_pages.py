@@ -1,0 +1,142 @@
+"""The dashboard over HTTP: who may see it, what each page answers, what it may load.
+
+The app is the API's own (``create_app``, which mounts the dashboard), on the store a simnet
+run filled; the expected figures are read from that store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from lnpilot.store.tokens import Scope, create_token, revoke_token
+from lnpilot.web import auth
+from lnpilot.web.templating import CSP
+
+from .conftest import Served
+
+PAGES = ("/", "/channels", "/fees", "/rebalances", "/alerts")
+
+
+@pytest.fixture
+async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.base, follow_redirects=False) as client:
+        yield client
+
+
+async def signed_in(http: httpx.AsyncClient, served: Served) -> httpx.AsyncClient:
+    answer = await http.get(served.url("/", token=True))
+    assert answer.status_code == 303
+    return http
+
+
+async def test_without_a_token_every_page_sends_to_the_sign_in_form(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    for path in (*PAGES, f"/channels/{served.filled.scids[0]}", "/fees/1", "/incidents/1"):
+        answer = await http.get(served.url(path))
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/dashboard/login?next=%2Fdashboard")
+    form = await http.get(answer.headers["location"])
+    assert form.status_code == 200 and 'name="token"' in form.text
+
+
+async def test_a_token_in_the_address_moves_to_a_strict_cookie_and_leaves_the_address(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    answer = await http.get(served.url("/channels", token=True) + "&x=1")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard/channels?x=1"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{auth.COOKIE}={served.filled.token};")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
+    page = await http.get("/dashboard/channels?x=1")
+    assert page.status_code == 200
+    assert served.filled.token not in page.text
+
+
+async def test_unknown_and_revoked_tokens_are_refused(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    answer = await http.get("/dashboard/?token=lnp_not-a-token")
+    assert answer.status_code == 303 and "failed=1" in answer.headers["location"]
+    assert "set-cookie" not in answer.headers
+    store, now = served.services.store, served.filled.now
+    async with store.transaction() as tx:
+        record, secret = await create_token(tx, "short-lived", Scope.READ, now)
+    assert (await http.get(f"/dashboard/?token={secret}")).status_code == 303
+    assert (await http.get("/dashboard/")).status_code == 200
+    async with store.transaction() as tx:
+        assert await revoke_token(tx, record.id, now)
+    answer = await http.get("/dashboard/")
+    assert answer.status_code == 303 and "/login" in answer.headers["location"]
+
+
+async def test_the_sign_in_form_signs_in_and_only_returns_to_the_dashboard(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    token = served.filled.token
+    answer = await http.post("/dashboard/login", data={"token": token, "next": "/dashboard/alerts"})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/dashboard/alerts")
+    assert (await http.get("/dashboard/alerts")).status_code == 200
+    elsewhere = await http.post(
+        "/dashboard/login", data={"token": token, "next": "https://evil.example/"}
+    )
+    assert elsewhere.headers["location"] == "/dashboard/"
+    wrong = await http.post("/dashboard/login", data={"token": "lnp_wrong", "next": "/x"})
+    assert "failed=1" in wrong.headers["location"]
+    out = await http.post("/dashboard/logout")
+    assert out.status_code == 303
+    assert (await http.get("/dashboard/alerts")).status_code == 303
+
+
+async def test_every_page_answers_with_only_its_own_files(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    paths = [
+        *PAGES,
+        *(
+            f"/channels/{s}?range={r}"
+            for s in served.filled.scids[:1]
+            for r in ("1d", "7d", "30d", "1y")
+        ),
+        "/fees/1",
+    ]
+    for path in paths:
+        answer = await http.get(f"/dashboard{path}")
+        assert answer.status_code == 200, (path, answer.text[:500])
+        assert answer.headers["content-security-policy"] == CSP
+        for url in re.findall(r'(?:src|href)="([^"]+)"', answer.text):
+            assert url.startswith(("/dashboard", "data:")), (path, url)
+            if url.startswith("/dashboard/static/"):
+                assert (await http.get(url)).status_code == 200, url
+
+
+async def test_the_overview_shows_the_stores_figures(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    store = served.services.store
+    async with store.read() as reader:
+        node_id = await reader.node_id(served.filled.pubkey)
+        assert node_id is not None
+        channels = await reader.channels(node_id)
+    page = (await http.get("/dashboard/")).text
+    capacity = sum(c.capacity_sat for c in channels if c.chan_id is not None)
+    assert f"{capacity:,}" in page
+    for channel in channels:
+        table = (await http.get("/dashboard/channels")).text
+        assert f'href="/dashboard/channels/{channel.scid}"' in table
+
+
+async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:
+    await signed_in(http, served)
+    for path in ("/channels/1x1x1", "/fees/999999", "/incidents/999999"):
+        answer = await http.get(f"/dashboard{path}")
+        assert answer.status_code == 404, path
+        assert "The store has no" in answer.text
+    bad_range = await http.get(f"/dashboard/channels/{served.filled.scids[0]}?range=2d")
+    assert bad_range.status_code == 404
