@@ -59,8 +59,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Marker:
-    t: float  # unix seconds
-    label: str
+    """A dashed vertical line at ``t`` (unix seconds); the page's table says what it was."""
+
+    t: float
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Chart:
                 }
                 for s in self.series
             ],
-            "markers": [{"t": m.t, "label": m.label} for m in self.markers],
+            "markers": [{"t": m.t} for m in self.markers],
             "marker_color": COLORS["marker"],
         }
 
@@ -134,7 +135,7 @@ def channel_charts(series: ChannelSeries, changes: Sequence[PolicyChange]) -> li
     """Balance, flow and fees of one channel, our policy changes marked on each."""
     points = series.points
     x = [_ts(p.bucket_start) for p in points]
-    markers = [Marker(_ts(c.record.at), c.text) for c in changes]
+    markers = [Marker(_ts(c.record.at)) for c in changes]
     step = series.resolution.value
     step_s = series.resolution.step.total_seconds()
 

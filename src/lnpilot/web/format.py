@@ -30,10 +30,6 @@ def ppm(rate: int | None) -> str:
     return "–" if rate is None else f"{rate:,} ppm"
 
 
-def percent(ratio: float | None) -> str:
-    return "–" if ratio is None else f"{ratio * 100:.0f}%"
-
-
 def utc(at: datetime | None) -> str:
     return "–" if at is None else at.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -66,7 +62,6 @@ def install(env: Environment) -> None:
         sat=sat,
         sat_amount=sat_amount,
         ppm=ppm,
-        percent=percent,
         utc=utc,
         ago=ago,
         short=short,
