@@ -1,7 +1,8 @@
 """What each dashboard page shows, read from the store into plain view objects.
 
-Pages are rendered from these objects alone, so a template never touches the database and
-every figure on a page comes from one read snapshot. Everything is read from the store (what
+Pages are rendered from these objects alone, so a template never touches the database, and
+a page's figures of one kind come from one read snapshot (the collector's and the journals'
+in one, the alert engine's book in another). Everything is read from the store (what
 the collector, the fee engine, the rebalancer and the alert engine recorded), never from the
 node: the dashboard stays up and truthful about the past while the node is unreachable.
 
