@@ -1,0 +1,188 @@
+"""Alerts and silences, incidents and their lifecycle. Writes need admin and are audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lnpilot.api.deps import UNPROCESSABLE, Admin, Reader, ServicesDep, audited
+from lnpilot.monitor import IncidentError, acknowledge, annotate, incident_markdown, resolve
+from lnpilot.store.alerts import (
+    Alert,
+    Incident,
+    IncidentAction,
+    Matcher,
+    Silence,
+    TimelineEntry,
+    monitor_book,
+)
+
+router = APIRouter(tags=["alerts and incidents"])
+
+MAX_SILENCE = timedelta(days=90)
+
+
+class SilenceIn(BaseModel):
+    """A silence: alerts whose labels match every matcher are not notified until it ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[str] = Field(
+        min_length=1, max_length=20, examples=[["alertname=channel_drained", "scid=800000x1x0"]]
+    )
+    duration_s: int = Field(gt=0, le=int(MAX_SILENCE.total_seconds()))
+    comment: str = Field(min_length=1, max_length=500)
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000, description="Added to the timeline")
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cause: str = Field(min_length=1, max_length=2000, description="What caused it")
+    resolution: str = Field(min_length=1, max_length=2000, description="What fixed it")
+
+
+@dataclass(frozen=True)
+class IncidentOut:
+    incident: Incident
+    timeline: list[TimelineEntry]
+    actions: list[IncidentAction]
+
+
+@router.get(
+    "/alerts", summary="Pending and firing alerts (resolved too with all=true)", response_model=None
+)
+async def alerts(
+    services: ServicesDep, _: Reader, all: Annotated[bool, Query()] = False
+) -> list[Alert]:
+    async with monitor_book(services.store) as book:
+        return await book.list_alerts(include_resolved=all)
+
+
+@router.get("/alerts/silences", summary="Silences (only those in force with active=true)")
+async def silences(
+    services: ServicesDep, _: Reader, active: Annotated[bool, Query()] = False
+) -> list[Silence]:
+    async with monitor_book(services.store) as book:
+        return await book.silences(active_at=services.clock() if active else None)
+
+
+@router.post("/alerts/silences", status_code=status.HTTP_201_CREATED, summary="Silence alerts")
+async def add_silence(services: ServicesDep, token: Admin, body: SilenceIn) -> Silence:
+    async with audited(services, token, "alerts.silence", detail=body.model_dump()) as detail:
+        try:
+            matchers = [Matcher.parse(text) for text in body.matchers]
+        except ValueError as exc:
+            raise HTTPException(UNPROCESSABLE, str(exc)) from None
+        now = services.clock()
+        async with monitor_book(services.store, write=True) as book:
+            silence = await book.add_silence(
+                matchers,
+                now,
+                now + timedelta(seconds=body.duration_s),
+                created_by=token.name,
+                comment=body.comment,
+            )
+        detail["silence_id"] = silence.id
+        return silence
+
+
+@router.delete(
+    "/alerts/silences/{silence_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End a silence now",
+)
+async def expire_silence(services: ServicesDep, token: Admin, silence_id: int) -> None:
+    async with (
+        audited(services, token, "alerts.unsilence", target=f"silence:{silence_id}"),
+        monitor_book(services.store, write=True) as book,
+    ):
+        if not await book.expire_silence(silence_id, services.clock()):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no silence {silence_id} in force")
+
+
+@router.get("/incidents", summary="Open and acknowledged incidents (resolved too with all=true)")
+async def incidents(
+    services: ServicesDep, _: Reader, all: Annotated[bool, Query()] = False
+) -> list[Incident]:
+    async with monitor_book(services.store) as book:
+        return await book.incidents(include_resolved=all)
+
+
+async def _incident(services: ServicesDep, incident_id: int) -> IncidentOut:
+    async with monitor_book(services.store) as book:
+        found = await book.incident(incident_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
+        return IncidentOut(found, await book.timeline(incident_id), await book.actions(incident_id))
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    summary="An incident, its timeline and its action plan",
+    response_model=None,
+)
+async def incident(services: ServicesDep, _: Reader, incident_id: int) -> IncidentOut:
+    return await _incident(services, incident_id)
+
+
+@router.get(
+    "/incidents/{incident_id}/export",
+    response_class=PlainTextResponse,
+    summary="An incident as Markdown: summary, cause, resolution, plan and timeline",
+)
+async def export(services: ServicesDep, _: Reader, incident_id: int) -> PlainTextResponse:
+    found = await _incident(services, incident_id)
+    text = incident_markdown(found.incident, found.timeline, found.actions)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+@router.post("/incidents/{incident_id}/ack", summary="Acknowledge an incident", response_model=None)
+async def ack(
+    services: ServicesDep, token: Admin, incident_id: int, body: AckIn | None = None
+) -> IncidentOut:
+    async with audited(services, token, "incidents.ack", target=f"incident:{incident_id}"):
+        await _incident(services, incident_id)  # 404 before anything is written
+        try:
+            await acknowledge(services.store, incident_id, token.name, services.clock())
+            if body is not None and body.note:
+                await annotate(services.store, incident_id, body.note, token.name, services.clock())
+        except IncidentError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return await _incident(services, incident_id)
+
+
+@router.post("/incidents/{incident_id}/resolve", summary="Resolve an incident", response_model=None)
+async def resolve_incident(
+    services: ServicesDep, token: Admin, incident_id: int, body: ResolveIn
+) -> IncidentOut:
+    async with audited(
+        services,
+        token,
+        "incidents.resolve",
+        target=f"incident:{incident_id}",
+        detail=body.model_dump(),
+    ):
+        await _incident(services, incident_id)  # 404 before anything is written
+        try:
+            await resolve(
+                services.store,
+                incident_id,
+                cause=body.cause,
+                resolution=body.resolution,
+                by=token.name,
+                now=services.clock(),
+            )
+        except IncidentError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return await _incident(services, incident_id)

@@ -1,0 +1,268 @@
+"""Read routes over what the collector recorded: the node, its channels, their series, forwards.
+
+Everything comes from the store, never from the node (except the node's live identity in
+``/node``), so the API answers quickly and the same way whatever the node's state. Amounts
+are msat, capacities sat, as everywhere in lnpilot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import AwareDatetime, TypeAdapter
+
+from lnpilot.api.deps import UNPROCESSABLE, NodeId, Reader, ServicesDep, json_response
+from lnpilot.collect import ChannelMetrics, channel_metrics
+from lnpilot.node.backend import NodeError
+from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
+from lnpilot.service.context import Services
+from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution
+from lnpilot.store.records import Event
+
+router = APIRouter(tags=["node and channels"])
+
+#: The windows the channel list totals forwards over.
+LIST_WINDOWS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+#: Series and forward listings cover at most this much.
+MAX_RANGE = timedelta(days=5 * 366)
+#: A series at an explicit resolution may have at most this many buckets.
+MAX_BUCKETS = 20_000
+MAX_FORWARDS = 10_000
+NODE_INFO_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """A channel as last recorded, with its forwards over each of ``LIST_WINDOWS``."""
+
+    channel: Channel
+    local_ratio: float
+    flows: dict[str, FlowStats]
+
+
+@dataclass(frozen=True)
+class NodeFlows:
+    """The node's forwards over a window. A forward shows on both its channels: it is
+    counted once here, by the channel it left through (a failed one by where it came in)."""
+
+    forwards: int
+    volume_msat: int
+    fees_earned_msat: int
+    failed_forwards: int
+
+
+def node_flows(flows: list[FlowStats]) -> NodeFlows:
+    return NodeFlows(
+        forwards=sum(f.forwards_out for f in flows),
+        volume_msat=sum(f.volume_out_msat for f in flows),
+        fees_earned_msat=sum(f.fee_out_msat for f in flows),
+        failed_forwards=sum(f.failed_in for f in flows),
+    )
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    pubkey: str
+    alias: str | None
+    reachable: bool
+    block_height: int | None
+    channels_by_state: dict[str, int]
+    capacity_sat: int
+    local_balance_msat: int
+    remote_balance_msat: int
+    flows: dict[str, NodeFlows]
+    collector_last_cycle_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChannelDetail:
+    metrics: ChannelMetrics
+    policy_history: list[PolicyRecord]
+    events: list[Event]
+
+
+_ROWS = TypeAdapter(list[ChannelRow])
+_SERIES = TypeAdapter(ChannelSeries)
+
+
+class ResolutionChoice(enum.StrEnum):
+    AUTO = "auto"
+    FIVE_MINUTES = "5m"
+    HOUR = "1h"
+    DAY = "1d"
+
+
+def _range(
+    start: datetime | None, end: datetime | None, now: datetime, default: timedelta
+) -> tuple[datetime, datetime]:
+    """``[start, end)``, defaulting to the ``default`` span that ends now; 422 when absurd."""
+    end = end or now
+    start = start or end - default
+    if start >= end:
+        raise HTTPException(UNPROCESSABLE, "start must be before end")
+    if end - start > MAX_RANGE:
+        raise HTTPException(UNPROCESSABLE, f"a range spans at most {MAX_RANGE.days} days")
+    return start, end
+
+
+def _parse_scid(scid: str) -> int:
+    """The numeric channel id of ``scid``; 422 when it is not a short channel id."""
+    try:
+        return chan_id_from_scid(scid)
+    except ValueError:
+        raise HTTPException(
+            UNPROCESSABLE,
+            f"{scid!r} is not a short channel id (BLOCKxTXxOUT, e.g. 800000x1x0)",
+        ) from None
+
+
+async def _channel(services: Services, node_id: int, scid: str) -> Channel:
+    """The open or pending channel ``scid`` names; 422 for a malformed id, 404 for unknown."""
+    chan_id = _parse_scid(scid)
+    async with services.store.read() as reader:
+        for channel in await reader.channels(node_id):
+            if channel.chan_id == chan_id:
+                return channel
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no open or pending channel {scid}")
+
+
+async def _list_rows(services: Services, node_id: int) -> list[ChannelRow]:
+    now = services.clock()
+    async with services.store.read() as reader:
+        channels = await reader.channels(node_id)
+        totals = {
+            name: await reader.channel_totals(node_id, now - span, now, now=now)
+            for name, span in LIST_WINDOWS.items()
+        }
+    return [
+        ChannelRow(
+            channel=c,
+            local_ratio=c.local_ratio,
+            flows={name: found.get(c.chan_id or -1, FlowStats()) for name, found in totals.items()},
+        )
+        for c in channels
+    ]
+
+
+@router.get("/node", summary="The node: identity, channels, balances, forwards per window")
+async def node(services: ServicesDep, node_id: NodeId, _: Reader) -> NodeSummary:
+    pubkey = await services.pubkey()
+    try:
+        info = await asyncio.wait_for(services.node.get_info(), NODE_INFO_TIMEOUT_S)
+    except (NodeError, TimeoutError):
+        info = None
+    rows = await _list_rows(services, node_id)
+    async with services.store.read() as reader:
+        state = await reader.collector_state(node_id)
+    by_state: dict[str, int] = {}
+    for row in rows:
+        by_state[row.channel.state.value] = by_state.get(row.channel.state.value, 0) + 1
+    opened = [r.channel for r in rows if r.channel.state is not ChannelState.PENDING_OPEN]
+    return NodeSummary(
+        pubkey=pubkey,
+        alias=info.alias if info else None,
+        reachable=info is not None,
+        block_height=info.block_height if info else None,
+        channels_by_state=by_state,
+        capacity_sat=sum(c.capacity_sat for c in opened),
+        local_balance_msat=sum(c.local_balance_msat for c in opened),
+        remote_balance_msat=sum(c.remote_balance_msat for c in opened),
+        flows={name: node_flows([r.flows[name] for r in rows]) for name in LIST_WINDOWS},
+        collector_last_cycle_at=state.last_cycle_at if state else None,
+    )
+
+
+@router.get(
+    "/channels",
+    summary="Open and pending channels with forwards over 1, 7 and 30 days",
+    response_model=list[ChannelRow],
+)
+async def channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Response:
+    return json_response(_ROWS, await _list_rows(services, node_id))
+
+
+@router.get(
+    "/channels/{scid}",
+    summary="One channel: its metrics, policy changes and events",
+    response_model=None,
+)
+async def channel(
+    services: ServicesDep,
+    node_id: NodeId,
+    _: Reader,
+    scid: str,
+    days: Annotated[int, Query(ge=1, le=366, description="History to include")] = 30,
+) -> ChannelDetail:
+    found = await _channel(services, node_id, scid)
+    assert found.chan_id is not None  # found by it
+    now = services.clock()
+    start = now - timedelta(days=days)
+    async with services.store.read() as reader:
+        metrics = await channel_metrics(reader, node_id, now, chan_ids=[found.chan_id])
+        history = await reader.policy_history(node_id, found.chan_id, start, now)
+        events = await reader.events(node_id, start, now, chan_id=found.chan_id)
+    if not metrics:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {scid} is not confirmed yet")
+    return ChannelDetail(metrics=metrics[0], policy_history=history, events=events)
+
+
+@router.get(
+    "/channels/{scid}/series",
+    summary="One channel's balances and flows per bucket",
+    description=(
+        "From the rollups. `resolution=auto` picks the finest level still retained at `start` "
+        "that gives at most `max_points` buckets. Buckets without data are left out."
+    ),
+    response_model=ChannelSeries,
+)
+async def channel_series(
+    services: ServicesDep,
+    node_id: NodeId,
+    _: Reader,
+    scid: str,
+    start: Annotated[AwareDatetime | None, Query(description="Default: 7 days before end")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
+    resolution: ResolutionChoice = ResolutionChoice.AUTO,
+    max_points: Annotated[int, Query(ge=10, le=MAX_BUCKETS)] = 1000,
+) -> Response:
+    chan_id = _parse_scid(scid)
+    now = services.clock()
+    start, end = _range(start, end, now, timedelta(days=7))
+    chosen = None if resolution is ResolutionChoice.AUTO else Resolution(resolution.value)
+    if chosen is not None and (end - start) / chosen.step > MAX_BUCKETS:
+        raise HTTPException(
+            UNPROCESSABLE,
+            f"{resolution.value} over this range is more than {MAX_BUCKETS} buckets: "
+            "choose a coarser resolution or a shorter range",
+        )
+    async with services.store.read() as reader:
+        found_series = await reader.channel_series(
+            node_id, chan_id, start, end, resolution=chosen, max_points=max_points, now=now
+        )
+    if not found_series.points:  # only then is it worth asking whether the channel exists
+        await _channel(services, node_id, scid)
+    return json_response(_SERIES, found_series)
+
+
+@router.get("/forwards", summary="Forwards in time order, optionally through one channel")
+async def forwards(
+    services: ServicesDep,
+    node_id: NodeId,
+    _: Reader,
+    start: Annotated[AwareDatetime | None, Query(description="Default: 1 day before end")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
+    channel: Annotated[str | None, Query(description="Short channel id")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FORWARDS)] = 1000,
+) -> list[Forward]:
+    start, end = _range(start, end, services.clock(), timedelta(days=1))
+    chan_id = None
+    if channel is not None:
+        chan_id = (await _channel(services, node_id, channel)).chan_id
+    async with services.store.read() as reader:
+        found = await reader.forwards(node_id, start, end, chan_id=chan_id)
+    return found[-limit:]

@@ -1,0 +1,118 @@
+"""Fee plans: plan (a journaled dry run), apply, history, rollback. Writes need admin.
+
+The policy is the daemon's, ``[service] fees_policy_file``, read at each call so an edited
+file is used at once (and a broken one is refused with its problems, not half-applied).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, audited
+from lnpilot.fees import PolicyError, PolicyFile, RollbackError, RunReport, evaluate, load_policy
+from lnpilot.fees import rollback as rollback_run
+from lnpilot.service.context import Services
+from lnpilot.store import fee_journal
+from lnpilot.store.fee_journal import FeeDecision, FeeRun
+
+router = APIRouter(prefix="/fees", tags=["fees"])
+
+
+@dataclass(frozen=True)
+class RunOut:
+    """A run as journaled, with every channel's decision (including "nothing to do")."""
+
+    run: FeeRun
+    decisions: list[FeeDecision]
+
+
+def _policy(services: Services) -> PolicyFile:
+    path = services.settings.service.fees_policy_file
+    if path is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "no fee policy: set [service] fees_policy_file"
+        )
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "; ".join(exc.problems)) from None
+
+
+async def _journaled(services: Services, report: RunReport) -> RunOut:
+    async with services.store.read() as reader:
+        run = await fee_journal.get_run(reader, report.run_id)
+        decisions = await fee_journal.run_decisions(reader, report.run_id)
+    assert run is not None  # it was just written
+    return RunOut(run, decisions)
+
+
+async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
+    async with audited(services, token, "fees.apply" if apply else "fees.plan") as detail:
+        report = await evaluate(
+            services.node, services.store, _policy(services), services.clock(), apply=apply
+        )
+        detail["run_id"] = report.run_id
+        return await _journaled(services, report)
+
+
+@router.post(
+    "/plan", summary="Plan fees now: a dry run, journaled, nothing sent", response_model=None
+)
+async def plan(services: ServicesDep, token: Admin) -> RunOut:
+    return await _evaluate(services, token, apply=False)
+
+
+@router.post(
+    "/apply", summary="Plan and apply fees now, verified by reading back", response_model=None
+)
+async def apply(services: ServicesDep, token: Admin) -> RunOut:
+    return await _evaluate(services, token, apply=True)
+
+
+@router.get("/runs", summary="The latest fee runs, newest first")
+async def runs(
+    services: ServicesDep,
+    node_id: NodeId,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> list[FeeRun]:
+    async with services.store.read() as reader:
+        return await fee_journal.runs(reader, node_id, limit=limit)
+
+
+@router.get("/runs/{run_id}", summary="One fee run and its decisions", response_model=None)
+async def run(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
+    async with services.store.read() as reader:
+        found = await fee_journal.get_run(reader, run_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fee run {run_id}")
+        return RunOut(found, await fee_journal.run_decisions(reader, run_id))
+
+
+@router.post(
+    "/runs/{run_id}/rollback",
+    summary="Restore the policies an applied run changed",
+    response_model=None,
+)
+async def rollback(
+    services: ServicesDep,
+    token: Admin,
+    run_id: int,
+    force: Annotated[
+        bool, Query(description="Restore even where the policy changed again since")
+    ] = False,
+) -> RunOut:
+    async with audited(
+        services, token, "fees.rollback", target=f"run:{run_id}", detail={"force": force}
+    ) as detail:
+        try:
+            report = await rollback_run(
+                services.node, services.store, run_id, services.clock(), force=force
+            )
+        except RollbackError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        detail["run_id"] = report.run_id
+        return await _journaled(services, report)

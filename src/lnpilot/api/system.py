@@ -1,0 +1,73 @@
+"""The daemon itself: health (public, for probes), ``/metrics``, and the audit log (admin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from lnpilot.api import metrics
+from lnpilot.api.deps import Admin, ServicesDep, authenticate
+from lnpilot.service.health import LoopStatus
+from lnpilot.store import audit
+
+router = APIRouter(tags=["daemon"])
+
+
+@dataclass(frozen=True)
+class LoopOut:
+    status: LoopStatus
+    healthy: bool
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    at: datetime
+    loops: list[LoopOut]
+
+
+@router.get(
+    "/health",
+    summary="Which loop last succeeded when; 503 when any loop is unhealthy",
+    responses={503: {"description": "A loop has not succeeded within three intervals"}},
+)
+async def health(services: ServicesDep, response: Response) -> Health:
+    now = services.clock()
+    loops = [LoopOut(s, s.healthy(now)) for s in services.health.all()]
+    healthy = all(loop.healthy for loop in loops)
+    if not healthy:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(healthy=healthy, at=now, loops=loops)
+
+
+@router.get(
+    "/audit", summary="The audit log of writes through the API, newest first", response_model=None
+)
+async def audit_log(
+    services: ServicesDep,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_id: Annotated[int | None, Query(description="Page back from this entry")] = None,
+) -> list[audit.AuditEntry]:
+    async with services.store.read() as reader:
+        return await audit.entries(reader, limit=limit, before_id=before_id)
+
+
+async def serve_metrics(services: ServicesDep) -> Response:
+    return Response(await metrics.render(services), media_type=metrics.CONTENT_TYPE)
+
+
+def metrics_route(public: bool) -> APIRouter:
+    """``/metrics``, behind a read token unless ``public``."""
+    guarded = APIRouter(tags=["daemon"])
+    guarded.add_api_route(
+        "/metrics",
+        serve_metrics,
+        summary="Prometheus metrics (text exposition format)",
+        response_class=Response,
+        dependencies=[] if public else [Depends(authenticate)],
+    )
+    return guarded

@@ -1,0 +1,62 @@
+"""``lnpilot run``: the daemon, with the REST API, dashboard and ``/metrics`` beside it.
+
+The alerts file and the fee policy are read and validated before anything starts. SIGTERM
+(or Ctrl-C) stops the loops after their current run and then the HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+
+from lnpilot.api.app import create_app
+from lnpilot.cli import output
+from lnpilot.cli.runtime import ExitCode, state_of
+from lnpilot.config import Settings
+from lnpilot.fees import PolicyError
+from lnpilot.notify import Notifier
+from lnpilot.service.alerts_file import AlertsFileError
+from lnpilot.service.daemon import (
+    Daemon,
+    EngineConfig,
+    build_loops,
+    load_engine_config,
+    open_services,
+)
+
+
+def run(ctx: typer.Context) -> None:
+    """Run the daemon: collector, rollups and retention, fee engine, alerts, notifications,
+    and the REST API with the dashboard and /metrics ([api] in the configuration)."""
+    state = state_of(ctx)
+    settings = state.settings()
+    try:
+        engine = load_engine_config(settings, state.config_file)
+    except (AlertsFileError, PolicyError) as exc:
+        for problem in exc.problems:
+            output.error(problem)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    try:
+        asyncio.run(_serve(settings, engine))
+    except OSError as exc:  # the API's address is taken or not ours
+        output.error(f"cannot listen on {settings.api.host}:{settings.api.port}: {exc}")
+        raise typer.Exit(ExitCode.FAILED) from None
+
+
+async def _serve(settings: Settings, engine: EngineConfig) -> None:
+    async with (
+        open_services(settings) as services,
+        Notifier(services.store, engine.notify) as notifier,
+    ):
+        app = create_app(services) if settings.api.enabled else None
+        daemon = Daemon(services, build_loops(services, engine, notifier), app)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.stop)
+        loops = ", ".join(s.name for s in services.health.all())
+        where = f"; API on {daemon.api_url}" if daemon.api_url else ""
+        output.stdout.print(f"lnpilot running: {loops}{where}")
+        await daemon.run()
+        output.stdout.print("lnpilot stopped.")

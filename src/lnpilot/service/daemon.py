@@ -1,0 +1,151 @@
+"""``lnpilot run``: the daemon's loop table, its shared objects, and the HTTP server beside it.
+
+Everything runs in one process and one asyncio event loop: the supervisor's loops and the
+HTTP server (REST API, dashboard, ``/metrics``) share the :class:`Services`, so the health
+endpoint reports on the very loops that run. Adding an engine is one line in
+:func:`build_loops`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from lnpilot.collect import Collector
+from lnpilot.config import Settings, config_file_path, make_client, make_node
+from lnpilot.fees import PolicyFile, evaluate, load_policy
+from lnpilot.monitor import Monitor, MonitorConfig
+from lnpilot.notify import Notifier, NotifyConfig
+from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
+from lnpilot.service.context import Services
+from lnpilot.service.supervisor import Loop, Supervisor
+from lnpilot.store import Store, sqlite_url
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The engine's own files, read and validated before anything starts: a bad alerts or
+    policy file fails ``lnpilot run`` at once instead of a loop at its first run."""
+
+    monitor: MonitorConfig
+    notify: NotifyConfig
+    fee_policy: PolicyFile | None
+
+
+def load_engine_config(settings: Settings, config_file: Path | None) -> EngineConfig:
+    """Raises ``AlertsFileError``, ``PolicyError`` or ``ConfigError`` on a bad file."""
+    alerts = alerts_file_path(settings.service.alerts_file, config_file_path(config_file))
+    monitor, notify = load_alerts_file(alerts)
+    policy_file = settings.service.fees_policy_file
+    return EngineConfig(monitor, notify, load_policy(policy_file) if policy_file else None)
+
+
+def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:
+    """The daemon's loop table, one line per loop."""
+    store, node, clock = services.store, services.node, services.clock
+    every = services.settings.service
+    collector = Collector(node, store, clock=clock)
+
+    async def maintain() -> None:
+        """Rollups of whatever a failed post-cycle rollup left, then retention."""
+        await store.rollup()
+        await store.apply_retention(clock())
+
+    async def judge() -> None:
+        monitor = Monitor(store, engine.monitor, await services.pubkey(), node)
+        await monitor.run_once(clock())
+
+    async def deliver() -> None:
+        await notifier.run_once(clock())
+
+    loops = [
+        Loop("collect", every.collect_interval_s, collector.run_once),
+        Loop("retention", every.retention_interval_s, maintain),
+        Loop("monitor", every.monitor_interval_s, judge),
+        Loop("notify", every.notify_interval_s, deliver),
+    ]
+    policy = engine.fee_policy
+    if policy is not None:
+
+        async def set_fees() -> None:
+            await evaluate(node, store, policy, clock(), apply=every.fees_apply)
+
+        loops.append(Loop("fees", every.fees_interval_s, set_fees))
+    return loops
+
+
+def store_url(settings: Settings) -> str:
+    """``[service] database_url``, else the SQLite file in the data directory."""
+    return settings.service.database_url or sqlite_url(settings.data_dir)
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """The store, the LNbits client and the node as the configuration says; closed on exit."""
+    async with (
+        await Store.open(store_url(settings)) as store,
+        make_client(settings) as client,
+        make_node(settings, client) as node,
+    ):
+        yield Services(store=store, node=node, settings=settings, client=client)
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM and stops the
+    server after its loops, instead of uvicorn re-raising the signal at exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Daemon:
+    """The supervisor and, given an ``app`` (the faces' ASGI application, built by the
+    caller: the service layer does not import the faces), the HTTP server on ``[api]``'s
+    address; :meth:`stop` ends both."""
+
+    def __init__(self, services: Services, loops: list[Loop], app: ASGIApp | None = None) -> None:
+        every = services.settings.service
+        self.services = services
+        self.supervisor = Supervisor(
+            loops,
+            services.health,
+            clock=services.clock,
+            backoff_max_s=every.backoff_max_s,
+            stop_timeout_s=every.stop_timeout_s,
+        )
+        self._server: _ApiServer | None = None
+        self._socket: socket.socket | None = None
+        if app is not None:
+            api = services.settings.api
+            self._socket = socket.create_server((api.host, api.port))
+            self._server = _ApiServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
+
+    @property
+    def api_url(self) -> str | None:
+        """Where the API listens (known from construction: the socket is bound already)."""
+        if self._socket is None:
+            return None
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.supervisor.stop()
+
+    async def run(self) -> None:
+        server_task = None
+        if self._server is not None and self._socket is not None:
+            server_task = asyncio.create_task(self._server.serve([self._socket]))
+        try:
+            await self.supervisor.run()
+        finally:
+            if server_task is not None and self._server is not None:
+                self._server.should_exit = True
+                await server_task

@@ -1,0 +1,73 @@
+"""``lnpilot tokens`` against a real store, and the public health endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lnpilot.cli.main import app
+from lnpilot.store import Store, sqlite_url
+from lnpilot.store.tokens import ApiToken, find_token
+
+from .conftest import Api
+
+
+def lookup(url: str, secret: str) -> ApiToken | None:
+    async def work() -> ApiToken | None:
+        async with await Store.open(url) as store, store.read() as reader:
+            return await find_token(reader, secret)
+
+    return asyncio.run(work())
+
+
+def test_tokens_create_list_revoke(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    runner = CliRunner()
+    made = runner.invoke(app, ["tokens", "create", "grafana", "--db", url, "--json"])
+    assert made.exit_code == 0, made.output
+    token = json.loads(made.output)
+    assert token["scope"] == "read" and token["token"].startswith("lnp_")
+    found = lookup(url, token["token"])
+    assert found is not None and found.name == "grafana"
+
+    admin = runner.invoke(app, ["tokens", "create", "ops", "--scope", "admin", "--db", url])
+    assert admin.exit_code == 0 and "keep it now" in admin.output
+    listed = json.loads(runner.invoke(app, ["tokens", "list", "--db", url, "--json"]).output)
+    assert [(t["name"], t["scope"]) for t in listed] == [("grafana", "read"), ("ops", "admin")]
+    assert token["token"] not in json.dumps(listed)
+
+    revoked = runner.invoke(app, ["tokens", "revoke", str(token["id"]), "--db", url])
+    assert revoked.exit_code == 0
+    assert lookup(url, token["token"]) is None
+    again = runner.invoke(app, ["tokens", "revoke", str(token["id"]), "--db", url])
+    assert again.exit_code == 1
+    too_long = runner.invoke(app, ["tokens", "create", "x" * 65, "--db", url])
+    assert too_long.exit_code == 2
+
+
+async def test_health_names_the_failing_loop_and_needs_no_token(api: Api) -> None:
+    health, now = api.services.health, api.sim.now
+    health.register("collect", 60)
+    health.register("monitor", 60)
+    health.started("collect", now)
+    health.succeeded("collect", now, 0.2)
+    ok = await api.http.get("/health")
+    assert ok.status_code == 200 and ok.json()["healthy"] is True
+    health.failed("monitor", now, 0.1, "NodeError: node unreachable")
+    down = await api.http.get("/api/v1/health")
+    assert down.status_code == 503
+    loops = {loop["status"]["name"]: loop for loop in down.json()["loops"]}
+    assert loops["monitor"]["healthy"] is False
+    assert loops["monitor"]["status"]["last_error"] == "NodeError: node unreachable"
+    assert loops["collect"]["status"]["last_success_at"] == now.isoformat().replace("+00:00", "Z")
+    # a loop that last succeeded more than three intervals ago is unhealthy too
+    api.sim.advance(timedelta(minutes=4))
+    stale = (await api.http.get("/health")).json()
+    assert {loop["status"]["name"]: loop["healthy"] for loop in stale["loops"]} == {
+        "collect": False,
+        "monitor": False,
+    }
