@@ -11,7 +11,20 @@ from typing import Annotated
 
 import typer
 
-from lnpilot.cli import alerts, decode, demo, dev, fees, invoice, pay, payments, simnet, wallet
+from lnpilot.cli import (
+    alerts,
+    decode,
+    demo,
+    dev,
+    fees,
+    invoice,
+    pay,
+    payments,
+    run,
+    simnet,
+    tokens,
+    wallet,
+)
 from lnpilot.cli.runtime import CliState
 from lnpilot.config import CONFIG_ENV_VAR
 
@@ -52,3 +65,5 @@ app.add_typer(dev.app, name="dev")
 alerts.register(app)
 app.add_typer(fees.app, name="fees")
 app.add_typer(simnet.app, name="simnet")
+app.command()(run.run)
+app.add_typer(tokens.app, name="tokens")
