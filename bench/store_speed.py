@@ -17,8 +17,15 @@ reference measured in the same run (machines are noisy: compare ratios across ru
   Reference: the very SQL statements the store issued, captured and replayed through bare
   ``sqlite3``. Heavier reads are reported apart, for information: all channels' totals over
   30 days and over the year, one channel's year at hourly resolution (8760 points).
-- ``collect_cycle_s_1000ch``: the collector's figure, measured in its own section (see
-  ``sections`` in :func:`run`), added with the collector.
+- ``collect_cycle_s_1000ch`` (target <= 2): one full collector cycle for a simulated node
+  with 1000 channels, read over loopback through ``LndRest`` from the simulator's LND face:
+  the node's reads (channels, pending, closed, peers, 1000 graph edges for both policies,
+  forwarding history), one transaction recording it all (1000 channel rows and snapshots,
+  policies, peers, the forwards and events), and the rollup; after a simulated minute of
+  300 payments through the node and 10 fee changes by peers. Reference: the same node
+  reads alone (``collect.observe``, nothing recorded) just before each cycle;
+  ``collect_store_s_1000ch`` is the part of each cycle spent in the store (the transaction
+  and the rollup). The simulated node runs in a process of its own, as LND does.
 - ``load_avg_1m``: the machine's load when the run ended; other work skews the absolutes.
 
 Prints ``name=value`` lines. Runs in about a minute; ``--quick`` for a smoke run.
@@ -28,24 +35,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import multiprocessing
 import os
 import random
+import socket
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from sqlalchemy import event
 
+from lnpilot.collect import Collector
+from lnpilot.collect.collector import DEFAULT_MAX_FORWARDS
+from lnpilot.collect.observe import observe
+from lnpilot.node import LndRest
 from lnpilot.node.models import Forward, NodeInfo
+from lnpilot.simnet.lnd_rest import FaceServer
+from lnpilot.simnet.lnd_rest.app import create_app
+from lnpilot.simnet.model import Node, Policy
+from lnpilot.simnet.network import NetworkConfig, SimNetwork
+from lnpilot.simnet.our_node import OurNode
+from lnpilot.simnet.payments import Payer
+from lnpilot.simnet.secp256k1 import pubkey_of
 from lnpilot.store import FlowStats, Resolution, Store, sqlite_url, upgrade
 from lnpilot.store.database import SQLITE_FILE_NAME
-from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.levels import EPOCH, bucket_floor, time_from_ns
 
 INGEST_TARGET_PER_S = 50_000
 DASHBOARD_TARGET_MS = 100
@@ -401,6 +425,148 @@ async def measure_dashboard(work: Path, runs: int, days: int) -> Figures:
     }
 
 
+# --- collector cycle -------------------------------------------------------------------------
+
+COLLECT_TARGET_S = 2.0
+COLLECT_CHANNELS = 1000
+#: Forwards routed between two cycles, and peers that change a fee meanwhile.
+COLLECT_PAYMENTS = 300
+COLLECT_POLICY_CHANGES = 10
+MACAROON = "0201036c6e6402f801030a10" + "be" * 24
+
+
+def nodelay_face(ours: OurNode, lock: threading.RLock) -> FaceServer:
+    """Our node's LND REST face, on a socket created with ``IPPROTO_TCP``.
+
+    ``FaceServer`` creates its socket without the protocol number, and asyncio only sets
+    ``TCP_NODELAY`` on accepted connections of sockets that name it: uvicorn then sends a
+    response's headers and body in two segments, the second held by Nagle's algorithm
+    until the client's delayed ACK, about 40 ms per request. LND (Go) sets it; so this
+    measures what a real node would cost, not that delay times a thousand edge reads.
+    """
+    plain = socket.socket
+    with mock.patch.object(socket, "socket", functools.partial(plain, proto=socket.IPPROTO_TCP)):
+        face = FaceServer(create_app(ours, MACAROON, lock=lock))  # binds, does not start
+    return face.start()
+
+
+def simulated_node(channels: int) -> tuple[SimNetwork, Payer, OurNode, list[str]]:
+    """Our node with one 2M sat channel to each of ``channels`` peers, evenly split."""
+    net = SimNetwork(seed=4, config=NetworkConfig(start=EPOCH))
+    net.now_ns = (NOW - EPOCH) // timedelta(microseconds=1) * 1000
+    ours = pubkey_of(1).hex()
+    net.add_node(Node(ours, "bench", privkey=1))
+    peers = []
+    for n in range(channels):
+        peer = pubkey_of(1000 + n).hex()
+        net.add_node(Node(peer, f"peer{n}", privkey=1000 + n))
+        net.add_channel(
+            ours,
+            peer,
+            2_000_000,
+            1_000_000_000,
+            Policy(1000, 100, max_htlc_msat=1_980_000_000),
+            Policy(1000, 200, max_htlc_msat=1_980_000_000),
+            scid=f"800000x{n + 1}x0",
+        )
+        peers.append(peer)
+    payer = Payer(net)
+    return net, payer, OurNode(net, payer, ours), peers
+
+
+def between_cycles(net: SimNetwork, payer: Payer, peers: list[str], rng: random.Random) -> None:
+    """A minute of a busy node: payments through us between random peers, a few fee
+    changes by peers."""
+    for _ in range(COLLECT_PAYMENTS):
+        net.now_ns += 200_000_000
+        source, dest = rng.sample(peers, 2)
+        payer.pay(source, dest, rng.randint(1_000, 200_000) * 1000)
+    for peer in rng.sample(peers, COLLECT_POLICY_CHANGES):
+        [chan_id] = net.nodes[peer].channel_ids
+        net.update_policy(chan_id, peer, fee_rate_ppm=rng.randint(1, 2000))
+
+
+def node_process(conn: Connection, channels: int) -> None:
+    """The simulated node and its LND face in a process of their own, as LND is one: in the
+    collector's process they would share its interpreter lock, and every request would
+    wait for thread switches (5 ms each) instead of the network. Asked for a ``minute``,
+    it simulates one and answers with its clock (ns since the epoch); anything else ends it.
+    """
+    net, payer, ours, peers = simulated_node(channels)
+    rng = random.Random(7)
+    lock = threading.RLock()
+    face = nodelay_face(ours, lock)
+    conn.send((face.url, net.now_ns))
+    try:
+        while conn.recv() == "minute":
+            with lock:
+                between_cycles(net, payer, peers, rng)
+                net.now_ns += 60_000_000_000
+            conn.send(net.now_ns)
+    finally:
+        face.stop()
+
+
+async def measure_collect(work: Path, rounds: int) -> Figures:
+    """A full cycle (read the node, record in one transaction, roll up) after a minute of
+    traffic, timed over loopback; reference: the same node reads alone, nothing recorded."""
+    context = multiprocessing.get_context("spawn")
+    conn, child_conn = context.Pipe()
+    node = context.Process(target=node_process, args=(child_conn, COLLECT_CHANNELS))
+    node.start()
+    url, now_ns = await asyncio.to_thread(conn.recv)
+    clock = [time_from_ns(now_ns)]
+    cycle_s, in_cycle_reads_s, reads_s, forwards, events = [], [], [], [], []
+    try:
+        async with (
+            await Store.open(sqlite_url(work / "collect")) as store,
+            LndRest(url, MACAROON) as lnd,
+        ):
+            collector = Collector(lnd, store, clock=lambda: clock[0])
+            started = time.perf_counter()
+            index = (await collector.cycle()).forward_index
+            first_s = time.perf_counter() - started
+            for _ in range(rounds):
+                conn.send("minute")
+                clock[0] = time_from_ns(await asyncio.to_thread(conn.recv))
+                started = time.perf_counter()
+                info = await lnd.get_info()
+                await observe(
+                    lnd,
+                    info,
+                    clock[0],
+                    forward_index=index,
+                    failed_since=clock[0],
+                    max_forwards=DEFAULT_MAX_FORWARDS,
+                )
+                reads_s.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                report = await collector.cycle()
+                cycle_s.append(time.perf_counter() - started)
+                in_cycle_reads_s.append(report.read_s)
+                assert report.channels == COLLECT_CHANNELS and report.caught_up
+                index = report.forward_index
+                forwards.append(report.forwards_new)
+                events.append(len(report.events))
+    finally:
+        conn.send("stop")
+        await asyncio.to_thread(node.join, 30)
+    cycle, reads = statistics.median(cycle_s), statistics.median(reads_s)
+    return {
+        "collect_cycle_s_1000ch": round(cycle, 3),
+        "collect_cycle_target_s": COLLECT_TARGET_S,
+        "collect_node_reads_s_1000ch": round(reads, 3),
+        "collect_ratio_cycle_vs_reads": round(cycle / reads, 2),
+        "collect_store_s_1000ch": round(
+            statistics.median(c - r for c, r in zip(cycle_s, in_cycle_reads_s, strict=True)), 3
+        ),
+        "collect_first_cycle_s_1000ch": round(first_s, 3),
+        "collect_forwards_per_cycle": round(statistics.median(forwards)),
+        "collect_events_per_cycle": round(statistics.median(events)),
+        "collect_rounds": rounds,
+    }
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -410,7 +576,7 @@ async def run(quick: bool) -> None:
         sections: list[Callable[[], Awaitable[Figures]]] = [
             lambda: measure_ingest(work, 20_000 if quick else 150_000, 1 if quick else 3),
             lambda: measure_dashboard(work, 3 if quick else 15, 30 if quick else 365),
-            # collect_cycle_s_1000ch: the collector's section goes here (issue 4).
+            lambda: measure_collect(work, 2 if quick else 7),
         ]
         for section in sections:
             for name, value in (await section()).items():

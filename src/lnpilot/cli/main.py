@@ -13,6 +13,8 @@ import typer
 
 from lnpilot.cli import (
     alerts,
+    channels,
+    collect,
     decode,
     demo,
     dev,
@@ -20,9 +22,7 @@ from lnpilot.cli import (
     invoice,
     pay,
     payments,
-    run,
     simnet,
-    tokens,
     wallet,
 )
 from lnpilot.cli.runtime import CliState
@@ -64,6 +64,6 @@ app.add_typer(payments.app, name="payments")
 app.add_typer(dev.app, name="dev")
 alerts.register(app)
 app.add_typer(fees.app, name="fees")
+app.command()(collect.collect)
+channels.register(app)
 app.add_typer(simnet.app, name="simnet")
-app.command()(run.run)
-app.add_typer(tokens.app, name="tokens")

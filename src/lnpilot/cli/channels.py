@@ -1,0 +1,339 @@
+"""``lnpilot channels`` and ``lnpilot channel SCID``: the channels as the collector recorded
+them, with their metrics (:mod:`lnpilot.collect.metrics`).
+
+They read the store only, so they answer instantly and say the same as the fee engine and
+the alerts would. The node is asked for its pubkey alone (to find it in the store), unless
+``--node`` gives it: then the node need not be reachable at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from lnpilot.cli import output
+from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
+from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.collect import ChannelMetrics, channel_metrics
+from lnpilot.node.backend import NodeBackend
+from lnpilot.node.models import ChannelPolicy, ChannelState, chan_id_from_scid
+from lnpilot.store import CollectorState, Event, PolicyRecord, Store
+
+T = TypeVar("T")
+
+NodeOption = Annotated[
+    str | None,
+    typer.Option("--node", help="Node pubkey in the store (default: ask the configured node)."),
+]
+#: How far back ``lnpilot channel`` lists events and policy changes.
+HISTORY = timedelta(days=30)
+_BAR_WIDTH = 10
+_STATE_STYLE = {
+    ChannelState.ACTIVE: "green",
+    ChannelState.INACTIVE: "red",
+    ChannelState.PENDING_CLOSE: "yellow",
+}
+_WEEK = timedelta(days=7)
+
+
+class _NotCollected(Exception):
+    """The store has nothing for this node (or channel) yet."""
+
+
+async def _node_id(node: NodeBackend, store: Store, pubkey: str | None) -> tuple[int, str]:
+    pubkey = pubkey or (await node.get_info()).pubkey
+    async with store.read() as reader:
+        node_id = await reader.node_id(pubkey)
+    if node_id is None:
+        raise _NotCollected(f"the store has nothing of node {pubkey} yet: run lnpilot collect")
+    return node_id, pubkey
+
+
+def _run(
+    ctx: typer.Context, db: str | None, work: Callable[[NodeBackend, Store], Awaitable[T]]
+) -> T:
+    try:
+        return with_node_and_store(ctx, db, work)
+    except _NotCollected as exc:
+        output.error(str(exc))
+        raise typer.Exit(ExitCode.FAILED) from None
+
+
+def channels(
+    ctx: typer.Context, node: NodeOption = None, db: DbOption = None, as_json: JsonFlag = False
+) -> None:
+    """Every channel: peer, capacity, balance, ratio, fees earned over 7 days, flow trend."""
+
+    async def work(
+        backend: NodeBackend, store: Store
+    ) -> tuple[list[ChannelMetrics], CollectorState | None, int]:
+        node_id, _ = await _node_id(backend, store, node)
+        async with store.read() as reader:
+            found = await channel_metrics(reader, node_id, datetime.now(UTC))
+            state = await reader.collector_state(node_id)
+            opening = [c for c in await reader.channels(node_id) if c.chan_id is None]
+        return found, state, len(opening)
+
+    found, state, opening = _run(ctx, db, work)
+    if as_json:
+        output.emit_json(
+            {
+                "last_cycle_at": _iso(state.last_cycle_at) if state else None,
+                "pending_open": opening,
+                "channels": [metrics_json(m) for m in found],
+            }
+        )
+        return
+    last = output.when(state.last_cycle_at) if state else "never"
+    table = Table(
+        title=f"{len(found)} channels (last cycle {last}; amounts in sat)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name, justify in (
+        ("channel", "left"),
+        ("peer", "left"),
+        ("capacity", "right"),
+        ("local balance", "left"),
+        ("ratio", "right"),
+        ("fees 7d", "right"),
+        ("trend/day", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for m in found:
+        table.add_row(
+            m.channel.scid or "",
+            escape(_peer(m)),
+            f"{m.channel.capacity_sat:,}",
+            _bar(m.local_ratio),
+            f"{m.local_ratio:.0%}",
+            _whole_sat(m.window(_WEEK).fees_earned_msat),
+            _trend(m.flow_trend_msat_per_day),
+            _state(m.channel.state),
+        )
+    output.stdout.print(table)
+    if opening:
+        output.stdout.print(f"and {opening} opening (no channel id yet)")
+
+
+def channel(
+    ctx: typer.Context,
+    scid: Annotated[str, typer.Argument(help="Short channel id, BLOCKxTXxOUT.")],
+    node: NodeOption = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """One channel's history: metrics over 1, 7 and 30 days, events and policy changes."""
+    try:
+        chan_id = chan_id_from_scid(scid)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def work(
+        backend: NodeBackend, store: Store
+    ) -> tuple[ChannelMetrics, list[Event], list[PolicyRecord]]:
+        node_id, pubkey = await _node_id(backend, store, node)
+        now = datetime.now(UTC)
+        async with store.read() as reader:
+            found = await channel_metrics(reader, node_id, now, chan_ids=[chan_id])
+            if not found:
+                raise _NotCollected(f"node {pubkey} has no channel {scid} in the store")
+            events = await reader.events(node_id, now - HISTORY, now, chan_id=chan_id)
+            policies = await reader.policy_history(node_id, chan_id, now - HISTORY, now)
+        return found[0], events, policies
+
+    metrics, events, policies = _run(ctx, db, work)
+    if as_json:
+        output.emit_json(
+            {
+                **metrics_json(metrics),
+                "events": [event_json(e) for e in events],
+                "policy_history": [_policy_record_json(r) for r in policies],
+            }
+        )
+        return
+    c = metrics.channel
+    summary = Table(
+        title=f"Channel {scid}", title_justify="left", show_header=False, box=None, pad_edge=False
+    )
+    summary.add_column(style="bold")
+    summary.add_column(overflow="fold")
+    rows = [
+        ("status", _state(c.state)),
+        ("peer", escape(c.peer_pubkey + (f" ({c.peer_alias})" if c.peer_alias else ""))),
+        ("channel point", c.channel_point),
+        ("capacity", f"{c.capacity_sat:,} sat"),
+        (
+            "local / remote",
+            f"{output.sat(c.local_balance_msat)} / {output.sat(c.remote_balance_msat)}",
+        ),
+        ("balance", _bar(metrics.local_ratio) + f" {metrics.local_ratio:.0%} local"),
+        ("our policy", _policy(c.local_policy)),
+        ("peer's policy", _policy(c.remote_policy)),
+        ("flow trend", _trend(metrics.flow_trend_msat_per_day) + " sat/day (+: draining)"),
+        ("last forward", _days(metrics.days_since_last_forward)),
+        ("peer uptime 7d", _share(metrics.peer_uptime)),
+        ("avg local 30d", _maybe_sat(metrics.avg_local_balance_msat)),
+        ("return on liquidity", _rol(metrics.return_on_liquidity_ppm_per_day)),
+    ]
+    for name, value in rows:
+        summary.add_row(name, value)
+    output.stdout.print(summary)
+
+    flows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("window", "fwd in", "fwd out", "sat in", "sat out", "fees sat", "used"):
+        flows.add_column(name, justify="right" if name != "window" else "left")
+    for w in metrics.windows:
+        flows.add_row(
+            f"{w.window.days}d" if w.window.days else str(w.window),
+            str(w.forwards_in),
+            str(w.forwards_out),
+            _whole_sat(w.volume_in_msat),
+            _whole_sat(w.volume_out_msat),
+            _whole_sat(w.fees_earned_msat),
+            f"{w.utilisation:.0%}",
+        )
+    output.stdout.print(flows)
+    output.stdout.print(f"Events, last {HISTORY.days} days:" if events else "No events in 30 days.")
+    for event in events:
+        line = f"  {output.when(event.at)}  {describe_event(event)}"
+        output.stdout.print(escape(line), soft_wrap=True)
+    if policies:
+        output.stdout.print(f"Policy changes, last {HISTORY.days} days:")
+    for record in policies:
+        line = f"  {output.when(record.at)}  {record.direction} ({record.source}): "
+        output.stdout.print(escape(line + _policy(record.policy)), soft_wrap=True)
+
+
+def metrics_json(m: ChannelMetrics) -> dict[str, Any]:
+    c = m.channel
+    return {
+        "scid": c.scid,
+        "chan_id": c.chan_id,
+        "channel_point": c.channel_point,
+        "peer_pubkey": c.peer_pubkey,
+        "peer_alias": c.peer_alias,
+        "state": c.state.value,
+        "capacity_sat": c.capacity_sat,
+        "local_balance_msat": c.local_balance_msat,
+        "remote_balance_msat": c.remote_balance_msat,
+        "local_ratio": round(m.local_ratio, 4),
+        "local_policy": _policy_json(c.local_policy),
+        "remote_policy": _policy_json(c.remote_policy),
+        "windows": {
+            f"{int(w.window.total_seconds())}s": {
+                "forwards_in": w.forwards_in,
+                "forwards_out": w.forwards_out,
+                "volume_in_msat": w.volume_in_msat,
+                "volume_out_msat": w.volume_out_msat,
+                "fees_earned_msat": w.fees_earned_msat,
+                "fees_inbound_msat": w.fees_inbound_msat,
+                "utilisation": round(w.utilisation, 6),
+            }
+            for w in m.windows
+        },
+        "flow_trend_msat_per_day": round(m.flow_trend_msat_per_day),
+        "days_since_last_forward": m.days_since_last_forward,
+        "peer_uptime": m.peer_uptime,
+        "avg_local_balance_msat": m.avg_local_balance_msat,
+        "return_on_liquidity_ppm_per_day": m.return_on_liquidity_ppm_per_day,
+        "now": m.now.isoformat(),
+    }
+
+
+def _policy_json(policy: ChannelPolicy | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    return {
+        "base_fee_msat": policy.base_fee_msat,
+        "fee_rate_ppm": policy.fee_rate_ppm,
+        "inbound_base_fee_msat": policy.inbound_base_fee_msat,
+        "inbound_fee_rate_ppm": policy.inbound_fee_rate_ppm,
+        "min_htlc_msat": policy.min_htlc_msat,
+        "max_htlc_msat": policy.max_htlc_msat,
+        "cltv_delta": policy.cltv_delta,
+        "disabled": policy.disabled,
+    }
+
+
+def _policy_record_json(record: PolicyRecord) -> dict[str, Any]:
+    return {
+        "at": record.at.isoformat(),
+        "direction": record.direction.value,
+        "source": record.source.value,
+        "policy": _policy_json(record.policy),
+    }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _peer(m: ChannelMetrics) -> str:
+    return m.channel.peer_alias or m.channel.peer_pubkey[:12] + "…"
+
+
+def _whole_sat(msat: int) -> str:
+    """Whole satoshi, rounded down: a table column of amounts reads better without msat."""
+    return f"{msat // 1000:,}"
+
+
+def _bar(local_ratio: float) -> str:
+    local = round(local_ratio * _BAR_WIDTH)
+    return f"[green]{'█' * local}[/green][dim]{'░' * (_BAR_WIDTH - local)}[/dim]"
+
+
+def _trend(msat_per_day: float) -> str:
+    sat = round(msat_per_day / 1000)
+    return f"{sat:+,}" if sat else "0"
+
+
+def _state(state: ChannelState) -> str:
+    style = _STATE_STYLE.get(state)
+    return f"[{style}]{state.value}[/{style}]" if style else state.value
+
+
+def _policy(policy: ChannelPolicy | None) -> str:
+    if policy is None:
+        return "unknown"
+    text = f"{policy.base_fee_msat} msat + {policy.fee_rate_ppm} ppm"
+    if policy.inbound_fee_rate_ppm or policy.inbound_base_fee_msat:
+        inbound_base, inbound_rate = policy.inbound_base_fee_msat, policy.inbound_fee_rate_ppm
+        text += f", inbound {inbound_base or 0} msat {inbound_rate or 0:+} ppm"
+    if policy.cltv_delta is not None:
+        text += f", cltv {policy.cltv_delta}"
+    return text + (", disabled" if policy.disabled else "")
+
+
+def _days(days: int | None) -> str:
+    if days is None:
+        return "none in 30 days"
+    return "today" if days == 0 else f"{days} day{'s' if days > 1 else ''} ago"
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.1%}" if value is not None else "unknown"
+
+
+def _maybe_sat(msat: int | None) -> str:
+    return f"{_whole_sat(msat)} sat" if msat is not None else "unknown"
+
+
+def _rol(ppm_per_day: float | None) -> str:
+    if ppm_per_day is None:
+        return "unknown"
+    return f"{ppm_per_day:.2f} ppm/day ({ppm_per_day * 365 / 10_000:.2f} %/year)"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``channels`` and ``channel`` to the lnpilot app."""
+    app.command()(channels)
+    app.command()(channel)
