@@ -43,19 +43,8 @@ from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.tokens import Scope, create_token
+from lnpilot.web.browser import CHROMIUM, LAUNCH_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: The launch flags: headless, no sandbox (root in a container), nothing phoning home.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MACAROON = "0201036c6e64" + "3c" * 26
 #: Virtual time simulated, and how often the daemon's engines run in it.
@@ -213,7 +202,7 @@ async def browser() -> AsyncIterator[Browser]:
         pytest.skip(missing)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=list(LAUNCH_ARGS)
         )
         try:
             yield launched
