@@ -254,14 +254,23 @@ class LndRest(NodeBackend):
             raise
 
     async def get_policies(self, channels: Sequence[Channel]) -> list[Channel]:
+        """Both directions' policies: one ``graph/node?include_channels`` read for the public
+        channels (a 1000-channel node in one request), one edge read per channel the graph
+        answer lacks (private or not yet announced)."""
         our_pubkey = await self._our_pubkey()
+        node_info = await self._call(
+            "GET", f"/v1/graph/node/{our_pubkey}", params={"include_channels": "true"}
+        )
+        known = {int(e["channel_id"]): e for e in node_info.get("channels") or ()}
         slots = asyncio.Semaphore(_EDGE_CONCURRENCY)
 
         async def with_policies(channel: Channel) -> Channel:
             if channel.chan_id is None:
                 return channel
-            async with slots:
-                edge = await self._edge(channel.chan_id)
+            edge = known.get(channel.chan_id)
+            if edge is None:
+                async with slots:
+                    edge = await self._edge(channel.chan_id)
             if edge is None:
                 return channel
             local, remote = lj.edge_policies(edge, our_pubkey)

@@ -143,6 +143,8 @@ class GraphNodeView:
     addresses: tuple[str, ...]
     num_channels: int
     total_capacity_sat: int
+    #: The public open channels counted above, for ``include_channels`` answers.
+    chan_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,6 +577,7 @@ class OurNode(WatchObserver):
             addresses=(node.address,),
             num_channels=len(chans),
             total_capacity_sat=sum(c.capacity_sat for c in chans),
+            chan_ids=tuple(c.chan_id for c in chans),
         )
 
     def graph_edge(self, chan_id: int) -> Channel:

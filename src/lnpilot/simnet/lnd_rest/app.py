@@ -172,14 +172,19 @@ class _Face:
                 raise LndError(f"unable to disconnect peer: {exc}") from exc
         return m.DisconnectPeerResponse(status="disconnect initiated").to_json()
 
-    async def graph_node(self, pub_key: str) -> dict[str, Any]:
+    async def graph_node(self, pub_key: str, include_channels: bool = False) -> dict[str, Any]:
         pubkey = _hex_param(pub_key, "pubkey")
         with self._locked() as node:
             try:
                 view = node.graph_node(pubkey)
             except SimNodeError as exc:
                 raise LndError(str(exc), GrpcCode.NOT_FOUND) from exc
-        return t.graph_node(view, self.start_ns).to_json()
+            edges = (
+                [t.channel_edge(node.graph_edge(cid), self.start_ns) for cid in view.chan_ids]
+                if include_channels
+                else None
+            )
+        return t.graph_node(view, self.start_ns, edges).to_json()
 
     async def graph_edge(self, chan_id: int) -> dict[str, Any]:
         with self._locked() as node:

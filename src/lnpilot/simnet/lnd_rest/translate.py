@@ -297,7 +297,9 @@ def peer(view: PeerView) -> m.Peer:
     )
 
 
-def graph_node(view: GraphNodeView, start_ns: int) -> m.NodeInfo:
+def graph_node(
+    view: GraphNodeView, start_ns: int, edges: list[m.ChannelEdge] | None = None
+) -> m.NodeInfo:
     return m.NodeInfo(
         node=m.LightningNode(
             last_update=start_ns // NS_PER_S + view.last_update_s,
@@ -309,6 +311,7 @@ def graph_node(view: GraphNodeView, start_ns: int) -> m.NodeInfo:
         ),
         num_channels=view.num_channels,
         total_capacity=view.total_capacity_sat,
+        channels=edges or [],
     )
 
 
