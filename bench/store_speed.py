@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import multiprocessing
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import tempfile
@@ -51,7 +49,6 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from sqlalchemy import event
 
@@ -435,21 +432,6 @@ COLLECT_POLICY_CHANGES = 10
 MACAROON = "0201036c6e6402f801030a10" + "be" * 24
 
 
-def nodelay_face(ours: OurNode, lock: threading.RLock) -> FaceServer:
-    """Our node's LND REST face, on a socket created with ``IPPROTO_TCP``.
-
-    ``FaceServer`` creates its socket without the protocol number, and asyncio only sets
-    ``TCP_NODELAY`` on accepted connections of sockets that name it: uvicorn then sends a
-    response's headers and body in two segments, the second held by Nagle's algorithm
-    until the client's delayed ACK, about 40 ms per request. LND (Go) sets it; so this
-    measures what a real node would cost, not that delay times a thousand edge reads.
-    """
-    plain = socket.socket
-    with mock.patch.object(socket, "socket", functools.partial(plain, proto=socket.IPPROTO_TCP)):
-        face = FaceServer(create_app(ours, MACAROON, lock=lock))  # binds, does not start
-    return face.start()
-
-
 def simulated_node(channels: int) -> tuple[SimNetwork, Payer, OurNode, list[str]]:
     """Our node with one 2M sat channel to each of ``channels`` peers, evenly split."""
     net = SimNetwork(seed=4, config=NetworkConfig(start=EPOCH))
@@ -495,7 +477,7 @@ def node_process(conn: Connection, channels: int) -> None:
     net, payer, ours, peers = simulated_node(channels)
     rng = random.Random(7)
     lock = threading.RLock()
-    face = nodelay_face(ours, lock)
+    face = FaceServer(create_app(ours, MACAROON, lock=lock)).start()
     conn.send((face.url, net.now_ns))
     try:
         while conn.recv() == "minute":
