@@ -22,6 +22,7 @@ from lnpilot.cli import (
     invoice,
     pay,
     payments,
+    rebalance,
     simnet,
     wallet,
 )
@@ -67,3 +68,4 @@ app.add_typer(fees.app, name="fees")
 app.command()(collect.collect)
 channels.register(app)
 app.add_typer(simnet.app, name="simnet")
+app.add_typer(rebalance.app, name="rebalance")

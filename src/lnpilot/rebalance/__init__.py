@@ -1,0 +1,70 @@
+"""Automated rebalancing under a budget, that earns its cost and explains itself.
+
+The ``[rebalance]`` part of the fee policy file (:mod:`.settings`) sets each channel's
+target band; the band's centre moves with the channel's direction, learned from flows
+(:mod:`.targets`). :func:`plan` (:mod:`.planner`) pairs channels below their band with
+channels above it (:mod:`.candidates`), prices each pair with the economic guard
+(:mod:`.economics`) and shares the budget out (:mod:`.budget`), giving every channel a
+decision and a reason. A :class:`Rebalancer` (:mod:`.run`) gathers, plans, journals and,
+in apply mode only, executes the orders through an :class:`Executor` (:mod:`.executor`:
+circular rebalances through a direct LND connection; none through LNbits alone), and
+:func:`history` (:mod:`.attribution`) tells whether the rebalances paid for themselves.
+``docs/rebalancing.md`` is the operator's guide.
+"""
+
+from lnpilot.rebalance.attribution import Attribution, History, Rebalance, attribute, history
+from lnpilot.rebalance.executor import (
+    NO_CHANNEL_TARGETED_PATH,
+    Attempt,
+    AttemptOutcome,
+    CircularExecutor,
+    Execution,
+    Executor,
+    Ledger,
+    Outcome,
+    executor_for,
+)
+from lnpilot.rebalance.planner import Action, Decision, Order, Plan, PlanInputs, Request, Role, plan
+from lnpilot.rebalance.run import Mode, NotCollected, Rebalancer, RunReport
+from lnpilot.rebalance.settings import (
+    RebalanceSettings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+)
+from lnpilot.rebalance.targets import Band, Direction
+
+__all__ = [
+    "NO_CHANNEL_TARGETED_PATH",
+    "Action",
+    "Attempt",
+    "AttemptOutcome",
+    "Attribution",
+    "Band",
+    "CircularExecutor",
+    "Decision",
+    "Direction",
+    "Execution",
+    "Executor",
+    "History",
+    "Ledger",
+    "Mode",
+    "NotCollected",
+    "Order",
+    "Outcome",
+    "Plan",
+    "PlanInputs",
+    "Rebalance",
+    "RebalanceSettings",
+    "Rebalancer",
+    "Request",
+    "Role",
+    "RunReport",
+    "SettingsError",
+    "attribute",
+    "executor_for",
+    "history",
+    "load_settings",
+    "parse_settings",
+    "plan",
+]

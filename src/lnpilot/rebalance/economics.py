@@ -1,0 +1,94 @@
+"""The economic guard: never pay more to move liquidity than it is expected to earn.
+
+Rebalancers that ignore economics spend more than the channels earn (CLBOSS users saw two
+to ten times). Liquidity moved from a source channel to a target channel earns, when it
+leaves again through the target, the target's outbound fee rate; it stops earning the
+source's fee rate, which the same liquidity would have fetched leaving through the source.
+So the most a rebalance may cost, per million msat moved, is
+
+    max_fee_ppm = (target's fee rate - source's fee rate) × fee_factor_pct / 100
+
+capped by the ``max_fee_ppm`` setting. Base fees are left out on the earning side, which
+only makes the guard stricter. The route's last hop is not ours to choose: it is the
+target's peer forwarding to us over the target channel, at the peer's own fee. When that
+hop alone costs more than the limit, no route can do, and the rebalance is skipped before
+any query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lnpilot.node.models import Channel, ChannelPolicy
+
+PPM = 1_000_000
+
+
+def hop_fee_msat(policy: ChannelPolicy, amount_msat: int) -> int:
+    """What a node charges to forward ``amount_msat`` under ``policy`` (LND's formula)."""
+    return policy.base_fee_msat + amount_msat * policy.fee_rate_ppm // PPM
+
+
+def sat_text(msat: int) -> str:
+    """msat as sat in a reason's words, exact (``1,234.5``)."""
+    whole, rest = divmod(msat, 1000)
+    return f"{whole:,}" + (f".{rest:03d}".rstrip("0") if rest else "")
+
+
+def fee_limit_msat(amount_msat: int, max_fee_ppm: int) -> int:
+    """The most ``amount_msat`` may cost at ``max_fee_ppm``, rounded down."""
+    return amount_msat * max_fee_ppm // PPM
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What the economics allow for one pair; ``refusal`` says why not, when they do not."""
+
+    max_fee_ppm: int
+    last_hop_fee_msat: int | None
+    refusal: str | None = None
+
+
+def guard(
+    target: Channel,
+    source: Channel,
+    amount_msat: int,
+    *,
+    fee_factor_pct: int,
+    cap_ppm: int,
+    override_ppm: int | None = None,
+) -> Guard:
+    """The fee limit of moving ``amount_msat`` from ``source`` into ``target``.
+
+    ``override_ppm`` (an operator's explicit ``--max-fee-ppm``) replaces the computed
+    limit; the last hop's cost is checked whatever the limit's origin.
+    """
+    if override_ppm is not None:
+        max_ppm = override_ppm
+    else:
+        if target.local_policy is None or source.local_policy is None:
+            return Guard(0, None, "our fee rate on the target or the source is unknown")
+        target_ppm = target.local_policy.fee_rate_ppm
+        source_ppm = source.local_policy.fee_rate_ppm
+        if target_ppm <= source_ppm:
+            return Guard(
+                0,
+                None,
+                f"target's fee ({target_ppm} ppm) does not cover the source's forgone fee "
+                f"({source_ppm} ppm)",
+            )
+        max_ppm = min((target_ppm - source_ppm) * fee_factor_pct // 100, cap_ppm)
+    peer = target.remote_policy
+    if peer is None:
+        return Guard(max_ppm, None, "the peer's fee toward us on the target is unknown")
+    if peer.disabled:
+        return Guard(max_ppm, None, "the peer has disabled its side of the target")
+    last_hop_msat = hop_fee_msat(peer, amount_msat)
+    if last_hop_msat > fee_limit_msat(amount_msat, max_ppm):
+        cost_ppm = last_hop_msat * PPM // amount_msat
+        return Guard(
+            max_ppm,
+            last_hop_msat,
+            f"max fee {max_ppm} ppm below peer's inbound cost {cost_ppm} ppm",
+        )
+    return Guard(max_ppm, last_hop_msat)

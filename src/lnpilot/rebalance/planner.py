@@ -1,0 +1,322 @@
+"""The planner: from the channels, their history and the budget to one decision per channel.
+
+A pure function (:func:`plan`), so it can be tested exhaustively and gives the same plan for
+the same inputs. Every channel gets exactly one decision with a reason, whether it is
+rebalanced, lends its liquidity, or is left alone, because a rebalancer that does nothing
+without saying why loses its operator's trust.
+
+How targets meet sources:
+
+1. targets (below band, routing outbound, not busy, not cooling down after a failure) are
+   served in order of the fees they earned over the direction window, then of how far they
+   are below their centre: the channels that earn the most are refilled first;
+2. for each, sources (above their band; with ``sources = "above_centre"``, above their
+   band's centre) are tried cheapest first, i.e. lowest outbound fee rate, since that is
+   the income their liquidity forgoes; a source never gives below its centre, and never to
+   a target with the same peer (the liquidity would go round to where it came from);
+3. the first source that passes the amount floor and the economic guard
+   (:mod:`.economics`) is taken, and the fee limit is taken out of the budget room
+   (:mod:`.budget`), so the orders of one plan never promise more than the budget has.
+
+An operator's request (``lnpilot rebalance run --channel``) narrows the targets to one
+channel, considered as soon as it is below its centre, with an optional amount and an
+explicit fee limit that replaces the economic one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from lnpilot.node.models import Channel, ChannelState
+from lnpilot.rebalance.budget import Room, Spending, room
+from lnpilot.rebalance.candidates import Assessed, ChannelInput, amount_cap_msat, assess
+from lnpilot.rebalance.economics import fee_limit_msat, guard, sat_text
+from lnpilot.rebalance.settings import RebalanceSettings
+from lnpilot.rebalance.targets import Band, Direction
+from lnpilot.store.records import JsonValue
+
+
+class Role(enum.StrEnum):
+    TARGET = "target"
+    SOURCE = "source"
+    NONE = "none"
+
+
+class Action(enum.StrEnum):
+    REBALANCE = "rebalance"  # a target to refill, or a source that lends to one
+    SKIP = "skip"  # would be rebalanced, but something stops it (the reason says what)
+    NONE = "none"  # nothing to do
+
+
+@dataclass(frozen=True)
+class Request:
+    """An operator's explicit ask: one target, an amount, a fee limit (all optional)."""
+
+    chan_id: int | None = None
+    amount_msat: int | None = None
+    max_fee_ppm: int | None = None
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    now: datetime
+    channels: tuple[ChannelInput, ...]
+    spending: Spending
+    earned_msat: int
+    request: Request = Request()
+
+
+@dataclass(frozen=True)
+class Order:
+    """A rebalance to execute: move ``amount_msat`` from ``source`` into ``target``, paying
+    at most ``max_fee_ppm`` of what moves and ``fee_limit_msat`` in all; smaller retries go
+    down to ``min_amount_msat``."""
+
+    target: Channel
+    source: Channel
+    amount_msat: int
+    min_amount_msat: int
+    max_fee_ppm: int
+    fee_limit_msat: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    channel: Channel
+    role: Role
+    action: Action
+    reason: str
+    direction: Direction | None = None
+    ratio_permille: int | None = None
+    band: Band | None = None
+    order: Order | None = None
+    detail: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    now: datetime
+    decisions: tuple[Decision, ...]
+    room: Room
+
+    @property
+    def orders(self) -> list[Order]:
+        return [d.order for d in self.decisions if d.order is not None]
+
+    def summary(self) -> str:
+        """The plan in one line: what it does, or why it does nothing."""
+        orders = self.orders
+        if orders:
+            total_msat = sum(o.amount_msat for o in orders)
+            return f"{len(orders)} rebalance(s) planned, {sat_text(total_msat)} sat to move"
+        skipped = [d for d in self.decisions if d.action is Action.SKIP]
+        if skipped:
+            reasons = sorted({d.reason.split(":")[0] for d in skipped})
+            return f"nothing to do: {len(skipped)} target(s) skipped ({'; '.join(reasons)})"
+        return "nothing to do: no channel is below its band"
+
+
+def plan(inputs: PlanInputs, settings: RebalanceSettings) -> Plan:
+    """One decision per channel, in the order the channels were given (module docstring)."""
+    section = settings.section
+    request = inputs.request
+    assessed = [assess(item, settings) for item in inputs.channels]
+    decisions: dict[int, Decision] = {}
+    targets: list[Assessed] = []
+    sources: list[Assessed] = []
+    for a in assessed:
+        decision, role = _classify(a, inputs, settings)
+        if decision is not None:
+            decisions[id(a)] = decision
+        elif role is Role.TARGET:
+            targets.append(a)
+        else:
+            sources.append(a)
+    targets.sort(key=lambda a: (-a.earned_msat, -a.deficit_msat, a.channel.chan_id or 0))
+    sources.sort(key=lambda a: (_fee_ppm(a.channel), a.deficit_msat, a.channel.chan_id or 0))
+    budget_room = room(section.budget, inputs.spending, inputs.earned_msat)
+    left_msat = budget_room.msat
+    excess = {id(s): -s.deficit_msat for s in sources}
+    lent_to: dict[int, list[str]] = {id(s): [] for s in sources}
+    planned = 0
+    for t in targets:
+        if planned >= section.max_per_run:
+            decisions[id(t)] = _skip(t, f"run limit reached (max_per_run = {section.max_per_run})")
+            continue
+        if left_msat <= 0:
+            decisions[id(t)] = _skip(t, f"budget exhausted ({budget_room.binding})")
+            continue
+        decision, fee_msat, source = _pair(
+            t, sources, excess, left_msat, request, budget_room, section.sources == "above_centre"
+        )
+        decisions[id(t)] = decision
+        if decision.order is not None and source is not None:
+            planned += 1
+            left_msat -= fee_msat
+            excess[id(source)] -= decision.order.amount_msat
+            lent_to[id(source)].append(t.channel.scid or str(t.channel.chan_id))
+    for s in sources:
+        if lent_to[id(s)]:
+            reason = f"source for {', '.join(lent_to[id(s)])}: {s.position()}"
+            decisions[id(s)] = _decision(s, Role.SOURCE, Action.REBALANCE, reason)
+        else:
+            decisions[id(s)] = _decision(s, Role.SOURCE, Action.NONE, f"{s.position()}; not needed")
+    return Plan(inputs.now, tuple(decisions[id(a)] for a in assessed), budget_room)
+
+
+def _classify(
+    a: Assessed, inputs: PlanInputs, settings: RebalanceSettings
+) -> tuple[Decision | None, Role]:
+    """A final decision for a channel that can be neither target nor source, else its role."""
+    channel, request = a.channel, inputs.request
+    if not a.target.enabled:
+        return _decision(a, Role.NONE, Action.NONE, "unmanaged (enabled = false)"), Role.NONE
+    if channel.state is not ChannelState.ACTIVE or channel.chan_id is None:
+        return _decision(a, Role.NONE, Action.NONE, f"not active ({channel.state})"), Role.NONE
+    below = a.ratio_permille < a.band.low_permille
+    above = a.ratio_permille > a.band.high_permille
+    if settings.section.sources == "above_centre" or request.chan_id is not None:
+        above = a.deficit_msat < 0
+    if request.chan_id is not None and channel.chan_id == request.chan_id:
+        if a.input.busy:
+            return _skip(a, "a rebalance on this channel is already in flight"), Role.TARGET
+        if a.deficit_msat <= 0 and request.amount_msat is None:
+            reason = f"already at or above its centre ({a.position()})"
+            return _skip(a, reason), Role.TARGET
+        return None, Role.TARGET
+    if above:
+        if a.input.busy:
+            reason = f"{a.position()}; a rebalance on it is already in flight"
+            return _decision(a, Role.SOURCE, Action.NONE, reason), Role.SOURCE
+        return None, Role.SOURCE
+    if not below or request.chan_id is not None:
+        return _decision(a, Role.NONE, Action.NONE, a.position()), Role.NONE
+    minimum = settings.section.min_forwards_out
+    if a.forwards_out < minimum:
+        days = settings.section.direction_window_days
+        reason = (
+            f"does not route outbound: {a.forwards_out} forwards out in {days}d "
+            f"(min_forwards_out = {minimum}); {a.position()}"
+        )
+        return _skip(a, reason), Role.TARGET
+    if a.input.busy:
+        return _skip(a, "a rebalance on this channel is already in flight"), Role.TARGET
+    last = a.input.last
+    retry_at = (
+        last.finished_at + timedelta(seconds=settings.section.retry_after_s) if last else None
+    )
+    if last is not None and last.moved_msat == 0 and retry_at is not None and retry_at > inputs.now:
+        reason = f"last rebalance failed; retry after {retry_at:%Y-%m-%d %H:%M} UTC"
+        return _skip(a, reason), Role.TARGET
+    return None, Role.TARGET
+
+
+def _pair(
+    t: Assessed,
+    sources: Sequence[Assessed],
+    excess: dict[int, int],
+    left_msat: int,
+    request: Request,
+    budget_room: Room,
+    sources_above_centre: bool,
+) -> tuple[Decision, int, Assessed | None]:
+    """The target's decision with the first source that works, its fee limit, the source."""
+    if request.amount_msat is not None:
+        want_msat, why = request.amount_msat, "asked for"
+    else:
+        cap_msat, why = amount_cap_msat(t)
+        want_msat = min(t.deficit_msat, cap_msat)
+    available = [s for s in sources if excess[id(s)] > 0]
+    if not available:
+        where = "its centre" if sources_above_centre else "band"
+        return _skip(t, f"no source above {where}; {t.position()}"), 0, None
+    others = [s for s in available if s.channel.peer_pubkey != t.channel.peer_pubkey]
+    if not others:
+        return _skip(t, "only sources to the same peer"), 0, None
+    min_msat = t.target.min_amount_sat * 1000
+    refusals: list[str] = []
+    for s in others:
+        amount_msat = min(want_msat, excess[id(s)])
+        if amount_msat < min_msat:
+            refusals.append(
+                f"amount below minimum: {sat_text(amount_msat)} sat from {s.channel.scid} "
+                f"(min_amount_sat = {t.target.min_amount_sat})"
+            )
+            continue
+        verdict = guard(
+            t.channel,
+            s.channel,
+            amount_msat,
+            fee_factor_pct=t.target.fee_factor_pct,
+            cap_ppm=t.target.max_fee_ppm,
+            override_ppm=request.max_fee_ppm,
+        )
+        if verdict.refusal is not None:
+            refusals.append(f"{verdict.refusal} (source {s.channel.scid})")
+            continue
+        assert verdict.last_hop_fee_msat is not None  # a guard that passes knows it
+        if left_msat <= verdict.last_hop_fee_msat:
+            return _skip(t, f"budget exhausted ({budget_room.binding})"), 0, None
+        limit_msat = min(fee_limit_msat(amount_msat, verdict.max_fee_ppm), left_msat)
+        order = Order(
+            target=t.channel,
+            source=s.channel,
+            amount_msat=amount_msat,
+            min_amount_msat=min_msat,
+            max_fee_ppm=verdict.max_fee_ppm,
+            fee_limit_msat=limit_msat,
+        )
+        reason = (
+            f"{t.position()}: {sat_text(amount_msat)} sat from {s.channel.scid} at most "
+            f"{verdict.max_fee_ppm} ppm ({sat_text(limit_msat)} sat)"
+        )
+        detail: dict[str, JsonValue] = {
+            "amount_why": why,
+            "last_hop_fee_msat": verdict.last_hop_fee_msat,
+            "source_fee_rate_ppm": _fee_ppm(s.channel),
+            "target_fee_rate_ppm": _fee_ppm(t.channel),
+            "budget_left_msat": left_msat,
+        }
+        decision = _decision(t, Role.TARGET, Action.REBALANCE, reason, order, detail)
+        return decision, limit_msat, s
+    detail = {"refusals": list(refusals)}
+    return _decision(t, Role.TARGET, Action.SKIP, refusals[0], detail=detail), 0, None
+
+
+def _fee_ppm(channel: Channel) -> int:
+    return channel.local_policy.fee_rate_ppm if channel.local_policy is not None else 0
+
+
+def _skip(a: Assessed, reason: str) -> Decision:
+    return _decision(a, Role.TARGET, Action.SKIP, reason)
+
+
+def _decision(
+    a: Assessed,
+    role: Role,
+    action: Action,
+    reason: str,
+    order: Order | None = None,
+    detail: dict[str, JsonValue] | None = None,
+) -> Decision:
+    inputs: dict[str, JsonValue] = {
+        "direction_why": a.direction_reason,
+        "rule": a.target.rule,
+        "forwards_out": a.forwards_out,
+        "earned_msat": a.earned_msat,
+        "band_target_permille": a.band.target_permille,
+    }
+    return Decision(
+        channel=a.channel,
+        role=role,
+        action=action,
+        reason=reason,
+        direction=a.direction,
+        ratio_permille=a.ratio_permille,
+        band=a.band,
+        order=order,
+        detail={**inputs, **(detail or {})},
+    )

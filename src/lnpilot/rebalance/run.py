@@ -1,0 +1,373 @@
+"""One rebalancing run end to end: gather, plan, journal, and in apply mode execute.
+
+The node gives the channels as they are now (with both policies); the store gives what the
+collector recorded (:func:`lnpilot.collect.channel_metrics`: flows and fees per window) and
+the rebalancing journal (spending, rebalances in flight, the last outcome per channel). The
+plan is journaled whole, every channel's decision with its reason, before anything is sent.
+
+Dry run is the default: the plan is journaled and nothing moves. In apply mode the orders
+run concurrently, at most ``concurrency`` at a time, and never two on the same channel: a
+:class:`Rebalancer` holds one lock per channel (taken for the source and the target, in
+channel order so two rebalances cannot wait on each other) for as long as it lives, and the
+journal's ``running`` rows keep other processes off those channels too. Each attempt goes
+through :class:`StoreLedger`, which checks the budget again under the store's write lock
+before the HTLC leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from lnpilot.collect import channel_metrics
+from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
+from lnpilot.rebalance.budget import Spending, periods, room
+from lnpilot.rebalance.candidates import ChannelInput
+from lnpilot.rebalance.executor import (
+    Attempt,
+    Execution,
+    Executor,
+    Outcome,
+    executor_for,
+)
+from lnpilot.rebalance.planner import Action, Decision, Plan, PlanInputs, Request, Role, plan
+from lnpilot.rebalance.settings import RebalanceSettings
+from lnpilot.store import Store, rebalances
+from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
+from lnpilot.store.records import JsonValue
+
+log = logging.getLogger(__name__)
+
+#: A rebalance journaled as running, or an attempt of unknown outcome, keeps its channels
+#: off limits for this long (then a crashed run no longer blocks them).
+BUSY_FOR = timedelta(hours=1)
+
+
+class Mode(enum.StrEnum):
+    DRY_RUN = "dry-run"
+    APPLY = "apply"
+
+
+class NotCollected(Exception):
+    """The store has never seen the node: there is no history to plan from."""
+
+
+@dataclass(frozen=True)
+class Executed:
+    decision: Decision
+    execution: Execution
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A run: its plan, what was executed, and the executor (or why there is none)."""
+
+    run_id: int
+    node_id: int
+    mode: Mode
+    plan: Plan
+    executor: str | None
+    no_executor: str | None
+    executed: tuple[Executed, ...]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Rebalancer:
+    """Rebalancing of one node into one store; keep one per process (its channel locks and
+    concurrency limit hold across runs). ``clock`` stamps runs (tests: a virtual clock)."""
+
+    def __init__(
+        self,
+        node: NodeBackend,
+        store: Store,
+        settings: RebalanceSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._node = node
+        self._store = store
+        self.settings = settings
+        self._clock = clock
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._slots = asyncio.Semaphore(settings.section.concurrency)
+
+    async def run(
+        self, mode: Mode = Mode.DRY_RUN, *, trigger: str = "plan", request: Request = Request()
+    ) -> RunReport:
+        """Plan now, journal the plan, and execute its orders in apply mode."""
+        section = self.settings.section
+        executor: Executor | None = None
+        no_executor: str | None = None
+        try:
+            executor = executor_for(
+                self._node, timeout_s=section.timeout_s, max_attempts=section.max_attempts
+            )
+        except CapabilityMissing as exc:
+            if mode is Mode.APPLY:
+                raise
+            no_executor = str(exc)
+        now = self._clock()
+        inputs, node_id = await self._gather(now, request)
+        decided = plan(inputs, self.settings)
+        async with self._store.transaction() as tx:
+            run_id, ids = await rebalances.record_run(
+                tx,
+                RebalanceRun(
+                    node_id=node_id,
+                    at=now,
+                    mode=mode.value,
+                    trigger=trigger,
+                    budget_room_msat=decided.room.msat,
+                    settings_digest=self.settings.digest,
+                    executor=executor.name if executor is not None else None,
+                    detail=_run_detail(inputs, decided, request),
+                ),
+                [_journal(d, mode) for d in decided.decisions],
+            )
+        executed: tuple[Executed, ...] = ()
+        if mode is Mode.APPLY and executor is not None:
+            jobs = [
+                self._execute(executor, node_id, decision_id, d, inputs.earned_msat)
+                for decision_id, d in zip(ids, decided.decisions, strict=True)
+                if d.order is not None
+            ]
+            executed = tuple(await asyncio.gather(*jobs))
+        return RunReport(
+            run_id,
+            node_id,
+            mode,
+            decided,
+            executor.name if executor else None,
+            no_executor,
+            executed,
+        )
+
+    async def auto(
+        self,
+        interval: timedelta,
+        mode: Mode,
+        *,
+        stop: asyncio.Event,
+        on_report: Callable[[RunReport], None] | None = None,
+    ) -> None:
+        """The threshold-triggered loop: a run every ``interval`` until ``stop`` is set. A run
+        that fails because the node or the store is out of reach (or not collected yet) is
+        logged and the loop goes on; a missing capability cannot heal, and stops it."""
+        while not stop.is_set():
+            try:
+                report = await self.run(mode, trigger="auto")
+            except CapabilityMissing:
+                raise
+            except (NodeError, NotCollected, OSError, OperationalError, InterfaceError) as exc:
+                log.warning("rebalancing run failed: %s", exc)
+            else:
+                if on_report is not None:
+                    on_report(report)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval.total_seconds())
+
+    async def _gather(self, now: datetime, request: Request) -> tuple[PlanInputs, int]:
+        info = await self._node.get_info()
+        channels = await self._node.get_policies(await self._node.list_channels())
+        if request.chan_id is not None and request.chan_id not in {c.chan_id for c in channels}:
+            raise ValueError(f"no open channel with id {request.chan_id}")
+        settings = self.settings
+        async with self._store.read() as reader:
+            node_id = await reader.node_id(info.pubkey)
+            if node_id is None:
+                raise NotCollected(
+                    f"the store has nothing of node {info.pubkey} yet: run lnpilot collect"
+                )
+            windows = sorted({settings.direction_window, settings.earned_window})
+            metrics = {
+                m.chan_id: m for m in await channel_metrics(reader, node_id, now, windows=windows)
+            }
+            earned_msat = sum(
+                m.window(settings.earned_window).fees_earned_msat for m in metrics.values()
+            )
+            spent = await rebalances.spending(reader, node_id, periods(now, settings.earned_window))
+            busy = await rebalances.busy_channels(reader, node_id, now - BUSY_FOR)
+            last = await rebalances.last_rebalances(reader, node_id)
+        items = tuple(
+            ChannelInput(
+                channel=c,
+                metrics=metrics.get(c.chan_id) if c.chan_id is not None else None,
+                last=last.get(c.chan_id) if c.chan_id is not None else None,
+                busy=c.chan_id in busy
+                or (c.chan_id is not None and self._locks[c.chan_id].locked()),
+            )
+            for c in channels
+        )
+        return PlanInputs(now, items, Spending(*spent), earned_msat, request), node_id
+
+    async def _execute(
+        self,
+        executor: Executor,
+        node_id: int,
+        decision_id: int,
+        decision: Decision,
+        earned_msat: int,
+    ) -> Executed:
+        order = decision.order
+        assert order is not None and order.source.chan_id is not None
+        assert order.target.chan_id is not None
+        async with self._slots, self._holding(sorted({order.source.chan_id, order.target.chan_id})):
+            async with self._store.transaction() as tx:
+                await rebalances.start_rebalance(tx, decision_id, self._clock())
+            ledger = StoreLedger(
+                self._store, node_id, decision_id, self.settings, earned_msat, self._clock
+            )
+            try:
+                execution = await executor.execute(order, ledger)
+            except NodeError as exc:  # the node went away mid-order; what was sent is journaled
+                execution = Execution(Outcome.UNKNOWN, 0, 0, f"stopped: {exc}", (), 0)
+            async with self._store.transaction() as tx:
+                await rebalances.finish_rebalance(
+                    tx,
+                    decision_id,
+                    outcome=execution.outcome.value,
+                    moved_msat=execution.moved_msat,
+                    fee_paid_msat=execution.fee_paid_msat,
+                    failure=execution.failure,
+                    finished_at=self._clock(),
+                    duration_ms=execution.duration_ms,
+                )
+        return Executed(decision, execution)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, chan_ids: Sequence[int]) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for chan_id in chan_ids:
+                await stack.enter_async_context(self._locks[chan_id])
+            yield
+
+
+class StoreLedger:
+    """The executor's ledger in the journal; the budget is checked again per attempt."""
+
+    def __init__(
+        self,
+        store: Store,
+        node_id: int,
+        decision_id: int,
+        settings: RebalanceSettings,
+        earned_msat: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._node_id = node_id
+        self._decision_id = decision_id
+        self._settings = settings
+        self._earned_msat = earned_msat
+        self._clock = clock
+
+    async def reserve(self, attempt: Attempt) -> int | None:
+        assert attempt.route is not None
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            await rebalances.lock(tx, self._node_id)
+            since = periods(now, self._settings.earned_window)
+            spent = Spending(*await rebalances.spending(tx, self._node_id, since))
+            left = room(self._settings.budget, spent, self._earned_msat)
+            if attempt.route.total_fees_msat > left.msat:
+                return None
+            return await rebalances.add_attempt(tx, self._row(attempt, now))
+
+    async def record(self, attempt: Attempt) -> None:
+        async with self._store.transaction() as tx:
+            await rebalances.add_attempt(tx, self._row(attempt, self._clock()))
+
+    async def settle(self, attempt_id: int, attempt: Attempt) -> None:
+        async with self._store.transaction() as tx:
+            await rebalances.settle_attempt(
+                tx,
+                attempt_id,
+                outcome=attempt.outcome.value,
+                fee_paid_msat=attempt.fee_paid_msat,
+                failure=attempt.failure,
+                failure_source_index=attempt.failure_source_index,
+                failed_chan_id=attempt.failed_chan_id,
+                duration_ms=attempt.duration_ms,
+            )
+
+    def _row(self, attempt: Attempt, at: datetime) -> AttemptRecord:
+        route = attempt.route
+        hops: list[JsonValue] = [
+            {"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat}
+            for h in (route.hops if route is not None else ())
+        ]
+        return AttemptRecord(
+            decision_id=self._decision_id,
+            node_id=self._node_id,
+            at=at,
+            amount_msat=attempt.amount_msat,
+            fee_limit_msat=attempt.fee_limit_msat,
+            outcome=attempt.outcome.value,
+            route_fee_msat=route.total_fees_msat if route is not None else None,
+            fee_paid_msat=attempt.fee_paid_msat,
+            failure=attempt.failure,
+            failure_source_index=attempt.failure_source_index,
+            failed_chan_id=attempt.failed_chan_id,
+            payment_hash=attempt.payment_hash,
+            hops=hops,
+            duration_ms=attempt.duration_ms,
+        )
+
+
+def _journal(decision: Decision, mode: Mode) -> RebalanceDecision:
+    """A decision as the journal keeps it; a planned rebalance is ``planned`` until it runs
+    (``dry_run`` when it will not)."""
+    order = decision.order
+    if order is not None:
+        outcome = "planned" if mode is Mode.APPLY else "dry_run"
+    else:
+        outcome = "skipped" if decision.action is Action.SKIP else "none"
+    band = decision.band
+    channel = decision.channel
+    return RebalanceDecision(
+        role=decision.role.value,
+        action=decision.action.value,
+        reason=decision.reason,
+        outcome=outcome,
+        chan_id=channel.chan_id,
+        scid=channel.scid,
+        peer_pubkey=channel.peer_pubkey,
+        direction=decision.direction.value if decision.direction else None,
+        local_ratio_permille=decision.ratio_permille,
+        band_low_permille=band.low_permille if band else None,
+        band_high_permille=band.high_permille if band else None,
+        source_chan_id=order.source.chan_id if order else None,
+        source_scid=order.source.scid if order else None,
+        amount_msat=order.amount_msat if order else None,
+        max_fee_ppm=order.max_fee_ppm if order else None,
+        fee_limit_msat=order.fee_limit_msat if order else None,
+        detail=decision.detail,
+    )
+
+
+def _run_detail(inputs: PlanInputs, decided: Plan, request: Request) -> dict[str, JsonValue]:
+    return {
+        "summary": decided.summary(),
+        "budget_binding": decided.room.binding,
+        "spent_day_msat": inputs.spending.day_msat,
+        "spent_month_msat": inputs.spending.month_msat,
+        "spent_window_msat": inputs.spending.window_msat,
+        "earned_msat": inputs.earned_msat,
+        "request": {
+            "chan_id": request.chan_id,
+            "amount_msat": request.amount_msat,
+            "max_fee_ppm": request.max_fee_ppm,
+        },
+        "targets": sum(1 for d in decided.decisions if d.role is Role.TARGET),
+    }
