@@ -23,7 +23,9 @@ from lnpilot.cli import (
     pay,
     payments,
     rebalance,
+    run,
     simnet,
+    tokens,
     wallet,
 )
 from lnpilot.cli.runtime import CliState
@@ -68,4 +70,6 @@ app.add_typer(fees.app, name="fees")
 app.command()(collect.collect)
 channels.register(app)
 app.add_typer(simnet.app, name="simnet")
+app.command()(run.run)
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(rebalance.app, name="rebalance")
