@@ -212,6 +212,25 @@ DASHBOARDS: dict[str, tuple[str, list[Panel]]] = {
                 "sat",
                 "Sat per hour draining our side (negative: filling it)",
             ),
+            stat(
+                "Rebalancing fees (range)",
+                "increase(lnpilot_rebalance_fees_msat_total[$__range]) / 1000",
+                "sat",
+            ),
+            stat(
+                "Liquidity moved (range)",
+                "increase(lnpilot_rebalance_moved_msat_total[$__range]) / 1000",
+                "sat",
+            ),
+            stat(
+                "Budget room at the last run",
+                "lnpilot_rebalance_budget_room_msat / 1000",
+                "sat",
+            ),
+            series(
+                "Rebalances per day, by outcome",
+                {f"rate(lnpilot_rebalances_total[{RATE}]) * 86400": "{{outcome}}"},
+            ),
             series(
                 "Failed forwards, by the channel they were to leave through",
                 {

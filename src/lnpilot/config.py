@@ -182,8 +182,9 @@ class ServiceSettings(BaseModel):
     """``[service]``: the daemon (``lnpilot run``): its database and each loop's schedule.
 
     A loop runs again ``*_interval_s`` after its last run started; a loop that fails is
-    retried sooner, backing off from one second up to ``backoff_max_s``. The fee engine runs
-    only with a policy file, and changes fees only with ``fees_apply = true`` (dry runs are
+    retried sooner, backing off from one second up to ``backoff_max_s``. The fee engine and
+    the rebalancer run only with a policy file (the rebalancer reads its ``[rebalance]``
+    table), and act only with ``fees_apply`` / ``rebalance_apply = true`` (dry runs are
     journaled either way). On SIGTERM each loop may finish its current run for up to
     ``stop_timeout_s``.
     """
@@ -198,6 +199,8 @@ class ServiceSettings(BaseModel):
     fees_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
     fees_policy_file: Path | None = None
     fees_apply: bool = False
+    rebalance_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
+    rebalance_apply: bool = False
     alerts_file: Path | None = None
     backoff_max_s: float = Field(default=300.0, ge=1, le=86_400)
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)

@@ -128,7 +128,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             su = lnbits.superuser
             login = {"url": lnbits.url, "username": su.username, "password": su.password}
             with daemon_process(directory, sim.face.url, lnbits=login) as daemon:
-                daemon.wait_healthy({"collect", "monitor", "notify", "fees"})
+                daemon.wait_healthy({"collect", "monitor", "notify", "fees", "rebalance"})
                 target = daemon.url.removeprefix("http://")
                 with prometheus(directory, target, daemon.read_token) as prom:
                     yield Stack(sim, lnbits, daemon, prom)

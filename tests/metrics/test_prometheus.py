@@ -46,7 +46,14 @@ def test_loops_alerts_and_the_lnbits_client_are_visible(stack: Stack) -> None:
     prom = stack.prometheus
     wait_for(stack, "lnpilot_loop_up")
     loops = {s["metric"]["loop"]: float(s["value"][1]) for s in prom.query("lnpilot_loop_up")}
-    assert loops == {"collect": 1, "retention": 1, "monitor": 1, "notify": 1, "fees": 1}
+    assert loops == {
+        "collect": 1,
+        "retention": 1,
+        "monitor": 1,
+        "notify": 1,
+        "fees": 1,
+        "rebalance": 1,
+    }
     wait_for(stack, 'lnpilot_alerts{status="firing",severity="warning"} == 6')
     firing = prom.query("lnpilot_alert_firing")
     assert {s["metric"]["rule"] for s in firing} == {"liquidity_out_of_band"}

@@ -110,7 +110,7 @@ def _range(
     return start, end
 
 
-def _parse_scid(scid: str) -> int:
+def parse_scid(scid: str) -> int:
     """The numeric channel id of ``scid``; 422 when it is not a short channel id."""
     try:
         return chan_id_from_scid(scid)
@@ -123,7 +123,7 @@ def _parse_scid(scid: str) -> int:
 
 async def _channel(services: Services, node_id: int, scid: str) -> Channel:
     """The open or pending channel ``scid`` names; 422 for a malformed id, 404 for unknown."""
-    chan_id = _parse_scid(scid)
+    chan_id = parse_scid(scid)
     async with services.store.read() as reader:
         for channel in await reader.channels(node_id):
             if channel.chan_id == chan_id:
@@ -230,7 +230,7 @@ async def channel_series(
     resolution: ResolutionChoice = ResolutionChoice.AUTO,
     max_points: Annotated[int, Query(ge=10, le=MAX_BUCKETS)] = 1000,
 ) -> Response:
-    chan_id = _parse_scid(scid)
+    chan_id = parse_scid(scid)
     now = services.clock()
     start, end = _range(start, end, now, timedelta(days=7))
     chosen = None if resolution is ResolutionChoice.AUTO else Resolution(resolution.value)

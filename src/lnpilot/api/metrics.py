@@ -28,11 +28,13 @@ from prometheus_client.registry import Collector
 
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState
+from lnpilot.rebalance import Outcome as RebalanceOutcome
 from lnpilot.service.context import Services
-from lnpilot.store import Direction, FlowStats, PolicyRecord, fee_journal
+from lnpilot.store import Direction, FlowStats, PolicyRecord, fee_journal, rebalances
 from lnpilot.store.alerts import AlertStatus, IncidentStatus, monitor_book
 from lnpilot.store.levels import EPOCH
 from lnpilot.store.outbox import Severity
+from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CHANNEL_LABELS = ("channel", "peer", "alias")
@@ -135,6 +137,9 @@ async def _store_families(services: Services, node_id: int) -> list[Metric]:
         totals = await reader.channel_totals(node_id, EPOCH, now, now=now)
         state = await reader.collector_state(node_id)
         last_runs = await fee_journal.runs(reader, node_id, limit=1)
+        (rebalance_fees_msat,) = await rebalances.spending(reader, node_id, [EPOCH])
+        rebalanced = await rebalances.executed(reader, node_id, EPOCH)
+        last_rebalance_runs = await rebalances.runs(reader, node_id, limit=1)
     async with monitor_book(services.store) as book:
         alerts = await book.list_alerts(node_id)
         incidents = await book.incidents(node_id=node_id, include_resolved=False)
@@ -206,7 +211,40 @@ async def _store_families(services: Services, node_id: int) -> list[Metric]:
     budget.add_metric(["limit"], (last_run.budget_limit or 0) if last_run else 0)
     budget.add_metric(["used"], (last_run.budget_used or 0) if last_run else 0)
     families += [fee_run, budget]
+    families += _rebalance_families(rebalance_fees_msat, rebalanced, last_rebalance_runs)
     return families
+
+
+def _rebalance_families(
+    fees_msat: int, done: Sequence[RebalanceDecision], last_runs: Sequence[RebalanceRun]
+) -> Iterator[Metric]:
+    yield CounterMetricFamily(
+        "lnpilot_rebalance_fees_msat",
+        "Fees committed to rebalancing: paid, plus in flight or of unknown outcome",
+        value=fees_msat,
+    )
+    yield CounterMetricFamily(
+        "lnpilot_rebalance_moved_msat",
+        "Liquidity moved by rebalances",
+        value=sum(d.moved_msat or 0 for d in done),
+    )
+    outcomes = CounterMetricFamily(
+        "lnpilot_rebalances", "Rebalances started, by outcome", labels=["outcome"]
+    )
+    for outcome in sorted({*(o.value for o in RebalanceOutcome), *(d.outcome for d in done)}):
+        outcomes.add_metric([outcome], sum(1 for d in done if d.outcome == outcome))
+    yield outcomes
+    last = last_runs[0] if last_runs else None
+    yield GaugeMetricFamily(
+        "lnpilot_rebalance_last_run_timestamp_seconds",
+        "When the rebalancer last planned (0: never)",
+        value=_ts(last.at if last else None),
+    )
+    yield GaugeMetricFamily(
+        "lnpilot_rebalance_budget_room_msat",
+        "What the budget still allowed at the last run",
+        value=last.budget_room_msat if last else 0,
+    )
 
 
 def _node_families(channels: Sequence[Channel], flows: Iterable[FlowStats]) -> Iterator[Metric]:

@@ -17,6 +17,7 @@ from lnpilot.cli.runtime import ExitCode, state_of
 from lnpilot.config import Settings
 from lnpilot.fees import PolicyError
 from lnpilot.notify import Notifier
+from lnpilot.rebalance import SettingsError
 from lnpilot.service.alerts_file import AlertsFileError
 from lnpilot.service.daemon import (
     Daemon,
@@ -28,13 +29,14 @@ from lnpilot.service.daemon import (
 
 
 def run(ctx: typer.Context) -> None:
-    """Run the daemon: collector, rollups and retention, fee engine, alerts, notifications,
-    and the REST API with the dashboard and /metrics ([api] in the configuration)."""
+    """Run the daemon: collector, rollups and retention, fee engine, rebalancer, alerts,
+    notifications, and the REST API with the dashboard and /metrics ([api] in the
+    configuration)."""
     state = state_of(ctx)
     settings = state.settings()
     try:
         engine = load_engine_config(settings, state.config_file)
-    except (AlertsFileError, PolicyError) as exc:
+    except (AlertsFileError, PolicyError, SettingsError) as exc:
         for problem in exc.problems:
             output.error(problem)
         raise typer.Exit(ExitCode.BAD_INPUT) from None

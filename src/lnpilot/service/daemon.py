@@ -23,6 +23,9 @@ from lnpilot.config import Settings, config_file_path, make_client, make_node
 from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
+from lnpilot.rebalance import Mode as RebalanceMode
+from lnpilot.rebalance import Rebalancer, RebalanceSettings
+from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
@@ -37,14 +40,18 @@ class EngineConfig:
     monitor: MonitorConfig
     notify: NotifyConfig
     fee_policy: PolicyFile | None
+    rebalance: RebalanceSettings | None = None
 
 
 def load_engine_config(settings: Settings, config_file: Path | None) -> EngineConfig:
-    """Raises ``AlertsFileError``, ``PolicyError`` or ``ConfigError`` on a bad file."""
+    """Raises ``AlertsFileError``, ``PolicyError``, ``SettingsError`` or ``ConfigError`` on a
+    bad file."""
     alerts = alerts_file_path(settings.service.alerts_file, config_file_path(config_file))
     monitor, notify = load_alerts_file(alerts)
     policy_file = settings.service.fees_policy_file
-    return EngineConfig(monitor, notify, load_policy(policy_file) if policy_file else None)
+    if policy_file is None:
+        return EngineConfig(monitor, notify, None)
+    return EngineConfig(monitor, notify, load_policy(policy_file), load_rebalance(policy_file))
 
 
 def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:
@@ -78,6 +85,14 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
             await evaluate(node, store, policy, clock(), apply=every.fees_apply)
 
         loops.append(Loop("fees", every.fees_interval_s, set_fees))
+    if engine.rebalance is not None and engine.rebalance.section.enabled:
+        rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock)
+        mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
+
+        async def rebalance() -> None:
+            await rebalancer.run(mode, trigger="auto")
+
+        loops.append(Loop("rebalance", every.rebalance_interval_s, rebalance))
     return loops
 
 
