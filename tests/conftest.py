@@ -8,9 +8,8 @@ import pytest
 
 from lnpilot.testing import (
     LNbitsServer,
-    LNbitsUnavailable,
     WalletKeys,
-    lnbits_required,
+    lnbits_for_tests,
 )
 
 # --- real LNbits (one server per test session) -----------------------------------------------
@@ -24,17 +23,8 @@ def lnbits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LNbitsSe
     skip would hide that nothing was tested: there it fails. An installed LNbits that does not
     start always fails.
     """
-    server = LNbitsServer(data_dir=tmp_path_factory.mktemp("lnbits"))  # log kept there
-    try:
-        server.start()
-    except LNbitsUnavailable as exc:
-        if lnbits_required():
-            raise
-        pytest.skip(f"real LNbits not available: {exc}")
-    try:
+    with lnbits_for_tests(LNbitsServer(data_dir=tmp_path_factory.mktemp("lnbits"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,11 @@ from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.node import CompositeNode, LNbitsNode
 from lnpilot.node.models import Capability, ChannelState, PolicyUpdate
 from lnpilot.store import Store
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, LndRestFunding, lnbits_required
+from lnpilot.testing import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+)
 
 from .conftest import EPOCH, MACAROON, Sim, running_sim
 
@@ -42,13 +46,7 @@ class World:
 async def world() -> AsyncIterator[World]:
     async with running_sim(datetime.now(UTC)) as sim:
         server = LNbitsServer(funding=LndRestFunding(sim.face.url, MACAROON))
-        try:
-            server.start()
-        except LNbitsUnavailable as exc:
-            if lnbits_required():
-                raise
-            pytest.skip(f"real LNbits not available: {exc}")
-        try:
+        with lnbits_for_tests(server):
             su = server.superuser
             async with LNbitsClient(
                 server.url,
@@ -57,8 +55,6 @@ async def world() -> AsyncIterator[World]:
                 settings=TransportSettings(cache_ttl_s=0),
             ) as client:
                 yield World(sim, LNbitsNode(client))
-        finally:
-            server.stop()
 
 
 async def test_through_lnbits_alone(world: World, store: Store) -> None:

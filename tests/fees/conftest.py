@@ -23,7 +23,11 @@ from lnpilot.simnet.our_node import ChannelView
 from lnpilot.simnet.scenario import parse_scenario
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.store import Store, sqlite_url
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, LndRestFunding, lnbits_required
+from lnpilot.testing import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+)
 
 MACAROON = "0201036c6e64" + "fe" * 26
 
@@ -93,17 +97,8 @@ def world() -> Iterator[World]:
 
 @pytest.fixture(scope="session")
 def lnbits_on_simnet(world: World) -> Iterator[LNbitsServer]:
-    server = LNbitsServer(funding=LndRestFunding(world.face.url, MACAROON))
-    try:
-        server.start()
-    except LNbitsUnavailable as exc:
-        if lnbits_required():
-            raise
-        pytest.skip(f"real LNbits not available: {exc}")
-    try:
+    with lnbits_for_tests(LNbitsServer(funding=LndRestFunding(world.face.url, MACAROON))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

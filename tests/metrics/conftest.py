@@ -24,7 +24,12 @@ import httpx
 import pytest
 
 from collect.conftest import MACAROON, Sim
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, LndRestFunding, lnbits_required
+from lnpilot.testing import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+    lnbits_required,
+)
 from service.conftest import Daemon, busy_sim, daemon_process
 
 READY_TIMEOUT_S = 60.0
@@ -118,13 +123,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         lnbits = LNbitsServer(
             data_dir=directory / "lnbits", funding=LndRestFunding(sim.face.url, MACAROON)
         )
-        try:
-            lnbits.start()
-        except LNbitsUnavailable as exc:
-            if lnbits_required():
-                raise
-            pytest.skip(f"real LNbits not available: {exc}")
-        try:
+        with lnbits_for_tests(lnbits):
             su = lnbits.superuser
             login = {"url": lnbits.url, "username": su.username, "password": su.password}
             with daemon_process(directory, sim.face.url, lnbits=login) as daemon:
@@ -132,5 +131,3 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
                 target = daemon.url.removeprefix("http://")
                 with prometheus(directory, target, daemon.read_token) as prom:
                     yield Stack(sim, lnbits, daemon, prom)
-        finally:
-            lnbits.stop()

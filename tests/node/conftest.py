@@ -26,7 +26,11 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, LndRestFunding, lnbits_required
+from lnpilot.testing import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+)
 
 MACAROON = "0201036c6e6402f801030a10" + "c3" * 24
 
@@ -104,17 +108,8 @@ async def lnd(world: World) -> AsyncIterator[LndRest]:
 @pytest.fixture(scope="session")
 def lnbits_on_simnet(world: World) -> Iterator[LNbitsServer]:
     """A real LNbits 1.6.2 whose funding source (LndRestWallet) is our node's face."""
-    server = LNbitsServer(funding=LndRestFunding(world.face.url, MACAROON))
-    try:
-        server.start()
-    except LNbitsUnavailable as exc:
-        if lnbits_required():
-            raise
-        pytest.skip(f"real LNbits not available: {exc}")
-    try:
+    with lnbits_for_tests(LNbitsServer(funding=LndRestFunding(world.face.url, MACAROON))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

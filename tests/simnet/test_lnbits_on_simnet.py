@@ -29,7 +29,11 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, LndRestFunding, lnbits_required
+from lnpilot.testing import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+)
 
 pytestmark = pytest.mark.lnbits
 
@@ -111,19 +115,11 @@ def world() -> Iterator[World]:
     ours = OurNode(net, payer, nodes["bob"])
     lock = threading.RLock()
     face = serve(ours, MACAROON, lock=lock)
-    lnbits = LNbitsServer(funding=LndRestFunding(face.url, MACAROON))
     try:
-        lnbits.start()
-    except LNbitsUnavailable as exc:
-        face.stop()
-        if lnbits_required():
-            raise
-        pytest.skip(f"real LNbits not available: {exc}")
-    try:
-        lnbits.fund(lnbits.superuser.wallet.wallet_id, 100_000)
-        yield World(net, payer, ours, lock, nodes, chans, face, lnbits)
+        with lnbits_for_tests(LNbitsServer(funding=LndRestFunding(face.url, MACAROON))) as lnbits:
+            lnbits.fund(lnbits.superuser.wallet.wallet_id, 100_000)
+            yield World(net, payer, ours, lock, nodes, chans, face, lnbits)
     finally:
-        lnbits.stop()
         face.stop()
 
 

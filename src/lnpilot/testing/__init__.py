@@ -12,6 +12,7 @@ from lnpilot.testing.lnbits_server import (
     Superuser,
     WalletKeys,
     find_lnbits_python,
+    lnbits_for_tests,
     lnbits_required,
     run_dev_server,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ThreadedFaultProxy",
     "WalletKeys",
     "find_lnbits_python",
+    "lnbits_for_tests",
     "lnbits_required",
     "run_dev_server",
 ]
