@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
-from lnpilot.cli import output
+from lnpilot.cli import output, runtime
 from lnpilot.cli.runtime import ExitCode, JsonFlag, state_of
 from lnpilot.config import config_file_path
 from lnpilot.monitor import IncidentError, MonitorConfig, acknowledge, annotate, decide, resolve
@@ -87,18 +84,6 @@ def _configs(ctx: typer.Context, alerts: Path | None) -> tuple[MonitorConfig, No
         raise typer.Exit(ExitCode.BAD_INPUT) from None
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``15m``, ``2h``, ``1d``."""
-    found = _DURATION.match(text.strip())
-    if found is None:
-        raise typer.BadParameter(f"{text!r}: give a number and s, m, h or d (e.g. 2h)")
-    return timedelta(seconds=float(found[1]) * _UNITS[found[2]])
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -108,13 +93,6 @@ def _short(labels: dict[str, str]) -> str:
     return " ".join(
         f"{k}={v[:16] if k == 'peer' else v}" for k, v in sorted(labels.items()) if k not in skip
     )
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    return table
 
 
 _SEVERITY_STYLE = {"critical": "red", "warning": "yellow", "info": "blue"}
@@ -168,7 +146,9 @@ def alerts(
     if as_json:
         output.emit_json([alert_json(a) for a in found])
         return
-    table = _table("Alerts", "id", "status", "severity", "rule", "summary", "since (UTC)", "note")
+    table = output.table(
+        "Alerts", "id", "status", "severity", "rule", "summary", "since (UTC)", "note"
+    )
     for a in found:
         table.add_row(
             str(a.id),
@@ -191,7 +171,7 @@ def rules(ctx: typer.Context, alerts: AlertsOption = None, as_json: JsonFlag = F
             {name: rule.model_dump(mode="json") for name, rule in monitor.rules.items()}
         )
         return
-    table = _table("Rules", "name", "kind", "on", "severity", "for", "settings")
+    table = output.table("Rules", "name", "kind", "on", "severity", "for", "settings")
     common = {"kind", "enabled", "severity", "for_s", "labels", "overrides"}
     for name, rule in monitor.rules.items():
         settings = {k: v for k, v in rule.model_dump(mode="json").items() if k not in common}
@@ -236,7 +216,7 @@ def silence_add(
         parsed = [Matcher.parse(m) for m in matchers]
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    length = parse_duration(duration)
+    length = runtime.parse_duration(duration)
 
     async def work(store: Store) -> Silence:
         now = _now()
@@ -267,7 +247,7 @@ def silence_list(
     if as_json:
         output.emit_json([silence_json(s) for s in found])
         return
-    table = _table("Silences", "id", "matchers", "ends (UTC)", "by", "comment")
+    table = output.table("Silences", "id", "matchers", "ends (UTC)", "by", "comment")
     for s in found:
         table.add_row(
             str(s.id),
@@ -340,7 +320,7 @@ def incidents(
     if as_json:
         output.emit_json([incident_json(i) for i in found])
         return
-    table = _table("Incidents", "id", "status", "severity", "opened (UTC)", "title")
+    table = output.table("Incidents", "id", "status", "severity", "opened (UTC)", "title")
     for i in found:
         table.add_row(
             str(i.id),
@@ -509,7 +489,9 @@ def notify_outbox(ctx: typer.Context, as_json: JsonFlag = False, db: DbOption = 
         output.emit_json({"counts": counts, "undelivered": waiting})
         return
     output.stdout.print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    table = _table("Undelivered", "id", "route", "receiver", "attempts", "next (UTC)", "error")
+    table = output.table(
+        "Undelivered", "id", "route", "receiver", "attempts", "next (UTC)", "error"
+    )
     for d in waiting:
         table.add_row(
             str(d["id"]),

@@ -23,8 +23,7 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from lnpilot.cli import output
-from lnpilot.cli.alerts import parse_duration
-from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, state_of
+from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, parse_duration, state_of
 from lnpilot.collect import Collector, CycleReport
 from lnpilot.config import make_client, make_node
 from lnpilot.node.backend import DESCRIPTIONS, CapabilityMissing, NodeBackend, NodeError, how_to_get

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, state_of
@@ -126,13 +124,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column)
-    return table
-
-
 def _policy_json(policy: ChannelPolicy | PolicyUpdate | None) -> dict[str, Any] | None:
     if policy is None:
         return None
@@ -198,7 +189,7 @@ def check(
         output.emit_json({"valid": True, "rules": len(policy.rule), "channels": rows})
         return
     output.stdout.print(f"[green]policy OK[/green]: {summary}")
-    table = _table("Rule per channel", "channel", "peer", "rule", "why")
+    table = output.table("Rule per channel", "channel", "peer", "rule", "why")
     for row in rows:
         why = "; ".join(row["matched"]) or "default (matches every channel)"
         if row["defaults_from"]:
@@ -250,7 +241,9 @@ def report_json(report: RunReport) -> dict[str, Any]:
 
 
 def _show(report: RunReport, title: str) -> None:
-    table = _table(title, "channel", "peer", "rule", "fee ppm", "inbound ppm", "decision", "reason")
+    table = output.table(
+        title, "channel", "peer", "rule", "fee ppm", "inbound ppm", "decision", "reason"
+    )
     for result in report.results:
         d = result.decision
         current = d.current
@@ -434,7 +427,7 @@ async def _run_row(reader: StoreReader, run: fee_journal.FeeRun) -> dict[str, An
 
 
 def _show_runs(rows: Sequence[dict[str, Any]]) -> None:
-    table = _table("Fee runs", "run", "time (UTC)", "mode", "channels", "sent", "outcomes")
+    table = output.table("Fee runs", "run", "time (UTC)", "mode", "channels", "sent", "outcomes")
     for row in rows:
         mode = row["mode"] + (f" of {row['rollback_of']}" if row["rollback_of"] else "")
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
@@ -446,7 +439,7 @@ def _show_runs(rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _show_channel_history(scid: str, rows: Sequence[dict[str, Any]]) -> None:
-    table = _table(
+    table = output.table(
         f"Fee decisions for {scid}", "run", "rule", "fee ppm", "inbound ppm", "outcome", "reason"
     )
     for row in rows:

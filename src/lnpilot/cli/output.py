@@ -219,3 +219,11 @@ def _signed(msat: int) -> str:
 def _status(status: str) -> str:
     style = _STATUS_STYLE.get(status)
     return f"[{style}]{status}[/{style}]" if style else escape(status)
+
+
+def table(title: str, *columns: str) -> Table:
+    """A listing table in the CLI's one style: title on the left, a rule under the head."""
+    listing = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        listing.add_column(column)
+    return listing

@@ -21,15 +21,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from lnpilot.cli import output
-from lnpilot.cli.alerts import parse_duration
 from lnpilot.cli.collect import DbOption, with_node_and_store
 from lnpilot.cli.fees import PolicyOption, policy_path
-from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.node.models import chan_id_from_scid, scid_from_chan_id
 from lnpilot.rebalance import (
@@ -111,10 +108,6 @@ def _with_rebalancer(
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _table(title: str, *columns: str) -> Table:
-    return Table(*columns, title=escape(title), title_justify="left", box=box.SIMPLE_HEAD)
 
 
 def _chan_id(scid: str | None) -> int | None:
@@ -220,7 +213,9 @@ def report_json(report: RunReport) -> dict[str, Any]:
 def _show(report: RunReport) -> None:
     plan = report.plan
     title = "Rebalancing " + ("(applied)" if report.mode is Mode.APPLY else "plan (dry run)")
-    table = _table(title, "channel", "peer", "local", "band", "direction", "decision", "reason")
+    table = output.table(
+        title, "channel", "peer", "local", "band", "direction", "decision", "reason"
+    )
     for d in plan.decisions:
         decision = d.role.value if d.action is Action.REBALANCE else d.action.value
         style = {Action.REBALANCE: "green", Action.SKIP: "yellow"}.get(d.action)
@@ -438,7 +433,7 @@ def show_history(
     if as_json:
         output.emit_json(history_json(found))
         return
-    table = _table(
+    table = output.table(
         f"Rebalances in the last {days} days",
         "started (UTC)",
         "target",
@@ -463,7 +458,7 @@ def show_history(
         )
     output.stdout.print(table)
     scids = {r.decision.chan_id: r.decision.scid for r in found.rebalances}
-    per_channel = _table(
+    per_channel = output.table(
         "Did it pay for itself?",
         "channel",
         "rebalances",

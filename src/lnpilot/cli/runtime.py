@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -125,3 +127,15 @@ def _configure_logging(level: str) -> None:
                 console=output.stderr, show_path=False, log_time_format="[%Y-%m-%d %H:%M:%S]"
             )
         )
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d``: how durations are typed on every command."""
+    found = _DURATION.match(text.strip())
+    if found is None:
+        raise typer.BadParameter(f"{text!r}: give a number and s, m, h or d (e.g. 2h)")
+    return timedelta(seconds=float(found[1]) * _UNITS[found[2]])

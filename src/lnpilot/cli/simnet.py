@@ -29,8 +29,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lnpilot.cli import output
-from lnpilot.cli.alerts import parse_duration
-from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
 from lnpilot.simnet.lnd_rest import FaceServer, serve
 from lnpilot.simnet.scenario import Scenario, ScenarioError, load_scenario, snapshot_scenario
 from lnpilot.simnet.simulation import Simulation
