@@ -42,12 +42,9 @@ from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.monitor import MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
 from lnpilot.notify import Notifier, NotifyConfig
-from lnpilot.rebalance.run import Mode as RebalanceMode
-from lnpilot.rebalance.run import Rebalancer
 from lnpilot.rebalance.settings import parse_settings
 from lnpilot.service.context import Services
 from lnpilot.service.daemon import Daemon, EngineConfig, build_loops
-from lnpilot.service.supervisor import Loop
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.summary import channel_rows
 from lnpilot.store import Store, sqlite_url
@@ -68,11 +65,12 @@ CREDIT_TIMEOUT_S = 30.0
 POLL_S = 0.2
 REFRESH_S = 1.0
 RECENT_FORWARDS = 5
-#: The daemon's schedules, in wall-clock seconds (the fee engine's shortest is a minute).
+#: The daemon's schedules, in wall-clock seconds (the fee engine's and the rebalancer's
+#: shortest is a minute).
 COLLECT_EVERY_S = 5.0
 MONITOR_EVERY_S = 5.0
 FEES_EVERY_S = 60.0
-REBALANCE_EVERY_S = 30.0
+REBALANCE_EVERY_S = 60.0
 #: The demo's fee policy and rebalancing settings (one file, as an operator writes them):
 #: fees follow each channel's flow; drained channels are refilled under a small budget.
 POLICY = """
@@ -167,6 +165,8 @@ async def _daemon(live: LiveSimulation, port: int) -> None:
                 "monitor_interval_s": MONITOR_EVERY_S,
                 "fees_interval_s": FEES_EVERY_S,
                 "fees_apply": True,
+                "rebalance_interval_s": REBALANCE_EVERY_S,
+                "rebalance_apply": True,
             },
             api={"port": port},
         )
@@ -184,18 +184,10 @@ async def _daemon(live: LiveSimulation, port: int) -> None:
                 clock=clock,
                 node_pubkey=live.sim.our_node.pubkey,
             )
-            engine = EngineConfig(MonitorConfig(), NotifyConfig(), parse_policy(POLICY))
-            rebalancer = Rebalancer(node, store, parse_settings(POLICY), clock=clock)
-
-            async def rebalance() -> None:
-                """Nothing to plan from until the collector's first cycle is in the store."""
-                if await services.node_id() is not None:
-                    await rebalancer.run(RebalanceMode.APPLY)
-
-            loops = [
-                *build_loops(services, engine, notifier),
-                Loop("rebalance", REBALANCE_EVERY_S, rebalance),
-            ]
+            engine = EngineConfig(
+                MonitorConfig(), NotifyConfig(), parse_policy(POLICY), parse_settings(POLICY)
+            )
+            loops = build_loops(services, engine, notifier)
             try:
                 daemon = Daemon(services, loops, create_app(services))
             except OSError as exc:  # the port is taken or not ours
