@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,14 +24,12 @@ from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance import Mode as RebalanceMode
-from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings
+from lnpilot.rebalance import Rebalancer, RebalanceSettings
 from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
 from lnpilot.store import Store, sqlite_url
-
-log = logging.getLogger("lnpilot.service.daemon")
 
 
 @dataclass(frozen=True)
@@ -93,12 +90,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
 
         async def rebalance() -> None:
-            try:
-                await rebalancer.run(mode, trigger="auto")
-            except NotCollected as exc:
-                # At start the rebalance loop may run before the first collection lands:
-                # nothing to plan on yet, which is a reason to wait, not a failure.
-                log.info("rebalance skipped: %s", exc)
+            await rebalancer.run(mode, trigger="auto")
 
         loops.append(Loop("rebalance", every.rebalance_interval_s, rebalance))
     return loops
