@@ -82,17 +82,17 @@ async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
     """SIGTERM in the middle of a run: the run finishes and commits, no new run starts."""
     async with await Store.open(sqlite_url(tmp_path)) as store:
         async with store.transaction() as tx:
-            await tx._conn.execute(text("CREATE TABLE work (n INTEGER)"))
+            await tx.connection.execute(text("CREATE TABLE work (n INTEGER)"))
         started, runs = asyncio.Event(), 0
 
         async def slow_write() -> None:
             nonlocal runs
             runs += 1
             async with store.transaction() as tx:
-                await tx._conn.execute(text("INSERT INTO work VALUES (1)"))
+                await tx.connection.execute(text("INSERT INTO work VALUES (1)"))
                 started.set()
                 await asyncio.sleep(0.3)  # stopped while here
-                await tx._conn.execute(text("INSERT INTO work VALUES (2)"))
+                await tx.connection.execute(text("INSERT INTO work VALUES (2)"))
 
         supervisor = Supervisor([Loop("writer", 0.0, slow_write)], LoopHealth())
         task = asyncio.create_task(supervisor.run())
@@ -100,7 +100,7 @@ async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
         supervisor.stop()
         await task
         async with store.read() as reader:
-            rows = (await reader._conn.execute(text("SELECT n FROM work"))).scalars().all()
+            rows = (await reader.connection.execute(text("SELECT n FROM work"))).scalars().all()
     assert runs == 1
     assert rows == [1, 2]
 

@@ -52,7 +52,7 @@ class AuditEntry:
 
 
 async def record(tx: StoreTransaction, entry: AuditEntry) -> int:
-    result = await tx._conn.execute(
+    result = await tx.connection.execute(
         audit_log.insert()
         .values(
             at=entry.at,
@@ -77,7 +77,7 @@ async def entries(
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
-    result = await reader._conn.execute(query)
+    result = await reader.connection.execute(query)
     return [_entry(row) for row in result.mappings()]
 
 

@@ -135,8 +135,8 @@ class FeeDecision:
 async def record_run(tx: StoreTransaction, run: FeeRun, decisions: Sequence[FeeDecision]) -> int:
     """Write a run and its decisions; returns the run's id."""
     # The journal is part of the store: it takes the node's write lock like every writer.
-    await tx._lock(run.node_id)
-    conn = tx._conn
+    await tx.lock_node(run.node_id)
+    conn = tx.connection
     result = await conn.execute(
         fee_runs.insert()
         .values(
@@ -158,7 +158,7 @@ async def record_run(tx: StoreTransaction, run: FeeRun, decisions: Sequence[FeeD
 
 async def runs(reader: StoreReader, node_id: int, *, limit: int = 20) -> list[FeeRun]:
     """The node's latest runs, newest first."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(fee_runs)
         .where(fee_runs.c.node_id == node_id)
         .order_by(fee_runs.c.id.desc())
@@ -168,14 +168,14 @@ async def runs(reader: StoreReader, node_id: int, *, limit: int = 20) -> list[Fe
 
 
 async def get_run(reader: StoreReader, run_id: int) -> FeeRun | None:
-    result = await reader._conn.execute(select(fee_runs).where(fee_runs.c.id == run_id))
+    result = await reader.connection.execute(select(fee_runs).where(fee_runs.c.id == run_id))
     row = result.mappings().one_or_none()
     return _run(row) if row is not None else None
 
 
 async def run_decisions(reader: StoreReader, run_id: int) -> list[FeeDecision]:
     """A run's decisions in the order they were written."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(fee_decisions).where(fee_decisions.c.run_id == run_id).order_by(fee_decisions.c.id)
     )
     return [_decision(row) for row in result.mappings()]
@@ -185,7 +185,7 @@ async def channel_decisions(
     reader: StoreReader, node_id: int, chan_id: int, *, limit: int = 50
 ) -> list[FeeDecision]:
     """One channel's latest decisions, newest first."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(fee_decisions)
         .where(fee_decisions.c.node_id == node_id, fee_decisions.c.chan_id == chan_id)
         .order_by(fee_decisions.c.id.desc())
@@ -201,7 +201,7 @@ async def latest_states(reader: StoreReader, node_id: int) -> dict[int, tuple[st
         .where(fee_decisions.c.node_id == node_id, fee_decisions.c.state.is_not(None))
         .group_by(fee_decisions.c.chan_id)
     )
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(fee_decisions.c.chan_id, fee_decisions.c.state, fee_decisions.c.state_since).where(
             fee_decisions.c.id.in_(latest)
         )
@@ -217,7 +217,7 @@ async def sent_updates(
     reader: StoreReader, node_id: int, since: datetime
 ) -> list[tuple[int | None, datetime]]:
     """(chan_id, run time) of every update sent to the node after ``since``, oldest first."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(fee_decisions.c.chan_id, fee_runs.c.at)
         .join(fee_runs, fee_runs.c.id == fee_decisions.c.run_id)
         .where(

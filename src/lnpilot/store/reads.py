@@ -42,6 +42,12 @@ class StoreReader:
         self._conn = conn
         self._retention = retention
 
+    @property
+    def connection(self) -> AsyncConnection:
+        """The connection, for the store's own modules that read and write their tables
+        (fee journal, rebalances, alerts, tokens, audit) within this unit of work."""
+        return self._conn
+
     async def node_id(self, pubkey: str) -> int | None:
         """The id the store gave the node with this pubkey, if it knows it."""
         result = await self._conn.execute(select(nodes.c.id).where(nodes.c.pubkey == pubkey))

@@ -211,15 +211,15 @@ class LastRebalance:
 
 async def lock(tx: StoreTransaction, node_id: int) -> None:
     """Take the node's write lock now, before reading what a write depends on (spending)."""
-    await tx._lock(node_id)
+    await tx.lock_node(node_id)
 
 
 async def record_run(
     tx: StoreTransaction, run: RebalanceRun, decisions: Sequence[RebalanceDecision]
 ) -> tuple[int, list[int]]:
     """Write a run and its decisions; returns the run's id and the decisions' ids, in order."""
-    await tx._lock(run.node_id)
-    conn = tx._conn
+    await tx.lock_node(run.node_id)
+    conn = tx.connection
     result = await conn.execute(
         rebalance_runs.insert()
         .values(
@@ -247,7 +247,7 @@ async def record_run(
 
 
 async def start_rebalance(tx: StoreTransaction, decision_id: int, at: datetime) -> None:
-    await tx._conn.execute(
+    await tx.connection.execute(
         update(rebalance_decisions)
         .where(rebalance_decisions.c.id == decision_id)
         .values(outcome=RUNNING, started_at=at)
@@ -265,7 +265,7 @@ async def finish_rebalance(
     finished_at: datetime,
     duration_ms: int,
 ) -> None:
-    await tx._conn.execute(
+    await tx.connection.execute(
         update(rebalance_decisions)
         .where(rebalance_decisions.c.id == decision_id)
         .values(
@@ -281,8 +281,8 @@ async def finish_rebalance(
 
 async def add_attempt(tx: StoreTransaction, attempt: AttemptRecord) -> int:
     """Write an attempt; one ``in_flight`` commits its route fee to the budget until settled."""
-    await tx._lock(attempt.node_id)
-    result = await tx._conn.execute(
+    await tx.lock_node(attempt.node_id)
+    result = await tx.connection.execute(
         rebalance_attempts.insert()
         .values(
             decision_id=attempt.decision_id,
@@ -318,7 +318,7 @@ async def settle_attempt(
     duration_ms: int,
 ) -> None:
     """Record what became of an ``in_flight`` attempt."""
-    await tx._conn.execute(
+    await tx.connection.execute(
         update(rebalance_attempts)
         .where(rebalance_attempts.c.id == attempt_id)
         .values(
@@ -349,7 +349,7 @@ async def spending(reader: StoreReader, node_id: int, since: Sequence[datetime])
     ]
     if not sums:
         return []
-    result = await reader._conn.execute(select(*sums).where(a.node_id == node_id))
+    result = await reader.connection.execute(select(*sums).where(a.node_id == node_id))
     return [int(value) for value in result.one()]
 
 
@@ -362,7 +362,7 @@ async def busy_channels(reader: StoreReader, node_id: int, since: datetime) -> s
         rebalance_attempts.c.outcome.in_(PENDING),
         rebalance_attempts.c.at >= since,
     )
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(d.chan_id, d.source_chan_id).where(
             d.node_id == node_id,
             or_(and_(d.outcome == RUNNING, d.started_at >= since), d.id.in_(unknown)),
@@ -385,7 +385,7 @@ async def last_rebalances(reader: StoreReader, node_id: int) -> dict[int, LastRe
         .where(rebalance_attempts.c.decision_id == d.id)
         .scalar_subquery()
     )
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(d.chan_id, d.outcome, d.amount_msat, d.moved_msat, d.finished_at, smallest).where(
             d.id.in_(latest)
         )
@@ -404,7 +404,7 @@ async def last_rebalances(reader: StoreReader, node_id: int) -> dict[int, LastRe
 
 async def runs(reader: StoreReader, node_id: int, *, limit: int = 20) -> list[RebalanceRun]:
     """The node's latest runs, newest first."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(rebalance_runs)
         .where(rebalance_runs.c.node_id == node_id)
         .order_by(rebalance_runs.c.id.desc())
@@ -415,7 +415,7 @@ async def runs(reader: StoreReader, node_id: int, *, limit: int = 20) -> list[Re
 
 async def run_decisions(reader: StoreReader, run_id: int) -> list[RebalanceDecision]:
     """A run's decisions in the order they were written."""
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(rebalance_decisions)
         .where(rebalance_decisions.c.run_id == run_id)
         .order_by(rebalance_decisions.c.id)
@@ -433,7 +433,7 @@ async def executed(
     )
     if chan_id is not None:
         query = query.where(d.chan_id == chan_id)
-    result = await reader._conn.execute(query.order_by(d.started_at, d.id))
+    result = await reader.connection.execute(query.order_by(d.started_at, d.id))
     return [_decision(row) for row in result.mappings()]
 
 
@@ -441,7 +441,7 @@ async def attempts(reader: StoreReader, decision_ids: Sequence[int]) -> list[Att
     """The attempts of these rebalances, in the order they were made."""
     if not decision_ids:
         return []
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(rebalance_attempts)
         .where(rebalance_attempts.c.decision_id.in_(list(decision_ids)))
         .order_by(rebalance_attempts.c.id)

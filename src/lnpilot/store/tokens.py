@@ -69,7 +69,7 @@ async def create_token(
     if not 0 < len(name) <= NAME_MAX:
         raise ValueError(f"a token name has 1 to {NAME_MAX} characters")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    result = await tx._conn.execute(
+    result = await tx.connection.execute(
         api_tokens.insert()
         .values(name=name, scope=scope.value, token_hash=hash_token(secret), created_at=now)
         .returning(api_tokens.c.id)
@@ -81,7 +81,7 @@ async def find_token(reader: StoreReader, token: str) -> ApiToken | None:
     """The unrevoked token with this secret, if any."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    result = await reader._conn.execute(
+    result = await reader.connection.execute(
         select(api_tokens).where(
             api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None)
         )
@@ -91,13 +91,13 @@ async def find_token(reader: StoreReader, token: str) -> ApiToken | None:
 
 
 async def list_tokens(reader: StoreReader) -> list[ApiToken]:
-    result = await reader._conn.execute(select(api_tokens).order_by(api_tokens.c.id))
+    result = await reader.connection.execute(select(api_tokens).order_by(api_tokens.c.id))
     return [_token(row) for row in result.mappings()]
 
 
 async def revoke_token(tx: StoreTransaction, token_id: int, now: datetime) -> bool:
     """Revoke a token now; False when there is no such unrevoked token."""
-    result = await tx._conn.execute(
+    result = await tx.connection.execute(
         update(api_tokens)
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)

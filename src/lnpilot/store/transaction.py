@@ -69,7 +69,10 @@ class StoreTransaction(StoreReader):
         super().__init__(conn, retention)
         self._locked: set[int] = set()
 
-    async def _lock(self, node_id: int) -> None:
+    async def lock_node(self, node_id: int) -> None:
+        """Take the node's write lock once per transaction (PostgreSQL advisory lock; SQLite
+        writes are serialised already). Every writer, the store's extra modules included,
+        takes it before writing a node's rows."""
         if node_id not in self._locked:
             await lock_node(self._conn, node_id)
             self._locked.add(node_id)
@@ -92,7 +95,7 @@ class StoreTransaction(StoreReader):
             },
         )
         node_id: int = (await self._conn.execute(stmt.returning(nodes.c.id))).scalar_one()
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         return node_id
 
     async def record_channels(
@@ -110,7 +113,7 @@ class StoreTransaction(StoreReader):
         ``local_policy_source`` (``outside`` unless lnpilot made the change), the peer's
         under ``peer``. Returns the policy changes recorded.
         """
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         if not listed:
             return []
         stmt = upsert(self._conn, channels)
@@ -155,7 +158,7 @@ class StoreTransaction(StoreReader):
         not a change: LNbits shows no inbound fee, and a backend switch must not look like
         a policy change. Returns the entries written, with those values filled in.
         """
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         latest = await self.current_policies(node_id)
         written = []
         for record in observed:
@@ -178,7 +181,7 @@ class StoreTransaction(StoreReader):
     ) -> list[ClosedChannel]:
         """Record closed channels (from the node's closed list); returns those not recorded
         as closed before, including ones the store never saw open."""
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         if not closed:
             return []
         result = await self._conn.execute(
@@ -214,7 +217,7 @@ class StoreTransaction(StoreReader):
         Writes a peer event for each first sighting and each change of connection, and
         returns them.
         """
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         result = await self._conn.execute(
             select(peers.c.pubkey, peers.c.connected).where(peers.c.node_id == node_id)
         )
@@ -267,13 +270,13 @@ class StoreTransaction(StoreReader):
         return await self._append(node_id, failed_forwards, rows)
 
     async def _append(self, node_id: int, table: Table, rows: list[dict[str, Any]]) -> int:
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         if not rows:
             return 0
         return await insert_new(self._conn, table, rows)
 
     async def add_events(self, node_id: int, new: Sequence[Event]) -> None:
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         if new:
             await self._conn.execute(
                 events.insert(),
@@ -291,7 +294,7 @@ class StoreTransaction(StoreReader):
             )
 
     async def save_collector_state(self, node_id: int, state: CollectorState) -> None:
-        await self._lock(node_id)
+        await self.lock_node(node_id)
         stmt = upsert(self._conn, collector_state).values(
             node_id=node_id,
             last_forward_index=state.last_forward_index,
