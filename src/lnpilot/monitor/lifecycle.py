@@ -237,7 +237,13 @@ def plan_notices(
                 if fp in firing_fps or (grouping.send_resolved and episodes.get(fp) in resolved)
             )
             state = GroupState(key, state.labels, active_since, state.last_notified_at, still)
-        if firing or state.notified:
+        # A group told everything is kept until group_interval has passed since its last
+        # notice: an alert that flaps back within it waits the interval like any change,
+        # instead of opening a new group that would notify again after group_wait alone.
+        cooling = state.last_notified_at is not None and now - state.last_notified_at < _s(
+            grouping.group_interval_s
+        )
+        if firing or state.notified or cooling:
             save.append(state)
         elif key in groups:
             drop.append(key)
