@@ -44,6 +44,7 @@ from lnpilot.config import Settings
 from lnpilot.node import LndRest
 from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, NodeInfo, scid_from_chan_id
 from lnpilot.service import Services
+from lnpilot.service.heap import settle_heap
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.tokens import Scope, create_token
 from lnpilot.web.browser import CHROMIUM, LAUNCH_ARGS
@@ -100,6 +101,7 @@ def serve(path: Path, port: int) -> None:
                 node_pubkey=PUBKEY,
             )
             config = uvicorn.Config(create_app(services), port=port, log_level="warning")
+            settle_heap()  # as ``lnpilot run`` does once started
             await uvicorn.Server(config).serve()
 
     asyncio.run(main())
@@ -131,8 +133,9 @@ async def store_reference(path: Path, runs: int) -> tuple[list[float], list[floa
     async def channel_list(store: Store) -> None:
         async with store.read() as reader:
             await reader.channels(1)
-            for span in LIST_WINDOWS.values():
-                await reader.channel_totals(1, NOW - span, NOW, now=NOW)
+            await reader.channel_totals_over(
+                1, [(NOW - span, NOW) for span in LIST_WINDOWS.values()], now=NOW
+            )
 
     async def year(store: Store) -> None:
         async with store.read() as reader:

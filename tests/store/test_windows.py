@@ -123,7 +123,8 @@ async def test_window_totals_equal_sums_over_the_raw_forwards(
 ) -> None:
     """Some forwards rolled up, some not yet; ``now`` either moves the five-minute level's
     horizon across the data, so windows mix every level, raw edges and unrolled rows, or
-    falls within the data, so windows reaching it are open-ended and count what follows."""
+    falls within the data, so windows reaching it are open-ended and count what follows.
+    Read one by one and all in one statement (overlapping or not), the totals agree."""
     node = await new_node(store)
     forwards: dict[tuple[int, int, int, int | None], Forward] = {}
     failed: dict[tuple[datetime, int | None, int | None], FailedForward] = {}
@@ -140,15 +141,20 @@ async def test_window_totals_equal_sums_over_the_raw_forwards(
         if roll:
             await store.rollup([node])
     now = T0 + timedelta(seconds=now_offset_s)
+    spans = [(min(a, b), max(a, b)) for a, b in windows]
+    expected = [
+        raw_totals(
+            list(forwards.values()),
+            list(failed.values()),
+            start,
+            None if end >= now and start < end else end,
+        )
+        for start, end in spans
+    ]
     async with store.read() as r:
-        for a, b in windows:
-            start, end = min(a, b), max(a, b)
-            assert await r.channel_totals(node, start, end, now=now) == raw_totals(
-                list(forwards.values()),
-                list(failed.values()),
-                start,
-                None if end >= now and start < end else end,
-            )
+        for (start, end), totals in zip(spans, expected, strict=True):
+            assert await r.channel_totals(node, start, end, now=now) == totals
+        assert await r.channel_totals_over(node, spans, now=now) == expected, "in one statement"
 
 
 def test_default_retention_keeps_the_hourly_level_two_years() -> None:

@@ -135,15 +135,17 @@ async def _list_rows(services: Services, node_id: int) -> list[ChannelRow]:
     now = services.clock()
     async with services.store.read() as reader:
         channels = await reader.channels(node_id)
-        totals = {
-            name: await reader.channel_totals(node_id, now - span, now, now=now)
-            for name, span in LIST_WINDOWS.items()
-        }
+        found = await reader.channel_totals_over(
+            node_id, [(now - span, now) for span in LIST_WINDOWS.values()], now=now
+        )
+    totals = dict(zip(LIST_WINDOWS, found, strict=True))
     return [
         ChannelRow(
             channel=c,
             local_ratio=c.local_ratio,
-            flows={name: found.get(c.chan_id or -1, FlowStats()) for name, found in totals.items()},
+            flows={
+                name: by_chan.get(c.chan_id or -1, FlowStats()) for name, by_chan in totals.items()
+            },
         )
         for c in channels
     ]

@@ -45,6 +45,7 @@ from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance.settings import parse_settings
 from lnpilot.service.context import Services
 from lnpilot.service.daemon import Daemon, EngineConfig, build_loops
+from lnpilot.service.heap import settle_heap
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.summary import channel_rows
 from lnpilot.store import Store, sqlite_url
@@ -200,6 +201,7 @@ async def _daemon(live: LiveSimulation, port: int) -> None:
                 f"{', '.join(loop.name for loop in loops)}; fees and rebalancing in apply mode)",
                 soft_wrap=True,
             )
+            settle_heap()
             running = asyncio.create_task(daemon.run())
             try:
                 await asyncio.shield(running)

@@ -26,6 +26,7 @@ from lnpilot.service.daemon import (
     load_engine_config,
     open_services,
 )
+from lnpilot.service.heap import settle_heap
 
 
 def run(ctx: typer.Context) -> None:
@@ -60,5 +61,6 @@ async def _serve(settings: Settings, engine: EngineConfig) -> None:
         loops = ", ".join(s.name for s in services.health.all())
         where = f"; API on {daemon.api_url}" if daemon.api_url else ""
         output.stdout.print(f"lnpilot running: {loops}{where}")
+        settle_heap()
         await daemon.run()
         output.stdout.print("lnpilot stopped.")

@@ -109,10 +109,11 @@ async def channel_metrics(
         for c in await reader.channels(node_id)
         if c.chan_id is not None and (chan_ids is None or c.chan_id in chan_ids)
     ]
-    totals = {
-        length: await reader.channel_totals(node_id, now - length, now, now=now)
-        for length in sorted({*windows, LIQUIDITY_WINDOW})
-    }
+    lengths = sorted({*windows, LIQUIDITY_WINDOW})
+    by_length = await reader.channel_totals_over(
+        node_id, [(now - length, now) for length in lengths], now=now
+    )
+    totals = dict(zip(lengths, by_length, strict=True))
     trend = await _flow_trends(reader, node_id, now)
     uptime = _uptimes(await reader.peer_events(node_id, EPOCH, now), now - UPTIME_WINDOW, now)
     lookback = max(*windows, LIQUIDITY_WINDOW)

@@ -100,10 +100,9 @@ async def _history(
     flows: dict[int, dict[int, FlowStats]] = {}
     failures: dict[int, dict[int, tuple[int, int]]] = {}
     if fresh:
-        for window_s in windows:
-            flows[window_s] = await reader.channel_totals(
-                node_id, now - timedelta(seconds=window_s), now, now=now
-            )
+        spans = [(now - timedelta(seconds=window_s), now) for window_s in windows]
+        totals = await reader.channel_totals_over(node_id, spans, now=now)
+        flows = dict(zip(windows, totals, strict=True))
         covered = [
             w for w in windows if watched_since and watched_since <= now - timedelta(seconds=w)
         ]

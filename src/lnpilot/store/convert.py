@@ -55,6 +55,31 @@ def channel_row(node_id: int, channel: Channel, at: datetime) -> dict[str, Any]:
     }
 
 
+#: The ``channels`` columns :func:`channel_from_row` reads (not the bookkeeping times).
+CHANNEL_COLUMNS = (
+    "scid",
+    "chan_id",
+    "channel_point",
+    "peer_pubkey",
+    "capacity_sat",
+    "local_balance_msat",
+    "remote_balance_msat",
+    "state",
+    "peer_alias",
+    "private",
+    "open_initiator",
+    "local_reserve_sat",
+    "remote_reserve_sat",
+    "unsettled_balance_msat",
+    "num_pending_htlcs",
+    "total_sent_msat",
+    "total_received_msat",
+    "uptime_s",
+    "lifetime_s",
+    "opened_at_height",
+)
+
+
 def channel_from_row(
     row: Row, local_policy: ChannelPolicy | None, remote_policy: ChannelPolicy | None
 ) -> Channel:
@@ -161,16 +186,19 @@ def policy_record_row(node_id: int, record: PolicyRecord) -> dict[str, Any]:
     }
 
 
-def policy_record_from_row(row: Row) -> PolicyRecord:
-    policy = ChannelPolicy(
+def policy_from_row(row: Row) -> ChannelPolicy:
+    return ChannelPolicy(
         **{name: row[name] for name in POLICY_NAMES}, last_update=row["last_update"]
     )
+
+
+def policy_record_from_row(row: Row) -> PolicyRecord:
     return PolicyRecord(
         chan_id=row["chan_id"],
         direction=Direction(row["direction"]),
         source=PolicySource(row["source"]),
         at=row["at"],
-        policy=policy,
+        policy=policy_from_row(row),
     )
 
 

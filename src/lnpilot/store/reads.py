@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -55,24 +55,28 @@ class StoreReader:
 
     async def channels(self, node_id: int) -> list[Channel]:
         """Open and pending channels as last seen, with their current policies."""
-        policies = await self.current_policies(node_id)
         result = await self._conn.execute(
-            select(channels)
+            select(*(policy_history.c[name] for name in _POLICY_COLUMNS)).where(
+                policy_history.c.id.in_(_latest_policy_ids(node_id))
+            )
+        )
+        policies = {
+            (row["chan_id"], row["direction"]): convert.policy_from_row(row)
+            for row in result.mappings()
+        }
+        result = await self._conn.execute(
+            select(*(channels.c[name] for name in convert.CHANNEL_COLUMNS))
             .where(channels.c.node_id == node_id, channels.c.state != ChannelState.CLOSED.value)
             .order_by(channels.c.id)
         )
-        found = []
-        for row in result.mappings():
-            local = policies.get((row["chan_id"], Direction.LOCAL))
-            remote = policies.get((row["chan_id"], Direction.REMOTE))
-            found.append(
-                convert.channel_from_row(
-                    row,
-                    local.policy if local else None,
-                    remote.policy if remote else None,
-                )
+        return [
+            convert.channel_from_row(
+                row,
+                policies.get((row["chan_id"], Direction.LOCAL.value)),
+                policies.get((row["chan_id"], Direction.REMOTE.value)),
             )
-        return found
+            for row in result.mappings()
+        ]
 
     async def closed_channels(self, node_id: int) -> list[ClosedChannel]:
         result = await self._conn.execute(
@@ -84,13 +88,8 @@ class StoreReader:
 
     async def current_policies(self, node_id: int) -> dict[tuple[int, Direction], PolicyRecord]:
         """The latest policy history entry of every channel direction of the node."""
-        latest = (
-            select(func.max(policy_history.c.id))
-            .where(policy_history.c.node_id == node_id)
-            .group_by(policy_history.c.chan_id, policy_history.c.direction)
-        )
         result = await self._conn.execute(
-            select(policy_history).where(policy_history.c.id.in_(latest))
+            select(policy_history).where(policy_history.c.id.in_(_latest_policy_ids(node_id)))
         )
         records = (convert.policy_record_from_row(row) for row in result.mappings())
         return {(r.chan_id, r.direction): r for r in records}
@@ -226,9 +225,34 @@ class StoreReader:
     ) -> dict[int, FlowStats]:
         """Every channel's forwards over ``[start, end)``, exact to the nanosecond (see
         :mod:`lnpilot.store.windows`); channels without any are left out."""
+        (found,) = await self.channel_totals_over(node_id, [(start, end)], now=now)
+        return found
+
+    async def channel_totals_over(
+        self,
+        node_id: int,
+        spans: Sequence[tuple[datetime, datetime]],
+        *,
+        now: datetime | None = None,
+    ) -> list[dict[int, FlowStats]]:
+        """:meth:`channel_totals` over each of ``spans``, in their order, in one statement:
+        what a list of windows should call rather than one read per window."""
         return await windows.channel_totals(
-            self._conn, node_id, start, end, self._retention, now or datetime.now(UTC)
+            self._conn, node_id, spans, self._retention, now or datetime.now(UTC)
         )
+
+
+#: What :meth:`StoreReader.channels` reads of a policy: the policy, not its record.
+_POLICY_COLUMNS = ("chan_id", "direction", *convert.POLICY_NAMES, "last_update")
+
+
+def _latest_policy_ids(node_id: int) -> Select[tuple[int]]:
+    """The id of the latest policy history entry of every channel direction of the node."""
+    return (
+        select(func.max(policy_history.c.id))
+        .where(policy_history.c.node_id == node_id)
+        .group_by(policy_history.c.chan_id, policy_history.c.direction)
+    )
 
 
 def _between(

@@ -6,10 +6,10 @@ in one, the alert engine's book in another). Everything is read from the store (
 the collector, the fee engine, the rebalancer and the alert engine recorded), never from the
 node: the dashboard stays up and truthful about the past while the node is unreachable.
 
-Flows over time come from :meth:`StoreReader.channel_totals` over consecutive aligned windows
-(one query per window for all channels) rather than per-channel series: the overview's daily
-bars and the channel table's sparklines then cost a number of queries that does not grow
-with the number of channels.
+Flows over time come from :meth:`StoreReader.channel_totals_over` over consecutive aligned
+windows (one statement for all the windows and all channels) rather than per-channel series:
+the overview's daily bars and the channel table's sparklines then cost one query each,
+whatever the number of channels or of windows.
 """
 
 from __future__ import annotations
@@ -80,12 +80,10 @@ async def windows(
     last one holds ``now`` and ends there."""
     day = bucket_floor(now, Resolution.DAY)
     last_start = day + (now - day) // step * step
-    found = []
-    for n in range(count - 1, -1, -1):
-        start = last_start - n * step
-        end = min(start + step, now)
-        found.append(Window(start, end, await reader.channel_totals(node_id, start, end, now=now)))
-    return found
+    starts = [last_start - n * step for n in range(count - 1, -1, -1)]
+    spans = [(start, min(start + step, now)) for start in starts]
+    totals = await reader.channel_totals_over(node_id, spans, now=now)
+    return [Window(start, end, found) for (start, end), found in zip(spans, totals, strict=True)]
 
 
 def since_first_data(found: list[Window]) -> list[Window]:
