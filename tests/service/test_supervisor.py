@@ -78,6 +78,43 @@ async def test_a_loop_recovers_after_its_backoff() -> None:
     assert status.last_success_at is not None and status.healthy(datetime.now(UTC))
 
 
+class NothingYet(Exception):
+    pass
+
+
+async def test_a_loop_waiting_for_its_input_retries_soon_and_is_no_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The rebalancer before the first collection: an hour-long interval, yet it runs as
+    soon as its input is there, and nothing was a failure or a traceback in the log."""
+    seen: list[str | None] = []
+    health = LoopHealth()
+
+    async def once() -> None:
+        status = health.get("planner")
+        assert status is not None
+        seen.append(status.waiting_for)
+        if len(seen) <= 2:
+            raise NothingYet(f"nothing collected yet (try {len(seen)})")
+
+    supervisor = Supervisor(
+        [Loop("planner", 3600, once, waits_on=(NothingYet,))], health, backoff_max_s=0.05
+    )
+    with caplog.at_level(logging.INFO, logger="lnpilot.service.supervisor"):
+        task = asyncio.create_task(supervisor.run())
+        await asyncio.sleep(0.3)
+        supervisor.stop()
+        await task
+    status = health.get("planner")
+    assert status is not None
+    assert seen == [None, "nothing collected yet (try 1)", "nothing collected yet (try 2)"]
+    assert status.runs == 3 and status.failures == 0 and status.waiting_for is None
+    assert status.last_success_at is not None and status.healthy(datetime.now(UTC))
+    assert "loop planner waits: nothing collected yet (try 1); trying again in" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
     """SIGTERM in the middle of a run: the run finishes and commits, no new run starts."""
     async with await Store.open(sqlite_url(tmp_path)) as store:

@@ -24,7 +24,7 @@ from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance import Mode as RebalanceMode
-from lnpilot.rebalance import Rebalancer, RebalanceSettings
+from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings
 from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.context import Services
@@ -92,7 +92,9 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         async def rebalance() -> None:
             await rebalancer.run(mode, trigger="auto")
 
-        loops.append(Loop("rebalance", every.rebalance_interval_s, rebalance))
+        loops.append(
+            Loop("rebalance", every.rebalance_interval_s, rebalance, waits_on=(NotCollected,))
+        )
     return loops
 
 

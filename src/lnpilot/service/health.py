@@ -15,7 +15,9 @@ from datetime import datetime
 class LoopStatus:
     """One loop as last seen. ``consecutive_failures`` resets on success; ``last_error`` is
     the type and message of the last failure (messages are redacted where they are made:
-    the LNbits client and the node backends never put secrets in them)."""
+    the LNbits client and the node backends never put secrets in them); ``waiting_for``
+    says what the loop's last run found missing (the first collection, say), until it
+    succeeds."""
 
     name: str
     interval_s: float
@@ -28,6 +30,7 @@ class LoopStatus:
     runs: int = 0
     failures: int = 0
     consecutive_failures: int = 0
+    waiting_for: str | None = None
 
     def healthy(self, now: datetime, grace: float = 3.0) -> bool:
         """Succeeded within ``grace`` intervals, or has not failed yet since it started
@@ -59,6 +62,18 @@ class LoopHealth:
             last_duration_s=duration_s,
             runs=status.runs + 1,
             consecutive_failures=0,
+            waiting_for=None,
+        )
+
+    def waiting(self, name: str, at: datetime, duration_s: float, reason: str) -> None:
+        """The run found its input not there yet: neither a success nor a failure."""
+        status = self._loops[name]
+        self._loops[name] = replace(
+            status,
+            running=False,
+            last_duration_s=duration_s,
+            runs=status.runs + 1,
+            waiting_for=reason,
         )
 
     def failed(self, name: str, at: datetime, duration_s: float, error: str) -> None:

@@ -1,12 +1,17 @@
 """The supervisor: runs each loop of the daemon on its own schedule, independently.
 
 Each loop is one asyncio task that calls its ``run_once`` again ``interval_s`` after the
-last call started. A call that raises is logged with its (redacted) traceback, counted in the health
-registry and retried after an exponential backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``);
-the other loops never notice. Stopping (SIGTERM) never interrupts a call: the supervisor
-stops starting new ones and waits up to ``stop_timeout_s`` for the calls under way, so a
-collector cycle or a fee run commits or rolls back whole; only a call still running after
-that is cancelled (its transaction then rolls back).
+last call started. A call that raises is logged with its (redacted) traceback, counted in
+the health registry and retried after an exponential backoff (1 s, 2 s, 4 s, ... up to
+``backoff_max_s``); the other loops never notice. A call that raises one of its loop's
+``waits_on`` exceptions found its input not there yet (the rebalancer before the first
+collection): that is no failure, so it is logged in one line, recorded as waiting, and
+retried on the same backoff (never later than the loop's interval), not an interval later.
+
+Stopping (SIGTERM) never interrupts a call: the supervisor stops starting new ones and
+waits up to ``stop_timeout_s`` for the calls under way, so a collector cycle or a fee run
+commits or rolls back whole; only a call still running after that is cancelled (its
+transaction then rolls back).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Loop:
     name: str
     interval_s: float
     run_once: Callable[[], Awaitable[object]]
+    waits_on: tuple[type[Exception], ...] = ()
 
 
 def backoff_s(failures: int, maximum_s: float) -> float:
@@ -88,12 +94,19 @@ class Supervisor:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run_loop(self, loop: Loop) -> None:
-        failures = 0
+        failures = waits = 0
         while not self._stopping.is_set():
             started = time.monotonic()
             self._health.started(loop.name, self._clock())
             try:
                 await loop.run_once()
+            except loop.waits_on as exc:
+                waits += 1
+                elapsed = time.monotonic() - started
+                reason = redact_text(str(exc))
+                self._health.waiting(loop.name, self._clock(), elapsed, reason)
+                delay = min(loop.interval_s, backoff_s(waits, self._backoff_max_s))
+                log.info("loop %s waits: %s; trying again in %.1f s", loop.name, reason, delay)
             except Exception as exc:
                 failures += 1
                 elapsed = time.monotonic() - started
@@ -109,7 +122,7 @@ class Supervisor:
                     redact_text("".join(traceback.format_exception(exc))),
                 )
             else:
-                failures = 0
+                failures = waits = 0
                 elapsed = time.monotonic() - started
                 self._health.succeeded(loop.name, self._clock(), elapsed)
                 delay = max(0.0, loop.interval_s - elapsed)
