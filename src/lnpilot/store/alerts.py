@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from lnpilot.node.models import ChannelState, ClosedChannel
 from lnpilot.store import convert
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
-from lnpilot.store.database import reading, upsert, writing
+from lnpilot.store.database import insert_returning_id, reading, upsert, writing
 from lnpilot.store.outbox import Outbox, Severity
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import _node_fk, channels, metadata
@@ -439,10 +439,8 @@ class MonitorBook:
         for alert in changed:
             row = _alert_row(node_id, alert)
             if alert.id is None:
-                result = await self._conn.execute(
-                    alerts.insert().values(row).returning(alerts.c.id)
-                )
-                saved.append(_with_id(alert, result.scalar_one()))
+                alert_id = await insert_returning_id(self._conn, alerts, row)
+                saved.append(_with_id(alert, alert_id))
             else:
                 await self._conn.execute(update(alerts).where(alerts.c.id == alert.id).values(row))
                 saved.append(alert)
@@ -521,20 +519,18 @@ class MonitorBook:
             raise ValueError("a silence needs at least one matcher (it would silence everything)")
         if ends_at <= starts_at:
             raise ValueError("a silence must end after it starts")
-        result = await self._conn.execute(
-            silences.insert()
-            .values(
+        silence_id = await insert_returning_id(
+            self._conn,
+            silences,
+            dict(
                 matchers=[[m.name, m.op, m.value] for m in matchers],
                 starts_at=starts_at,
                 ends_at=ends_at,
                 created_by=created_by,
                 comment=comment,
-            )
-            .returning(silences.c.id)
+            ),
         )
-        return Silence(
-            result.scalar_one(), tuple(matchers), starts_at, ends_at, created_by, comment
-        )
+        return Silence(silence_id, tuple(matchers), starts_at, ends_at, created_by, comment)
 
     async def silences(self, *, active_at: datetime | None = None) -> list[Silence]:
         """All silences, or those in force at ``active_at``."""
@@ -647,9 +643,10 @@ class MonitorBook:
         fingerprint: str,
         labels: Mapping[str, str],
     ) -> int:
-        result = await self._conn.execute(
-            incidents.insert()
-            .values(
+        return await insert_returning_id(
+            self._conn,
+            incidents,
+            dict(
                 node_id=node_id,
                 opened_at=at,
                 title=title,
@@ -658,11 +655,8 @@ class MonitorBook:
                 rule=rule,
                 fingerprint=fingerprint,
                 labels=dict(labels),
-            )
-            .returning(incidents.c.id)
+            ),
         )
-        incident_id: int = result.scalar_one()
-        return incident_id
 
     async def unresolved_incident_for(self, node_id: int, fingerprint: str) -> Incident | None:
         found = await self.incidents(node_id=node_id, fingerprint=fingerprint)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, RowMapping, String, Table, Text, select
 
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
+from lnpilot.store.database import insert_returning_id
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import metadata
@@ -52,9 +53,10 @@ class AuditEntry:
 
 
 async def record(tx: StoreTransaction, entry: AuditEntry) -> int:
-    result = await tx.connection.execute(
-        audit_log.insert()
-        .values(
+    return await insert_returning_id(
+        tx.connection,
+        audit_log,
+        dict(
             at=entry.at,
             token_id=entry.token_id,
             actor=entry.actor,
@@ -63,11 +65,8 @@ async def record(tx: StoreTransaction, entry: AuditEntry) -> int:
             outcome=entry.outcome,
             error=entry.error,
             detail=entry.detail,
-        )
-        .returning(audit_log.c.id)
+        ),
     )
-    entry_id: int = result.scalar_one()
-    return entry_id
 
 
 async def entries(

@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -140,6 +140,13 @@ def no_index(column: ColumnElement[_T]) -> ColumnElement[_T]:
     without statistics and may scan a long range of an index where a short range of row
     ids is at hand (PostgreSQL's planner has statistics and gets the column as is)."""
     return type_coerce(_NoIndex(column), column.type)
+
+
+async def insert_returning_id(conn: AsyncConnection, table: Table, row: Mapping[str, Any]) -> int:
+    """Insert one row of a table keyed by an ``id`` column; returns the id it was given."""
+    result = await conn.execute(table.insert().values(row).returning(table.c.id))
+    new_id: int = result.scalar_one()
+    return new_id
 
 
 async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> int:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from lnpilot.node.models import ChannelPolicy, PolicyUpdate
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
+from lnpilot.store.database import insert_returning_id
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import PUBKEY, metadata
@@ -137,9 +138,10 @@ async def record_run(tx: StoreTransaction, run: FeeRun, decisions: Sequence[FeeD
     # The journal is part of the store: it takes the node's write lock like every writer.
     await tx.lock_node(run.node_id)
     conn = tx.connection
-    result = await conn.execute(
-        fee_runs.insert()
-        .values(
+    run_id = await insert_returning_id(
+        conn,
+        fee_runs,
+        dict(
             node_id=run.node_id,
             at=run.at,
             mode=run.mode,
@@ -147,10 +149,8 @@ async def record_run(tx: StoreTransaction, run: FeeRun, decisions: Sequence[FeeD
             budget_limit=run.budget_limit,
             budget_used=run.budget_used,
             rollback_of=run.rollback_of,
-        )
-        .returning(fee_runs.c.id)
+        ),
     )
-    run_id: int = result.scalar_one()
     if decisions:
         await conn.execute(fee_decisions.insert(), [_row(run, run_id, d) for d in decisions])
     return run_id

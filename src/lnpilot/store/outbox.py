@@ -42,6 +42,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
+from lnpilot.store.database import insert_returning_id
 from lnpilot.store.tables import metadata
 
 
@@ -222,20 +223,18 @@ class Outbox:
         self._conn = conn
 
     async def enqueue(self, notice: Notice, node_id: int | None = None) -> int:
-        result = await self._conn.execute(
-            notifications.insert()
-            .values(
+        return await insert_returning_id(
+            self._conn,
+            notifications,
+            dict(
                 node_id=node_id,
                 created_at=notice.created_at,
                 group_key=notice.group_key,
                 status=notice.status,
                 severity=notice.severity.value,
                 payload=notice.to_json(),
-            )
-            .returning(notifications.c.id)
+            ),
         )
-        notification_id: int = result.scalar_one()
-        return notification_id
 
     async def undispatched(self, limit: int = 100) -> list[tuple[int, Notice]]:
         """Notices not routed yet, oldest first."""

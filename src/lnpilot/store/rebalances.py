@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
+from lnpilot.store.database import insert_returning_id
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import PUBKEY, metadata
@@ -220,9 +221,10 @@ async def record_run(
     """Write a run and its decisions; returns the run's id and the decisions' ids, in order."""
     await tx.lock_node(run.node_id)
     conn = tx.connection
-    result = await conn.execute(
-        rebalance_runs.insert()
-        .values(
+    run_id = await insert_returning_id(
+        conn,
+        rebalance_runs,
+        dict(
             node_id=run.node_id,
             at=run.at,
             mode=run.mode,
@@ -231,18 +233,17 @@ async def record_run(
             executor=run.executor,
             budget_room_msat=run.budget_room_msat,
             detail=run.detail,
-        )
-        .returning(rebalance_runs.c.id)
+        ),
     )
-    run_id: int = result.scalar_one()
     ids = []
     for decision in decisions:  # one by one: the ids are needed, in order, on both databases
-        inserted = await conn.execute(
-            rebalance_decisions.insert()
-            .values(_decision_row(run, run_id, decision))
-            .returning(rebalance_decisions.c.id)
+        ids.append(
+            await insert_returning_id(
+                conn,
+                rebalance_decisions,
+                _decision_row(run, run_id, decision),
+            )
         )
-        ids.append(inserted.scalar_one())
     return run_id, ids
 
 
@@ -282,9 +283,10 @@ async def finish_rebalance(
 async def add_attempt(tx: StoreTransaction, attempt: AttemptRecord) -> int:
     """Write an attempt; one ``in_flight`` commits its route fee to the budget until settled."""
     await tx.lock_node(attempt.node_id)
-    result = await tx.connection.execute(
-        rebalance_attempts.insert()
-        .values(
+    return await insert_returning_id(
+        tx.connection,
+        rebalance_attempts,
+        dict(
             decision_id=attempt.decision_id,
             node_id=attempt.node_id,
             at=attempt.at,
@@ -299,11 +301,8 @@ async def add_attempt(tx: StoreTransaction, attempt: AttemptRecord) -> int:
             payment_hash=attempt.payment_hash,
             hops=attempt.hops,
             duration_ms=attempt.duration_ms,
-        )
-        .returning(rebalance_attempts.c.id)
+        ),
     )
-    attempt_id: int = result.scalar_one()
-    return attempt_id
 
 
 async def settle_attempt(

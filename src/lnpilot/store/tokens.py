@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Column, RowMapping, String, Table, select, update
 
 from lnpilot.store.coltypes import Id, UtcDateTime
+from lnpilot.store.database import insert_returning_id
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.tables import metadata
 from lnpilot.store.transaction import StoreTransaction
@@ -69,12 +70,12 @@ async def create_token(
     if not 0 < len(name) <= NAME_MAX:
         raise ValueError(f"a token name has 1 to {NAME_MAX} characters")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    result = await tx.connection.execute(
-        api_tokens.insert()
-        .values(name=name, scope=scope.value, token_hash=hash_token(secret), created_at=now)
-        .returning(api_tokens.c.id)
+    token_id = await insert_returning_id(
+        tx.connection,
+        api_tokens,
+        dict(name=name, scope=scope.value, token_hash=hash_token(secret), created_at=now),
     )
-    return ApiToken(result.scalar_one(), name, scope, now), secret
+    return ApiToken(token_id, name, scope, now), secret
 
 
 async def find_token(reader: StoreReader, token: str) -> ApiToken | None:
