@@ -122,3 +122,20 @@ async def test_openapi_is_served_and_names_the_bearer_scheme(api: Api) -> None:
     assert "/api/v1/channels/{scid}/series" in spec["paths"]
     assert "/api/v1/fees/runs/{run_id}/rollback" in spec["paths"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+async def test_every_json_answer_has_a_schema_in_openapi(api: Api) -> None:
+    """A client generated from the spec gets a type for every answer, free-form JSON
+    fields (an alert's labels, a decision's detail) included."""
+    spec = (await api.http.get("/openapi.json")).json()
+    missing = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for code, answer in operation["responses"].items():
+                if not code.startswith("2"):
+                    continue
+                json = answer.get("content", {}).get("application/json")
+                if json is not None and not json.get("schema"):
+                    missing.append(f"{method.upper()} {path} {code}")
+    assert missing == []
+    assert "JsonValue" in spec["components"]["schemas"]

@@ -59,9 +59,7 @@ class IncidentOut:
     actions: list[IncidentAction]
 
 
-@router.get(
-    "/alerts", summary="Pending and firing alerts (resolved too with all=true)", response_model=None
-)
+@router.get("/alerts", summary="Pending and firing alerts (resolved too with all=true)")
 async def alerts(
     services: ServicesDep, _: Reader, all: Annotated[bool, Query()] = False
 ) -> list[Alert]:
@@ -127,11 +125,7 @@ async def _incident(services: ServicesDep, incident_id: int) -> IncidentOut:
         return IncidentOut(found, await book.timeline(incident_id), await book.actions(incident_id))
 
 
-@router.get(
-    "/incidents/{incident_id}",
-    summary="An incident, its timeline and its action plan",
-    response_model=None,
-)
+@router.get("/incidents/{incident_id}", summary="An incident, its timeline and its action plan")
 async def incident(services: ServicesDep, _: Reader, incident_id: int) -> IncidentOut:
     return await _incident(services, incident_id)
 
@@ -147,7 +141,7 @@ async def export(services: ServicesDep, _: Reader, incident_id: int) -> PlainTex
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
-@router.post("/incidents/{incident_id}/ack", summary="Acknowledge an incident", response_model=None)
+@router.post("/incidents/{incident_id}/ack", summary="Acknowledge an incident")
 async def ack(
     services: ServicesDep, token: Admin, incident_id: int, body: AckIn | None = None
 ) -> IncidentOut:
@@ -162,7 +156,7 @@ async def ack(
         return await _incident(services, incident_id)
 
 
-@router.post("/incidents/{incident_id}/resolve", summary="Resolve an incident", response_model=None)
+@router.post("/incidents/{incident_id}/resolve", summary="Resolve an incident")
 async def resolve_incident(
     services: ServicesDep, token: Admin, incident_id: int, body: ResolveIn
 ) -> IncidentOut:

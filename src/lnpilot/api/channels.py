@@ -188,11 +188,7 @@ async def channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Respons
     return json_response(_ROWS, await _list_rows(services, node_id))
 
 
-@router.get(
-    "/channels/{scid}",
-    summary="One channel: its metrics, policy changes and events",
-    response_model=None,
-)
+@router.get("/channels/{scid}", summary="One channel: its metrics, policy changes and events")
 async def channel(
     services: ServicesDep,
     node_id: NodeId,

@@ -58,16 +58,12 @@ async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
         return await _journaled(services, report)
 
 
-@router.post(
-    "/plan", summary="Plan fees now: a dry run, journaled, nothing sent", response_model=None
-)
+@router.post("/plan", summary="Plan fees now: a dry run, journaled, nothing sent")
 async def plan(services: ServicesDep, token: Admin) -> RunOut:
     return await _evaluate(services, token, apply=False)
 
 
-@router.post(
-    "/apply", summary="Plan and apply fees now, verified by reading back", response_model=None
-)
+@router.post("/apply", summary="Plan and apply fees now, verified by reading back")
 async def apply(services: ServicesDep, token: Admin) -> RunOut:
     return await _evaluate(services, token, apply=True)
 
@@ -83,7 +79,7 @@ async def runs(
         return await fee_journal.runs(reader, node_id, limit=limit)
 
 
-@router.get("/runs/{run_id}", summary="One fee run and its decisions", response_model=None)
+@router.get("/runs/{run_id}", summary="One fee run and its decisions")
 async def run(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
     async with services.store.read() as reader:
         found = await fee_journal.get_run(reader, run_id)
@@ -92,11 +88,7 @@ async def run(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
         return RunOut(found, await fee_journal.run_decisions(reader, run_id))
 
 
-@router.post(
-    "/runs/{run_id}/rollback",
-    summary="Restore the policies an applied run changed",
-    response_model=None,
-)
+@router.post("/runs/{run_id}/rollback", summary="Restore the policies an applied run changed")
 async def rollback(
     services: ServicesDep,
     token: Admin,

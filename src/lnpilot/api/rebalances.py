@@ -74,19 +74,17 @@ async def _run(services: Services, token: Admin, mode: Mode) -> RunOut:
         return await _journaled(services, report.run_id)
 
 
-@router.post("/plan", summary="Plan rebalances now: a dry run, journaled", response_model=None)
+@router.post("/plan", summary="Plan rebalances now: a dry run, journaled")
 async def plan(services: ServicesDep, token: Admin) -> RunOut:
     return await _run(services, token, Mode.DRY_RUN)
 
 
-@router.post(
-    "/run", summary="Plan and execute rebalances now, within the budget", response_model=None
-)
+@router.post("/run", summary="Plan and execute rebalances now, within the budget")
 async def run(services: ServicesDep, token: Admin) -> RunOut:
     return await _run(services, token, Mode.APPLY)
 
 
-@router.get("/runs", summary="The latest rebalancing runs, newest first", response_model=None)
+@router.get("/runs", summary="The latest rebalancing runs, newest first")
 async def runs(
     services: ServicesDep,
     node_id: NodeId,
@@ -97,7 +95,7 @@ async def runs(
         return await rebalances.runs(reader, node_id, limit=limit)
 
 
-@router.get("/runs/{run_id}", summary="One run's decisions", response_model=None)
+@router.get("/runs/{run_id}", summary="One run's decisions")
 async def run_detail(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
     found = await _journaled(services, run_id)
     if not found.decisions:
@@ -105,11 +103,7 @@ async def run_detail(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
     return found
 
 
-@router.get(
-    "/history",
-    summary="Rebalances and whether they paid for themselves",
-    response_model=None,
-)
+@router.get("/history", summary="Rebalances and whether they paid for themselves")
 async def rebalance_history(
     services: ServicesDep,
     node_id: NodeId,

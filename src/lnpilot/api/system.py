@@ -43,9 +43,7 @@ async def health(services: ServicesDep, response: Response) -> Health:
     return Health(healthy=healthy, at=now, loops=loops)
 
 
-@router.get(
-    "/audit", summary="The audit log of writes through the API, newest first", response_model=None
-)
+@router.get("/audit", summary="The audit log of writes through the API, newest first")
 async def audit_log(
     services: ServicesDep,
     _: Admin,

@@ -10,12 +10,18 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeAlias
+
+from typing_extensions import TypeAliasType
 
 from lnpilot.node.models import ChannelPolicy
 from lnpilot.store.levels import Resolution
 
-JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+#: Free-form JSON (an event's payload, a decision's detail). A named recursive alias, so
+#: pydantic gives it one schema of its own that refers to itself and the API's answers
+#: carrying such fields have a full OpenAPI schema.
+JsonValue = TypeAliasType(
+    "JsonValue", "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+)
 
 
 class Direction(enum.StrEnum):
