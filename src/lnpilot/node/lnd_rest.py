@@ -56,6 +56,8 @@ GRPC_NOT_FOUND = 5
 _EDGE_CONCURRENCY = 8
 _RECONNECT_MIN_S = 1.0
 _RECONNECT_MAX_S = 30.0
+#: How a pooled connection that the other end closed fails when it is used again.
+_BROKEN_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 #: LND caps a ForwardingHistory page at 50000 events.
 MAX_FORWARDS_PER_PAGE = 50_000
 
@@ -168,7 +170,7 @@ class LndRest(NodeBackend):
     ) -> dict[str, Any]:
         what = f"{method} {path}"
         try:
-            response = await self._http.request(method, path, json=body, params=params)
+            response = await self._request(method, path, body, params)
         except httpx.HTTPError as exc:
             raise LndRestError(f"{what}: {type(exc).__name__}: {exc}") from exc
         answer = _json(response.content)
@@ -177,6 +179,24 @@ class LndRest(NodeBackend):
         if not isinstance(answer, dict):
             raise LndRestError(f"{what}: expected a JSON object, got {answer!r:.200}")
         return answer
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        params: dict[str, Any] | list[tuple[str, Any]] | None,
+    ) -> httpx.Response:
+        """One request. A read whose connection broke before any answer is sent once more:
+        a kept-alive connection that the server (or a proxy in front of it) closed while it
+        sat idle in the pool fails exactly so, and reading twice is harmless. A write is
+        never sent again: LND may have acted on it."""
+        try:
+            return await self._http.request(method, path, json=body, params=params)
+        except _BROKEN_CONNECTION:
+            if method != "GET":
+                raise
+            return await self._http.request(method, path, json=body, params=params)
 
     async def _stream(
         self,

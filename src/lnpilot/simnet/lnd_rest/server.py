@@ -19,6 +19,8 @@ from lnpilot.simnet.lnd_rest.app import create_app
 from lnpilot.simnet.our_node import OurNode
 
 _START_TIMEOUT_S = 10.0
+#: How long an idle kept-alive connection stays open (LND itself sets no limit).
+KEEP_ALIVE_S = 600
 
 
 class FaceServer:
@@ -32,7 +34,15 @@ class FaceServer:
         self._sock.bind((host, port))
         self.host = host
         self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            # LND's REST proxy keeps idle connections open; uvicorn's 5 s default would
+            # close them just as clients reuse them (httpx keeps them 5 s too).
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
