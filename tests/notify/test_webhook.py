@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from lnpilot.notify import Notifier, NotifyConfig, route_notice
 from lnpilot.notify.senders import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -182,3 +185,25 @@ async def test_one_receiver_named_by_two_routes_gets_one_delivery(
     async with Notifier(store, cfg) as notifier:
         await notifier.run_once(T0)
     assert len(receiver.verified) == 1
+
+
+async def test_without_routes_notices_are_kept_and_said_once_with_routes_each_is_warned(
+    store: Store, http_server: Callable[[Responder], HttpServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """No route at all is a choice (a node watched from the dashboard): one INFO line, not
+    a warning per alert. With routes, a notice none of them takes is warned about."""
+    await enqueue(store, notice(rule="peer_offline"), notice(rule="channel_closed"))
+    with caplog.at_level(logging.INFO, logger="lnpilot.notify.notifier"):
+        async with Notifier(store, NotifyConfig()) as notifier:
+            assert await notifier.run_once(T0) == []
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "no notification routes are configured" in caplog.text
+
+    caplog.clear()
+    server = http_server(Receiver())
+    await enqueue(store, notice(rule="peer_offline"), notice(rule="channel_closed"))
+    with caplog.at_level(logging.INFO, logger="lnpilot.notify.notifier"):
+        async with Notifier(store, config(server.url, match=["alertname=fee_drift"])) as notifier:
+            assert await notifier.run_once(T0) == []
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and all("recorded, not sent" in m for m in warned)

@@ -82,6 +82,7 @@ class Notifier:
             for name, receiver in config.receivers.items()
         }
         self._routes = {route.name: route for route in config.routes}
+        self._said_no_routes = False
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -109,9 +110,24 @@ class Notifier:
             for notification_id, notice in waiting:
                 targets = route_notice(notice, self._config.routes)
                 if not targets:
-                    log.warning("no route matches notice %s (%s)", notification_id, notice.status)
+                    self._say_unrouted(notification_id, notice)
                 await book.outbox.dispatch(notification_id, targets, now)
         return len(waiting)
+
+    def _say_unrouted(self, notification_id: int, notice: Notice) -> None:
+        """A notice no route takes is recorded and shown, not sent. Without any route that
+        is the configuration's intent (the demo, a node watched from the dashboard): said
+        once. With routes, a notice that none matches is worth a warning each time."""
+        if self._config.routes:
+            log.warning(
+                "no route matches notice %s (%s, %s): recorded, not sent",
+                notification_id,
+                notice.group_key,
+                notice.status,
+            )
+        elif not self._said_no_routes:
+            self._said_no_routes = True
+            log.info("no notification routes are configured: alerts are recorded, not sent")
 
     async def deliver(self, now: datetime) -> list[Attempt]:
         """Attempt what is due, claiming each delivery just before its attempt: a lease
