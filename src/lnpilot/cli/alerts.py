@@ -398,8 +398,9 @@ def incident(
     out: OutOption = None,
     db: DbOption = None,
 ) -> None:
-    """Show an incident, or ack / annotate / resolve / export it, or approve / reject /
-    mark done one of its actions."""
+    """Show, ack, annotate, resolve or export an incident, or act on one of its actions.
+
+    An action of the incident's plan can be approved, rejected or marked done."""
 
     async def work(store: Store) -> str:
         now = _now()

@@ -30,9 +30,10 @@ from lnpilot.service.heap import settle_heap
 
 
 def run(ctx: typer.Context) -> None:
-    """Run the daemon: collector, rollups and retention, fee engine, rebalancer, alerts,
-    notifications, and the REST API with the dashboard and /metrics ([api] in the
-    configuration)."""
+    """Run the daemon: collector, fee engine, rebalancer, alerts, API and dashboard.
+
+    Also rollups and retention, notifications, and /metrics, all in one process; the API's
+    address is [api] in the configuration."""
     state = state_of(ctx)
     settings = state.settings()
     try:
