@@ -52,8 +52,13 @@ test: venv lnbits prometheus chromium
 test-fast: venv
 	$(BIN)/pytest -q -rs -m "not slow"
 
-bench: venv lnbits
+bench: venv lnbits chromium
 	$(BIN)/python bench/client_overhead.py
+	$(BIN)/python bench/simnet_speed.py
+	$(BIN)/python bench/store_speed.py
+	$(BIN)/python bench/fees_sim.py
+	$(BIN)/python bench/rebalance_sim.py
+	$(BIN)/python bench/api_speed.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts
