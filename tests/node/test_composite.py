@@ -43,6 +43,7 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "forwarding_history": (),
     "failed_forwards": (datetime(2024, 1, 1, tzinfo=UTC),),
     "pending_htlcs": (),
+    "policies_toward": ("02" + "ee" * 32,),
     "set_channel_enabled": (CHAN, False),
     "query_routes": ("02" + "ee" * 32, 1000),
     "build_route": (1000, ["02" + "ee" * 32]),

@@ -12,10 +12,16 @@ History is given only where the store really covers it (see :mod:`lnpilot.fees.i
   history is read from the node's beginning, so one recent cycle covers every window);
 - failed forwards and peer uptime are known only from when the collector started watching
   (its first peer events), so a window reaching further back is left out.
+
+The fees other channels charge toward each peer (for ``peer_aware``) come from the public
+graph when a rule uses that strategy and a backend reads the graph: one read per peer, a
+few at a time. Without the graph they are our own other channels to the peer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,11 +30,16 @@ from datetime import UTC, datetime, timedelta
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
 from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.safety import BUDGET_WINDOW
-from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import Channel, FailedForward, NodeInfo
+from lnpilot.node.backend import NodeBackend, NodeError
+from lnpilot.node.models import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
 from lnpilot.store import Direction, FlowStats, PeerEvent, Store, StoreReader, fee_journal
 
+log = logging.getLogger(__name__)
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Graph reads for peers' rivals run this many at a time: enough to hide latency, gentle on
+#: the node.
+_GRAPH_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -64,9 +75,14 @@ async def gather(
         history = (
             await _history(reader, node_id, policy, now) if node_id is not None else _History()
         )
+    toward: dict[str, dict[int, ChannelPolicy]] = {}
+    if policy.uses_strategy("peer_aware") and Capability.READ_GRAPH in node.capabilities:
+        toward = await _policies_toward_peers(node, {c.peer_pubkey for c in channels})
     inputs = PlanInputs(
         now=now,
-        channels=tuple(_channel_inputs(channel, channels, info, history) for channel in channels),
+        channels=tuple(
+            _channel_inputs(channel, channels, info, history, toward) for channel in channels
+        ),
         capabilities=node.capabilities,
         recent_updates=history.recent_updates,
         onchain_fee_rate_sat_per_vbyte=onchain_fee_rate_sat_per_vbyte,
@@ -136,6 +152,56 @@ async def _history(
     )
 
 
+async def _policies_toward_peers(
+    node: NodeBackend, pubkeys: set[str]
+) -> dict[str, dict[int, ChannelPolicy]]:
+    """Per peer, the graph's policies toward it; a peer whose read failed is left out (its
+    channels fall back to our own other channels, and the failure is logged)."""
+    slots = asyncio.Semaphore(_GRAPH_CONCURRENCY)
+
+    async def read(pubkey: str) -> tuple[str, dict[int, ChannelPolicy] | None]:
+        async with slots:
+            try:
+                return pubkey, await node.policies_toward(pubkey)
+            except NodeError as exc:
+                log.warning(
+                    "graph read toward peer %s failed (%s); peer_aware compares with our "
+                    "own channels to it only",
+                    pubkey,
+                    exc,
+                )
+                return pubkey, None
+
+    answers = await asyncio.gather(*(read(pubkey) for pubkey in sorted(pubkeys)))
+    return {pubkey: policies for pubkey, policies in answers if policies is not None}
+
+
+def _peer_fee_rates(
+    channel: Channel,
+    channels: Sequence[Channel],
+    toward: dict[str, dict[int, ChannelPolicy]],
+) -> tuple[int, ...]:
+    """The fee rates of the enabled channels into the channel's peer other than itself:
+    every public one the graph shows (rivals' and ours) and our own private ones."""
+    policies: dict[int | str, ChannelPolicy] = {
+        chan_id: policy for chan_id, policy in toward.get(channel.peer_pubkey, {}).items()
+    }
+    for other in channels:
+        if other.peer_pubkey == channel.peer_pubkey and other.local_policy is not None:
+            policies.setdefault(_channel_key(other), other.local_policy)
+    own_key = _channel_key(channel)
+    return tuple(
+        policy.fee_rate_ppm
+        for key, policy in policies.items()
+        if key != own_key and not policy.disabled
+    )
+
+
+def _channel_key(channel: Channel) -> int | str:
+    """How the graph names a channel (its id), or its channel point before it has one."""
+    return channel.chan_id if channel.chan_id is not None else channel.channel_point
+
+
 def _liquidity_failures(
     failed: Sequence[FailedForward], start: datetime
 ) -> dict[int, tuple[int, int]]:
@@ -175,7 +241,11 @@ def _uptimes(
 
 
 def _channel_inputs(
-    channel: Channel, channels: Sequence[Channel], info: NodeInfo, history: _History
+    channel: Channel,
+    channels: Sequence[Channel],
+    info: NodeInfo,
+    history: _History,
+    toward: dict[str, dict[int, ChannelPolicy]],
 ) -> ChannelInputs:
     chan_id = channel.chan_id
     windows: dict[int, WindowStats] = {}
@@ -188,13 +258,6 @@ def _channel_inputs(
                 liquidity_failures=count if failures is not None else None,
                 liquidity_failed_msat=msat if failures is not None else None,
             )
-    others = tuple(
-        other.local_policy.fee_rate_ppm
-        for other in channels
-        if other.peer_pubkey == channel.peer_pubkey
-        and other.channel_point != channel.channel_point
-        and other.local_policy is not None
-    )
     return ChannelInputs(
         channel=channel,
         age_blocks=(
@@ -206,5 +269,5 @@ def _channel_inputs(
         peer_uptime_permille=history.uptime.get(channel.peer_pubkey, {}),
         last_change_at=history.last_change.get(chan_id) if chan_id is not None else None,
         memory=history.memory.get(chan_id) if chan_id is not None else None,
-        peer_fee_rates_ppm=others,
+        peer_fee_rates_ppm=_peer_fee_rates(channel, channels, toward),
     )

@@ -303,6 +303,12 @@ class PolicyFile(_Strict):
         """sha256 of the file's text: the journal says which policy made each decision."""
         return self._digest
 
+    def uses_strategy(self, strategy: OutboundStrategy) -> bool:
+        """Whether a rule or a channel override may pick `strategy` (the gatherer reads the
+        inputs only that strategy needs, such as the graph for ``peer_aware``, only then)."""
+        every = (*self.rule, *self.channel.values())
+        return any(settings.strategy == strategy for settings in every)
+
     def windows_s(self) -> list[int]:
         """Every window (seconds) a matcher or a strategy may ask about, for the gatherer."""
         windows = {FlowAdaptiveParams().window_s, FlowAdaptiveParams().idle_after_s}

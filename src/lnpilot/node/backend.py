@@ -22,6 +22,7 @@ from typing import Protocol, Self
 from lnpilot.node.models import (
     Capability,
     Channel,
+    ChannelPolicy,
     ClosedChannel,
     FailedForward,
     Forward,
@@ -82,6 +83,7 @@ DESCRIPTIONS: Mapping[Capability, str] = {
     _C.READ_FORWARDS: "forwarding history",
     _C.READ_FAILED_FORWARDS: "failed forwards (HTLC events)",
     _C.READ_PENDING_HTLCS: "pending HTLCs",
+    _C.READ_GRAPH: "the public graph (other nodes' channels and their fees)",
     _C.SET_OUTBOUND_FEE: "setting outbound fees",
     _C.SET_INBOUND_FEE: "inbound fees",
     _C.SET_HTLC_LIMITS: "HTLC limits (min/max HTLC)",
@@ -107,6 +109,7 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "forwarding_history": _C.READ_FORWARDS,
     "failed_forwards": _C.READ_FAILED_FORWARDS,
     "pending_htlcs": _C.READ_PENDING_HTLCS,
+    "policies_toward": _C.READ_GRAPH,
     "set_channel_enabled": _C.SET_CHANNEL_ENABLED,
     "open_channel": _C.OPEN_CHANNEL,
     "close_channel": _C.CLOSE_CHANNEL,
@@ -257,6 +260,17 @@ class NodeBackend(Protocol):
 
     async def pending_htlcs(self) -> list[PendingHtlc]:
         raise refuse(self, "pending_htlcs")
+
+    async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
+        """By channel id, the policy each public channel of node `pubkey` charges toward it.
+
+        That is the direction set by the node at the other end: what a sender pays to
+        reach `pubkey` through that channel, so the prices a channel of ours into the same
+        peer competes with. Our own channels to `pubkey` are included (their direction
+        toward it is our policy); a direction not announced yet is absent. An unknown
+        `pubkey` gives an empty answer.
+        """
+        raise refuse(self, "policies_toward")
 
     async def update_policy(self, channel: Channel, update: PolicyUpdate) -> None:
         """Apply `update` to our side of `channel`; fields left None keep their value."""

@@ -32,6 +32,7 @@ from lnpilot.node.backend import (
 from lnpilot.node.models import (
     Capability,
     Channel,
+    ChannelPolicy,
     ClosedChannel,
     FailedForward,
     Forward,
@@ -130,6 +131,9 @@ class CompositeNode(NodeBackend):
 
     async def pending_htlcs(self) -> list[PendingHtlc]:
         return await self._for("pending_htlcs").pending_htlcs()
+
+    async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
+        return await self._for("policies_toward").policies_toward(pubkey)
 
     async def update_policy(self, channel: Channel, update: PolicyUpdate) -> None:
         # An empty update needs nothing, so goes to the first backend, which refuses it.

@@ -34,6 +34,7 @@ from lnpilot.node import lnd_json as lj
 from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 from lnpilot.node.models import (
     Channel,
+    ChannelPolicy,
     ClosedChannel,
     FailedForward,
     Forward,
@@ -297,6 +298,25 @@ class LndRest(NodeBackend):
             return replace(channel, local_policy=local, remote_policy=remote)
 
         return list(await asyncio.gather(*(with_policies(c) for c in channels)))
+
+    async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
+        """One ``graph/node/{pubkey}?include_channels`` read: the policy of each channel's
+        other end is the direction toward `pubkey`."""
+        try:
+            node_info = await self._call(
+                "GET", f"/v1/graph/node/{pubkey}", params={"include_channels": "true"}
+            )
+        except LndRestError as exc:
+            # LND answers a node missing from its graph with "unable to find node".
+            if exc.grpc_code == GRPC_NOT_FOUND or "unable to find node" in str(exc):
+                return {}
+            raise
+        toward: dict[int, ChannelPolicy] = {}
+        for edge in node_info.get("channels") or ():
+            _, policy = lj.edge_policies(edge, pubkey)
+            if policy is not None:
+                toward[int(edge["channel_id"])] = policy
+        return toward
 
     async def forwarding_history(
         self,

@@ -43,6 +43,7 @@ class Capability(enum.StrEnum):
     READ_FORWARDS = "read_forwards"
     READ_FAILED_FORWARDS = "read_failed_forwards"
     READ_PENDING_HTLCS = "read_pending_htlcs"
+    READ_GRAPH = "read_graph"  # other nodes' public channels and the fees they charge
     SET_OUTBOUND_FEE = "set_outbound_fee"
     SET_INBOUND_FEE = "set_inbound_fee"
     SET_HTLC_LIMITS = "set_htlc_limits"
