@@ -204,6 +204,9 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     assert settings.lnbits.admin_key is not None
     assert settings.lnbits.admin_key.get_secret_value() == SECRET
     assert settings.data_dir == tmp_path / "data"
+    assert settings.lnd is None  # optional, shown commented out
+    assert not settings.service.fees_apply and not settings.service.rebalance_apply
+    assert (settings.api.host, settings.api.port) == ("127.0.0.1", 8080)
 
 
 def test_lnd_section_reads_a_binary_macaroon_file_as_hex(tmp_path: Path) -> None:

@@ -125,6 +125,25 @@ def test_check_plan_apply_history_and_rollback(lnpilot: Cli, world: World) -> No
     assert (policy.fee_rate_ppm, policy.inbound_fee_rate_ppm) == (100, 0)
 
 
+def test_the_daemon_s_policy_file_is_the_default(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """Without --policy, ``lnpilot fees`` reads what ``lnpilot run`` reads: ``[service]
+    fees_policy_file``, before $LNPILOT_FEES_POLICY and the fees.toml beside the config."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "node.toml").write_text(
+        '[[rule]]\nname = "daemons"\nstrategy = "statik"\n'
+    )
+    env = {
+        **environment,
+        "LNPILOT_SERVICE__FEES_POLICY_FILE": str(tmp_path / "policies" / "node.toml"),
+        "LNPILOT_FEES_POLICY": str(tmp_path / "fees.toml"),
+    }
+    result = runner(env)("check", "--offline")
+    assert result.exit_code == 2 and "rule 'daemons' (#1)" in result.stderr
+    assert runner(env)("check", "--offline", "--policy", "fees.toml").exit_code == 0
+
+
 def test_a_bad_policy_exits_2_naming_every_problem(
     environment: dict[str, str], tmp_path: Path
 ) -> None:

@@ -216,3 +216,25 @@ receivers = ["dead"]
     )
     result = run("notify", "test", "--alerts", str(alerts), "--db", sqlite_url(tmp_path / "d"))
     assert result.exit_code == 1 and "failed dead: webhook unreachable" in result.stdout
+
+
+def test_without_alerts_option_the_daemon_s_alerts_file_is_read(run: Run, tmp_path: Path) -> None:
+    """``lnpilot notify test`` reads what ``lnpilot run`` reads: ``[service] alerts_file``,
+    not the alerts.toml that happens to lie beside the configuration."""
+    receiver = '[notify.receivers.{0}]\ntype = "webhook"\nurl = "http://127.0.0.1:9/{0}"\n'
+    route = '[[notify.routes]]\nname = "all"\nreceivers = ["{0}"]\n'
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "daemon-alerts.toml").write_text(
+        receiver.format("daemons") + route.format("daemons")
+    )
+    (tmp_path / "alerts.toml").write_text(receiver.format("beside") + route.format("beside"))
+    (tmp_path / "lnpilot.toml").write_text(
+        '[lnbits]\nurl = "http://127.0.0.1:9"\n[service]\nalerts_file = "conf/daemon-alerts.toml"\n'
+    )
+    db = sqlite_url(tmp_path / "d")
+    result = run("notify", "test", "--db", db)
+    assert result.exit_code == 1 and "failed daemons: webhook unreachable" in result.stdout
+    assert "beside" not in result.stdout
+    # --alerts still wins
+    result = run("notify", "test", "--alerts", str(tmp_path / "alerts.toml"), "--db", db)
+    assert "failed beside: webhook unreachable" in result.stdout

@@ -3,11 +3,11 @@
 These commands read and write the store (alerts, silences, incidents, the outbox); only
 ``notify test`` talks to the outside. The store is the one in the configuration's data
 directory unless ``--db`` names another. The rules and receivers come from the alerts file:
-``--alerts FILE``, else ``$LNPILOT_ALERTS``, else ``alerts.toml`` beside the configuration
-(or in the working directory); without one, the shipped rules apply and nothing is
-notified. Its ``[notify]`` table goes to :mod:`lnpilot.notify`, the rest to
-:mod:`lnpilot.monitor`; both are validated before anything runs, with one line per
-problem naming the key.
+``--alerts FILE``, else the daemon's ``[service] alerts_file``, else ``$LNPILOT_ALERTS``,
+else ``alerts.toml`` beside the configuration (or in the working directory); without one,
+the shipped rules apply and nothing is notified. Its ``[notify]`` table goes to
+:mod:`lnpilot.notify`, the rest to :mod:`lnpilot.monitor`; both are validated before
+anything runs, with one line per problem naming the key.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import typer
 from rich.markup import escape
 
 from lnpilot.cli import output, runtime
-from lnpilot.cli.runtime import ExitCode, JsonFlag, state_of
+from lnpilot.cli.runtime import ExitCode, JsonFlag, daemon_file, state_of
 from lnpilot.config import config_file_path
 from lnpilot.monitor import IncidentError, MonitorConfig, acknowledge, annotate, decide, resolve
 from lnpilot.monitor import incident_markdown as render_markdown
@@ -46,7 +46,11 @@ DbOption = Annotated[
 ]
 AlertsOption = Annotated[
     Path | None,
-    typer.Option("--alerts", help=f"Alerts file (default: ${ALERTS_ENV_VAR}, else alerts.toml)."),
+    typer.Option(
+        "--alerts",
+        help=f"Alerts file (default: [service] alerts_file, else ${ALERTS_ENV_VAR}, "
+        "else alerts.toml).",
+    ),
 ]
 ByOption = Annotated[str, typer.Option("--by", help="Who does this (for the timeline).")]
 
@@ -77,7 +81,8 @@ def _with_store(ctx: typer.Context, db: str | None, work: Callable[[Store], Awai
 def _configs(ctx: typer.Context, alerts: Path | None) -> tuple[MonitorConfig, NotifyConfig]:
     try:
         config_file = config_file_path(state_of(ctx).config_file)
-        return load_alerts_file(alerts_file_path(alerts, config_file))
+        named = alerts or daemon_file(ctx, "alerts_file")
+        return load_alerts_file(alerts_file_path(named, config_file))
     except AlertsFileError as exc:
         for problem in exc.problems:
             output.error(f"alerts: {problem}")

@@ -1,10 +1,10 @@
 """``lnpilot fees``: check the fee policy, plan, apply, look back and roll back.
 
-The policy is a TOML file: ``--policy FILE``, else ``$LNPILOT_FEES_POLICY``, else
-``fees.toml`` beside the configuration (or in the working directory); ``docs/fees.md``
-describes it. The node is reached through the configured backends (``[lnd]`` and/or the
-LNbits node API), the history and the fee journal through the store (``--db``, else the data
-directory's SQLite file).
+The policy is a TOML file: ``--policy FILE``, else the daemon's ``[service]
+fees_policy_file``, else ``$LNPILOT_FEES_POLICY``, else ``fees.toml`` beside the
+configuration (or in the working directory); ``docs/fees.md`` describes it. The node is
+reached through the configured backends (``[lnd]`` and/or the LNbits node API), the history
+and the fee journal through the store (``--db``, else the data directory's SQLite file).
 
 ``plan`` never changes anything on the node (it is journaled as a dry run); ``apply`` is the
 only command that sends updates, then reads them back. Exit codes: 0 done, 1 the node
@@ -25,7 +25,7 @@ import typer
 from rich.markup import escape
 
 from lnpilot.cli import output
-from lnpilot.cli.runtime import ExitCode, JsonFlag, state_of
+from lnpilot.cli.runtime import ExitCode, JsonFlag, daemon_file, state_of
 from lnpilot.config import config_file_path, make_client, make_node
 from lnpilot.fees import (
     Outcome,
@@ -55,7 +55,11 @@ app = typer.Typer(
 
 PolicyOption = Annotated[
     Path | None,
-    typer.Option("--policy", help=f"Fee policy file (default: ${POLICY_ENV_VAR}, else fees.toml)."),
+    typer.Option(
+        "--policy",
+        help=f"Fee policy file (default: [service] fees_policy_file, else ${POLICY_ENV_VAR}, "
+        "else fees.toml).",
+    ),
 ]
 DbOption = Annotated[
     str | None,
@@ -77,11 +81,17 @@ _FAILED_OUTCOMES = {Outcome.FAILED, Outcome.MISMATCH}
 
 
 def policy_path(ctx: typer.Context, explicit: Path | None) -> Path:
-    """The policy file: ``--policy``, ``$LNPILOT_FEES_POLICY``, or fees.toml beside the
-    configuration file or in the working directory."""
+    """The policy file: ``--policy``, the daemon's (``[service] fees_policy_file``),
+    ``$LNPILOT_FEES_POLICY``, or fees.toml beside the configuration file or in the working
+    directory."""
+    if explicit is not None:
+        return explicit
+    daemon_policy = daemon_file(ctx, "fees_policy_file")
+    if daemon_policy is not None:
+        return daemon_policy
     from_env = os.environ.get(POLICY_ENV_VAR)
-    if explicit or from_env:
-        return explicit or Path(str(from_env))
+    if from_env:
+        return Path(from_env)
     config_file = config_file_path(state_of(ctx).config_file)
     return (config_file.parent if config_file else Path()) / POLICY_FILE_NAME
 

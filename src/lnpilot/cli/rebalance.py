@@ -1,7 +1,8 @@
 """``lnpilot rebalance``: plan, run, the automated loop, and the history with its attribution.
 
 The settings are the ``[rebalance]`` part of the fee policy file (``--policy FILE``, else
-``$LNPILOT_FEES_POLICY``, else ``fees.toml`` beside the configuration; the defaults when
+the daemon's ``[service] fees_policy_file``, else ``$LNPILOT_FEES_POLICY``, else
+``fees.toml`` beside the configuration; the defaults when
 there is no such file); ``docs/rebalancing.md`` describes them. The node is the configured
 one; the history and the journal are in the store, which the collector must have filled
 (``lnpilot collect``) for the planner to know the flows.

@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Literal, NoReturn, TypeVar
 
 import typer
 from rich.logging import RichHandler
 
 from lnpilot.cli import output
-from lnpilot.config import ConfigError, Settings, load_settings, make_client
+from lnpilot.config import ConfigError, Settings, config_file_path, load_settings, make_client
 from lnpilot.lnbits import (
     AuthenticationError,
     InvoiceDecodeError,
@@ -88,6 +88,26 @@ def state_of(ctx: typer.Context) -> CliState:
     state = ctx.find_root().obj
     assert isinstance(state, CliState), "lnpilot commands run under the lnpilot app"
     return state
+
+
+def daemon_file(ctx: typer.Context, key: Literal["fees_policy_file", "alerts_file"]) -> Path | None:
+    """The file the daemon reads for `key` (``[service]``), so a command without its own
+    ``--policy``/``--alerts`` reads what ``lnpilot run`` reads.
+
+    With a configuration file, its errors are reported (exit 2). With none, settings may
+    still come from the environment alone; when they are incomplete (an offline policy
+    check needs no LNbits), there is no daemon file to follow.
+    """
+    state = state_of(ctx)
+    if config_file_path(state.config_file) is not None:
+        settings = state.settings()
+    else:
+        try:
+            settings = load_settings(None)
+        except ConfigError:
+            return None
+    path: Path | None = getattr(settings.service, key)
+    return path
 
 
 def fail(exc: BaseException, code: ExitCode) -> NoReturn:
