@@ -14,7 +14,6 @@ refused or an update did not read back as decided, 2 bad policy, configuration o
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -40,15 +39,13 @@ from lnpilot.fees import (
     resolve,
     rollback,
 )
+from lnpilot.fees.policy import POLICY_ENV_VAR, POLICY_FILE_NAME, find_policy_file
 from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.models import ChannelPolicy, PolicyUpdate, chan_id_from_scid
 from lnpilot.store import Store, StoreReader, fee_journal, sqlite_url
 from lnpilot.store.fee_journal import FeeDecision
 
 T = TypeVar("T")
-POLICY_ENV_VAR = "LNPILOT_FEES_POLICY"
-POLICY_FILE_NAME = "fees.toml"
-
 app = typer.Typer(
     help="Fee policy: check it, plan (dry run), apply, history, rollback.", no_args_is_help=True
 )
@@ -81,19 +78,12 @@ _FAILED_OUTCOMES = {Outcome.FAILED, Outcome.MISMATCH}
 
 
 def policy_path(ctx: typer.Context, explicit: Path | None) -> Path:
-    """The policy file: ``--policy``, the daemon's (``[service] fees_policy_file``),
-    ``$LNPILOT_FEES_POLICY``, or fees.toml beside the configuration file or in the working
-    directory."""
-    if explicit is not None:
-        return explicit
-    daemon_policy = daemon_file(ctx, "fees_policy_file")
-    if daemon_policy is not None:
-        return daemon_policy
-    from_env = os.environ.get(POLICY_ENV_VAR)
-    if from_env:
-        return Path(from_env)
+    """The policy file: ``--policy``, else the one ``lnpilot run`` reads (see
+    :func:`~lnpilot.fees.policy.find_policy_file`); fees.toml beside the configuration when
+    there is none, for the error to name."""
     config_file = config_file_path(state_of(ctx).config_file)
-    return (config_file.parent if config_file else Path()) / POLICY_FILE_NAME
+    found = find_policy_file(explicit or daemon_file(ctx, "fees_policy_file"), config_file)
+    return found or (config_file.parent if config_file else Path()) / POLICY_FILE_NAME
 
 
 def _policy(ctx: typer.Context, explicit: Path | None) -> PolicyFile:

@@ -25,6 +25,7 @@ from lnpilot.service.daemon import (
     build_loops,
     load_engine_config,
     open_services,
+    with_engine_files,
 )
 from lnpilot.service.heap import settle_heap
 
@@ -35,9 +36,9 @@ def run(ctx: typer.Context) -> None:
     Also rollups and retention, notifications, and /metrics, all in one process; the API's
     address is [api] in the configuration."""
     state = state_of(ctx)
-    settings = state.settings()
     try:
-        engine = load_engine_config(settings, state.config_file)
+        settings = with_engine_files(state.settings(), state.config_file)
+        engine = load_engine_config(settings)
     except (AlertsFileError, PolicyError, SettingsError) as exc:
         for problem in exc.problems:
             output.error(problem)

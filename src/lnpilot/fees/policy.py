@@ -15,6 +15,7 @@ floating-point rounding. The language itself is described in ``docs/fees.md``.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 import types
@@ -324,6 +325,23 @@ class PolicyFile(_Strict):
                 if condition is not None:
                     windows.add(condition.window_s)
         return sorted(windows)
+
+
+POLICY_ENV_VAR = "LNPILOT_FEES_POLICY"
+POLICY_FILE_NAME = "fees.toml"
+
+
+def find_policy_file(named: Path | None, config_file: Path | None) -> Path | None:
+    """The policy file the daemon and the commands read: `named` (``--policy`` or
+    ``[service] fees_policy_file``), else ``$LNPILOT_FEES_POLICY``, else fees.toml beside
+    the configuration file (or in the working directory) when there is one; else None."""
+    if named is not None:
+        return named
+    from_env = os.environ.get(POLICY_ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    beside = (config_file.parent if config_file else Path()) / POLICY_FILE_NAME
+    return beside if beside.is_file() else None
 
 
 def load_policy(path: Path) -> PolicyFile:

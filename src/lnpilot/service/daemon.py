@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from lnpilot.collect import Collector
 from lnpilot.config import Settings, config_file_path, make_client, make_node
 from lnpilot.fees import PolicyFile, evaluate, load_policy
+from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance import Mode as RebalanceMode
@@ -43,11 +44,23 @@ class EngineConfig:
     rebalance: RebalanceSettings | None = None
 
 
-def load_engine_config(settings: Settings, config_file: Path | None) -> EngineConfig:
-    """Raises ``AlertsFileError``, ``PolicyError``, ``SettingsError`` or ``ConfigError`` on a
-    bad file."""
-    alerts = alerts_file_path(settings.service.alerts_file, config_file_path(config_file))
-    monitor, notify = load_alerts_file(alerts)
+def with_engine_files(settings: Settings, config_file: Path | None) -> Settings:
+    """`settings` with ``[service] alerts_file`` and ``fees_policy_file`` found the way the
+    commands find them (``$LNPILOT_ALERTS``, ``$LNPILOT_FEES_POLICY``, the files beside the
+    configuration), so the daemon, its API and ``lnpilot fees plan`` read the same files.
+    Raises ``AlertsFileError`` when a named alerts file does not exist."""
+    beside = config_file_path(config_file)
+    found = {
+        "alerts_file": alerts_file_path(settings.service.alerts_file, beside),
+        "fees_policy_file": find_policy_file(settings.service.fees_policy_file, beside),
+    }
+    return settings.model_copy(update={"service": settings.service.model_copy(update=found)})
+
+
+def load_engine_config(settings: Settings) -> EngineConfig:
+    """The files `settings` name (see :func:`with_engine_files`), read and validated.
+    Raises ``AlertsFileError``, ``PolicyError`` or ``SettingsError`` on a bad file."""
+    monitor, notify = load_alerts_file(settings.service.alerts_file)
     policy_file = settings.service.fees_policy_file
     if policy_file is None:
         return EngineConfig(monitor, notify, None)
