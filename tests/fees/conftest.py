@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,16 +84,23 @@ class World:
             return next(v for v in self.sim.our_node.channels() if v.scid == scid)
 
 
-@pytest.fixture(scope="session")
-def world() -> Iterator[World]:
-    sim = Simulation(parse_scenario(SCENARIO))
+@contextmanager
+def served(scenario: str, macaroon: str) -> Iterator[World]:
+    """A scenario's simulation, its clock set to now, served as LND REST until exit."""
+    sim = Simulation(parse_scenario(scenario))
     sim.network.now_ns = time.time_ns()
     lock = threading.RLock()
-    face = serve(sim.our_node, MACAROON, lock=lock)
+    face = serve(sim.our_node, macaroon, lock=lock)
     try:
         yield World(sim, lock, face)
     finally:
         face.stop()
+
+
+@pytest.fixture(scope="session")
+def world() -> Iterator[World]:
+    with served(SCENARIO, MACAROON) as served_world:
+        yield served_world
 
 
 @pytest.fixture(scope="session")

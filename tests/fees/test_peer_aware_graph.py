@@ -8,11 +8,8 @@ second channel to carol at 150 ppm. frank has no channel at all.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,12 +18,10 @@ from lnpilot.fees.gather import gather
 from lnpilot.fees.policy import parse_policy
 from lnpilot.node import CapabilityMissing, CompositeNode, LndRest
 from lnpilot.node.models import Capability
-from lnpilot.simnet.lnd_rest import FaceServer, serve
-from lnpilot.simnet.scenario import parse_scenario
 from lnpilot.simnet.simulation import Simulation
-from lnpilot.store import Store, sqlite_url
+from lnpilot.store import Store
 
-MACAROON = "0201036c6e64" + "ab" * 26
+from .conftest import MACAROON, World, served
 
 SCENARIO = """
 [simulation]
@@ -98,26 +93,9 @@ strategy = "peer_aware"
 
 
 @pytest.fixture(scope="module")
-def face() -> Iterator[tuple[Simulation, FaceServer]]:
-    sim = Simulation(parse_scenario(SCENARIO))
-    sim.network.now_ns = time.time_ns()
-    server = serve(sim.our_node, MACAROON, lock=threading.RLock())
-    try:
-        yield sim, server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def lnd(face: tuple[Simulation, FaceServer]) -> AsyncIterator[LndRest]:
-    async with LndRest(face[1].url, MACAROON) as backend:
-        yield backend
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await Store.open(sqlite_url(tmp_path)) as opened:
-        yield opened
+def world() -> Iterator[World]:
+    with served(SCENARIO, MACAROON) as served_world:
+        yield served_world
 
 
 def pubkey(sim: Simulation, name: str) -> str:
@@ -125,9 +103,9 @@ def pubkey(sim: Simulation, name: str) -> str:
 
 
 async def test_the_graph_gives_each_channel_s_direction_toward_the_node(
-    face: tuple[Simulation, FaceServer], lnd: LndRest
+    world: World, lnd: LndRest
 ) -> None:
-    sim = face[0]
+    sim = world.sim
     toward = await lnd.policies_toward(pubkey(sim, "carol"))
     by_scid = {sim.network.channels[chan_id].scid: p for chan_id, p in toward.items()}
     assert {scid: p.fee_rate_ppm for scid, p in by_scid.items()} == {
