@@ -21,26 +21,25 @@ keeps them out of the TOML file and out of the process environment.
 from __future__ import annotations
 
 import os
-import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    SecretStr,
-    model_validator,
-)
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from lnpilot.base.tomlfile import (
+    FileProblems,
+    Loc,
+    StrictModel,
+    Wording,
+    dotted,
+    parse_toml,
+    read_text,
+    validate,
+)
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN
-from lnpilot.lnbits.redact import MASK, register_secret
+from lnpilot.lnbits.redact import register_secret
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.lnbits_node import LNbitsNode
@@ -56,12 +55,8 @@ LNBITS_SECRET_KEYS = frozenset({"invoice_key", "admin_key", "password", "access_
 SECRET_KEYS = LNBITS_SECRET_KEYS | {"macaroon"}
 
 
-class ConfigError(Exception):
+class ConfigError(FileProblems):
     """The configuration cannot be used; ``problems`` holds one readable line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _read_secret_file(value: object) -> object:
@@ -86,14 +81,12 @@ SecretFromFile = Annotated[SecretStr, BeforeValidator(_read_secret_file)]
 """A ``*_file`` key: given as a path, held as the secret read from that file."""
 
 
-class LNbitsSettings(BaseModel):
+class LNbitsSettings(StrictModel):
     """``[lnbits]``: where the LNbits server is and the credentials lnpilot may use there.
 
     Give only what the commands you run need: the invoice key reads and receives, the admin
     key spends, username/password (or an access token) reach the user and node APIs.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     url: HttpUrl
     invoice_key: SecretStr | None = None
@@ -135,14 +128,12 @@ def _read_macaroon_file(value: object) -> object:
         return content.hex()
 
 
-class LndSettings(BaseModel):
+class LndSettings(StrictModel):
     """``[lnd]``: an optional direct LND REST connection, for what LNbits does not expose.
 
     Forwarding history, failed HTLCs, inbound fees, HTLC limits, CLTV, disabling channels,
     routes and backups all need it; without it lnpilot says which feature is unavailable.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     rest_url: HttpUrl
     macaroon: SecretStr | None = None
@@ -171,14 +162,14 @@ def _fold_secret_files(model: BaseModel, section: str, names: frozenset[str] | s
             continue
         if getattr(model, name) is not None:
             raise ValueError(f"set {section}.{name} or {section}.{name}_file, not both")
-        setattr(model, name, from_file)
+        object.__setattr__(model, name, from_file)  # still validating: frozen only after
     for name in names:
         secret: SecretStr | None = getattr(model, name)
         if secret is not None:
             register_secret(secret.get_secret_value())
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(StrictModel):
     """``[service]``: the daemon (``lnpilot run``): its database and each loop's schedule.
 
     A loop runs again ``*_interval_s`` after its last run started; a loop that fails is
@@ -188,8 +179,6 @@ class ServiceSettings(BaseModel):
     journaled either way). On SIGTERM each loop may finish its current run for up to
     ``stop_timeout_s``.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     database_url: str | None = None
     collect_interval_s: float = Field(default=60.0, ge=1, le=86_400)
@@ -206,14 +195,12 @@ class ServiceSettings(BaseModel):
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(StrictModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
     It listens on localhost unless told otherwise. ``/metrics`` asks for a read token like
     the API (Prometheus sends it as a bearer token) unless ``metrics_public = true``.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -280,17 +267,14 @@ def load_settings(config_file: Path | None = None) -> Settings:
     path = config_file_path(config_file)
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+        values = parse_toml(read_text(path, ConfigError), str(path), ConfigError)
         _anchor_paths(values, path.parent)
-    try:
-        return Settings(**values)
-    except PydanticValidationError as exc:
-        raise ConfigError(describe_errors(exc, path)) from None
+    origin = str(path) if path is not None else "config"
+    wording = Wording(
+        context=lambda loc: (_origin(loc, origin), loc), secret=_secret, missing=_missing
+    )
+    # no source before each line: its origin, the file or a variable, starts it instead
+    return validate(Settings, values, "", ConfigError, wording)
 
 
 def _anchor_paths(values: dict[str, Any], base: Path) -> None:
@@ -304,67 +288,49 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> None:
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
 
-def describe_errors(exc: PydanticValidationError, config_file: Path | None) -> list[str]:
-    """One line per problem: where it came from, the key, the value, what is allowed."""
-    env_upper = {name.upper() for name in os.environ}
+def _origin(loc: Loc, config_file: str) -> str:
+    """Where a value came from: the environment variable when one is set, else the file."""
+    env = _env_name(loc)
+    return f"env {env}" if env in {name.upper() for name in os.environ} else config_file
+
+
+def _secret(loc: Loc) -> bool:
+    return bool(loc) and loc[-1] in SECRET_KEYS
+
+
+def _env_name(loc: Loc) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(part) for part in loc).upper()
+
+
+def _missing(loc: Loc) -> list[str]:
+    """A missing section stands for its required keys, which are what the user must set;
+    each line says where the key can be set."""
     lines = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        key = ".".join(loc)
-        if _env_name(loc) in env_upper:
-            origin = f"env {_env_name(loc)}"
-        else:
-            origin = str(config_file) if config_file is not None else "config"
-        if error["type"] == "extra_forbidden":
-            section = _model_at(loc[:-1]) or Settings
-            allowed = ", ".join(section.model_fields)
-            lines.append(f"{origin}: unknown key {key!r}; allowed here: {allowed}")
-        elif error["type"] == "missing":
-            lines += [_missing(path) for path in _required_paths(loc)]
-        else:
-            shown = _shown_value(loc, error.get("input"))
-            value = f" = {shown}" if shown is not None else ""
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{origin}: {key}{value}: {message}")
+    for path in _required_paths(loc):
+        where = f"[{dotted(path[:-1])}] {path[-1]}" if len(path) > 1 else str(path[-1])
+        lines.append(
+            f"{dotted(path)}: required; set {where} in lnpilot.toml or env {_env_name(path)}"
+        )
     return lines
 
 
-def _env_name(loc: list[str]) -> str:
-    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(loc).upper()
-
-
-def _missing(loc: list[str]) -> str:
-    where = f"[{'.'.join(loc[:-1])}] {loc[-1]}" if len(loc) > 1 else loc[-1]
-    return f"{'.'.join(loc)}: required; set {where} in lnpilot.toml or env {_env_name(loc)}"
-
-
-def _required_paths(loc: list[str]) -> list[list[str]]:
-    """A missing section stands for its required keys, which are what the user must set."""
+def _required_paths(loc: Loc) -> list[Loc]:
     section = _model_at(loc)
     if section is None:
         return [loc]
-    return [[*loc, name] for name, field in section.model_fields.items() if field.is_required()]
+    return [(*loc, name) for name, field in section.model_fields.items() if field.is_required()]
 
 
-def _model_at(loc: list[str]) -> type[BaseModel] | None:
+def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The model of the section at ``loc``, or None when ``loc`` is a plain key."""
     model: type[BaseModel] = Settings
     for part in loc:
-        field = model.model_fields.get(part)
+        field = model.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation
     return model
-
-
-def _shown_value(loc: list[str], value: Any) -> str | None:
-    """The bad value as it may be shown: secrets masked, whole sections left out."""
-    if loc and loc[-1] in SECRET_KEYS:
-        return MASK
-    if isinstance(value, Mapping | list | SecretStr):
-        return None
-    return repr(value)
 
 
 def make_client(settings: Settings) -> LNbitsClient:

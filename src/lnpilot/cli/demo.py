@@ -42,7 +42,7 @@ from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.monitor import MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
 from lnpilot.notify import Notifier, NotifyConfig
-from lnpilot.rebalance.settings import parse_settings
+from lnpilot.rebalance.settings import settings_from_policy
 from lnpilot.service.context import Services
 from lnpilot.service.daemon import Daemon, EngineConfig, build_loops
 from lnpilot.service.heap import settle_heap
@@ -185,9 +185,9 @@ async def _daemon(live: LiveSimulation, port: int) -> None:
                 clock=clock,
                 node_pubkey=live.sim.our_node.pubkey,
             )
-            engine = EngineConfig(
-                MonitorConfig(), NotifyConfig(), parse_policy(POLICY), parse_settings(POLICY)
-            )
+            policy = parse_policy(POLICY)
+            rebalance = settings_from_policy(policy.rebalance, policy.groups, "demo policy")
+            engine = EngineConfig(MonitorConfig(), NotifyConfig(), policy, rebalance)
             loops = build_loops(services, engine, notifier)
             try:
                 daemon = Daemon(services, loops, create_app(services))

@@ -17,15 +17,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
-import types
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
+from lnpilot.base.tomlfile import (
+    FileProblems,
+    Loc,
+    StrictModel,
+    Wording,
+    parse_toml,
+    read_text,
+    validate,
+)
 from lnpilot.node.models import chan_id_from_scid
 
 DAY_S = 86_400
@@ -37,12 +42,8 @@ OutboundStrategy = Literal["static", "proportional", "flow_adaptive", "cost_floo
 InboundStrategy = Literal["keep", "static", "discount"]
 
 
-class PolicyError(ValueError):
+class PolicyError(FileProblems):
     """A policy file that cannot be used; ``problems`` holds one readable line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _duration_s(value: object) -> object:
@@ -114,11 +115,7 @@ InboundMsat = Annotated[int, Field(ge=-100_000_000, le=0)]
 Pct = Annotated[int, Field(ge=0, le=1000)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Bounded(_Strict):
+class Bounded(StrictModel):
     """``{ min = .., max = .. }``, both ends included, either may be left out."""
 
     min: int | None = None
@@ -142,7 +139,7 @@ class PermilleRange(Bounded):
     max: Permille | None = None
 
 
-class ActivityMatch(_Strict):
+class ActivityMatch(StrictModel):
     """Forwarding activity of the channel over ``window``."""
 
     window_s: DurationS = Field(alias="window")
@@ -163,7 +160,7 @@ class RatioInWindow(Bounded):
     max: Permille | None = None
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Conditions of a rule: all must hold; a list holds when any of its items does."""
 
     channel: Annotated[list[Scid], BeforeValidator(_listed)] | None = None
@@ -184,11 +181,11 @@ class Match(_Strict):
         return not self.model_fields_set
 
 
-class StaticParams(_Strict):
+class StaticParams(StrictModel):
     fee_rate_ppm: Ppm | None = None
 
 
-class ProportionalParams(_Strict):
+class ProportionalParams(StrictModel):
     """Linear in our share of the balance: ``full`` when it is all ours, ``empty`` at zero."""
 
     fee_rate_ppm_full: Ppm = 10
@@ -196,7 +193,7 @@ class ProportionalParams(_Strict):
     per_peer: bool = False  # use the local ratio summed over all channels with the peer
 
 
-class FlowAdaptiveParams(_Strict):
+class FlowAdaptiveParams(StrictModel):
     window_s: DurationS = Field(default=7 * DAY_S, alias="window")
     band_low: Permille = 300
     band_high: Permille = 700
@@ -209,7 +206,7 @@ class FlowAdaptiveParams(_Strict):
     max_ramp: Annotated[int, Field(ge=1, le=20)] = 4
 
 
-class CostParams(_Strict):
+class CostParams(StrictModel):
     """What liquidity in a channel cost: the inputs of the cost floor and the inbound bound."""
 
     open_cost_sat: Annotated[int, Field(ge=0)] = 0
@@ -218,22 +215,22 @@ class CostParams(_Strict):
     peer_fee_estimate: bool = True
 
 
-class PeerAwareParams(_Strict):
+class PeerAwareParams(StrictModel):
     ratio_pct: Pct = 100
     offset_ppm: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
 
 
-class InboundStaticParams(_Strict):
+class InboundStaticParams(StrictModel):
     fee_rate_ppm: InboundPpm | None = None
     base_fee_msat: InboundMsat | None = None
 
 
-class InboundDiscountParams(_Strict):
+class InboundDiscountParams(StrictModel):
     below_ratio: Permille = 300
     max_discount_ppm: Annotated[int, Field(ge=0, le=1_000_000)] = 200
 
 
-class RuleSettings(_Strict):
+class RuleSettings(StrictModel):
     """What a rule or an override sets; left out means inherited (or the default)."""
 
     strategy: OutboundStrategy | None = None
@@ -267,14 +264,14 @@ class ChannelOverride(RuleSettings):
     """``[channel."BLOCKxTXxOUT"]``: on top of whatever rule the channel matches."""
 
     unmanaged: bool = False
-    groups: Annotated[list[str], BeforeValidator(_listed)] = []
+    groups: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
     pin_fee_rate_ppm: Ppm | None = None
     pin_base_fee_msat: Msat | None = None
     pin_inbound_fee_rate_ppm: InboundPpm | None = None
     pin_inbound_base_fee_msat: InboundMsat | None = None
 
 
-class Safety(_Strict):
+class Safety(StrictModel):
     """Limits every proposal passes, whatever rule or strategy made it."""
 
     max_step_pct: Annotated[int, Field(ge=1, le=1000)] = 25
@@ -287,16 +284,16 @@ class Safety(_Strict):
     max_history_lag_s: DurationS = Field(default=3600, alias="max_history_lag")
 
 
-class PolicyFile(_Strict):
+class PolicyFile(StrictModel):
     """A validated policy; build it with :func:`load_policy` or :func:`parse_policy`."""
 
     safety: Safety = Safety()
-    groups: dict[str, list[Member]] = {}
+    groups: dict[str, list[Member]] = Field(default_factory=dict)
     rule: Annotated[list[Rule], Field(min_length=1)]
-    channel: dict[str, ChannelOverride] = {}
+    channel: dict[str, ChannelOverride] = Field(default_factory=dict)
     #: The rebalancer's part of the same file (``lnpilot.rebalance`` validates it); the fee
     #: engine reads only the shared ``[groups]``, and leaves this alone.
-    rebalance: dict[str, Any] = {}
+    rebalance: dict[str, Any] = Field(default_factory=dict)
     _digest: str = PrivateAttr(default="")
 
     @property
@@ -346,23 +343,14 @@ def find_policy_file(named: Path | None, config_file: Path | None) -> Path | Non
 
 def load_policy(path: Path) -> PolicyFile:
     """Read and validate a policy file; raises :class:`PolicyError` naming every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([f"{path}: cannot read: {exc}"]) from None
-    return parse_policy(text, str(path))
+    return parse_policy(read_text(path, PolicyError), str(path))
 
 
 def parse_policy(text: str, source: str = "<policy>") -> PolicyFile:
     """Validate policy TOML; raises :class:`PolicyError` naming every problem."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError([f"{source}: not valid TOML: {exc}"]) from None
-    try:
-        policy = PolicyFile.model_validate(raw)
-    except PydanticValidationError as exc:
-        raise PolicyError([f"{source}: {p}" for p in _describe(exc, raw)]) from None
+    raw = parse_toml(text, source, PolicyError)
+    wording = Wording(context=lambda loc: _where(loc, raw), key=_key, tables=True)
+    policy = validate(PolicyFile, raw, source, PolicyError, wording)
     problems = _semantic_problems(policy)
     if problems:
         raise PolicyError([f"{source}: {p}" for p in problems])
@@ -373,7 +361,7 @@ def parse_policy(text: str, source: str = "<policy>") -> PolicyFile:
 # --- error messages ----------------------------------------------------------------------
 
 
-def _where(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[str, tuple[int | str, ...]]:
+def _where(loc: Loc, raw: dict[str, Any]) -> tuple[str, Loc]:
     """The rule or override a location is in, in words, and the rest of the location."""
     if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
         rules = raw.get("rule")
@@ -389,57 +377,9 @@ def _where(loc: tuple[int | str, ...], raw: dict[str, Any]) -> tuple[str, tuple[
     return "", loc
 
 
-def _describe(exc: PydanticValidationError, raw: dict[str, Any]) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        where, rest = _where(loc, raw)
-        key = ".".join(str(p) for p in rest if isinstance(p, str))
-        prefix = f"{where}: " if where else ""
-        if error["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_keys(loc[:-1]))
-            lines.append(f"{prefix}unknown key {key!r}; allowed here: {allowed}")
-        elif error["type"] == "missing":
-            lines.append(f"{prefix}{key}: required")
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{prefix}{key} = {error.get('input')!r}: {message}")
-    return lines
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys the model at `loc` accepts, as written in the file (aliases)."""
-    model: type[BaseModel] | None = PolicyFile
-    for part in loc:
-        if model is None:
-            break
-        if isinstance(part, int):
-            continue
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part),
-            None,
-        )
-        if field is None:  # a dict key such as a channel id: the model is the dict's values
-            continue
-        model = _model_in(field.annotation)
-    if model is None:
-        return []
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model class inside an annotation such as ``list[Rule]`` or ``Match | None``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _model_in(typing.get_args(annotation)[0])
-    if origin in (list, dict, types.UnionType, typing.Union):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
+def _key(loc: Loc) -> str:
+    """The key inside a rule or override, without list positions: the rule names those."""
+    return ".".join(part for part in loc if isinstance(part, str))
 
 
 # --- rules that span keys ----------------------------------------------------------------

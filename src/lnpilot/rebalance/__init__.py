@@ -31,6 +31,7 @@ from lnpilot.rebalance.settings import (
     SettingsError,
     load_settings,
     parse_settings,
+    settings_from_policy,
 )
 from lnpilot.rebalance.targets import Band, Direction
 
@@ -67,4 +68,5 @@ __all__ = [
     "load_settings",
     "parse_settings",
     "plan",
+    "settings_from_policy",
 ]

@@ -20,15 +20,22 @@ import fnmatch
 import hashlib
 import json
 import re
-import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic import ValidationError as PydanticValidationError
 
+from lnpilot.base.tomlfile import (
+    FileProblems,
+    StrictModel,
+    Wording,
+    parse_toml,
+    read_text,
+    validate,
+)
 from lnpilot.node.models import Channel, chan_id_from_scid
 
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")
@@ -37,12 +44,8 @@ DirectionSetting = Literal["auto", "sink", "source", "balanced"]
 Pct = Annotated[int, Field(ge=0, le=100)]
 
 
-class SettingsError(ValueError):
+class SettingsError(FileProblems):
     """A ``[rebalance]`` part that cannot be used; ``problems`` has one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _listed(value: object) -> object:
@@ -66,11 +69,7 @@ Pubkeys = Annotated[list[Annotated[str, BeforeValidator(_pubkey)]], BeforeValida
 Names = Annotated[list[str], BeforeValidator(_listed)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Match(_Strict):
+class Match(StrictModel):
     """Which channels a rule is for: all conditions given must hold; a list holds when any
     of its items does. ``alias`` takes glob patterns; ``group`` names ``[groups]`` entries."""
 
@@ -80,7 +79,7 @@ class Match(_Strict):
     group: Names | None = None
 
 
-class ChannelSettings(_Strict):
+class ChannelSettings(StrictModel):
     """What a rule or a channel override may set; left out means inherited."""
 
     enabled: bool | None = None
@@ -99,7 +98,7 @@ class Rule(ChannelSettings):
     match: Match = Match()
 
 
-class Budget(_Strict):
+class Budget(StrictModel):
     """Spending limits over the whole node; all of them hold at once."""
 
     daily_sat: Annotated[int, Field(ge=0)] = 1_000
@@ -131,8 +130,8 @@ class Section(ChannelSettings):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     retry_after_s: Annotated[int, Field(ge=0)] = 3_600
     budget: Budget = Budget()
-    rule: list[Rule] = []
-    channel: dict[str, ChannelSettings] = {}
+    rule: list[Rule] = Field(default_factory=list)
+    channel: dict[str, ChannelSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -231,30 +230,45 @@ class RebalanceSettings:
         return True
 
 
+class _Shared(BaseModel):
+    """What the rebalancer reads of a policy file: its own table and the shared ``[groups]``.
+    The fee engine's tables are the fee engine's to check, so other keys are let through."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    rebalance: Section = Section()
+
+
+#: Every line starts with the key (``rebalance.band: unknown key``), as the tests pin.
+_WORDING = Wording(key_first=True)
+
+
 def load_settings(path: Path) -> RebalanceSettings:
-    """Read the ``[rebalance]`` part of a policy file; :class:`SettingsError` names problems."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError([f"{path}: cannot read: {exc}"]) from None
-    return parse_settings(text, str(path))
+    """Read the ``[rebalance]`` part of a policy file; :class:`SettingsError` names problems.
+    The daemon, which reads the fee policy too, uses :func:`settings_from_policy` instead."""
+    return parse_settings(read_text(path, SettingsError), str(path))
 
 
 def parse_settings(text: str, source: str = "<policy>") -> RebalanceSettings:
     """Validate the ``[rebalance]`` part of policy TOML (defaults when it is absent)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"{source}: not valid TOML: {exc}"]) from None
-    groups = raw.get("groups", {})
-    if not isinstance(groups, dict) or not all(
-        isinstance(v, list) and all(isinstance(m, str) for m in v) for v in groups.values()
-    ):
-        raise SettingsError([f"{source}: [groups]: each group is a list of pubkeys or scids"])
-    try:
-        section = Section.model_validate(raw.get("rebalance", {}))
-    except PydanticValidationError as exc:
-        raise SettingsError([f"{source}: {line}" for line in _describe(exc)]) from None
+    shared = validate(
+        _Shared, parse_toml(text, source, SettingsError), source, SettingsError, _WORDING
+    )
+    return _settings(shared.rebalance, shared.groups, source)
+
+
+def settings_from_policy(
+    rebalance: Mapping[str, Any], groups: Mapping[str, Sequence[str]], source: str
+) -> RebalanceSettings:
+    """The settings from the fee engine's parse of the same file: its ``rebalance`` table as
+    written and its already validated ``[groups]``, so the file is read and checked once.
+    Plain data, not the fee engine's types: the two engines do not import each other."""
+    shared = validate(_Shared, {"rebalance": rebalance}, source, SettingsError, _WORDING)
+    return _settings(shared.rebalance, {name: list(m) for name, m in groups.items()}, source)
+
+
+def _settings(section: Section, groups: dict[str, list[str]], source: str) -> RebalanceSettings:
     unknown = [
         f"{source}: rebalance.rule {rule.name!r}: match.group {name!r} is not in [groups]"
         for rule in section.rule
@@ -266,20 +280,3 @@ def parse_settings(text: str, source: str = "<policy>") -> RebalanceSettings:
     canonical = json.dumps(section.model_dump(mode="json"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return RebalanceSettings(section, groups, digest)
-
-
-def _describe(exc: PydanticValidationError) -> list[str]:
-    """One line per problem: the key under ``rebalance.``, the value, what is allowed."""
-    lines = []
-    for error in exc.errors(include_url=False):
-        key = ".".join(["rebalance", *(str(p) for p in error["loc"])])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key")
-        elif error["type"] == "missing":
-            lines.append(f"{key}: required")
-        elif error["loc"]:
-            lines.append(f"{key} = {error.get('input')!r}: {message}")
-        else:
-            lines.append(f"rebalance: {message}")
-    return lines

@@ -11,12 +11,18 @@ daemon and the ``alerts`` commands read it the same way through this module.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from lnpilot.base.tomlfile import (
+    FileProblems,
+    Loc,
+    Wording,
+    dotted,
+    parse_toml,
+    read_text,
+    validate,
+)
 from lnpilot.monitor import MonitorConfig
 from lnpilot.notify import NotifyConfig
 
@@ -25,12 +31,8 @@ ALERTS_FILE_NAME = "alerts.toml"
 _SECRET_HINTS = ("password", "token", "secret", "urls")
 
 
-class AlertsFileError(Exception):
+class AlertsFileError(FileProblems):
     """The alerts file cannot be used; ``problems`` holds one readable line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def alerts_file_path(explicit: Path | None, config_file: Path | None) -> Path | None:
@@ -51,22 +53,19 @@ def load_alerts_file(path: Path | None) -> tuple[MonitorConfig, NotifyConfig]:
     data: dict[str, Any] = {}
     origin = str(path) if path else "alerts"
     if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-            raise AlertsFileError([f"{origin}: cannot read: {exc}"]) from None
+        data = parse_toml(read_text(path, AlertsFileError), origin, AlertsFileError)
         _anchor_files(data, path.parent)
     problems: list[str] = []
     notify_data = data.pop("notify", {})
     monitor = notify = None
     try:
-        monitor = MonitorConfig.model_validate(data)
-    except ValidationError as exc:
-        problems += _describe(exc, origin, "")
+        monitor = validate(MonitorConfig, data, origin, AlertsFileError, _WORDING)
+    except AlertsFileError as exc:
+        problems += exc.problems
     try:
-        notify = NotifyConfig.model_validate(notify_data)
-    except ValidationError as exc:
-        problems += _describe(exc, origin, "notify.")
+        notify = validate(NotifyConfig, notify_data, origin, AlertsFileError, _NOTIFY_WORDING)
+    except AlertsFileError as exc:
+        problems += exc.problems
     if problems or monitor is None or notify is None:
         raise AlertsFileError(problems)
     return monitor, notify
@@ -82,16 +81,15 @@ def _anchor_files(values: dict[str, Any], base: Path) -> None:
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
 
-def _describe(exc: ValidationError, origin: str, prefix: str) -> list[str]:
-    lines = []
-    for error in exc.errors(include_url=False):
-        key = prefix + ".".join(str(p) for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{origin}: unknown key {key!r}")
-            continue
-        value = error.get("input")
-        secret = any(hint in key for hint in _SECRET_HINTS)
-        shown = "" if isinstance(value, dict | list) else f" = {'***' if secret else repr(value)}"
-        lines.append(f"{origin}: {key}{shown}: {message}")
-    return lines
+def _secret(loc: Loc) -> bool:
+    """Passwords, tokens and webhook URLs (which carry their token) are never shown."""
+    key = dotted(loc)
+    return any(hint in key for hint in _SECRET_HINTS)
+
+
+def _notify_key(loc: Loc) -> str:
+    return dotted(("notify", *loc))
+
+
+_WORDING = Wording(secret=_secret)
+_NOTIFY_WORDING = Wording(secret=_secret, key=_notify_key)

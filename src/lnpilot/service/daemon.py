@@ -25,8 +25,7 @@ from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance import Mode as RebalanceMode
-from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings
-from lnpilot.rebalance import load_settings as load_rebalance
+from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings, settings_from_policy
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
@@ -64,7 +63,9 @@ def load_engine_config(settings: Settings) -> EngineConfig:
     policy_file = settings.service.fees_policy_file
     if policy_file is None:
         return EngineConfig(monitor, notify, None)
-    return EngineConfig(monitor, notify, load_policy(policy_file), load_rebalance(policy_file))
+    policy = load_policy(policy_file)  # the file is read once; the rebalancer takes its part
+    rebalance = settings_from_policy(policy.rebalance, policy.groups, str(policy_file))
+    return EngineConfig(monitor, notify, policy, rebalance)
 
 
 def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:

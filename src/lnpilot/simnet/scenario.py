@@ -10,28 +10,36 @@ from __future__ import annotations
 
 import gzip
 import json
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
+from lnpilot.base.tomlfile import (
+    FileProblems,
+    StrictModel,
+    Wording,
+    indexed,
+    parse_toml,
+    read_text,
+    validate,
+)
 from lnpilot.simnet.model import Policy
 
 #: Where the scenarios shipped with lnpilot live (used by `make demo`).
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(FileProblems):
     """A scenario that cannot be used; the message names the file, the key and the problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: Scenarios are arrays of tables: a location is written ``channels[0].capacity_sat``.
+_WORDING = Wording(key=indexed, key_first=True)
 
 
-class PolicySpec(_Strict):
+class PolicySpec(StrictModel):
     base_fee_msat: int = Field(1000, ge=0)
     fee_rate_ppm: int = Field(1, ge=0)
     inbound_base_fee_msat: int = 0
@@ -54,14 +62,14 @@ class PolicySpec(_Strict):
         )
 
 
-class NodeSpec(_Strict):
+class NodeSpec(StrictModel):
     name: str
     alias: str | None = None
     uptime: float = Field(1.0, ge=0.0, le=1.0)
     onchain_sat: int = Field(10_000_000, ge=0)
 
 
-class ChannelSpec(_Strict):
+class ChannelSpec(StrictModel):
     a: str
     b: str
     capacity_sat: int = Field(gt=0)
@@ -73,21 +81,21 @@ class ChannelSpec(_Strict):
     policy_b: PolicySpec = PolicySpec()
 
 
-class TopologySpec(_Strict):
+class TopologySpec(StrictModel):
     kind: Literal["none", "generated", "snapshot"] = "none"
     nodes: int = Field(100, ge=2)
     channels_per_node: int = Field(3, ge=1)
     path: str | None = Field(None, description="snapshot file (kind = snapshot)")
 
 
-class DemandSpec(_Strict):
+class DemandSpec(StrictModel):
     payments_per_day: float = Field(0.0, ge=0.0)
     amount_median_sat: int = Field(20_000, gt=0)
     amount_sigma: float = Field(1.3, ge=0.0)
     amount_max_sat: int = Field(5_000_000, gt=0)
 
 
-class FlowSpec(_Strict):
+class FlowSpec(StrictModel):
     name: str
     per_hour: float = Field(gt=0.0)
     source: str | None = None
@@ -96,7 +104,7 @@ class FlowSpec(_Strict):
     amount_sigma: float = Field(0.8, ge=0.0)
 
 
-class DynamicsSpec(_Strict):
+class DynamicsSpec(StrictModel):
     block_interval_s: float = Field(600.0, ge=0.0)
     fee_rate_step_sigma: float = Field(0.15, ge=0.0)
     offline_mean_s: float = Field(7200.0, ge=0.0)
@@ -106,7 +114,7 @@ class DynamicsSpec(_Strict):
     closes_per_day: float = Field(2.0, ge=0.0)
 
 
-class SimulationSpec(_Strict):
+class SimulationSpec(StrictModel):
     our_node: str
     seed: int = 0
     network: Literal["regtest", "testnet", "signet", "mainnet"] = "regtest"
@@ -120,51 +128,28 @@ class SimulationSpec(_Strict):
     )
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     simulation: SimulationSpec
     topology: TopologySpec = TopologySpec()
-    nodes: list[NodeSpec] = []
-    channels: list[ChannelSpec] = []
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    channels: list[ChannelSpec] = Field(default_factory=list)
     demand: DemandSpec = DemandSpec()
-    flows: list[FlowSpec] = []
+    flows: list[FlowSpec] = Field(default_factory=list)
     dynamics: DynamicsSpec = DynamicsSpec()
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Parse and validate scenario TOML; ScenarioError names the first bad key."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = _where(tuple(error["loc"]))
-            if error["type"] == "extra_forbidden":
-                problems.append(f"{where}: unknown key")
-            else:
-                problems.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
-        raise ScenarioError(f"{source}: " + "; ".join(problems)) from None
+    """Parse and validate scenario TOML; ScenarioError names every bad key."""
+    return validate(
+        Scenario, parse_toml(text, source, ScenarioError), source, ScenarioError, _WORDING
+    )
 
 
 def load_scenario(path: Path) -> Scenario:
     """Read a scenario file (a name without directory is looked up among the shipped ones)."""
     if not path.exists() and path.parent == Path() and (SCENARIO_DIR / path).exists():
         path = SCENARIO_DIR / path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
-    return parse_scenario(text, str(path))
+    return parse_scenario(read_text(path, ScenarioError), str(path))
 
 
 def snapshot_scenario(
