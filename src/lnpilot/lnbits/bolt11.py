@@ -11,74 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from lnpilot.base import bech32
+from lnpilot.base.bech32 import convert_bits, words_to_int
 from lnpilot.lnbits.errors import InvoiceDecodeError
-
-CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_CHARSET_INDEX = {c: i for i, c in enumerate(CHARSET)}
-_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 #: msat per unit of the amount, by multiplier letter (1 BTC = 10**11 msat).
 _MSAT_PER_UNIT = {"": 10**11, "m": 10**8, "u": 10**5, "n": 10**2}
 
 _DEFAULT_EXPIRY_S = 3600
 _SIGNATURE_GROUPS = 104  # 520 bits: 64-byte signature + recovery id
-
-
-def bech32_polymod(values: list[int]) -> int:
-    """BIP-173 checksum state over 5-bit groups."""
-    chk = 1
-    for value in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ value
-        for i, gen in enumerate(_GENERATOR):
-            if (top >> i) & 1:
-                chk ^= gen
-    return chk
-
-
-def bech32_hrp_expand(hrp: str) -> list[int]:
-    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-
-
-def bech32_decode(text: str) -> tuple[str, list[int]]:
-    """Split a bech32 string (no length limit, as BOLT11 needs) into hrp and 5-bit data."""
-    if text.lower() != text and text.upper() != text:
-        raise InvoiceDecodeError("mixed-case bech32 string")
-    text = text.lower()
-    pos = text.rfind("1")
-    if pos < 1 or pos + 7 > len(text):
-        raise InvoiceDecodeError("not a bech32 string (separator '1' missing or misplaced)")
-    hrp = text[:pos]
-    try:
-        data = [_CHARSET_INDEX[c] for c in text[pos + 1 :]]
-    except KeyError as exc:
-        raise InvoiceDecodeError(f"invalid bech32 character {exc.args[0]!r}") from exc
-    if bech32_polymod(bech32_hrp_expand(hrp) + data) != 1:
-        raise InvoiceDecodeError("bech32 checksum mismatch")
-    return hrp, data[:-6]
-
-
-def convert_bits(data: list[int], from_bits: int, to_bits: int, pad: bool) -> list[int]:
-    """Regroup a bit string, e.g. 5-bit bech32 groups into bytes."""
-    acc = bits = 0
-    out: list[int] = []
-    maxv = (1 << to_bits) - 1
-    for value in data:
-        acc = (acc << from_bits) | value
-        bits += from_bits
-        while bits >= to_bits:
-            bits -= to_bits
-            out.append((acc >> bits) & maxv)
-    if pad and bits:
-        out.append((acc << (to_bits - bits)) & maxv)
-    return out
-
-
-def _to_int(groups: list[int]) -> int:
-    value = 0
-    for g in groups:
-        value = value << 5 | g
-    return value
 
 
 @dataclass(frozen=True)
@@ -130,13 +71,16 @@ def decode(bolt11: str) -> Invoice:
     text = bolt11.strip()
     if text.lower().startswith("lightning:"):
         text = text[len("lightning:") :]
-    hrp, data = bech32_decode(text)
+    try:
+        hrp, data = bech32.decode(text)
+    except bech32.Bech32Error as exc:
+        raise InvoiceDecodeError(str(exc)) from None
     if not hrp.startswith("ln"):
         raise InvoiceDecodeError("not a lightning invoice (prefix must start with 'ln')")
     if len(data) < 7 + _SIGNATURE_GROUPS:
         raise InvoiceDecodeError("invoice too short")
     prefix, amount_msat = _parse_amount(hrp)
-    created_at = datetime.fromtimestamp(_to_int(data[:7]), tz=UTC)
+    created_at = datetime.fromtimestamp(words_to_int(data[:7]), tz=UTC)
     fields = data[7:-_SIGNATURE_GROUPS]
     payment_hash = description = description_hash = payee = None
     expiry_s, min_cltv = _DEFAULT_EXPIRY_S, 18
@@ -154,9 +98,9 @@ def decode(bolt11: str) -> Invoice:
         elif tag == 19 and length == 53:
             payee = bytes(convert_bits(value, 5, 8, False))[:33].hex()
         elif tag == 6:
-            expiry_s = _to_int(value)
+            expiry_s = words_to_int(value)
         elif tag == 24:
-            min_cltv = _to_int(value)
+            min_cltv = words_to_int(value)
     if payment_hash is None:
         raise InvoiceDecodeError("invoice has no payment hash")
     return Invoice(
