@@ -21,7 +21,7 @@ from lnpilot.collect import ChannelMetrics, channel_metrics
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
-from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution
+from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
 from lnpilot.store.records import Event
 
 router = APIRouter(tags=["node and channels"])
@@ -38,7 +38,8 @@ NODE_INFO_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class ChannelRow:
-    """A channel as last recorded, with its forwards over each of ``LIST_WINDOWS``."""
+    """A channel as last recorded, with its forwards over each of ``LIST_WINDOWS`` by name:
+    the API's shape of the store's :class:`~lnpilot.store.ChannelFlows`."""
 
     channel: Channel
     local_ratio: float
@@ -138,16 +139,13 @@ async def _list_rows(services: Services, node_id: int) -> list[ChannelRow]:
         found = await reader.channel_totals_over(
             node_id, [(now - span, now) for span in LIST_WINDOWS.values()], now=now
         )
-    totals = dict(zip(LIST_WINDOWS, found, strict=True))
     return [
         ChannelRow(
-            channel=c,
-            local_ratio=c.local_ratio,
-            flows={
-                name: by_chan.get(c.chan_id or -1, FlowStats()) for name, by_chan in totals.items()
-            },
+            channel=row.channel,
+            local_ratio=row.channel.local_ratio,
+            flows=dict(zip(LIST_WINDOWS, row.flows, strict=True)),
         )
-        for c in channels
+        for row in channel_flows(channels, found)
     ]
 
 

@@ -20,7 +20,9 @@ for any past ``now``. Definitions:
   out (0: today), from the daily rollups; None when none within the lookback (the longest
   window).
 - **peer uptime**: the share of the uptime window (7 days) the peer was connected, over the
-  part of it the collector watched (from the peer's first recorded event).
+  part of it the collector watched (from the peer's first recorded event); the fee
+  engine's per-mille uptime of fully watched windows is the other meaning
+  (:mod:`lnpilot.store.uptime`).
 - **return on liquidity**: fees earned per sat of average local balance per day, in ppm
   per day, over the liquidity window (30 days) or the part of it with balance samples. The
   average comes from the daily rollups (the window starts at midnight UTC).
@@ -36,8 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lnpilot.node.models import Channel
-from lnpilot.store import FlowStats, PeerEvent, Resolution, SeriesPoint, StoreReader
+from lnpilot.store import FlowStats, Resolution, SeriesPoint, StoreReader
 from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.uptime import uptime_share_watched
 
 DEFAULT_WINDOWS = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 TREND_HALF_LIFE = timedelta(days=1)
@@ -115,7 +118,9 @@ async def channel_metrics(
     )
     totals = dict(zip(lengths, by_length, strict=True))
     trend = await _flow_trends(reader, node_id, now)
-    uptime = _uptimes(await reader.peer_events(node_id, EPOCH, now), now - UPTIME_WINDOW, now)
+    uptime = uptime_share_watched(
+        await reader.peer_events(node_id, EPOCH, now), now - UPTIME_WINDOW, now
+    )
     lookback = max(*windows, LIQUIDITY_WINDOW)
     found = []
     for channel in channels:
@@ -189,25 +194,6 @@ async def _flow_trends(reader: StoreReader, node_id: int, now: datetime) -> dict
             net_per_day = (flow.volume_out_msat - flow.volume_in_msat) * 24 / (far_h - near_h)
             weighted[chan_id] += mass * net_per_day
     return {chan_id: value / total_mass for chan_id, value in weighted.items()}
-
-
-def _uptimes(events: Sequence[PeerEvent], start: datetime, now: datetime) -> dict[str, float]:
-    """Per peer, the share of ``[start, now)`` it was connected, over the watched part."""
-    timelines: defaultdict[str, list[PeerEvent]] = defaultdict(list)
-    for event in events:
-        timelines[event.pubkey].append(event)
-    shares = {}
-    for pubkey, timeline in timelines.items():
-        watched_from = max(start, timeline[0].at)
-        if watched_from >= now:
-            continue
-        connected = timedelta(0)
-        ends = [*(e.at for e in timeline[1:]), now]
-        for event, until in zip(timeline, ends, strict=True):
-            if event.connected:
-                connected += max(timedelta(0), min(until, now) - max(event.at, watched_from))
-        shares[pubkey] = connected / (now - watched_from)
-    return shares
 
 
 def _average_local(

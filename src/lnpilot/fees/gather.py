@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,8 @@ from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.safety import BUDGET_WINDOW
 from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.models import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
-from lnpilot.store import Direction, FlowStats, PeerEvent, Store, StoreReader, fee_journal
+from lnpilot.store import Direction, FlowStats, Store, StoreReader, fee_journal
+from lnpilot.store.uptime import uptime_permille_full_window
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ async def _history(
     return _History(
         flows=flows,
         failures=failures,
-        uptime=_uptimes(events, windows, now),
+        uptime=uptime_permille_full_window(events, windows, now),
         last_change=last_change,
         memory=memory,
         recent_updates=tuple(at for _, at in sent),
@@ -215,29 +215,6 @@ def _liquidity_failures(
         count, msat = found.get(failure.chan_id_out, (0, 0))
         found[failure.chan_id_out] = (count + 1, msat + (failure.amt_out_msat or 0))
     return found
-
-
-def _uptimes(
-    events: Sequence[PeerEvent], windows: Sequence[int], now: datetime
-) -> dict[str, dict[int, int]]:
-    """Per peer and window, the share of time connected, where the window is covered."""
-    by_peer: dict[str, list[PeerEvent]] = defaultdict(list)
-    for event in events:
-        by_peer[event.pubkey].append(event)
-    uptime: dict[str, dict[int, int]] = {}
-    for pubkey, timeline in by_peer.items():
-        uptime[pubkey] = {}
-        for window_s in windows:
-            start = now - timedelta(seconds=window_s)
-            if timeline[0].at > start:
-                continue  # not watched over the whole window
-            connected_s = 0.0
-            for event, until in zip(timeline, [*(e.at for e in timeline[1:]), now], strict=True):
-                if event.connected:
-                    begin, end = max(event.at, start), min(until, now)
-                    connected_s += max(0.0, (end - begin).total_seconds())
-            uptime[pubkey][window_s] = int(connected_s * 1000 // window_s)
-    return uptime
 
 
 def _channel_inputs(

@@ -14,6 +14,7 @@ from lnpilot.store.outbox import Notice, Outbox
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import (
     BalanceStats,
+    ChannelFlows,
     ChannelSeries,
     CollectorState,
     Direction,
@@ -24,12 +25,15 @@ from lnpilot.store.records import (
     PolicySource,
     RollupReport,
     SeriesPoint,
+    channel_flows,
+    sum_flows,
 )
 from lnpilot.store.store import Store
 from lnpilot.store.transaction import StoreTransaction
 
 __all__ = [
     "BalanceStats",
+    "ChannelFlows",
     "ChannelSeries",
     "CollectorState",
     "Direction",
@@ -49,12 +53,14 @@ __all__ = [
     "StoreReader",
     "StoreTransaction",
     "audit",
+    "channel_flows",
     "fee_journal",
     "head_revision",
     "monitor_book",
     "normalize_url",
     "rebalances",
     "sqlite_url",
+    "sum_flows",
     "tokens",
     "upgrade",
 ]

@@ -8,12 +8,13 @@ aggregates, the collector's bookmark). Frozen dataclasses, units in the names, U
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from typing_extensions import TypeAliasType
 
-from lnpilot.node.models import ChannelPolicy
+from lnpilot.node.models import Channel, ChannelPolicy
 from lnpilot.store.levels import Resolution
 
 #: Free-form JSON (an event's payload, a decision's detail). A named recursive alias, so
@@ -139,6 +140,38 @@ class FlowStats:
     fee_out_msat: int = 0
     failed_in: int = 0
     failed_out: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelFlows:
+    """A channel as last recorded, with its forwards over each of a list of windows, in the
+    windows' order: the one read model behind the API's channel list (1, 7 and 30 days)
+    and the dashboard's channel table (its sparkline's consecutive windows)."""
+
+    channel: Channel
+    flows: list[FlowStats]
+
+    @property
+    def total(self) -> FlowStats:
+        """Over all the windows (meaningful when they do not overlap)."""
+        return sum_flows(self.flows)
+
+
+def sum_flows(flows: Sequence[FlowStats]) -> FlowStats:
+    """Field by field: every FlowStats field is a count or an amount."""
+    return FlowStats(**{f.name: sum(getattr(x, f.name) for x in flows) for f in fields(FlowStats)})
+
+
+def channel_flows(
+    channels: Sequence[Channel], totals: Sequence[Mapping[int, FlowStats]]
+) -> list[ChannelFlows]:
+    """Each channel with its forwards in each of `totals` (what
+    :meth:`~lnpilot.store.StoreReader.channel_totals_over` returns); a window in which a
+    channel (or a pending one, without an id yet) had none counts as no forwards."""
+    return [
+        ChannelFlows(c, [by_chan.get(c.chan_id or -1, FlowStats()) for by_chan in totals])
+        for c in channels
+    ]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ whatever the number of channels or of windows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lnpilot.node.models import Channel, ChannelState
 from lnpilot.store import (
+    ChannelFlows,
     ChannelSeries,
     Direction,
     FlowStats,
@@ -27,8 +28,10 @@ from lnpilot.store import (
     Resolution,
     Store,
     StoreReader,
+    channel_flows,
     fee_journal,
     rebalances,
+    sum_flows,
 )
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
@@ -156,34 +159,19 @@ async def overview(store: Store, node_id: int, pubkey: str, now: datetime) -> Ov
 
 
 @dataclass(frozen=True)
-class ChannelRow:
-    channel: Channel
-    spark: list[FlowStats]  # one per sparkline window, oldest first
-    total: FlowStats  # over the sparkline's span
-
-
-@dataclass(frozen=True)
 class ChannelTable:
     now: datetime
     since: datetime
-    rows: list[ChannelRow]
+    rows: list[ChannelFlows]  # flows: one per sparkline window, oldest first
 
 
 async def channel_table(store: Store, node_id: int, now: datetime) -> ChannelTable:
     async with store.read() as reader:
         channels = await reader.channels(node_id)
         spans = since_first_data(await windows(reader, node_id, now, SPARK_STEP, SPARK_WINDOWS))
-    rows = []
-    for channel in channels:
-        spark = [w.by_channel.get(channel.chan_id or -1, FlowStats()) for w in spans]
-        rows.append(ChannelRow(channel, spark, _sum_flows(spark)))
+    rows = channel_flows(channels, [w.by_channel for w in spans])
     rows.sort(key=lambda r: (r.channel.chan_id is None, -r.total.fee_out_msat))
     return ChannelTable(now, spans[0].start, rows)
-
-
-def _sum_flows(flows: Sequence[FlowStats]) -> FlowStats:
-    """Field by field: every FlowStats field is a count or an amount."""
-    return FlowStats(**{f.name: sum(getattr(x, f.name) for x in flows) for f in fields(FlowStats)})
 
 
 @dataclass(frozen=True)
@@ -213,7 +201,7 @@ class ChannelPage:
 
     @property
     def total(self) -> FlowStats:
-        return _sum_flows([p.flow for p in self.series.points])
+        return sum_flows([p.flow for p in self.series.points])
 
 
 async def channel_page(
