@@ -25,7 +25,7 @@ import argparse
 import time
 from pathlib import Path
 
-from lnpilot.fees.experiment import DRAIN_SCENARIO, Outcome, run
+from lnpilot.fees.experiment import DRAIN_SCENARIO, ExperimentOutcome, run
 from lnpilot.fees.policy import PolicyFile, load_policy, parse_policy
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.simulation import Simulation
@@ -47,7 +47,7 @@ max_fee_rate_ppm = 2000
 
 def arm(
     name: str, policy: PolicyFile, scenario: Path, seed: int | None, days: float, warmup: float
-) -> Outcome:
+) -> ExperimentOutcome:
     sim = Simulation(load_scenario(scenario), seed=seed)
     started = time.perf_counter()
     outcome = run(sim, policy, days=days, warmup_days=warmup)

@@ -33,7 +33,7 @@ from pathlib import Path
 import lnpilot.rebalance
 from lnpilot.collect import Collector
 from lnpilot.node import LndRest
-from lnpilot.rebalance import Mode, Rebalancer, history, load_settings, parse_settings
+from lnpilot.rebalance import RebalanceMode, Rebalancer, history, load_settings, parse_settings
 from lnpilot.simnet.lnd_rest import serve
 from lnpilot.simnet.records import PaymentStatus
 from lnpilot.simnet.scenario import load_scenario
@@ -60,7 +60,9 @@ class Arm:
     skips: dict[str, int] = field(default_factory=dict)
 
 
-async def arm(mode: Mode, settings_text: str, seed: int | None, days: float, step_h: float) -> Arm:
+async def arm(
+    mode: RebalanceMode, settings_text: str, seed: int | None, days: float, step_h: float
+) -> Arm:
     sim = Simulation(load_scenario(DRAIN_SCENARIO), seed=seed)
     lock = threading.RLock()
     face = serve(sim.our_node, MACAROON, lock=lock)
@@ -134,9 +136,9 @@ def main() -> None:
     if args.policy:
         load_settings(args.policy)  # fail early, naming the problems
     print(f"scenario={DRAIN_SCENARIO.name} days={args.days:g} step_hours={args.step_hours:g}")
-    without = asyncio.run(arm(Mode.DRY_RUN, text, args.seed, args.days, args.step_hours))
+    without = asyncio.run(arm(RebalanceMode.DRY_RUN, text, args.seed, args.days, args.step_hours))
     report("without", without)
-    with_ = asyncio.run(arm(Mode.APPLY, text, args.seed, args.days, args.step_hours))
+    with_ = asyncio.run(arm(RebalanceMode.APPLY, text, args.seed, args.days, args.step_hours))
     report("with", with_)
     net_with = with_.fees_earned_msat - with_.spent_msat
     net_without = without.fees_earned_msat

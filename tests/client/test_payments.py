@@ -10,10 +10,10 @@ import pytest
 
 from lnpilot.lnbits import (
     InsufficientBalanceError,
+    InvalidRequestError,
     MissingCredentialError,
     PermissionDeniedError,
     UnsupportedByBackendError,
-    ValidationError,
 )
 from lnpilot.lnbits import bolt11 as local_bolt11
 from lnpilot.lnbits.errors import InvoiceDecodeError, NotFoundError
@@ -174,7 +174,7 @@ async def test_decode_and_fee_reserve(make_client, fresh_wallet) -> None:
     assert decoded.description == "decode me"
     reserve_msat = await client.payments.fee_reserve(invoice.bolt11)
     assert reserve_msat >= 0
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidRequestError):
         await client.payments.decode("nonsense")
 
 
@@ -184,9 +184,9 @@ async def test_hold_invoices_fail_cleanly_on_fakewallet(make_client, fresh_walle
     payment_hash = hashlib.sha256(preimage).hexdigest()
     with pytest.raises(UnsupportedByBackendError, match="Hold invoices"):
         await client.payments.create_invoice(10, payment_hash=payment_hash)
-    with pytest.raises((UnsupportedByBackendError, NotFoundError, ValidationError)):
+    with pytest.raises((UnsupportedByBackendError, NotFoundError, InvalidRequestError)):
         await client.payments.settle(preimage.hex())
-    with pytest.raises((UnsupportedByBackendError, NotFoundError, ValidationError)):
+    with pytest.raises((UnsupportedByBackendError, NotFoundError, InvalidRequestError)):
         await client.payments.cancel(payment_hash)
 
 

@@ -16,6 +16,7 @@ from lnpilot.lnbits.credentials import Credential, Credentials
 from lnpilot.lnbits.errors import (
     AuthenticationError,
     InsufficientBalanceError,
+    InvalidRequestError,
     InvoiceDecodeError,
     MissingCredentialError,
     NodeUIDisabledError,
@@ -23,7 +24,6 @@ from lnpilot.lnbits.errors import (
     RateLimitedError,
     ServerError,
     UnsupportedByBackendError,
-    ValidationError,
 )
 from lnpilot.lnbits.ratelimit import TokenBucket
 from lnpilot.lnbits.redact import redact_text, register_secret
@@ -142,7 +142,7 @@ def _response(status: int, body: object, headers: dict[str, str] | None = None) 
     ("status", "body", "headers", "expected"),
     [
         (401, {"detail": "Missing user ID or access token."}, None, AuthenticationError),
-        (400, {"detail": [{"loc": ["body", "amount"], "msg": "bad"}]}, None, ValidationError),
+        (400, {"detail": [{"loc": ["body", "amount"], "msg": "bad"}]}, None, InvalidRequestError),
         (400, {"detail": "Insufficient balance."}, None, InsufficientBalanceError),
         (429, {"detail": "Rate limit exceeded"}, {"Retry-After": "7"}, RateLimitedError),
         (
@@ -165,7 +165,7 @@ def test_error_mapping(status, body, headers, expected) -> None:
     assert "leak" not in str(error)
     if expected is RateLimitedError:
         assert error.retry_after_s == 7.0
-    if expected is ValidationError:
+    if expected is InvalidRequestError:
         assert "body.amount: bad" in str(error)
 
 

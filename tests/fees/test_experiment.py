@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 
-from lnpilot.fees.experiment import DRAIN_SCENARIO, Outcome, run
+from lnpilot.fees.experiment import DRAIN_SCENARIO, ExperimentOutcome, run
 from lnpilot.fees.planner import Plan
 from lnpilot.fees.policy import parse_policy
 from lnpilot.simnet.scenario import load_scenario
@@ -37,7 +37,7 @@ def scid_of(sim: Simulation, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def drained() -> tuple[Simulation, Outcome, list[Plan]]:
+def drained() -> tuple[Simulation, ExperimentOutcome, list[Plan]]:
     sim = Simulation(load_scenario(DRAIN_SCENARIO))
     plans: list[Plan] = []
     outcome = run(sim, parse_policy(POLICY), days=6, warmup_days=2, on_plan=plans.append)
@@ -45,7 +45,7 @@ def drained() -> tuple[Simulation, Outcome, list[Plan]]:
 
 
 def test_the_drained_demanded_channel_gets_dearer(
-    drained: tuple[Simulation, Outcome, list[Plan]],
+    drained: tuple[Simulation, ExperimentOutcome, list[Plan]],
 ) -> None:
     sim, outcome, plans = drained
     shop = outcome.fee_series[scid_of(sim, "shop")]
@@ -55,7 +55,7 @@ def test_the_drained_demanded_channel_gets_dearer(
 
 
 def test_the_idle_channel_gets_cheaper_and_keeps_getting_cheaper(
-    drained: tuple[Simulation, Outcome, list[Plan]],
+    drained: tuple[Simulation, ExperimentOutcome, list[Plan]],
 ) -> None:
     sim, outcome, plans = drained
     corner = [fee for _, fee in outcome.fee_series[scid_of(sim, "corner")]]
@@ -67,7 +67,7 @@ def test_the_idle_channel_gets_cheaper_and_keeps_getting_cheaper(
 
 
 def test_bounds_interval_and_budget_hold_all_along(
-    drained: tuple[Simulation, Outcome, list[Plan]],
+    drained: tuple[Simulation, ExperimentOutcome, list[Plan]],
 ) -> None:
     _, outcome, plans = drained
     assert all(10 <= fee <= 2000 for series in outcome.fee_series.values() for _, fee in series)

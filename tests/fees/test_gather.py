@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lnpilot.fees.applier import Outcome, Result
+from lnpilot.fees.applier import Result, UpdateOutcome
 from lnpilot.fees.gather import gather
 from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
@@ -81,7 +81,7 @@ async def history(
         state_since=now - 3 * DAY, proposal=PolicyUpdate(fee_rate_ppm=90),
     )  # fmt: skip
     await record(
-        store, info, RunHeader(now - DAY / 24, Mode.APPLY), [Result(earlier, Outcome.APPLIED)]
+        store, info, RunHeader(now - DAY / 24, Mode.APPLY), [Result(earlier, UpdateOutcome.APPLIED)]
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from lnpilot.fees.applier import Outcome, Result
+from lnpilot.fees.applier import Result, UpdateOutcome
 from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
 from lnpilot.node.models import NodeInfo, PolicyUpdate
@@ -40,7 +40,7 @@ async def test_a_run_is_written_whole_and_read_back(store: Store) -> None:
     update = decided(1, Action.UPDATE, PolicyUpdate(fee_rate_ppm=110), "busy")
     quiet = decided(2, Action.NONE, PolicyUpdate(), "on-target")
     readback = channel(1, fee_rate_ppm=110).local_policy
-    results = [Result(update, Outcome.APPLIED, readback), Result(quiet, Outcome.NONE)]
+    results = [Result(update, UpdateOutcome.APPLIED, readback), Result(quiet, UpdateOutcome.NONE)]
     header = RunHeader(NOW, Mode.APPLY, "d" * 64, budget_limit=24, budget_used=3)
     run_id = await record(store, INFO, header, results)
     async with store.read() as reader:
@@ -73,12 +73,15 @@ async def test_a_run_is_written_whole_and_read_back(store: Store) -> None:
 
 
 async def test_memory_states_and_sent_updates(store: Store) -> None:
-    for hours_ago, state, outcome in ((30, "idle", Outcome.APPLIED), (2, "idle", Outcome.FAILED)):
+    for hours_ago, state, outcome in (
+        (30, "idle", UpdateOutcome.APPLIED),
+        (2, "idle", UpdateOutcome.FAILED),
+    ):
         at = NOW - timedelta(hours=hours_ago)
         update = decided(1, Action.UPDATE, PolicyUpdate(fee_rate_ppm=90), state)
         await record(store, INFO, RunHeader(at, Mode.APPLY), [Result(update, outcome)])
     dry = decided(1, Action.UPDATE, PolicyUpdate(fee_rate_ppm=80), "idle")
-    await record(store, INFO, RunHeader(NOW, Mode.DRY_RUN), [Result(dry, Outcome.PLANNED)])
+    await record(store, INFO, RunHeader(NOW, Mode.DRY_RUN), [Result(dry, UpdateOutcome.PLANNED)])
     async with store.read() as reader:
         node_id = await reader.node_id(INFO.pubkey)
         assert node_id is not None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lnpilot.fees import Action, Mode, Outcome, RollbackError, evaluate, rollback
+from lnpilot.fees import Action, Mode, RollbackError, UpdateOutcome, evaluate, rollback
 from lnpilot.fees.policy import parse_policy
 from lnpilot.node import CompositeNode, LndRest
 from lnpilot.store import Store, fee_journal
@@ -51,7 +51,7 @@ async def test_outbound_fees_through_lnbits_land_in_the_node_and_are_read_back(
     try:
         by_scid = {r.decision.scid: r for r in report.results}
         alice = by_scid["800000x1x0"]
-        assert alice.outcome is Outcome.APPLIED, alice.error
+        assert alice.outcome is UpdateOutcome.APPLIED, alice.error
         assert (alice.readback.fee_rate_ppm, alice.readback.base_fee_msat) == (321, 500)  # type: ignore[union-attr]
         view = world.view("800000x1x0")
         assert (view.local_policy.fee_rate_ppm, view.local_policy.base_fee_msat) == (321, 500)
@@ -62,7 +62,7 @@ async def test_outbound_fees_through_lnbits_land_in_the_node_and_are_read_back(
         )  # type: ignore[union-attr]
         # the others: LNbits shows no peer policies, so peer_aware has nothing to go by
         for scid in ("800000x2x0", "800000x3x0"):
-            assert by_scid[scid].outcome is Outcome.NONE
+            assert by_scid[scid].outcome is UpdateOutcome.NONE
             assert "no other channel toward this peer" in by_scid[scid].decision.reason
         async with store.read() as reader:
             decisions = await fee_journal.run_decisions(reader, report.run_id)
@@ -93,7 +93,7 @@ async def test_inbound_fees_through_lnd_then_rollback_restores_them(
 
     applied = await evaluate(node, store, rules, now + timedelta(seconds=1), apply=True)
     carol = next(r for r in applied.results if r.decision.scid == "800000x2x0")
-    assert carol.outcome is Outcome.APPLIED, carol.error
+    assert carol.outcome is UpdateOutcome.APPLIED, carol.error
     policy_now = world.view("800000x2x0").local_policy
     assert (policy_now.fee_rate_ppm, policy_now.inbound_fee_rate_ppm, policy_now.cltv_delta) == (
         250,
@@ -107,7 +107,7 @@ async def test_inbound_fees_through_lnd_then_rollback_restores_them(
     assert len(sent) == 1  # the dry run sent nothing
 
     undone = await rollback(node, store, applied.run_id, now + timedelta(seconds=2))
-    assert [r.outcome for r in undone.results] == [Outcome.APPLIED]
+    assert [r.outcome for r in undone.results] == [UpdateOutcome.APPLIED]
     policy_now = world.view("800000x2x0").local_policy
     assert (policy_now.fee_rate_ppm, policy_now.inbound_fee_rate_ppm, policy_now.cltv_delta) == (
         100,
@@ -145,5 +145,5 @@ async def test_rollback_leaves_a_channel_changed_since_alone_unless_forced(
     assert "fee_rate_ppm is 650, the run set 700" in decision.reason
     assert world.view("800000x3x0").local_policy.fee_rate_ppm == 650
     forced = await rollback(node, store, applied.run_id, now + timedelta(seconds=2), force=True)
-    assert [r.outcome for r in forced.results] == [Outcome.APPLIED]
+    assert [r.outcome for r in forced.results] == [UpdateOutcome.APPLIED]
     assert world.view("800000x3x0").local_policy.fee_rate_ppm == 100

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from lnpilot.node.models import chan_id_from_scid
-from lnpilot.rebalance import Mode, Outcome, RunReport, history
+from lnpilot.rebalance import RebalanceMode, RebalanceOutcome, RebalanceReport, history
 from lnpilot.store import Store
 
 from .conftest import DEFAULTS, SHOP, Drain
@@ -24,15 +24,15 @@ async def test_the_loop_keeps_the_drained_channel_in_band(drain: Drain, store: S
     collector = drain.collector(store)
     rebalancer = drain.rebalancer(store, DEFAULTS)
     start = drain.now
-    reports: list[RunReport] = []
+    reports: list[RebalanceReport] = []
     for _ in range(DAYS * 24):
         drain.advance(timedelta(hours=1))
         await collector.cycle()
-        reports.append(await rebalancer.run(Mode.APPLY, trigger="auto"))
+        reports.append(await rebalancer.run(RebalanceMode.APPLY, trigger="auto"))
 
     shop = [next(d for d in r.plan.decisions if d.channel.scid == SHOP) for r in reports]
     done = [e for r in reports for e in r.executed]
-    assert done and all(e.execution.outcome is Outcome.SUCCEEDED for e in done)
+    assert done and all(e.execution.outcome is RebalanceOutcome.SUCCEEDED for e in done)
     assert {e.decision.channel.scid for e in done} == {SHOP}
     # After a day of learning (the shop channel drains: a source, band 45–85%), it is kept
     # in band but for the hours it waits for the wallet channel to rise above its own band
@@ -60,19 +60,19 @@ async def test_auto_runs_until_stopped_and_outlives_a_failed_run(
 ) -> None:
     rebalancer = drain.rebalancer(store, DEFAULTS)
     stop = asyncio.Event()
-    reports: list[RunReport] = []
+    reports: list[RebalanceReport] = []
 
-    def seen(report: RunReport) -> None:
+    def seen(report: RebalanceReport) -> None:
         reports.append(report)
         if len(reports) == 2:
             stop.set()
 
     caplog.set_level(logging.WARNING, logger="lnpilot.rebalance")
     loop = asyncio.create_task(
-        rebalancer.auto(timedelta(seconds=0.05), Mode.DRY_RUN, stop=stop, on_report=seen)
+        rebalancer.auto(timedelta(seconds=0.05), RebalanceMode.DRY_RUN, stop=stop, on_report=seen)
     )
     await asyncio.sleep(0.2)  # the store has never seen the node: runs fail and are logged
     assert reports == [] and "run lnpilot collect" in caplog.text
     await drain.collector(store).cycle()
     await asyncio.wait_for(loop, 10)
-    assert [r.mode for r in reports] == [Mode.DRY_RUN, Mode.DRY_RUN]
+    assert [r.mode for r in reports] == [RebalanceMode.DRY_RUN, RebalanceMode.DRY_RUN]

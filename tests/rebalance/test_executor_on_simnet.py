@@ -13,8 +13,8 @@ from lnpilot.node import CapabilityMissing, CompositeNode, LNbitsNode
 from lnpilot.node.models import chan_id_from_scid
 from lnpilot.rebalance import (
     AttemptOutcome,
-    Mode,
-    Outcome,
+    RebalanceMode,
+    RebalanceOutcome,
     Request,
     executor_for,
     parse_settings,
@@ -31,11 +31,14 @@ async def test_a_drained_channel_is_refilled_through_the_circle(drain: Drain, st
     await drain.drained(store)
     shop_before, wallet_before = drain.local_msat(SHOP), drain.local_msat(WALLET)
 
-    report = await drain.rebalancer(store, DEFAULTS).run(Mode.APPLY, trigger="auto")
+    report = await drain.rebalancer(store, DEFAULTS).run(RebalanceMode.APPLY, trigger="auto")
 
     (done,) = report.executed
     execution = done.execution
-    assert (execution.outcome, done.decision.order.source.scid) == (Outcome.SUCCEEDED, WALLET)  # type: ignore[union-attr]
+    assert (execution.outcome, done.decision.order.source.scid) == (
+        RebalanceOutcome.SUCCEEDED,
+        WALLET,
+    )  # type: ignore[union-attr]
     (attempt,) = execution.attempts
     assert attempt.route is not None
     hops = [h.chan_id for h in attempt.route.hops]
@@ -70,10 +73,10 @@ async def test_a_fee_limit_below_the_route_is_never_paid(drain: Drain, store: St
     rebalancer = drain.rebalancer(store, DEFAULTS)
     # The circle costs 70 ppm: at 30 ppm no route is found, down to the minimum amount.
     report = await rebalancer.run(
-        Mode.APPLY, trigger="run", request=Request(chan_id=SHOP_ID, max_fee_ppm=30)
+        RebalanceMode.APPLY, trigger="run", request=Request(chan_id=SHOP_ID, max_fee_ppm=30)
     )
     (done,) = report.executed
-    assert done.execution.outcome is Outcome.FAILED and done.execution.moved_msat == 0
+    assert done.execution.outcome is RebalanceOutcome.FAILED and done.execution.moved_msat == 0
     assert {a.outcome for a in done.execution.attempts} == {AttemptOutcome.NO_ROUTE}
     assert done.execution.failure == (
         "no route within the fee limit at 50,000 sat; gave up after 5 attempts"
@@ -88,7 +91,7 @@ async def test_a_fee_limit_below_the_route_is_never_paid(drain: Drain, store: St
     assert drain.our_payment_fees_msat() == 0
     # Below the shop's own fee toward us (10 ppm) nothing is even tried.
     refused = await rebalancer.run(
-        Mode.APPLY, trigger="run", request=Request(chan_id=SHOP_ID, max_fee_ppm=5)
+        RebalanceMode.APPLY, trigger="run", request=Request(chan_id=SHOP_ID, max_fee_ppm=5)
     )
     assert refused.executed == ()
     assert refused.plan.decisions[0].reason == (
@@ -103,7 +106,9 @@ async def test_a_liquidity_failure_is_retried_on_half_the_amount(
     # hub2 keeps 320k, of which its channel reserve (1%: 200k) may not be spent.
     drain.move("800000x6x0", "hub2", keep_sat=320_000)
     report = await drain.rebalancer(store, DEFAULTS).run(
-        Mode.APPLY, trigger="run", request=Request(chan_id=SHOP_ID, amount_msat=400_000_000)
+        RebalanceMode.APPLY,
+        trigger="run",
+        request=Request(chan_id=SHOP_ID, amount_msat=400_000_000),
     )
     (done,) = report.executed
     execution = done.execution
@@ -118,7 +123,7 @@ async def test_a_liquidity_failure_is_retried_on_half_the_amount(
         3,
         HUB2_SHOP_ID,
     )
-    assert (execution.outcome, execution.moved_msat) == (Outcome.PARTIAL, 100_000_000)
+    assert (execution.outcome, execution.moved_msat) == (RebalanceOutcome.PARTIAL, 100_000_000)
     assert execution.fee_paid_msat == drain.our_payment_fees_msat() == 7_000
 
 
@@ -130,17 +135,20 @@ async def test_no_two_rebalances_touch_a_channel_at_once(drain: Drain, store: St
         # Two runs of one rebalancer ask for the same rebalance: whichever comes second waits
         # for the channel lock, or, planning after the first took it, skips it as busy.
         both = asyncio.gather(
-            ours.run(Mode.APPLY, trigger="run", request=ask),
-            ours.run(Mode.APPLY, trigger="run", request=ask),
+            ours.run(RebalanceMode.APPLY, trigger="run", request=ask),
+            ours.run(RebalanceMode.APPLY, trigger="run", request=ask),
         )
         await watched.sending.wait()
         # Another process (its own rebalancer on the same store) sees the channels busy.
-        other = await drain.rebalancer(store, DEFAULTS).run(Mode.APPLY, request=ask)
+        other = await drain.rebalancer(store, DEFAULTS).run(RebalanceMode.APPLY, request=ask)
         first, second = await both
     assert other.executed == ()
     assert other.plan.decisions[0].reason == "a rebalance on this channel is already in flight"
     outcomes = [e.execution.outcome for e in (*first.executed, *second.executed)]
-    assert outcomes in ([Outcome.SUCCEEDED], [Outcome.SUCCEEDED, Outcome.SUCCEEDED])
+    assert outcomes in (
+        [RebalanceOutcome.SUCCEEDED],
+        [RebalanceOutcome.SUCCEEDED, RebalanceOutcome.SUCCEEDED],
+    )
     if len(outcomes) == 1:  # the other one planned while the first held the channels
         skipped = first if not first.executed else second
         assert skipped.plan.decisions[0].reason == other.plan.decisions[0].reason
@@ -153,15 +161,20 @@ async def test_an_unanswered_htlc_is_not_retried_and_keeps_its_fee_committed(
     await drain.drained(store)
     settings = parse_settings("[rebalance]\ntimeout_s = 1\n")
     async with Watched(drain.face.url, hold_s=30) as stalled:
-        report = await drain.rebalancer(store, settings, stalled).run(Mode.APPLY, trigger="auto")
+        report = await drain.rebalancer(store, settings, stalled).run(
+            RebalanceMode.APPLY, trigger="auto"
+        )
     (done,) = report.executed
     (attempt,) = done.execution.attempts
-    assert (done.execution.outcome, attempt.outcome) == (Outcome.UNKNOWN, AttemptOutcome.UNKNOWN)
+    assert (done.execution.outcome, attempt.outcome) == (
+        RebalanceOutcome.UNKNOWN,
+        AttemptOutcome.UNKNOWN,
+    )
     assert attempt.failure == "no answer within 1 s; the outcome is unknown"
     async with store.read() as reader:
         since = [drain.now.replace(hour=0, minute=0)]
         assert await rebalances.spending(reader, report.node_id, since) == [56_000]
-    again = await drain.rebalancer(store, settings).run(Mode.APPLY, trigger="auto")
+    again = await drain.rebalancer(store, settings).run(RebalanceMode.APPLY, trigger="auto")
     assert again.executed == ()
     assert again.plan.decisions[0].reason == "a rebalance on this channel is already in flight"
 

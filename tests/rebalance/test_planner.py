@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lnpilot.node.models import Channel, ChannelPolicy, ChannelState
-from lnpilot.rebalance import Action, Plan, PlanInputs, Request, Role, parse_settings, plan
+from lnpilot.rebalance import (
+    RebalanceAction,
+    RebalanceInputs,
+    RebalancePlan,
+    Request,
+    Role,
+    parse_settings,
+    plan,
+)
 from lnpilot.rebalance.budget import Spending
 from lnpilot.rebalance.candidates import ChannelInput
 from lnpilot.rebalance.economics import PPM
@@ -26,15 +34,15 @@ SPARE = channel(3, local_pct=50)
 
 def _inputs(
     *items: ChannelInput, spent: Spending = RICH, request: Request = Request()
-) -> PlanInputs:
-    return PlanInputs(NOW, tuple(items), spent, EARNED_MSAT, request)
+) -> RebalanceInputs:
+    return RebalanceInputs(NOW, tuple(items), spent, EARNED_MSAT, request)
 
 
 def _routing(chan: Channel, **flows: int) -> ChannelInput:
     return ChannelInput(chan, metrics(chan, **flows))
 
 
-def _by_scid(decided: Plan) -> dict[str, tuple[Role, Action, str]]:
+def _by_scid(decided: RebalancePlan) -> dict[str, tuple[Role, RebalanceAction, str]]:
     return {d.channel.scid or "": (d.role, d.action, d.reason) for d in decided.decisions}
 
 
@@ -59,15 +67,15 @@ def test_a_drained_channel_that_routes_out_is_refilled_from_a_full_one() -> None
     assert _by_scid(decided) == {
         "800000x1x0": (
             Role.TARGET,
-            Action.REBALANCE,
+            RebalanceAction.REBALANCE,
             "10% below band 45–85%: 200,000 sat from 800000x2x0 at most 400 ppm (80 sat)",
         ),
         "800000x2x0": (
             Role.SOURCE,
-            Action.REBALANCE,
+            RebalanceAction.REBALANCE,
             "source for 800000x1x0: 90% above band 15–55%",
         ),
-        "800000x3x0": (Role.NONE, Action.NONE, "50% in band 30–70%"),
+        "800000x3x0": (Role.NONE, RebalanceAction.NONE, "50% in band 30–70%"),
     }
     assert decided.summary() == "1 rebalance(s) planned, 200,000 sat to move"
 
@@ -94,7 +102,7 @@ def test_every_skip_says_why() -> None:
     for reason, items in cases.items():
         decided = plan(_inputs(*items), settings)
         shop = decided.decisions[0]
-        assert (shop.role, shop.action, shop.reason) == (Role.TARGET, Action.SKIP, reason)
+        assert (shop.role, shop.action, shop.reason) == (Role.TARGET, RebalanceAction.SKIP, reason)
         assert decided.orders == []
 
 
@@ -131,7 +139,7 @@ def test_the_budget_is_shared_out_and_then_exhausted() -> None:
 
 def test_nothing_at_all_to_spend_skips_every_target() -> None:
     decided = plan(
-        PlanInputs(NOW, (_routing(SHOP, out_sat=50_000), _routing(WALLET)), RICH, 0),
+        RebalanceInputs(NOW, (_routing(SHOP, out_sat=50_000), _routing(WALLET)), RICH, 0),
         DEFAULTS,
     )
     assert decided.decisions[0].reason.startswith("budget exhausted (earnings share: 0 of 50%")
@@ -237,7 +245,7 @@ _channels = st.lists(
 
 def _random_inputs(
     rows: list[tuple[int, ...]], spent: tuple[int, int, int], earned_sat: int
-) -> PlanInputs:
+) -> RebalanceInputs:
     items = []
     for n, (pct, fee, peer_fee, peer, out_sat, in_sat, capacity) in enumerate(rows, start=1):
         chan = channel(
@@ -245,7 +253,7 @@ def _random_inputs(
         )
         items.append(ChannelInput(chan, metrics(chan, out_sat=out_sat, in_sat=in_sat)))
     day, month, window = spent
-    return PlanInputs(NOW, tuple(items), Spending(day, month, window), earned_sat * 1000)
+    return RebalanceInputs(NOW, tuple(items), Spending(day, month, window), earned_sat * 1000)
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,7 +12,7 @@ from lnpilot.node.models import ChannelPolicy
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.economics import guard, hop_fee_msat, sat_text
 from lnpilot.rebalance.settings import Budget
-from lnpilot.rebalance.targets import Band, Direction, band_for, learn_direction, ratio_permille
+from lnpilot.rebalance.targets import Band, FlowDirection, band_for, learn_direction, ratio_permille
 
 from .conftest import DEFAULTS, WEEK, channel, metrics
 
@@ -24,29 +24,31 @@ def _flow(out_sat: int, in_sat: int) -> WindowFlow:
 @pytest.mark.parametrize(
     ("out_sat", "in_sat", "direction", "why"),
     [
-        (80_000, 20_000, Direction.SOURCE, "80% of 7d volume left through it"),
-        (20_000, 80_000, Direction.SINK, "80% of 7d volume arrived through it"),
-        (60_000, 40_000, Direction.BALANCED, "60% of 7d volume left through it"),
-        (65_000, 35_000, Direction.SOURCE, "65% of 7d volume left through it"),
-        (9_000, 0, Direction.BALANCED, "too little flow in 7d to tell"),
+        (80_000, 20_000, FlowDirection.SOURCE, "80% of 7d volume left through it"),
+        (20_000, 80_000, FlowDirection.SINK, "80% of 7d volume arrived through it"),
+        (60_000, 40_000, FlowDirection.BALANCED, "60% of 7d volume left through it"),
+        (65_000, 35_000, FlowDirection.SOURCE, "65% of 7d volume left through it"),
+        (9_000, 0, FlowDirection.BALANCED, "too little flow in 7d to tell"),
     ],
 )
 def test_direction_is_learned_from_the_share_of_volume(
-    out_sat: int, in_sat: int, direction: Direction, why: str
+    out_sat: int, in_sat: int, direction: FlowDirection, why: str
 ) -> None:
     assert learn_direction(_flow(out_sat, in_sat), 1_000_000, 65) == (direction, why)
 
 
 def test_no_history_is_balanced() -> None:
-    assert learn_direction(None, 1_000_000, 65) == (Direction.BALANCED, "no flow history")
+    assert learn_direction(None, 1_000_000, 65) == (FlowDirection.BALANCED, "no flow history")
 
 
 def test_the_band_moves_with_the_direction_and_stays_inside_the_channel() -> None:
     target = DEFAULTS.for_channel(channel(1, local_pct=50))
-    assert band_for(target, Direction.BALANCED, 15) == Band(300, 500, 700)
-    assert band_for(target, Direction.SOURCE, 15) == Band(450, 650, 850)
-    assert band_for(target, Direction.SINK, 15) == Band(150, 350, 550)
-    assert band_for(replace(target, target_pct=90), Direction.SOURCE, 15) == Band(600, 800, 1000)
+    assert band_for(target, FlowDirection.BALANCED, 15) == Band(300, 500, 700)
+    assert band_for(target, FlowDirection.SOURCE, 15) == Band(450, 650, 850)
+    assert band_for(target, FlowDirection.SINK, 15) == Band(150, 350, 550)
+    assert band_for(replace(target, target_pct=90), FlowDirection.SOURCE, 15) == Band(
+        600, 800, 1000
+    )
     assert str(Band(450, 650, 850)) == "45–85%"
 
 

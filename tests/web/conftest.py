@@ -34,8 +34,7 @@ from lnpilot.config import Settings
 from lnpilot.fees import evaluate, parse_policy
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
-from lnpilot.rebalance.run import Mode as RebalanceMode
-from lnpilot.rebalance.run import Rebalancer
+from lnpilot.rebalance.run import RebalanceMode, Rebalancer
 from lnpilot.rebalance.settings import parse_settings
 from lnpilot.service.context import Services
 from lnpilot.simnet.lnd_rest import serve

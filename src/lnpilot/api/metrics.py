@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState
-from lnpilot.rebalance import Outcome as RebalanceOutcome
+from lnpilot.rebalance import RebalanceOutcome
 from lnpilot.service.context import Services
 from lnpilot.store import Direction, FlowStats, PolicyRecord, fee_journal, rebalances
 from lnpilot.store.alerts import AlertStatus, IncidentStatus, monitor_book

@@ -17,7 +17,14 @@ from fastapi import APIRouter, HTTPException, Query, status
 from lnpilot.api.channels import parse_scid
 from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, audited
 from lnpilot.node.backend import CapabilityMissing
-from lnpilot.rebalance import Attribution, History, Mode, Rebalancer, SettingsError, history
+from lnpilot.rebalance import (
+    Attribution,
+    History,
+    RebalanceMode,
+    Rebalancer,
+    SettingsError,
+    history,
+)
 from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.context import Services
 from lnpilot.store import rebalances
@@ -63,8 +70,8 @@ async def _journaled(services: Services, run_id: int) -> RunOut:
         return RunOut(run_id, await rebalances.run_decisions(reader, run_id))
 
 
-async def _run(services: Services, token: Admin, mode: Mode) -> RunOut:
-    action = "rebalances.run" if mode is Mode.APPLY else "rebalances.plan"
+async def _run(services: Services, token: Admin, mode: RebalanceMode) -> RunOut:
+    action = "rebalances.run" if mode is RebalanceMode.APPLY else "rebalances.plan"
     async with audited(services, token, action) as detail:
         try:
             report = await _rebalancer(services).run(mode, trigger=f"api:{token.name}")
@@ -76,12 +83,12 @@ async def _run(services: Services, token: Admin, mode: Mode) -> RunOut:
 
 @router.post("/plan", summary="Plan rebalances now: a dry run, journaled")
 async def plan(services: ServicesDep, token: Admin) -> RunOut:
-    return await _run(services, token, Mode.DRY_RUN)
+    return await _run(services, token, RebalanceMode.DRY_RUN)
 
 
 @router.post("/run", summary="Plan and execute rebalances now, within the budget")
 async def run(services: ServicesDep, token: Admin) -> RunOut:
-    return await _run(services, token, Mode.APPLY)
+    return await _run(services, token, RebalanceMode.APPLY)
 
 
 @router.get("/runs", summary="The latest rebalancing runs, newest first")

@@ -27,12 +27,12 @@ from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, daemon_file, state_of
 from lnpilot.config import config_file_path, make_client, make_node
 from lnpilot.fees import (
-    Outcome,
     PolicyError,
     PolicyFile,
     Result,
     RollbackError,
     RunReport,
+    UpdateOutcome,
     evaluate,
     gather,
     load_policy,
@@ -71,7 +71,7 @@ FeeRateOption = Annotated[
     ),
 ]
 
-_FAILED_OUTCOMES = {Outcome.FAILED, Outcome.MISMATCH}
+_FAILED_OUTCOMES = {UpdateOutcome.FAILED, UpdateOutcome.MISMATCH}
 
 
 # -- plumbing ---------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def _show(report: RunReport, title: str) -> None:
         inbound = _move(
             current.inbound_fee_rate_ppm if current else None, d.proposal.inbound_fee_rate_ppm
         )
-        decision = d.action.value if result.outcome is Outcome.NONE else result.outcome.value
+        decision = d.action.value if result.outcome is UpdateOutcome.NONE else result.outcome.value
         style = "red" if result.outcome in _FAILED_OUTCOMES else ""
         reason = d.reason + (f" [{result.error}]" if result.error else "")
         table.add_row(

@@ -32,16 +32,16 @@ from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.node.models import chan_id_from_scid, scid_from_chan_id
 from lnpilot.rebalance import (
     NO_CHANNEL_TARGETED_PATH,
-    Action,
     Attempt,
     History,
-    Mode,
     NotCollected,
-    Outcome,
+    RebalanceAction,
+    RebalanceMode,
+    RebalanceOutcome,
     Rebalancer,
+    RebalanceReport,
     RebalanceSettings,
     Request,
-    RunReport,
     SettingsError,
     history,
     load_settings,
@@ -59,7 +59,7 @@ app = typer.Typer(
 ApplyFlag = Annotated[
     bool, typer.Option("--apply", help="Send the rebalances (without it: a dry run).")
 ]
-_FAILED = {Outcome.FAILED, Outcome.UNKNOWN}
+_FAILED = {RebalanceOutcome.FAILED, RebalanceOutcome.UNKNOWN}
 
 
 class _Refused(Exception):
@@ -151,7 +151,7 @@ def attempt_json(attempt: Attempt | AttemptRecord) -> dict[str, Any]:
     }
 
 
-def report_json(report: RunReport) -> dict[str, Any]:
+def report_json(report: RebalanceReport) -> dict[str, Any]:
     plan = report.plan
     decisions = []
     for d in plan.decisions:
@@ -211,15 +211,17 @@ def report_json(report: RunReport) -> dict[str, Any]:
     }
 
 
-def _show(report: RunReport) -> None:
+def _show(report: RebalanceReport) -> None:
     plan = report.plan
-    title = "Rebalancing " + ("(applied)" if report.mode is Mode.APPLY else "plan (dry run)")
+    title = "Rebalancing " + (
+        "(applied)" if report.mode is RebalanceMode.APPLY else "plan (dry run)"
+    )
     table = output.table(
         title, "channel", "peer", "local", "band", "direction", "decision", "reason"
     )
     for d in plan.decisions:
-        decision = d.role.value if d.action is Action.REBALANCE else d.action.value
-        style = {Action.REBALANCE: "green", Action.SKIP: "yellow"}.get(d.action)
+        decision = d.role.value if d.action is RebalanceAction.REBALANCE else d.action.value
+        style = {RebalanceAction.REBALANCE: "green", RebalanceAction.SKIP: "yellow"}.get(d.action)
         table.add_row(
             d.channel.scid or "-",
             escape(d.channel.peer_alias or d.channel.peer_pubkey[:16]),
@@ -261,7 +263,7 @@ def _show(report: RunReport) -> None:
         output.stderr.print(escape(NO_CHANNEL_TARGETED_PATH), soft_wrap=True)
 
 
-def _finish(report: RunReport, as_json: bool) -> None:
+def _finish(report: RebalanceReport, as_json: bool) -> None:
     if as_json:
         output.emit_json(report_json(report))
     else:
@@ -280,8 +282,8 @@ def plan(
     """What would be rebalanced now, and why each channel would or would not be (dry run)."""
     settings = _settings(ctx, policy_file)
 
-    async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> RunReport:
-        return await rebalancer.run(Mode.DRY_RUN, trigger="plan")
+    async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> RebalanceReport:
+        return await rebalancer.run(RebalanceMode.DRY_RUN, trigger="plan")
 
     _finish(_with_rebalancer(ctx, db, settings, work), as_json)
 
@@ -312,9 +314,9 @@ def run(
         max_fee_ppm=max_fee_ppm,
     )
     settings = _settings(ctx, policy_file)
-    mode = Mode.APPLY if apply else Mode.DRY_RUN
+    mode = RebalanceMode.APPLY if apply else RebalanceMode.DRY_RUN
 
-    async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> RunReport:
+    async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> RebalanceReport:
         return await rebalancer.run(mode, trigger="run", request=request)
 
     _finish(_with_rebalancer(ctx, db, settings, work), as_json)
@@ -334,9 +336,9 @@ def auto(
     if interval < timedelta(seconds=10):
         raise typer.BadParameter("--every must be at least 10s")
     settings = _settings(ctx, policy_file)
-    mode = Mode.APPLY if apply else Mode.DRY_RUN
+    mode = RebalanceMode.APPLY if apply else RebalanceMode.DRY_RUN
 
-    def show(report: RunReport) -> None:
+    def show(report: RebalanceReport) -> None:
         if as_json:
             output.emit_json(report_json(report), compact=True)
             return

@@ -26,13 +26,13 @@ from lnpilot.cli import output
 from lnpilot.config import ConfigError, Settings, config_file_path, load_settings, make_client
 from lnpilot.lnbits import (
     AuthenticationError,
+    InvalidRequestError,
     InvoiceDecodeError,
     LNbitsClient,
     LNbitsError,
     MissingCredentialError,
     PaymentOutcomeUnknownError,
     PermissionDeniedError,
-    ValidationError,
 )
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ _BAD_INPUT_ERRORS = (
     AuthenticationError,
     PermissionDeniedError,
     InvoiceDecodeError,
-    ValidationError,
+    InvalidRequestError,
 )
 
 

@@ -9,7 +9,7 @@ end against a node and the store (gather, plan, apply or dry run, journal), and
 strategies' formulas and the safety rules.
 """
 
-from lnpilot.fees.applier import Outcome, Result
+from lnpilot.fees.applier import Result, UpdateOutcome
 from lnpilot.fees.gather import Gathered, gather
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
 from lnpilot.fees.journal import Mode
@@ -26,7 +26,6 @@ __all__ = [
     "ControllerMemory",
     "Gathered",
     "Mode",
-    "Outcome",
     "Plan",
     "PlanInputs",
     "PolicyError",
@@ -35,6 +34,7 @@ __all__ = [
     "Result",
     "RollbackError",
     "RunReport",
+    "UpdateOutcome",
     "WindowStats",
     "evaluate",
     "gather",

@@ -22,7 +22,7 @@ from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.models import Channel, ChannelPolicy, PolicyUpdate
 
 
-class Outcome(enum.StrEnum):
+class UpdateOutcome(enum.StrEnum):
     PLANNED = "planned"  # dry run: this update would be sent
     NONE = "none"  # nothing to send
     APPLIED = "applied"  # sent, and the node shows every field as decided
@@ -33,7 +33,9 @@ class Outcome(enum.StrEnum):
 
 #: Outcomes of an update that went to the node, or may have (a timeout may still apply):
 #: the daily budget counts them all.
-SENT = frozenset({Outcome.APPLIED, Outcome.MISMATCH, Outcome.UNVERIFIED, Outcome.FAILED})
+SENT = frozenset(
+    {UpdateOutcome.APPLIED, UpdateOutcome.MISMATCH, UpdateOutcome.UNVERIFIED, UpdateOutcome.FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Result:
     """A decision and what became of it; ``readback`` is our policy as read afterwards."""
 
     decision: ChannelDecision
-    outcome: Outcome
+    outcome: UpdateOutcome
     readback: ChannelPolicy | None = None
     error: str | None = None
 
@@ -53,7 +55,8 @@ class Result:
 def dry_run(decisions: Sequence[ChannelDecision]) -> list[Result]:
     """What a dry run records: the updates that would be sent, and nothing else."""
     return [
-        Result(d, Outcome.PLANNED if d.action is Action.UPDATE else Outcome.NONE) for d in decisions
+        Result(d, UpdateOutcome.PLANNED if d.action is Action.UPDATE else UpdateOutcome.NONE)
+        for d in decisions
     ]
 
 
@@ -65,13 +68,13 @@ async def apply(
     sent: list[ChannelDecision] = []
     for index, decision in enumerate(decisions):
         if decision.action is not Action.UPDATE:
-            results[index] = Result(decision, Outcome.NONE)
+            results[index] = Result(decision, UpdateOutcome.NONE)
             continue
         assert decision.chan_id is not None, "an update is only decided for a confirmed channel"
         try:
             await node.update_policy(channels[decision.chan_id], decision.proposal)
         except (NodeError, ValueError) as exc:
-            results[index] = Result(decision, Outcome.FAILED, error=str(exc))
+            results[index] = Result(decision, UpdateOutcome.FAILED, error=str(exc))
             continue
         sent.append(decision)
     read = await _read_back(node, [channels[d.chan_id] for d in sent if d.chan_id is not None])
@@ -80,7 +83,7 @@ async def apply(
             continue
         assert decision.chan_id is not None
         if isinstance(read, str):
-            results[index] = Result(decision, Outcome.UNVERIFIED, error=read)
+            results[index] = Result(decision, UpdateOutcome.UNVERIFIED, error=read)
             continue
         readback = read.get(decision.chan_id)
         outcome, error = verify(decision.proposal, readback)
@@ -101,10 +104,12 @@ async def _read_back(
     return {c.chan_id: c.local_policy for c in read if c.chan_id is not None}
 
 
-def verify(update: PolicyUpdate, readback: ChannelPolicy | None) -> tuple[Outcome, str | None]:
+def verify(
+    update: PolicyUpdate, readback: ChannelPolicy | None
+) -> tuple[UpdateOutcome, str | None]:
     """Compare every field ``update`` set with what the node shows."""
     if readback is None:
-        return Outcome.UNVERIFIED, "the node shows no policy for the channel"
+        return UpdateOutcome.UNVERIFIED, "the node shows no policy for the channel"
     wrong, unknown = [], []
     for spec in fields(update):
         wanted = getattr(update, spec.name)
@@ -116,7 +121,7 @@ def verify(update: PolicyUpdate, readback: ChannelPolicy | None) -> tuple[Outcom
         elif shown != wanted:
             wrong.append(f"{spec.name} is {shown}, not {wanted}")
     if wrong:
-        return Outcome.MISMATCH, "; ".join(wrong)
+        return UpdateOutcome.MISMATCH, "; ".join(wrong)
     if unknown:
-        return Outcome.UNVERIFIED, "the backend does not show " + ", ".join(unknown)
-    return Outcome.APPLIED, None
+        return UpdateOutcome.UNVERIFIED, "the backend does not show " + ", ".join(unknown)
+    return UpdateOutcome.APPLIED, None

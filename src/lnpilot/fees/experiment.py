@@ -50,7 +50,7 @@ SIMULATED_CAPABILITIES = frozenset(Capability)
 
 
 @dataclass
-class Outcome:
+class ExperimentOutcome:
     """What a policy achieved over the run. ``fee_series`` holds (day, fee rate ppm) per
     channel after each evaluation, ``ratio_series`` (day, local ratio per mille)."""
 
@@ -141,7 +141,7 @@ def run(
     warmup_days: float = 0.0,
     step_s: int = 3600,
     on_plan: Callable[[Plan], None] | None = None,
-) -> Outcome:
+) -> ExperimentOutcome:
     """Evaluate ``policy`` every ``step_s`` of virtual time for ``days`` and apply its
     updates; returns what our node earned and how often its policies changed.
 
@@ -150,7 +150,7 @@ def run(
     """
     observer = _Observer(sim)
     sim.run_for(warmup_days * 86_400)
-    outcome = Outcome()
+    outcome = ExperimentOutcome()
     memory: dict[int, ControllerMemory] = {}
     last_change: dict[int, datetime] = {}
     sent: list[datetime] = []

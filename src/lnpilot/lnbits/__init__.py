@@ -6,6 +6,7 @@ from lnpilot.lnbits.errors import (
     AlreadyPaidError,
     AuthenticationError,
     InsufficientBalanceError,
+    InvalidRequestError,
     InvoiceDecodeError,
     LNbitsError,
     MissingCredentialError,
@@ -15,11 +16,10 @@ from lnpilot.lnbits.errors import (
     PaymentOutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError_,
     TransportError,
     UnsupportedByBackendError,
-    ValidationError,
 )
 from lnpilot.lnbits.retry import RetryPolicy
 from lnpilot.lnbits.transport import TransportSettings
@@ -30,6 +30,7 @@ __all__ = [
     "Credential",
     "Credentials",
     "InsufficientBalanceError",
+    "InvalidRequestError",
     "InvoiceDecodeError",
     "LNbitsClient",
     "LNbitsError",
@@ -40,11 +41,10 @@ __all__ = [
     "PaymentOutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "RetryPolicy",
     "ServerError",
-    "TimeoutError_",
     "TransportError",
     "TransportSettings",
     "UnsupportedByBackendError",
-    "ValidationError",
 ]

@@ -52,7 +52,7 @@ class TransportError(LNbitsError):
         self.request_sent = request_sent
 
 
-class TimeoutError_(TransportError):
+class RequestTimeoutError(TransportError):
     """No answer within the configured timeout."""
 
 
@@ -68,7 +68,7 @@ class NotFoundError(LNbitsError):
     """404: the wallet, payment, user or path does not exist."""
 
 
-class ValidationError(LNbitsError):
+class InvalidRequestError(LNbitsError):
     """400/422: LNbits rejected the input; ``detail`` holds its parsed explanation."""
 
 

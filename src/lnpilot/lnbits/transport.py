@@ -27,17 +27,17 @@ from lnpilot.lnbits.credentials import Credential, Credentials
 from lnpilot.lnbits.errors import (
     AuthenticationError,
     InsufficientBalanceError,
+    InvalidRequestError,
     LNbitsError,
     NodeUIDisabledError,
     NotFoundError,
     PaymentFailedError,
     PermissionDeniedError,
     RateLimitedError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError_,
     TransportError,
     UnsupportedByBackendError,
-    ValidationError,
 )
 from lnpilot.lnbits.operations import Operation
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN, TokenBucket
@@ -265,7 +265,7 @@ class Transport:
 
 def _transport_error(method: str, path: str, exc: httpx.HTTPError) -> TransportError:
     sent = not isinstance(exc, _NOT_SENT)
-    kind = TimeoutError_ if isinstance(exc, httpx.TimeoutException) else TransportError
+    kind = RequestTimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
     what = "request may have reached LNbits" if sent else "request was not sent"
     return kind(
         f"{type(exc).__name__}: {exc or 'no answer'} ({what})",
@@ -308,7 +308,7 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> LNb
     if status in (400, 422):
         if "insufficient balance" in message.lower():
             return InsufficientBalanceError(message, **kwargs)
-        return ValidationError(message, **kwargs)
+        return InvalidRequestError(message, **kwargs)
     if status == 429:
         retry_after = response.headers.get("Retry-After")
         try:

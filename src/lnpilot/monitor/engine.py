@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from lnpilot.lnbits.redact import redact_text
 from lnpilot.monitor.checks import CHECKS, Context
 from lnpilot.monitor.config import MonitorConfig
-from lnpilot.monitor.incidents import ActionRunner, Outcome, note_resolved, open_or_update
+from lnpilot.monitor.incidents import ActionOutcome, ActionRunner, note_resolved, open_or_update
 from lnpilot.monitor.lifecycle import Observation, advance, plan_notices, suppress
 from lnpilot.monitor.probe import probe_node
 from lnpilot.node.backend import NodeBackend
@@ -48,7 +48,7 @@ class CycleReport:
     resolved: tuple[Alert, ...] = ()
     notices: tuple[Notice, ...] = ()
     incidents_opened: tuple[int, ...] = ()
-    actions: tuple[Outcome, ...] = ()
+    actions: tuple[ActionOutcome, ...] = ()
 
 
 def _notifiable(alert: Alert | None) -> bool:
@@ -88,7 +88,7 @@ class Monitor:
         observed, evaluated, failed = await self._evaluate(node_id, now)
         async with monitor_book(self._store, write=True) as book:
             report = await self._settle(book, node_id, observed, evaluated, now)
-        actions: list[Outcome] = []
+        actions: list[ActionOutcome] = []
         if self._node is not None:
             runner = ActionRunner(self._store, self._node, self._config.incidents)
             actions = await runner.run(now)

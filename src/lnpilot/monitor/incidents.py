@@ -178,7 +178,7 @@ async def decide(
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ActionOutcome:
     """What the runner did with one action (for logs and tests)."""
 
     action_id: int
@@ -194,7 +194,7 @@ class ActionRunner:
         self._node = node
         self._policy = policy
 
-    async def run(self, now: datetime) -> list[Outcome]:
+    async def run(self, now: datetime) -> list[ActionOutcome]:
         async with monitor_book(self._store) as book:
             open_ids = {i.id for i in await book.incidents(include_resolved=False)}
             candidates = [
@@ -211,7 +211,7 @@ class ActionRunner:
             applying = self._policy.mode is ActionMode.APPLY
             if applying and budget <= 0:
                 outcomes.append(
-                    Outcome(action.id, action.state, "daily action budget spent; not run")
+                    ActionOutcome(action.id, action.state, "daily action budget spent; not run")
                 )
                 continue
             outcome = await self._carry_out(action, apply=applying)
@@ -237,19 +237,19 @@ class ActionRunner:
             return action.kind in EXECUTABLE
         return action.kind in AUTOMATABLE and action.kind in self._policy.auto_actions
 
-    async def _carry_out(self, action: IncidentAction, *, apply: bool) -> Outcome:
+    async def _carry_out(self, action: IncidentAction, *, apply: bool) -> ActionOutcome:
         assert action.id is not None
         try:
             channels = await self._channels(action)
             if not channels:
-                return Outcome(action.id, ActionState.FAILED, "no open channel matches it")
+                return ActionOutcome(action.id, ActionState.FAILED, "no open channel matches it")
             texts = [await self._one(action.kind, ch, apply=apply) for ch in channels]
         except (NodeError, ValueError) as exc:
             text = redact_text(f"{type(exc).__name__}: {exc}")
             log.warning("incident action %s failed: %s", action.id, text)
-            return Outcome(action.id, ActionState.FAILED, text)
+            return ActionOutcome(action.id, ActionState.FAILED, text)
         state = ActionState.DONE if apply else ActionState.DRY_RUN
-        return Outcome(action.id, state, "; ".join(texts))
+        return ActionOutcome(action.id, state, "; ".join(texts))
 
     async def _channels(self, action: IncidentAction) -> list[Channel]:
         scid, peer = action.params.get("scid"), action.params.get("peer")

@@ -21,11 +21,20 @@ from lnpilot.rebalance.executor import (
     Execution,
     Executor,
     Ledger,
-    Outcome,
+    RebalanceOutcome,
     executor_for,
 )
-from lnpilot.rebalance.planner import Action, Decision, Order, Plan, PlanInputs, Request, Role, plan
-from lnpilot.rebalance.run import Mode, NotCollected, Rebalancer, RunReport
+from lnpilot.rebalance.planner import (
+    Decision,
+    Order,
+    RebalanceAction,
+    RebalanceInputs,
+    RebalancePlan,
+    Request,
+    Role,
+    plan,
+)
+from lnpilot.rebalance.run import NotCollected, RebalanceMode, Rebalancer, RebalanceReport
 from lnpilot.rebalance.settings import (
     RebalanceSettings,
     SettingsError,
@@ -33,34 +42,34 @@ from lnpilot.rebalance.settings import (
     parse_settings,
     settings_from_policy,
 )
-from lnpilot.rebalance.targets import Band, Direction
+from lnpilot.rebalance.targets import Band, FlowDirection
 
 __all__ = [
     "NO_CHANNEL_TARGETED_PATH",
-    "Action",
     "Attempt",
     "AttemptOutcome",
     "Attribution",
     "Band",
     "CircularExecutor",
     "Decision",
-    "Direction",
     "Execution",
     "Executor",
+    "FlowDirection",
     "History",
     "Ledger",
-    "Mode",
     "NotCollected",
     "Order",
-    "Outcome",
-    "Plan",
-    "PlanInputs",
     "Rebalance",
+    "RebalanceAction",
+    "RebalanceInputs",
+    "RebalanceMode",
+    "RebalanceOutcome",
+    "RebalancePlan",
+    "RebalanceReport",
     "RebalanceSettings",
     "Rebalancer",
     "Request",
     "Role",
-    "RunReport",
     "SettingsError",
     "attribute",
     "executor_for",

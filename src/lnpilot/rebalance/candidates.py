@@ -23,7 +23,7 @@ from lnpilot.collect import ChannelMetrics, WindowFlow
 from lnpilot.node.models import Channel
 from lnpilot.rebalance.economics import sat_text
 from lnpilot.rebalance.settings import ChannelTarget, RebalanceSettings
-from lnpilot.rebalance.targets import Band, Direction, band_for, learn_direction, ratio_permille
+from lnpilot.rebalance.targets import Band, FlowDirection, band_for, learn_direction, ratio_permille
 from lnpilot.store.rebalances import LastRebalance
 
 
@@ -47,7 +47,7 @@ class Assessed:
 
     input: ChannelInput
     target: ChannelTarget
-    direction: Direction
+    direction: FlowDirection
     direction_reason: str
     band: Band
     ratio_permille: int
@@ -94,7 +94,7 @@ def assess(item: ChannelInput, settings: RebalanceSettings) -> Assessed:
             flow, item.channel.capacity_sat, section.direction_threshold_pct
         )
     else:
-        direction, why = Direction(target.direction), "set in the policy"
+        direction, why = FlowDirection(target.direction), "set in the policy"
     return Assessed(
         input=item,
         target=target,

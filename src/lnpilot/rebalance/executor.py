@@ -58,7 +58,7 @@ class AttemptOutcome(enum.StrEnum):
     REFUSED = "refused"  # the budget refused it: nothing sent
 
 
-class Outcome(enum.StrEnum):
+class RebalanceOutcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"  # moved less than ordered (probing went down)
     FAILED = "failed"
@@ -83,7 +83,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Execution:
-    outcome: Outcome
+    outcome: RebalanceOutcome
     moved_msat: int
     fee_paid_msat: int
     failure: str | None
@@ -158,7 +158,9 @@ class CircularExecutor:
             failure = _summary(attempt)
             if step is _Next.DONE:
                 return Execution(
-                    Outcome.SUCCEEDED if amount_msat >= order.amount_msat else Outcome.PARTIAL,
+                    RebalanceOutcome.SUCCEEDED
+                    if amount_msat >= order.amount_msat
+                    else RebalanceOutcome.PARTIAL,
                     amount_msat,
                     attempt.fee_paid_msat or 0,
                     None,
@@ -179,7 +181,7 @@ class CircularExecutor:
             failure = f"{failure}; gave up after {self._max_attempts} attempts"
         unknown = any(a.outcome is AttemptOutcome.UNKNOWN for a in attempts)
         return Execution(
-            Outcome.UNKNOWN if unknown else Outcome.FAILED,
+            RebalanceOutcome.UNKNOWN if unknown else RebalanceOutcome.FAILED,
             0,
             0,
             failure,

@@ -35,7 +35,7 @@ from lnpilot.rebalance.budget import Room, Spending, room
 from lnpilot.rebalance.candidates import Assessed, ChannelInput, amount_cap_msat, assess
 from lnpilot.rebalance.economics import fee_limit_msat, guard, sat_text
 from lnpilot.rebalance.settings import RebalanceSettings
-from lnpilot.rebalance.targets import Band, Direction
+from lnpilot.rebalance.targets import Band, FlowDirection
 from lnpilot.store.records import JsonValue
 
 
@@ -45,7 +45,7 @@ class Role(enum.StrEnum):
     NONE = "none"
 
 
-class Action(enum.StrEnum):
+class RebalanceAction(enum.StrEnum):
     REBALANCE = "rebalance"  # a target to refill, or a source that lends to one
     SKIP = "skip"  # would be rebalanced, but something stops it (the reason says what)
     NONE = "none"  # nothing to do
@@ -61,7 +61,7 @@ class Request:
 
 
 @dataclass(frozen=True)
-class PlanInputs:
+class RebalanceInputs:
     now: datetime
     channels: tuple[ChannelInput, ...]
     spending: Spending
@@ -87,9 +87,9 @@ class Order:
 class Decision:
     channel: Channel
     role: Role
-    action: Action
+    action: RebalanceAction
     reason: str
-    direction: Direction | None = None
+    direction: FlowDirection | None = None
     ratio_permille: int | None = None
     band: Band | None = None
     order: Order | None = None
@@ -97,7 +97,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RebalancePlan:
     now: datetime
     decisions: tuple[Decision, ...]
     room: Room
@@ -112,14 +112,14 @@ class Plan:
         if orders:
             total_msat = sum(o.amount_msat for o in orders)
             return f"{len(orders)} rebalance(s) planned, {sat_text(total_msat)} sat to move"
-        skipped = [d for d in self.decisions if d.action is Action.SKIP]
+        skipped = [d for d in self.decisions if d.action is RebalanceAction.SKIP]
         if skipped:
             reasons = sorted({d.reason.split(":")[0] for d in skipped})
             return f"nothing to do: {len(skipped)} target(s) skipped ({'; '.join(reasons)})"
         return "nothing to do: no channel is below its band"
 
 
-def plan(inputs: PlanInputs, settings: RebalanceSettings) -> Plan:
+def plan(inputs: RebalanceInputs, settings: RebalanceSettings) -> RebalancePlan:
     """One decision per channel, in the order the channels were given (module docstring)."""
     section = settings.section
     request = inputs.request
@@ -161,21 +161,27 @@ def plan(inputs: PlanInputs, settings: RebalanceSettings) -> Plan:
     for s in sources:
         if lent_to[id(s)]:
             reason = f"source for {', '.join(lent_to[id(s)])}: {s.position()}"
-            decisions[id(s)] = _decision(s, Role.SOURCE, Action.REBALANCE, reason)
+            decisions[id(s)] = _decision(s, Role.SOURCE, RebalanceAction.REBALANCE, reason)
         else:
-            decisions[id(s)] = _decision(s, Role.SOURCE, Action.NONE, f"{s.position()}; not needed")
-    return Plan(inputs.now, tuple(decisions[id(a)] for a in assessed), budget_room)
+            decisions[id(s)] = _decision(
+                s, Role.SOURCE, RebalanceAction.NONE, f"{s.position()}; not needed"
+            )
+    return RebalancePlan(inputs.now, tuple(decisions[id(a)] for a in assessed), budget_room)
 
 
 def _classify(
-    a: Assessed, inputs: PlanInputs, settings: RebalanceSettings
+    a: Assessed, inputs: RebalanceInputs, settings: RebalanceSettings
 ) -> tuple[Decision | None, Role]:
     """A final decision for a channel that can be neither target nor source, else its role."""
     channel, request = a.channel, inputs.request
     if not a.target.enabled:
-        return _decision(a, Role.NONE, Action.NONE, "unmanaged (enabled = false)"), Role.NONE
+        return _decision(
+            a, Role.NONE, RebalanceAction.NONE, "unmanaged (enabled = false)"
+        ), Role.NONE
     if channel.state is not ChannelState.ACTIVE or channel.chan_id is None:
-        return _decision(a, Role.NONE, Action.NONE, f"not active ({channel.state})"), Role.NONE
+        return _decision(
+            a, Role.NONE, RebalanceAction.NONE, f"not active ({channel.state})"
+        ), Role.NONE
     below = a.ratio_permille < a.band.low_permille
     above = a.ratio_permille > a.band.high_permille
     if settings.section.sources == "above_centre" or request.chan_id is not None:
@@ -190,10 +196,10 @@ def _classify(
     if above:
         if a.input.busy:
             reason = f"{a.position()}; a rebalance on it is already in flight"
-            return _decision(a, Role.SOURCE, Action.NONE, reason), Role.SOURCE
+            return _decision(a, Role.SOURCE, RebalanceAction.NONE, reason), Role.SOURCE
         return None, Role.SOURCE
     if not below or request.chan_id is not None:
-        return _decision(a, Role.NONE, Action.NONE, a.position()), Role.NONE
+        return _decision(a, Role.NONE, RebalanceAction.NONE, a.position()), Role.NONE
     minimum = settings.section.min_forwards_out
     if a.forwards_out < minimum:
         days = settings.section.direction_window_days
@@ -280,10 +286,10 @@ def _pair(
             "target_fee_rate_ppm": _fee_ppm(t.channel),
             "budget_left_msat": left_msat,
         }
-        decision = _decision(t, Role.TARGET, Action.REBALANCE, reason, order, detail)
+        decision = _decision(t, Role.TARGET, RebalanceAction.REBALANCE, reason, order, detail)
         return decision, limit_msat, s
     detail = {"refusals": list(refusals)}
-    return _decision(t, Role.TARGET, Action.SKIP, refusals[0], detail=detail), 0, None
+    return _decision(t, Role.TARGET, RebalanceAction.SKIP, refusals[0], detail=detail), 0, None
 
 
 def _fee_ppm(channel: Channel) -> int:
@@ -291,13 +297,13 @@ def _fee_ppm(channel: Channel) -> int:
 
 
 def _skip(a: Assessed, reason: str) -> Decision:
-    return _decision(a, Role.TARGET, Action.SKIP, reason)
+    return _decision(a, Role.TARGET, RebalanceAction.SKIP, reason)
 
 
 def _decision(
     a: Assessed,
     role: Role,
-    action: Action,
+    action: RebalanceAction,
     reason: str,
     order: Order | None = None,
     detail: dict[str, JsonValue] | None = None,

@@ -35,10 +35,18 @@ from lnpilot.rebalance.executor import (
     Attempt,
     Execution,
     Executor,
-    Outcome,
+    RebalanceOutcome,
     executor_for,
 )
-from lnpilot.rebalance.planner import Action, Decision, Plan, PlanInputs, Request, Role, plan
+from lnpilot.rebalance.planner import (
+    Decision,
+    RebalanceAction,
+    RebalanceInputs,
+    RebalancePlan,
+    Request,
+    Role,
+    plan,
+)
 from lnpilot.rebalance.settings import RebalanceSettings
 from lnpilot.store import Store, rebalances
 from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
@@ -51,7 +59,7 @@ log = logging.getLogger(__name__)
 BUSY_FOR = timedelta(hours=1)
 
 
-class Mode(enum.StrEnum):
+class RebalanceMode(enum.StrEnum):
     DRY_RUN = "dry-run"
     APPLY = "apply"
 
@@ -67,13 +75,13 @@ class Executed:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class RebalanceReport:
     """A run: its plan, what was executed, and the executor (or why there is none)."""
 
     run_id: int
     node_id: int
-    mode: Mode
-    plan: Plan
+    mode: RebalanceMode
+    plan: RebalancePlan
     executor: str | None
     no_executor: str | None
     executed: tuple[Executed, ...]
@@ -103,8 +111,12 @@ class Rebalancer:
         self._slots = asyncio.Semaphore(settings.section.concurrency)
 
     async def run(
-        self, mode: Mode = Mode.DRY_RUN, *, trigger: str = "plan", request: Request = Request()
-    ) -> RunReport:
+        self,
+        mode: RebalanceMode = RebalanceMode.DRY_RUN,
+        *,
+        trigger: str = "plan",
+        request: Request = Request(),
+    ) -> RebalanceReport:
         """Plan now, journal the plan, and execute its orders in apply mode."""
         section = self.settings.section
         executor: Executor | None = None
@@ -114,7 +126,7 @@ class Rebalancer:
                 self._node, timeout_s=section.timeout_s, max_attempts=section.max_attempts
             )
         except CapabilityMissing as exc:
-            if mode is Mode.APPLY:
+            if mode is RebalanceMode.APPLY:
                 raise
             no_executor = str(exc)
         now = self._clock()
@@ -136,14 +148,14 @@ class Rebalancer:
                 [_journal(d, mode) for d in decided.decisions],
             )
         executed: tuple[Executed, ...] = ()
-        if mode is Mode.APPLY and executor is not None:
+        if mode is RebalanceMode.APPLY and executor is not None:
             jobs = [
                 self._execute(executor, node_id, decision_id, d, inputs.earned_msat)
                 for decision_id, d in zip(ids, decided.decisions, strict=True)
                 if d.order is not None
             ]
             executed = tuple(await asyncio.gather(*jobs))
-        return RunReport(
+        return RebalanceReport(
             run_id,
             node_id,
             mode,
@@ -156,10 +168,10 @@ class Rebalancer:
     async def auto(
         self,
         interval: timedelta,
-        mode: Mode,
+        mode: RebalanceMode,
         *,
         stop: asyncio.Event,
-        on_report: Callable[[RunReport], None] | None = None,
+        on_report: Callable[[RebalanceReport], None] | None = None,
     ) -> None:
         """The threshold-triggered loop: a run every ``interval`` until ``stop`` is set. A run
         that fails because the node or the store is out of reach (or not collected yet) is
@@ -177,7 +189,7 @@ class Rebalancer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval.total_seconds())
 
-    async def _gather(self, now: datetime, request: Request) -> tuple[PlanInputs, int]:
+    async def _gather(self, now: datetime, request: Request) -> tuple[RebalanceInputs, int]:
         info = await self._node.get_info()
         channels = await self._node.get_policies(await self._node.list_channels())
         if request.chan_id is not None and request.chan_id not in {c.chan_id for c in channels}:
@@ -209,7 +221,7 @@ class Rebalancer:
             )
             for c in channels
         )
-        return PlanInputs(now, items, Spending(*spent), earned_msat, request), node_id
+        return RebalanceInputs(now, items, Spending(*spent), earned_msat, request), node_id
 
     async def _execute(
         self,
@@ -231,7 +243,7 @@ class Rebalancer:
             try:
                 execution = await executor.execute(order, ledger)
             except NodeError as exc:  # the node went away mid-order; what was sent is journaled
-                execution = Execution(Outcome.UNKNOWN, 0, 0, f"stopped: {exc}", (), 0)
+                execution = Execution(RebalanceOutcome.UNKNOWN, 0, 0, f"stopped: {exc}", (), 0)
             async with self._store.transaction() as tx:
                 await rebalances.finish_rebalance(
                     tx,
@@ -325,14 +337,14 @@ class StoreLedger:
         )
 
 
-def _journal(decision: Decision, mode: Mode) -> RebalanceDecision:
+def _journal(decision: Decision, mode: RebalanceMode) -> RebalanceDecision:
     """A decision as the journal keeps it; a planned rebalance is ``planned`` until it runs
     (``dry_run`` when it will not)."""
     order = decision.order
     if order is not None:
-        outcome = "planned" if mode is Mode.APPLY else "dry_run"
+        outcome = "planned" if mode is RebalanceMode.APPLY else "dry_run"
     else:
-        outcome = "skipped" if decision.action is Action.SKIP else "none"
+        outcome = "skipped" if decision.action is RebalanceAction.SKIP else "none"
     band = decision.band
     channel = decision.channel
     return RebalanceDecision(
@@ -356,7 +368,9 @@ def _journal(decision: Decision, mode: Mode) -> RebalanceDecision:
     )
 
 
-def _run_detail(inputs: PlanInputs, decided: Plan, request: Request) -> dict[str, JsonValue]:
+def _run_detail(
+    inputs: RebalanceInputs, decided: RebalancePlan, request: Request
+) -> dict[str, JsonValue]:
     return {
         "summary": decided.summary(),
         "budget_binding": decided.room.binding,

@@ -31,7 +31,7 @@ from lnpilot.rebalance.settings import ChannelTarget
 MIN_VOLUME_PERMILLE = 10
 
 
-class Direction(enum.StrEnum):
+class FlowDirection(enum.StrEnum):
     SINK = "sink"
     SOURCE = "source"
     BALANCED = "balanced"
@@ -57,25 +57,25 @@ def ratio_permille(channel: Channel) -> int:
 
 def learn_direction(
     flow: WindowFlow | None, capacity_sat: int, threshold_pct: int
-) -> tuple[Direction, str]:
+) -> tuple[FlowDirection, str]:
     """The channel's direction over ``flow``'s window and the words that explain it."""
     if flow is None:
-        return Direction.BALANCED, "no flow history"
+        return FlowDirection.BALANCED, "no flow history"
     days = flow.window.days
     volume_msat = flow.volume_in_msat + flow.volume_out_msat
     if volume_msat * 1000 < capacity_sat * 1000 * MIN_VOLUME_PERMILLE:
-        return Direction.BALANCED, f"too little flow in {days}d to tell"
+        return FlowDirection.BALANCED, f"too little flow in {days}d to tell"
     out_pct = flow.volume_out_msat * 100 // volume_msat
     if flow.volume_out_msat * 100 >= threshold_pct * volume_msat:
-        return Direction.SOURCE, f"{out_pct}% of {days}d volume left through it"
+        return FlowDirection.SOURCE, f"{out_pct}% of {days}d volume left through it"
     if flow.volume_in_msat * 100 >= threshold_pct * volume_msat:
-        return Direction.SINK, f"{100 - out_pct}% of {days}d volume arrived through it"
-    return Direction.BALANCED, f"{out_pct}% of {days}d volume left through it"
+        return FlowDirection.SINK, f"{100 - out_pct}% of {days}d volume arrived through it"
+    return FlowDirection.BALANCED, f"{out_pct}% of {days}d volume left through it"
 
 
-def band_for(target: ChannelTarget, direction: Direction, shift_pct: int) -> Band:
+def band_for(target: ChannelTarget, direction: FlowDirection, shift_pct: int) -> Band:
     """The band around the target, its centre moved by the direction, kept inside 0..100%."""
-    shift = {Direction.SOURCE: shift_pct, Direction.SINK: -shift_pct}.get(direction, 0)
+    shift = {FlowDirection.SOURCE: shift_pct, FlowDirection.SINK: -shift_pct}.get(direction, 0)
     centre_pct = min(max(target.target_pct + shift, target.band_pct), 100 - target.band_pct)
     return Band(
         low_permille=(centre_pct - target.band_pct) * 10,

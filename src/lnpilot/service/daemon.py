@@ -24,8 +24,13 @@ from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.notify import Notifier, NotifyConfig
-from lnpilot.rebalance import Mode as RebalanceMode
-from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings, settings_from_policy
+from lnpilot.rebalance import (
+    NotCollected,
+    RebalanceMode,
+    Rebalancer,
+    RebalanceSettings,
+    settings_from_policy,
+)
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor

@@ -25,13 +25,13 @@ from typing import Any
 from lnpilot.lnbits import bolt11
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.errors import (
+    InvalidRequestError,
     LNbitsError,
     NotFoundError,
     PaymentFailedError,
     PaymentOutcomeUnknownError,
     ServerError,
     TransportError,
-    ValidationError,
 )
 from lnpilot.lnbits.models import (
     DecodedInvoice,
@@ -363,7 +363,7 @@ class PaymentsResource(Resource):
         """LNbits' decode of a BOLT11 (for a local decode see :mod:`lnpilot.lnbits.bolt11`)."""
         body = await self._t.request(DECODE, json={"data": invoice})
         if isinstance(body, dict) and "message" in body and "payment_hash" not in body:
-            raise ValidationError(str(body["message"]), method="POST", path=DECODE.path)
+            raise InvalidRequestError(str(body["message"]), method="POST", path=DECODE.path)
         return DecodedInvoice.model_validate(body)
 
     async def fee_reserve(self, invoice: str) -> int:
