@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from lnpilot.base.redact import register_secret
+from lnpilot.base.secrets import SecretFromFile
 from lnpilot.base.tomlfile import (
     FileProblems,
     Loc,
@@ -39,7 +41,6 @@ from lnpilot.base.tomlfile import (
 )
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN
-from lnpilot.lnbits.redact import register_secret
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.lnbits_node import LNbitsNode
@@ -57,28 +58,6 @@ SECRET_KEYS = LNBITS_SECRET_KEYS | {"macaroon"}
 
 class ConfigError(FileProblems):
     """The configuration cannot be used; ``problems`` holds one readable line per problem."""
-
-
-def _read_secret_file(value: object) -> object:
-    """Replace a secret file's path by the secret it holds (surrounding whitespace dropped).
-
-    Errors name the path, never the content; a non-path input is left for pydantic to reject.
-    """
-    if not isinstance(value, str | Path):
-        return value
-    path = Path(value).expanduser()
-    try:
-        content = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ValueError(f"cannot read secret file {str(path)!r}: {reason}") from None
-    if not content:
-        raise ValueError(f"secret file {str(path)!r} is empty")
-    return content
-
-
-SecretFromFile = Annotated[SecretStr, BeforeValidator(_read_secret_file)]
-"""A ``*_file`` key: given as a path, held as the secret read from that file."""
 
 
 class LNbitsSettings(StrictModel):

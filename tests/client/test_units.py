@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lnpilot.base.redact import redact_text, register_secret
 from lnpilot.lnbits import bolt11
 from lnpilot.lnbits.cache import TTLCache
 from lnpilot.lnbits.credentials import Credential, Credentials
@@ -26,7 +27,6 @@ from lnpilot.lnbits.errors import (
     UnsupportedByBackendError,
 )
 from lnpilot.lnbits.ratelimit import TokenBucket
-from lnpilot.lnbits.redact import redact_text, register_secret
 from lnpilot.lnbits.retry import RetryPolicy
 from lnpilot.lnbits.transport import error_from_response
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lnpilot.collect import channel_metrics
 from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, Forward, NodeInfo, Peer
 from lnpilot.store import Store
 from lnpilot.store.levels import epoch_ns
+from lnpilot.store.metrics import channel_metrics
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -23,7 +23,7 @@ import pytest
 
 import lnpilot.rebalance
 from collect.conftest import MACAROON  # the collector's CLI tests present it
-from lnpilot.collect import ChannelMetrics, Collector, WindowFlow
+from lnpilot.collect import Collector
 from lnpilot.node import LndRest
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, Route, RouteAttempt
@@ -34,6 +34,7 @@ from lnpilot.simnet.records import PaymentStatus
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.store import Store
+from lnpilot.store.metrics import ChannelMetrics, WindowFlow
 from store.conftest import database_url, store
 
 __all__ = ["database_url", "store"]

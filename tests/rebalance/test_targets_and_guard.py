@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lnpilot.collect import WindowFlow
 from lnpilot.node.models import ChannelPolicy
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.economics import guard, hop_fee_msat, sat_text
 from lnpilot.rebalance.settings import Budget
 from lnpilot.rebalance.targets import Band, FlowDirection, band_for, learn_direction, ratio_permille
+from lnpilot.store.metrics import WindowFlow
 
 from .conftest import DEFAULTS, WEEK, channel, metrics
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from lnpilot.lnbits.redact import register_secret
+from lnpilot.base.redact import register_secret
 from lnpilot.service import LoopHealth
 from lnpilot.service.supervisor import Loop, Supervisor, backoff_s
 from lnpilot.store import Store, sqlite_url

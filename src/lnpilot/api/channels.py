@@ -17,11 +17,11 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
 
 from lnpilot.api.deps import UNPROCESSABLE, NodeId, Reader, ServicesDep, json_response
-from lnpilot.collect import ChannelMetrics, channel_metrics
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
 from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
+from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 from lnpilot.store.records import Event
 
 router = APIRouter(tags=["node and channels"])

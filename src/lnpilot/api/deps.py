@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import TypeAdapter
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
 from lnpilot.store import audit

@@ -20,13 +20,12 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
+from lnpilot.base.redact import MASK
+
 #: A location in a file as pydantic reports it: keys and list positions.
 Loc = tuple[int | str, ...]
 
 M = TypeVar("M", bound=BaseModel)
-
-#: What a secret value is shown as.
-MASK = "***"
 
 
 class StrictModel(BaseModel):

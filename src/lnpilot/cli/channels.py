@@ -1,5 +1,5 @@
 """``lnpilot channels`` and ``lnpilot channel SCID``: the channels as the collector recorded
-them, with their metrics (:mod:`lnpilot.collect.metrics`).
+them, with their metrics (:mod:`lnpilot.store.metrics`).
 
 They read the store only, so they answer instantly and say the same as the fee engine and
 the alerts would. The node is asked for its pubkey alone (to find it in the store), unless
@@ -20,10 +20,10 @@ from rich.table import Table
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
 from lnpilot.cli.runtime import ExitCode, JsonFlag
-from lnpilot.collect import ChannelMetrics, channel_metrics
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.models import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.store import CollectorState, Event, PolicyRecord, Store
+from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 
 T = TypeVar("T")
 

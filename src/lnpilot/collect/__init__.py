@@ -1,17 +1,14 @@
 """The collector: it reads the node on a schedule, records its state and history in the
-store, turns what changed into events, and derives per-channel metrics from what it
-recorded. Behaviour, events and metrics: ``docs/collector.md``.
+store and turns what changed into events; the per-channel metrics derived from what it
+recorded are a read model of the store (:mod:`lnpilot.store.metrics`), which the faces and
+the rebalancer read alike. Behaviour, events and metrics: ``docs/collector.md``.
 """
 
 from lnpilot.collect.collector import Collector, CycleReport
 from lnpilot.collect.events import EventKind
-from lnpilot.collect.metrics import ChannelMetrics, WindowFlow, channel_metrics
 
 __all__ = [
-    "ChannelMetrics",
     "Collector",
     "CycleReport",
     "EventKind",
-    "WindowFlow",
-    "channel_metrics",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from lnpilot.base.redact import MASK, register_secret
 from lnpilot.lnbits.errors import MissingCredentialError
-from lnpilot.lnbits.redact import MASK, register_secret
 
 
 class Credential(enum.Enum):

@@ -2,7 +2,7 @@
 
 Every error carries the HTTP method, the path (query string stripped: it may hold an
 ``api-key``), the status and LNbits' own message, and never a key, token or password:
-messages pass through :func:`lnpilot.lnbits.redact.redact_text` before they are stored.
+messages pass through :func:`lnpilot.base.redact.redact_text` before they are stored.
 Callers branch on the class, not on message text.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 
 
 class LNbitsError(Exception):

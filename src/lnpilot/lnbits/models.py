@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lnpilot.lnbits.redact import MASK
+from lnpilot.base.redact import MASK
 
 T = TypeVar("T")
 

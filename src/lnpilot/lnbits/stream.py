@@ -18,9 +18,9 @@ from datetime import datetime
 
 import websockets
 
+from lnpilot.base.redact import redact_text
 from lnpilot.lnbits.errors import LNbitsError, MissingCredentialError
 from lnpilot.lnbits.models import Payment
-from lnpilot.lnbits.redact import redact_text
 from lnpilot.lnbits.resources.payments import PaymentsResource
 from lnpilot.lnbits.retry import RetryPolicy
 

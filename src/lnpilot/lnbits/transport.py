@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from lnpilot.base.redact import redact_text
 from lnpilot.lnbits.cache import TTLCache
 from lnpilot.lnbits.credentials import Credential, Credentials
 from lnpilot.lnbits.errors import (
@@ -41,7 +42,6 @@ from lnpilot.lnbits.errors import (
 )
 from lnpilot.lnbits.operations import Operation
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN, TokenBucket
-from lnpilot.lnbits.redact import redact_text
 from lnpilot.lnbits.retry import RetryPolicy
 
 log = logging.getLogger("lnpilot.lnbits")

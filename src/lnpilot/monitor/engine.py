@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.monitor.checks import CHECKS, Context
 from lnpilot.monitor.config import MonitorConfig
 from lnpilot.monitor.incidents import ActionOutcome, ActionRunner, note_resolved, open_or_update

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.monitor.config import ActionMode, IncidentPolicy, RuleKind
 from lnpilot.monitor.playbook import (
     AUTOMATABLE,

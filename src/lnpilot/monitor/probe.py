@@ -14,7 +14,7 @@ import asyncio
 import time
 from datetime import datetime
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.models import Capability

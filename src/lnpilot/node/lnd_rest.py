@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from lnpilot.lnbits.redact import redact_text, register_secret
+from lnpilot.base.redact import redact_text, register_secret
 from lnpilot.node import lnd_json as lj
 from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 from lnpilot.node.models import (

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from lnpilot.config import SecretFromFile
-from lnpilot.lnbits.redact import register_secret
+from lnpilot.base.redact import register_secret
+from lnpilot.base.secrets import SecretFromFile
 from lnpilot.store.alerts import Matcher
 from lnpilot.store.outbox import Severity
 

@@ -23,7 +23,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
-from lnpilot.lnbits.redact import redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.notify import render
 from lnpilot.notify.config import (
     AppriseReceiver,

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lnpilot.collect import ChannelMetrics, WindowFlow
 from lnpilot.node.models import Channel
 from lnpilot.rebalance.economics import sat_text
 from lnpilot.rebalance.settings import ChannelTarget, RebalanceSettings
 from lnpilot.rebalance.targets import Band, FlowDirection, band_for, learn_direction, ratio_permille
+from lnpilot.store.metrics import ChannelMetrics, WindowFlow
 from lnpilot.store.rebalances import LastRebalance
 
 

@@ -1,7 +1,7 @@
 """One rebalancing run end to end: gather, plan, journal, and in apply mode execute.
 
 The node gives the channels as they are now (with both policies); the store gives what the
-collector recorded (:func:`lnpilot.collect.channel_metrics`: flows and fees per window) and
+collector recorded (:func:`lnpilot.store.metrics.channel_metrics`: flows and fees per window) and
 the rebalancing journal (spending, rebalances in flight, the last outcome per channel). The
 plan is journaled whole, every channel's decision with its reason, before anything is sent.
 
@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from lnpilot.collect import channel_metrics
 from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.candidates import ChannelInput
@@ -49,6 +48,7 @@ from lnpilot.rebalance.planner import (
 )
 from lnpilot.rebalance.settings import RebalanceSettings
 from lnpilot.store import Store, rebalances
+from lnpilot.store.metrics import channel_metrics
 from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
 from lnpilot.store.records import JsonValue
 

@@ -4,7 +4,8 @@ A fixed 50% ± 20% band suits a channel whose traffic goes both ways. A channel 
 liquidity keeps leaving through (payments flow out to the peer) empties again soon after
 a refill, and one that liquidity keeps arriving through fills up: the first wants more
 outbound than half, the second more inbound. So the band's centre moves with the channel's
-direction, learned from what the collector recorded (:class:`~lnpilot.collect.ChannelMetrics`):
+direction, learned from what the collector recorded
+(:class:`~lnpilot.store.metrics.ChannelMetrics`):
 
 - **source**: at least ``direction_threshold_pct`` of the window's volume *left* through
   the channel (our side drains; it is a source of the payments we forward): it wants
@@ -23,9 +24,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from lnpilot.collect import WindowFlow
 from lnpilot.node.models import Channel
 from lnpilot.rebalance.settings import ChannelTarget
+from lnpilot.store.metrics import WindowFlow
 
 #: Below this volume over the window (per mille of the capacity), flows say nothing.
 MIN_VOLUME_PERMILLE = 10
