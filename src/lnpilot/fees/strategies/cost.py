@@ -20,10 +20,25 @@ The same cost bounds the inbound discount (:mod:`lnpilot.fees.strategies.inbound
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from lnpilot.fees.policy import CostParams
+from pydantic import Field
+
 from lnpilot.fees.strategies.base import StrategyContext, Target
+from lnpilot.fees.strategies.registry import params_in, strategy
+from lnpilot.fees.values import Pct, StrictModel
 from lnpilot.node.models import Initiator
+
+
+class CostParams(StrictModel):
+    """What liquidity in a channel cost: the inputs of the cost floor and the inbound bound."""
+
+    open_cost_sat: Annotated[int, Field(ge=0)] = 0
+    amortise_turns: Annotated[int, Field(ge=1, le=1000)] = 1
+    markup_pct: Pct = 10
+    peer_fee_estimate: bool = True
+    #: charge-lnd's ``cost_factor`` in percent: the ``cost`` strategy's multiplier.
+    cost_factor_pct: Annotated[int, Field(ge=0, le=100_000)] = 100
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 
 def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
-    params = ctx.settings.cost or CostParams()
+    params = params_in(ctx.settings, "cost", CostParams)
     channel = ctx.inputs.channel
     parts: list[tuple[int, str]] = []
     measured = ctx.inputs.rebalance_cost_ppm
@@ -72,6 +87,7 @@ def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
     return LiquidityCost(cost_ppm, floor_ppm, source, params.markup_pct)
 
 
-def cost_floor(ctx: StrategyContext) -> Target:
+@strategy("cost_floor", CostParams, table="cost")
+def cost_floor(ctx: StrategyContext, params: CostParams) -> Target:
     cost = liquidity_cost(ctx)
     return Target(cost.floor_ppm, f"cost_floor: {cost.explanation}")
