@@ -20,6 +20,9 @@ from lnpilot.fees.strategies import (  # noqa: F401  (importing registers)
     cost,
     peer_aware,
     inbound,
+    lndg,
+    clboss,
+    ignore,
 )
 
 # isort: on

@@ -15,6 +15,9 @@ The cost is the larger of the two (a sat of liquidity came from one or the other
 them would count it twice). The floor is the cost plus ``markup_pct``; ``cost_floor`` prices
 the channel at the floor, and ``never_below_cost`` makes it a lower bound for any strategy.
 The same cost bounds the inbound discount (:mod:`lnpilot.fees.strategies.inbound`).
+
+The ``cost`` strategy is charge-lnd's, a simpler reading of the same table: the opening fee
+alone over the capacity, times ``cost_factor_pct``, and 1 ppm on channels the peer opened.
 """
 
 from __future__ import annotations
@@ -91,3 +94,27 @@ def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
 def cost_floor(ctx: StrategyContext, params: CostParams) -> Target:
     cost = liquidity_cost(ctx)
     return Target(cost.floor_ppm, f"cost_floor: {cost.explanation}")
+
+
+@strategy("cost", CostParams)
+def cost(ctx: StrategyContext, params: CostParams) -> Target:
+    """charge-lnd's ``cost``: the channel's opening fee over its capacity, times a factor.
+
+    ``fee = cost_factor × 10⁶ × open_fee_sat / capacity_sat`` (truncated, as charge-lnd's
+    ``int()``), for a channel we opened; charge-lnd finds the opening transaction in the
+    wallet and sets 1 ppm when it is not there (a channel the peer opened). lnpilot does not
+    read wallet transactions: the opening fee is ``cost.open_cost_sat``, and a channel whose
+    opener the backend does not report is treated as the peer's, as charge-lnd would find
+    no transaction for it.
+    """
+    channel = ctx.inputs.channel
+    if channel.initiator is not Initiator.LOCAL:
+        return Target(1, "cost: we did not open the channel (no opening fee of ours); 1 ppm")
+    fee_rate_ppm = (
+        params.cost_factor_pct * 1_000_000 * params.open_cost_sat // (100 * channel.capacity_sat)
+    )
+    return Target(
+        fee_rate_ppm,
+        f"cost: opening fee {params.open_cost_sat} sat over {channel.capacity_sat} sat capacity "
+        f"× {params.cost_factor_pct}% = {fee_rate_ppm} ppm",
+    )
