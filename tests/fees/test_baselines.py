@@ -20,6 +20,7 @@ from lnpilot.fees.policy import RuleSettings, load_policy
 from lnpilot.fees.strategies import OUTBOUND, StrategyContext
 from lnpilot.fees.strategies.clboss import bins_for
 from lnpilot.node.models import Initiator, PolicyUpdate
+from lnpilot.rebalance.settings import load_settings
 from lnpilot.store.records import FlowStats
 
 from .factories import DAY_S, NOW, PEER_B, channel, inputs, plan_inputs, policy, window
@@ -245,6 +246,9 @@ def test_every_league_arm_is_a_valid_policy_naming_a_baseline(arm: str) -> None:
     found = load_policy(ARMS / arm)
     assert found.rule[-1].strategy in OUTBOUND
     assert found.safety.max_step_pct == 1000  # the tool's rules decide, not lnpilot's limits
+    rebalancing = load_settings(ARMS / arm).section
+    # only the arm that turns LNDg's auto-rebalancer on rebalances; fee-only tools do not
+    assert rebalancing.enabled is (arm == "lndg_autofees_ar.toml")
 
 
 def test_the_league_has_an_arm_per_baseline() -> None:
