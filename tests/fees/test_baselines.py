@@ -191,7 +191,8 @@ def test_lndg_clips_to_its_rates_and_waits_for_update_hours() -> None:
     assert lndg(local_sat=100_000, failures=26, fee_rate_ppm=2490) == 2500
     assert lndg(settings={"min_rate_ppm": 90}) == 90  # 100 − 15 = 85 → clipped to 90
     assert lndg(changed_ago_s=12 * 3600) is None  # changed 12h ago, eligible after 24h
-    assert lndg(changed_ago_s=24 * 3600) == 85
+    assert lndg(changed_ago_s=24 * 3600) is None  # LNDg: strictly more than AF-UpdateHours
+    assert lndg(changed_ago_s=24 * 3600 + 1) == 85
 
 
 def test_lndg_sums_the_peer_channels() -> None:
