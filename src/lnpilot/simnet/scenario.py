@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lnpilot.simnet.model import Policy
+from lnpilot.simnet.senders import DEFAULT_SENDER_MIX, check_mix
 
 #: Where the scenarios shipped with lnpilot live (used by `make demo`).
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
@@ -85,6 +86,16 @@ class DemandSpec(_Strict):
     amount_median_sat: int = Field(20_000, gt=0)
     amount_sigma: float = Field(1.3, ge=0.0)
     amount_max_sat: int = Field(5_000_000, gt=0)
+    sender_mix: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SENDER_MIX),
+        description="share of payers per implementation (lnd, cln, ldk): see simnet.senders",
+    )
+
+    @field_validator("sender_mix")
+    @classmethod
+    def _known_profiles(cls, mix: dict[str, float]) -> dict[str, float]:
+        check_mix(mix)
+        return mix
 
 
 class FlowSpec(_Strict):

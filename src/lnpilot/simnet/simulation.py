@@ -58,7 +58,9 @@ class Simulation:
         self.names: dict[str, str] = {}
         self._build_graph(scenario)
         ours = self.resolve(spec.our_node, "simulation.our_node")
-        self.payer = Payer(self.network, int(spec.route_ttl_s * NS_PER_S))
+        self.payer = Payer(
+            self.network, int(spec.route_ttl_s * NS_PER_S), scenario.demand.sender_mix
+        )
         self.our_node = OurNode(self.network, self.payer, ours)
         self.scheduler = Scheduler(self.network)
         self._rng = random.Random(f"simulation-{self.seed}")
