@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lnpilot.simnet.model import Policy
 from lnpilot.simnet.senders import DEFAULT_SENDER_MIX, check_mix
@@ -103,8 +103,24 @@ class FlowSpec(_Strict):
     per_hour: float = Field(gt=0.0)
     source: str | None = None
     dest: str | None = None
+    sources: list[str] = Field([], description="draw the payer from these (not with source)")
+    dests: list[str] = Field([], description="draw the payee from these (not with dest)")
     amount_median_sat: int = Field(5_000, gt=0)
     amount_sigma: float = Field(0.8, ge=0.0)
+    amount_max_sat: int = Field(5_000_000, gt=0)
+    daily_amplitude: float = Field(0.0, ge=0.0, le=1.0)
+    peak_hour_utc: float = Field(19.0, ge=0.0, lt=24.0)
+    burst_every_h: float = Field(0.0, ge=0.0, description="0: no bursts")
+    burst_hours: float = Field(1.0, gt=0.0)
+    burst_factor: float = Field(5.0, ge=1.0)
+
+    @model_validator(mode="after")
+    def _one_kind_of_end(self) -> FlowSpec:
+        if self.source is not None and self.sources:
+            raise ValueError("give source or sources, not both")
+        if self.dest is not None and self.dests:
+            raise ValueError("give dest or dests, not both")
+        return self
 
 
 class DynamicsSpec(_Strict):
