@@ -337,25 +337,29 @@ def new_scenario(
                 "policy_b": _policy(c.get("policy2"), cap),
             }
         )
-    ppms = [
-        p["fee_rate_ppm"]
-        for ch in raw_channels
-        for p in (ch["policy_a"], ch["policy_b"])
-        if not p.get("disabled")
-    ]
-    median_ppm = int(statistics.median(ppms)) if ppms else 100
+    by_node: dict[str, list[int]] = {}
+    for ch in raw_channels:
+        for end, policy in ((ch["a"], ch["policy_a"]), (ch["b"], ch["policy_b"])):
+            if not policy.get("disabled"):
+                by_node.setdefault(end, []).append(policy["fee_rate_ppm"])
+    all_ppms = [ppm for ppms in by_node.values() for ppm in ppms]
+    median_ppm = int(statistics.median(all_ppms)) if all_ppms else 100
+    # A real node prices its new channels as it prices its others (its median): the
+    # routes our node competes with carry the real spread of fees, not one number.
+    own_ppm = {k: int(statistics.median(v)) for k, v in by_node.items()}
     hubs = [name_of[k] for k in ranked[: min(_HUBS, len(ranked))]]
     lsps = rng.sample(hubs, min(_LSPS, len(hubs)))
 
-    def channel(a: str, b: str, cap: int, a_share: float, a_ppm: int, b_ppm: int) -> None:
+    def channel(a: str, b: str, cap: float, a_share: float, a_ppm: int = 0) -> None:
+        """A channel from a new end `a` to `b`, which charges what it usually charges."""
         raw_channels.append(
             {
                 "a": a,
                 "b": b,
-                "capacity_sat": cap,
+                "capacity_sat": int(cap),
                 "a_balance_sat": int(cap * a_share),
                 "policy_a": {"base_fee_msat": 0, "fee_rate_ppm": a_ppm},
-                "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": b_ppm},
+                "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": own_ppm.get(b, median_ppm)},
             }
         )
 
@@ -363,22 +367,22 @@ def new_scenario(
     leaves = [f"leaf{i}" for i in range(n_leaves)]
     for leaf in leaves:
         raw_nodes.append({"name": leaf})
-        lsp = lsps[rng.randrange(len(lsps))]
-        channel(leaf, lsp, _log_uniform(rng, 300_000, 5_000_000), 0.6, 0, median_ppm)
+        channel(leaf, lsps[rng.randrange(len(lsps))], _log_uniform(rng, 3e5, 5e6), 0.6)
     n_shops = max(4, nodes // 40)
     shops = [f"shop{i}" for i in range(n_shops)]
     mid = [name_of[k] for k in ranked[_HUBS : max(_HUBS + 1, len(ranked) // 3)]] or hubs
+    # A shop has a routing hub and a smaller node as peers, not an LSP: its payers' LSPs
+    # reach it through one routing node, where our node competes on price.
+    shop_hubs = [h for h in hubs if h not in lsps] or hubs
     for shop in shops:
         raw_nodes.append({"name": shop})
-        channel(
-            shop, hubs[rng.randrange(len(hubs))], _log_uniform(rng, 2e6, 1e7), 0.2, 0, median_ppm
-        )
-        channel(shop, mid[rng.randrange(len(mid))], _log_uniform(rng, 1e6, 5e6), 0.2, 0, median_ppm)
+        channel(shop, shop_hubs[rng.randrange(len(shop_hubs))], _log_uniform(rng, 2e6, 1e7), 0.2)
+        channel(shop, mid[rng.randrange(len(mid))], _log_uniform(rng, 1e6, 5e6), 0.2)
     exchanges = [f"exchange{i}" for i in range(_EXCHANGES)]
     for exchange in exchanges:
         raw_nodes.append({"name": exchange, "onchain_sat": 1_000_000_000})
         for hub in rng.sample(hubs, min(4, len(hubs))):
-            channel(exchange, hub, _log_uniform(rng, 2e7, 5e7), 0.5, median_ppm, median_ppm)
+            channel(exchange, hub, _log_uniform(rng, 2e7, 5e7), 0.5, median_ppm)
     raw_nodes.append({"name": "ours", "alias": "lnpilot", "onchain_sat": 100_000_000})
     pools = {"lsp": list(lsps), "shop": list(shops), "exchange": list(exchanges)}
     peers: list[str] = []
@@ -390,7 +394,7 @@ def new_scenario(
     while len(peers) < our_channels and others:
         peers.append(others.pop(rng.randrange(min(len(others), 20))))
     for peer in peers[:our_channels]:
-        channel("ours", peer, OUR_CHANNEL_SAT, 0.5, median_ppm, median_ppm)
+        channel("ours", peer, OUR_CHANNEL_SAT, 0.5, median_ppm)
     raw = {
         "simulation": {"our_node": "ours", "seed": seed},
         "nodes": raw_nodes,
