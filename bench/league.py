@@ -232,7 +232,7 @@ def generated_cases(
     from lnpilot.simnet.generate import new_scenario
 
     out.mkdir(parents=True, exist_ok=True)
-    cases = []
+    cases: list[Case] = []
     for g in range(graphs):
         for shape in shapes:
             path = out / f"g{g}-{shape}-n{nodes}.toml"
