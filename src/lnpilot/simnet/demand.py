@@ -4,7 +4,10 @@ Background demand is a Poisson process over the whole network (the superposition
 sender, each sender weighted by its capacity), with log-normal amounts and destinations
 weighted by capacity, because big nodes are where payments go. Flows are persistent,
 directional streams ("merchant M receives N payments per hour", "exchange X pays out"), the
-thing that drains channels one way and that fees and rebalancing exist to fight.
+thing that drains channels one way and that fees and rebalancing exist to fight. A flow's
+ends may be sets (leaf wallets behind an LSP paying a set of shops), and its rate may follow
+a daily cycle and come in bursts, as mainnet traffic does (evenings, paydays, a viral tip
+jar). A flow without cycle or bursts draws exactly the random numbers it always did.
 """
 
 from __future__ import annotations
@@ -37,14 +40,46 @@ class AmountDistribution:
 
 
 @dataclass(frozen=True, slots=True)
+class Rhythm:
+    """When a flow is busy: a daily cosine around `peak_hour_utc` and random bursts.
+
+    The rate at time t is `per_hour × (1 + daily_amplitude × cos(2π(h − peak)/24))`, times
+    `burst_factor` inside a burst; bursts start as a Poisson process every `burst_every_h`
+    hours on average and last `burst_hours`.
+    """
+
+    daily_amplitude: float = 0.0
+    peak_hour_utc: float = 19.0
+    burst_every_h: float = 0.0
+    burst_hours: float = 1.0
+    burst_factor: float = 5.0
+
+    @property
+    def steady(self) -> bool:
+        return self.daily_amplitude == 0 and self.burst_every_h == 0
+
+    @property
+    def peak_factor(self) -> float:
+        """The most the rate is ever multiplied by (the thinning envelope)."""
+        burst = self.burst_factor if self.burst_every_h > 0 else 1.0
+        return (1.0 + self.daily_amplitude) * max(1.0, burst)
+
+
+@dataclass(frozen=True, slots=True)
 class Flow:
-    """A persistent stream of payments; a missing end is drawn by capacity each time."""
+    """A persistent stream of payments; a missing end is drawn by capacity each time.
+
+    `sources`/`dests` are sets the end is drawn from uniformly instead of one fixed node.
+    """
 
     name: str
     per_hour: float
     source: str | None = None
     dest: str | None = None
     amount: AmountDistribution = AmountDistribution(5_000, 0.8)
+    sources: tuple[str, ...] = ()
+    dests: tuple[str, ...] = ()
+    rhythm: Rhythm = Rhythm()
 
 
 class _Weighted:
@@ -85,6 +120,7 @@ class Demand:
         self.network = network
         self.payer = payer
         self.scheduler = scheduler
+        self.seed = seed
         self.rng = random.Random(f"demand-{seed}")
         self.payments_per_day = payments_per_day
         self.amount = amount
@@ -98,8 +134,13 @@ class Demand:
         if self.payments_per_day > 0 and self._dests.keys:
             self._arm(SECONDS_PER_DAY / self.payments_per_day, self._random_payment)
         for flow in self.flows:
-            if flow.per_hour > 0:
+            if flow.per_hour <= 0:
+                continue
+            if flow.rhythm.steady:
                 self._arm(3600 / flow.per_hour, self._flow_action(flow))
+            else:
+                peak_per_hour = flow.per_hour * flow.rhythm.peak_factor
+                self._arm(3600 / peak_per_hour, self._thinned(flow, peak_per_hour))
 
     def _arm(self, mean_gap_s: float, action: Callable[[], None]) -> None:
         def fire() -> None:
@@ -118,10 +159,44 @@ class Demand:
         if source != dest and self.network.online[source]:
             self.payer.pay(source, dest, amt_msat)
 
+    def _thinned(self, flow: Flow, peak_per_hour: float) -> Callable[[], None]:
+        """Arrivals at the peak rate, each kept with probability rate(now)/peak (thinning)."""
+        rhythm = flow.rhythm
+        pay = self._flow_action(flow)
+        bursts = random.Random(f"bursts-{self.seed}-{flow.name}")
+        window = [0.0, 0.0]  # the current or next burst, in virtual seconds
+
+        def rate_factor(now_s: float) -> float:
+            factor = 1.0
+            if rhythm.daily_amplitude:
+                hour = ((self.network.config.start_unix_ns / NS_PER_S + now_s) % 86_400) / 3600
+                angle = 2 * math.pi * (hour - rhythm.peak_hour_utc) / 24
+                factor += rhythm.daily_amplitude * math.cos(angle)
+            if rhythm.burst_every_h > 0:
+                while window[1] <= now_s:
+                    window[0] = window[1] + bursts.expovariate(1.0 / rhythm.burst_every_h) * 3600
+                    window[1] = window[0] + rhythm.burst_hours * 3600
+                if window[0] <= now_s:
+                    factor *= rhythm.burst_factor
+            return factor
+
+        def maybe_pay() -> None:
+            factor = rate_factor(self.network.now_ns / NS_PER_S)
+            if self.rng.random() * peak_per_hour < flow.per_hour * factor:
+                pay()
+
+        return maybe_pay
+
     def _flow_action(self, flow: Flow) -> Callable[[], None]:
         def pay() -> None:
-            source = flow.source or self._senders.draw(self.rng)
-            dest = flow.dest or self._dests.draw(self.rng)
+            if flow.sources:
+                source = flow.sources[self.rng.randrange(len(flow.sources))]
+            else:
+                source = flow.source or self._senders.draw(self.rng)
+            if flow.dests:
+                dest = flow.dests[self.rng.randrange(len(flow.dests))]
+            else:
+                dest = flow.dest or self._dests.draw(self.rng)
             amt_msat = flow.amount.draw_msat(self.rng)
             if source != dest and self.network.online[source]:
                 self.payer.pay(source, dest, amt_msat)

@@ -25,6 +25,7 @@ from lnpilot.simnet.routing import (
     path_from_tree,
     search_tree,
 )
+from lnpilot.simnet.senders import DEFAULT_SENDER_MIX, SenderProfile, check_mix, profile_for
 from lnpilot.simnet.tree_engine import TreeEngine
 
 #: How many routes a simulated sender tries before giving up on a payment.
@@ -69,13 +70,33 @@ class PayerStats:
 class Payer:
     """Route finding and the retry loop for all senders of one network."""
 
-    def __init__(self, network: SimNetwork, route_ttl_ns: int = 24 * 3600 * NS_PER_S) -> None:
+    def __init__(
+        self,
+        network: SimNetwork,
+        route_ttl_ns: int = 24 * 3600 * NS_PER_S,
+        sender_mix: dict[str, float] | None = None,
+    ) -> None:
         self.network = network
         self.engine = TreeEngine(network)
-        self.cache = RouteCache(self.engine.search, ttl_ns=route_ttl_ns)
+        self.cache = RouteCache(self._shared_tree, ttl_ns=route_ttl_ns)
         network.watch_listeners.append(self.cache.edge_changed)
         self.stats = PayerStats()
         self._missions: dict[str, MissionControl] = {}
+        self.sender_mix = dict(DEFAULT_SENDER_MIX if sender_mix is None else sender_mix)
+        check_mix(self.sender_mix)
+        self._profiles: dict[str, SenderProfile] = {}
+
+    def _shared_tree(self, dest: str, amt_msat: int, penalty_msat: int, penalty_ppm: int) -> Tree:
+        return self.engine.search(
+            dest, amt_msat, penalty_msat=penalty_msat, penalty_ppm=penalty_ppm
+        )
+
+    def profile(self, pubkey: str) -> SenderProfile:
+        """The implementation a simulated sender pays with (fixed by its pubkey)."""
+        profile = self._profiles.get(pubkey)
+        if profile is None:
+            profile = self._profiles[pubkey] = profile_for(pubkey, self.sender_mix)
+        return profile
 
     def mission_control(self, pubkey: str) -> MissionControl:
         """The sender's memory (created empty on first use)."""
@@ -114,18 +135,31 @@ class Payer:
 
         self.stats.route_searches += 1  # counts full searches; cache hits subtract below
         if limits is None and source != net.watched:
-            tree = self.cache.get(now_ns, dest, amt_msat)
+            profile = self.profile(source)
+            fee_limit_msat = profile.fee_limit_msat(amt_msat)
+            penalty = (profile.hop_penalty_msat, profile.hop_penalty_ppm)
+            tree = self.cache.get(now_ns, dest, amt_msat, *penalty)
             path = path_from_tree(tree.next_edge, source, dest)
             if path is not None:
                 route = build_route(source, path, amt_msat, height, final_cltv_delta)
-                if self._usable(route, mc):
+                if self._usable(route, mc, fee_limit_msat):
                     self.stats.route_searches -= 1
                     return route
-            detour = self._detour(tree, source, dest, amt_msat, mc, final_cltv_delta, path)
+            detour = self._detour(
+                tree, source, dest, amt_msat, mc, final_cltv_delta, path, fee_limit_msat
+            )
             if detour is not None:
                 self.stats.route_searches -= 1
                 return detour
-            tree = self.engine.search(dest, amt_msat, source, probability, mc.known_keys())
+            tree = self.engine.search(
+                dest,
+                amt_msat,
+                source,
+                probability,
+                mc.known_keys(),
+                SearchLimits(fee_limit_msat=fee_limit_msat),
+                *penalty,
+            )
         else:
             tree = search_tree(
                 net.in_edges,
@@ -150,6 +184,7 @@ class Payer:
         mc: MissionControl,
         final_cltv_delta: int,
         path: list[tuple[Channel, int]] | None,
+        fee_limit_msat: int,
     ) -> Route | None:
         """A cheap alternative: leave the tree's path at some node by another channel.
 
@@ -190,7 +225,7 @@ class Payer:
                 route = build_route(
                     source, [*prefix, (chan, d), *rest], amt_msat, height, final_cltv_delta
                 )
-                if self._usable(route, mc):
+                if self._usable(route, mc, fee_limit_msat):
                     return route
             if step is None:
                 break
@@ -199,8 +234,10 @@ class Payer:
             visited.add(node)
         return None
 
-    def _usable(self, route: Route, mc: MissionControl) -> bool:
-        """Whether a cached path holds for this amount and this sender's knowledge."""
+    def _usable(self, route: Route, mc: MissionControl, fee_limit_msat: int) -> bool:
+        """Whether a cached path holds for this amount, this sender's knowledge and fee limit."""
+        if route.total_fees_msat > fee_limit_msat:
+            return False
         first = route.channels[0]
         d0 = route.directions[0]
         if first.sendable_msat(d0) < route.amounts_msat[0]:

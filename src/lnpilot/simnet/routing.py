@@ -305,27 +305,37 @@ class RouteCache:
 
     def __init__(
         self,
-        compute: Callable[[str, int], Tree],
+        compute: Callable[[str, int, int, int], Tree],
         max_entries: int = 4096,
         ttl_ns: int = 24 * 3600 * 1_000_000_000,
     ) -> None:
         self.compute = compute
         self.max_entries = max_entries
         self.ttl_ns = ttl_ns
-        self._trees: OrderedDict[tuple[str, int], tuple[int, Tree]] = OrderedDict()
+        self._trees: OrderedDict[tuple[str, int, int, int], tuple[int, Tree]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, now_ns: int, dest: str, amt_msat: int) -> Tree:
-        """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale."""
+    def get(
+        self,
+        now_ns: int,
+        dest: str,
+        amt_msat: int,
+        penalty_msat: int = ATTEMPT_COST_MSAT,
+        penalty_ppm: int = ATTEMPT_COST_PPM,
+    ) -> Tree:
+        """The tree for `dest` at `amt_msat`'s bucket, computed if absent or stale.
+
+        Payers whose implementations weigh hops differently (`senders`) get their own trees.
+        """
         ceiling = amount_bucket_msat(amt_msat)
-        key = (dest, ceiling)
+        key = (dest, ceiling, penalty_msat, penalty_ppm)
         entry = self._trees.get(key)
         if entry is not None and now_ns - entry[0] <= self.ttl_ns:
             self.hits += 1
             return entry[1]
         self.misses += 1
-        tree = self.compute(dest, ceiling)
+        tree = self.compute(dest, ceiling, penalty_msat, penalty_ppm)
         self._trees[key] = (now_ns, tree)
         self._trees.move_to_end(key)
         if len(self._trees) > self.max_entries:
@@ -346,7 +356,7 @@ class RouteCache:
                 if (
                     dist_v is not None
                     and not chan.policies[d].disabled
-                    and dist_v + ATTEMPT_COST_MSAT < tree.dist.get(u, float("inf"))
+                    and dist_v + key[2] < tree.dist.get(u, float("inf"))
                 ):
                     stale.append(key)
                     break

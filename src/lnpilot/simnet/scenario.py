@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lnpilot.simnet.model import Policy
+from lnpilot.simnet.senders import DEFAULT_SENDER_MIX, check_mix
 
 #: Where the scenarios shipped with lnpilot live (used by `make demo`).
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
@@ -85,6 +86,16 @@ class DemandSpec(_Strict):
     amount_median_sat: int = Field(20_000, gt=0)
     amount_sigma: float = Field(1.3, ge=0.0)
     amount_max_sat: int = Field(5_000_000, gt=0)
+    sender_mix: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SENDER_MIX),
+        description="share of payers per implementation (lnd, cln, ldk): see simnet.senders",
+    )
+
+    @field_validator("sender_mix")
+    @classmethod
+    def _known_profiles(cls, mix: dict[str, float]) -> dict[str, float]:
+        check_mix(mix)
+        return mix
 
 
 class FlowSpec(_Strict):
@@ -92,8 +103,24 @@ class FlowSpec(_Strict):
     per_hour: float = Field(gt=0.0)
     source: str | None = None
     dest: str | None = None
+    sources: list[str] = Field([], description="draw the payer from these (not with source)")
+    dests: list[str] = Field([], description="draw the payee from these (not with dest)")
     amount_median_sat: int = Field(5_000, gt=0)
     amount_sigma: float = Field(0.8, ge=0.0)
+    amount_max_sat: int = Field(5_000_000, gt=0)
+    daily_amplitude: float = Field(0.0, ge=0.0, le=1.0)
+    peak_hour_utc: float = Field(19.0, ge=0.0, lt=24.0)
+    burst_every_h: float = Field(0.0, ge=0.0, description="0: no bursts")
+    burst_hours: float = Field(1.0, gt=0.0)
+    burst_factor: float = Field(5.0, ge=1.0)
+
+    @model_validator(mode="after")
+    def _one_kind_of_end(self) -> FlowSpec:
+        if self.source is not None and self.sources:
+            raise ValueError("give source or sources, not both")
+        if self.dest is not None and self.dests:
+            raise ValueError("give dest or dests, not both")
+        return self
 
 
 class DynamicsSpec(_Strict):

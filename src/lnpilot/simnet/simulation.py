@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lnpilot.simnet.clock import NS_PER_S, Scheduler
-from lnpilot.simnet.demand import AmountDistribution, Demand, Flow, capacity_weights
+from lnpilot.simnet.demand import AmountDistribution, Demand, Flow, Rhythm, capacity_weights
 from lnpilot.simnet.dynamics import Dynamics, DynamicsConfig
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.model import Node
@@ -58,7 +58,9 @@ class Simulation:
         self.names: dict[str, str] = {}
         self._build_graph(scenario)
         ours = self.resolve(spec.our_node, "simulation.our_node")
-        self.payer = Payer(self.network, int(spec.route_ttl_s * NS_PER_S))
+        self.payer = Payer(
+            self.network, int(spec.route_ttl_s * NS_PER_S), scenario.demand.sender_mix
+        )
         self.our_node = OurNode(self.network, self.payer, ours)
         self.scheduler = Scheduler(self.network)
         self._rng = random.Random(f"simulation-{self.seed}")
@@ -69,7 +71,16 @@ class Simulation:
                 f.per_hour,
                 self.resolve(f.source, f"flows.{f.name}.source") if f.source else None,
                 self.resolve(f.dest, f"flows.{f.name}.dest") if f.dest else None,
-                AmountDistribution(f.amount_median_sat, f.amount_sigma),
+                AmountDistribution(f.amount_median_sat, f.amount_sigma, f.amount_max_sat),
+                tuple(self.resolve(n, f"flows.{f.name}.sources") for n in f.sources),
+                tuple(self.resolve(n, f"flows.{f.name}.dests") for n in f.dests),
+                Rhythm(
+                    f.daily_amplitude,
+                    f.peak_hour_utc,
+                    f.burst_every_h,
+                    f.burst_hours,
+                    f.burst_factor,
+                ),
             )
             for f in scenario.flows
         ]

@@ -151,12 +151,15 @@ class TreeEngine:
         probability: ProbabilityFn | None = None,
         known_keys: Collection[int] = (),
         limits: SearchLimits | None = None,
+        penalty_msat: int = ATTEMPT_COST_MSAT,
+        penalty_ppm: int = ATTEMPT_COST_PPM,
     ) -> Tree:
         """The tree toward `dest` for `amt_msat` (see `routing.search_tree` for the model).
 
         For the directed channels in `known_keys` the sender's `probability` replaces the
         prior (evaluated at the payment amount); with a `source`, its own channels count
-        with their real balance and certainty.
+        with their real balance and certainty. `penalty_msat`/`penalty_ppm` are the per-hop
+        attempt cost of the payer's implementation (LND's by default; see `senders`).
         """
         self.sync()
         n_nodes = len(self.names)
@@ -215,7 +218,7 @@ class TreeEngine:
                 sender_view = known[rows]
                 hit = ~np.isnan(sender_view)
                 prob[hit] = sender_view[hit]
-            penalty = (ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000).astype(np.float64)
+            penalty = (penalty_msat + x * penalty_ppm // 1_000_000).astype(np.float64)
             if own_mask is not None:
                 own = own_mask[rows]
                 if own.any():
