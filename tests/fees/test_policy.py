@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lnpilot.fees.policy import PolicyError, format_duration, load_policy, parse_policy
+from lnpilot.fees.policy import PolicyError, load_policy, parse_policy
+from lnpilot.fees.values import format_duration
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fees.toml"
 DEFAULT = '[[rule]]\nname = "default"\nstrategy = "flow_adaptive"\n'

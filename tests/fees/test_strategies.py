@@ -165,3 +165,13 @@ def test_inbound_discount_scales_with_depletion_and_never_exceeds_its_bound(
     chan = inputs(channel(local_sat=local_sat, remote_fee_rate_ppm=remote_ppm))
     settings = {"inbound_discount": {"below_ratio": 0.3, "max_discount_ppm": max_discount}}
     assert inbound_discount(context(chan, settings)).fee_rate_ppm == expected
+
+
+def test_each_registration_gives_the_policy_its_table_and_its_required_keys() -> None:
+    for registered in (*OUTBOUND.values(), *INBOUND.values()):
+        assert registered.table in RuleSettings.model_fields
+        assert RuleSettings.model_fields[registered.table].default is None
+    settings = RuleSettings.model_validate({"flow_adaptive": {"window": "3d", "idle_after": "1d"}})
+    assert OUTBOUND["flow_adaptive"].windows_s(settings) == {3 * DAY_S, DAY_S}
+    assert OUTBOUND["flow_adaptive"].windows_s() == {WEEK_S, 2 * DAY_S}
+    assert OUTBOUND["static"].needs == ("fee_rate_ppm",)

@@ -76,7 +76,7 @@ async def gather(
             await _history(reader, node_id, policy, now) if node_id is not None else _History()
         )
     toward: dict[str, dict[int, ChannelPolicy]] = {}
-    if policy.uses_strategy("peer_aware") and Capability.READ_GRAPH in node.capabilities:
+    if policy.reads_graph() and Capability.READ_GRAPH in node.capabilities:
         toward = await _policies_toward_peers(node, {c.peer_pubkey for c in channels})
     inputs = PlanInputs(
         now=now,

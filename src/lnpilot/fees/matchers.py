@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, format_ratio, permille
-from lnpilot.fees.policy import ActivityMatch, Bounded, Match, PolicyFile, format_duration
+from lnpilot.fees.policy import ActivityMatch, Bounded, Match, PolicyFile
+from lnpilot.fees.values import format_duration
 
 BLOCKS_PER_DAY = 144
 

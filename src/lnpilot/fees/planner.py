@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from lnpilot.fees import safety
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, format_ratio
-from lnpilot.fees.policy import PolicyFile, format_duration
+from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.rules import Resolution, resolve
 from lnpilot.fees.strategies import (
     INBOUND,
@@ -29,6 +29,7 @@ from lnpilot.fees.strategies import (
     discount_bound_ppm,
     liquidity_cost,
 )
+from lnpilot.fees.values import format_duration
 from lnpilot.node.backend import how_to_get
 from lnpilot.node.models import Capability, ChannelPolicy, ChannelState, PolicyUpdate
 from lnpilot.store.records import JsonValue
@@ -328,6 +329,12 @@ def _limit(
             limited = safety.limit(spec.name, current, target, field_bounds, step)
             value = limited.value
             limits += limited.notes
+        delta = ctx.settings.min_fee_ppm_delta
+        if spec.name == "fee_rate_ppm" and delta and 0 < abs(value - current) < delta:
+            limits.append(
+                f"min_fee_ppm_delta {delta}: a change of {abs(value - current)} ppm is not sent"
+            )
+            value = current
         if value != current:
             proposal[spec.name] = value
             if spec.fee_rate:

@@ -21,20 +21,32 @@ import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, PrivateAttr, create_model, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from lnpilot.fees.strategies import INBOUND, OUTBOUND
+from lnpilot.fees.strategies import tables as strategy_tables
+from lnpilot.fees.values import (
+    DurationS,
+    InboundMsat,
+    InboundPpm,
+    Msat,
+    Permille,
+    Ppm,
+    StrictModel,
+)
 from lnpilot.node.models import chan_id_from_scid
 
-DAY_S = 86_400
-_DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
-_DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": DAY_S, "w": 7 * DAY_S}
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")
 
-OutboundStrategy = Literal["static", "proportional", "flow_adaptive", "cost_floor", "peer_aware"]
-InboundStrategy = Literal["keep", "static", "discount"]
+if TYPE_CHECKING:
+    OutboundStrategy = str
+    InboundStrategy = str
+else:  # the registered names, so pydantic's message lists what is allowed
+    OutboundStrategy = Literal[tuple(OUTBOUND)]
+    InboundStrategy = Literal[("keep", *INBOUND)]
 
 
 class PolicyError(ValueError):
@@ -43,35 +55,6 @@ class PolicyError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-def _duration_s(value: object) -> object:
-    """``"90s"``, ``"30m"``, ``"6h"``, ``"7d"``, ``"2w"`` (or plain seconds) to seconds."""
-    if isinstance(value, str):
-        found = _DURATION.fullmatch(value)
-        if found is None:
-            raise ValueError("a duration such as '90s', '30m', '6h', '7d' or '2w'")
-        return int(found[1]) * _DURATION_UNITS_S[found[2]]
-    return value
-
-
-def format_duration(seconds: int, *, approximate: bool = False) -> str:
-    """Seconds as the file writes them, in the largest unit that divides them (``"7d"``);
-    ``approximate`` rounds down to the largest unit that fits instead (for elapsed times)."""
-    for unit, size in (("d", DAY_S), ("h", 3600), ("m", 60)):
-        fits = seconds >= size if approximate else seconds and seconds % size == 0
-        if fits:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _permille(value: object) -> object:
-    """A ratio written ``0.3`` to the integer 300 per mille."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if not 0 <= value <= 1:
-            raise ValueError("a ratio between 0 and 1")
-        return round(value * 1000)
-    return value
 
 
 def _listed(value: object) -> object:
@@ -102,23 +85,12 @@ def _member(value: str) -> str:
         ) from None
 
 
-DurationS = Annotated[int, BeforeValidator(_duration_s), Field(gt=0)]
-Permille = Annotated[int, BeforeValidator(_permille)]
 Scid = Annotated[str, BeforeValidator(_scid)]
 Pubkey = Annotated[str, BeforeValidator(_pubkey)]
 Member = Annotated[str, BeforeValidator(_member)]
-Ppm = Annotated[int, Field(ge=0, le=1_000_000)]
-InboundPpm = Annotated[int, Field(ge=-1_000_000, le=0)]
-Msat = Annotated[int, Field(ge=0, le=100_000_000)]
-InboundMsat = Annotated[int, Field(ge=-100_000_000, le=0)]
-Pct = Annotated[int, Field(ge=0, le=1000)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Bounded(_Strict):
+class Bounded(StrictModel):
     """``{ min = .., max = .. }``, both ends included, either may be left out."""
 
     min: int | None = None
@@ -142,7 +114,7 @@ class PermilleRange(Bounded):
     max: Permille | None = None
 
 
-class ActivityMatch(_Strict):
+class ActivityMatch(StrictModel):
     """Forwarding activity of the channel over ``window``."""
 
     window_s: DurationS = Field(alias="window")
@@ -163,7 +135,7 @@ class RatioInWindow(Bounded):
     max: Permille | None = None
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Conditions of a rule: all must hold; a list holds when any of its items does."""
 
     channel: Annotated[list[Scid], BeforeValidator(_listed)] | None = None
@@ -184,57 +156,9 @@ class Match(_Strict):
         return not self.model_fields_set
 
 
-class StaticParams(_Strict):
-    fee_rate_ppm: Ppm | None = None
-
-
-class ProportionalParams(_Strict):
-    """Linear in our share of the balance: ``full`` when it is all ours, ``empty`` at zero."""
-
-    fee_rate_ppm_full: Ppm = 10
-    fee_rate_ppm_empty: Ppm = 1000
-    per_peer: bool = False  # use the local ratio summed over all channels with the peer
-
-
-class FlowAdaptiveParams(_Strict):
-    window_s: DurationS = Field(default=7 * DAY_S, alias="window")
-    band_low: Permille = 300
-    band_high: Permille = 700
-    target_flow_pct: Pct = 20  # outbound volume per window, in % of capacity
-    tolerance_pct: Annotated[int, Field(ge=0, le=100)] = 50
-    step_pct: Annotated[int, Field(ge=1, le=100)] = 5
-    min_step_ppm: Annotated[int, Field(ge=1, le=10_000)] = 2
-    idle_after_s: DurationS = Field(default=2 * DAY_S, alias="idle_after")
-    ramp_s: DurationS = Field(default=7 * DAY_S, alias="ramp")
-    max_ramp: Annotated[int, Field(ge=1, le=20)] = 4
-
-
-class CostParams(_Strict):
-    """What liquidity in a channel cost: the inputs of the cost floor and the inbound bound."""
-
-    open_cost_sat: Annotated[int, Field(ge=0)] = 0
-    amortise_turns: Annotated[int, Field(ge=1, le=1000)] = 1
-    markup_pct: Pct = 10
-    peer_fee_estimate: bool = True
-
-
-class PeerAwareParams(_Strict):
-    ratio_pct: Pct = 100
-    offset_ppm: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
-
-
-class InboundStaticParams(_Strict):
-    fee_rate_ppm: InboundPpm | None = None
-    base_fee_msat: InboundMsat | None = None
-
-
-class InboundDiscountParams(_Strict):
-    below_ratio: Permille = 300
-    max_discount_ppm: Annotated[int, Field(ge=0, le=1_000_000)] = 200
-
-
-class RuleSettings(_Strict):
-    """What a rule or an override sets; left out means inherited (or the default)."""
+class _CommonSettings(StrictModel):
+    """What a rule or an override sets besides the strategies' parameter tables; left out
+    means inherited (or the default)."""
 
     strategy: OutboundStrategy | None = None
     inbound: InboundStrategy | None = None
@@ -246,16 +170,26 @@ class RuleSettings(_Strict):
     min_inbound_fee_rate_ppm: InboundPpm | None = None
     max_inbound_fee_rate_ppm: InboundPpm | None = None
     never_below_cost: bool | None = None
+    #: charge-lnd's setting: a fee rate change smaller than this many ppm is not sent.
+    min_fee_ppm_delta: Ppm | None = None
     cltv_delta: Annotated[int, Field(ge=18, le=2016)] | None = None
     min_htlc_msat: Annotated[int, Field(ge=1)] | None = None
     max_htlc_pct: Annotated[int, Field(ge=1, le=100)] | None = None
-    static: StaticParams | None = None
-    proportional: ProportionalParams | None = None
-    flow_adaptive: FlowAdaptiveParams | None = None
-    cost: CostParams | None = None
-    peer_aware: PeerAwareParams | None = None
-    inbound_static: InboundStaticParams | None = None
-    inbound_discount: InboundDiscountParams | None = None
+
+
+if TYPE_CHECKING:
+    RuleSettings = _CommonSettings
+else:
+    # The common settings plus one optional field per registered parameter table
+    # (``static``, ``flow_adaptive``, ``cost``, ...), so the tables are validated, listed in
+    # "allowed here" and merged like any other setting without being written out here.
+    RuleSettings = create_model(
+        "RuleSettings",
+        __base__=_CommonSettings,
+        __module__=__name__,
+        **{table: (params | None, None) for table, params in strategy_tables().items()},
+    )
+    RuleSettings.__doc__ = _CommonSettings.__doc__
 
 
 class Rule(RuleSettings):
@@ -267,14 +201,14 @@ class ChannelOverride(RuleSettings):
     """``[channel."BLOCKxTXxOUT"]``: on top of whatever rule the channel matches."""
 
     unmanaged: bool = False
-    groups: Annotated[list[str], BeforeValidator(_listed)] = []
+    groups: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
     pin_fee_rate_ppm: Ppm | None = None
     pin_base_fee_msat: Msat | None = None
     pin_inbound_fee_rate_ppm: InboundPpm | None = None
     pin_inbound_base_fee_msat: InboundMsat | None = None
 
 
-class Safety(_Strict):
+class Safety(StrictModel):
     """Limits every proposal passes, whatever rule or strategy made it."""
 
     max_step_pct: Annotated[int, Field(ge=1, le=1000)] = 25
@@ -287,16 +221,16 @@ class Safety(_Strict):
     max_history_lag_s: DurationS = Field(default=3600, alias="max_history_lag")
 
 
-class PolicyFile(_Strict):
+class PolicyFile(StrictModel):
     """A validated policy; build it with :func:`load_policy` or :func:`parse_policy`."""
 
     safety: Safety = Safety()
-    groups: dict[str, list[Member]] = {}
+    groups: dict[str, list[Member]] = Field(default_factory=dict)
     rule: Annotated[list[Rule], Field(min_length=1)]
-    channel: dict[str, ChannelOverride] = {}
+    channel: dict[str, ChannelOverride] = Field(default_factory=dict)
     #: The rebalancer's part of the same file (``lnpilot.rebalance`` validates it); the fee
     #: engine reads only the shared ``[groups]``, and leaves this alone.
-    rebalance: dict[str, Any] = {}
+    rebalance: dict[str, Any] = Field(default_factory=dict)
     _digest: str = PrivateAttr(default="")
 
     @property
@@ -304,18 +238,31 @@ class PolicyFile(_Strict):
         """sha256 of the file's text: the journal says which policy made each decision."""
         return self._digest
 
-    def uses_strategy(self, strategy: OutboundStrategy) -> bool:
-        """Whether a rule or a channel override may pick `strategy` (the gatherer reads the
-        inputs only that strategy needs, such as the graph for ``peer_aware``, only then)."""
-        every = (*self.rule, *self.channel.values())
-        return any(settings.strategy == strategy for settings in every)
+    def _every_settings(self) -> tuple[RuleSettings, ...]:
+        return (*self.rule, *self.channel.values())
+
+    def uses_strategy(self, strategy: str) -> bool:
+        """Whether a rule or a channel override may pick outbound `strategy`."""
+        return any(settings.strategy == strategy for settings in self._every_settings())
+
+    def reads_graph(self) -> bool:
+        """Whether a strategy the policy may pick compares with the network graph (the
+        gatherer reads the graph, which is costly, only then)."""
+        return any(self.uses_strategy(s.name) for s in OUTBOUND.values() if s.reads_graph)
 
     def windows_s(self) -> list[int]:
-        """Every window (seconds) a matcher or a strategy may ask about, for the gatherer."""
-        windows = {FlowAdaptiveParams().window_s, FlowAdaptiveParams().idle_after_s}
-        for settings in (*self.rule, *self.channel.values()):
-            if settings.flow_adaptive is not None:
-                windows |= {settings.flow_adaptive.window_s, settings.flow_adaptive.idle_after_s}
+        """Every window (seconds) a matcher or a strategy may ask about, for the gatherer:
+        a used strategy's default windows and those of every parameter table written."""
+        windows: set[int] = set()
+        every = self._every_settings()
+        for registered in (*OUTBOUND.values(), *INBOUND.values()):
+            if registered.windows is None:
+                continue
+            if self.uses_strategy(registered.name):
+                windows |= registered.windows_s()
+            for settings in every:
+                if getattr(settings, registered.table, None) is not None:
+                    windows |= registered.windows_s(settings)
         for rule in self.rule:
             for condition in (
                 rule.match.activity,
@@ -455,9 +402,11 @@ _PINS = (
     ("pin_inbound_fee_rate_ppm", "min_inbound_fee_rate_ppm", "max_inbound_fee_rate_ppm"),
 )
 #: Parameters a strategy cannot do without: (strategy key, params table, field).
-_NEEDED = (
-    ("strategy", "static", "static", "fee_rate_ppm"),
-    ("inbound", "static", "inbound_static", "fee_rate_ppm"),
+_NEEDED = tuple(
+    (choice, registered.name, registered.table, field)
+    for choice, registry in (("strategy", OUTBOUND), ("inbound", INBOUND))
+    for registered in registry.values()
+    for field in registered.needs
 )
 
 
@@ -467,12 +416,10 @@ def _settings_problems(where: str, settings: RuleSettings) -> list[str]:
         lo, hi = getattr(settings, low), getattr(settings, high)
         if lo is not None and hi is not None and lo > hi:
             problems.append(f"{where}: {low} = {lo} is above {high} = {hi}")
-    flow = settings.flow_adaptive
-    if flow is not None and flow.band_low >= flow.band_high:
-        problems.append(
-            f"{where}: flow_adaptive.band_low must be below band_high "
-            f"(got {flow.band_low / 1000} and {flow.band_high / 1000})"
-        )
+    for table in strategy_tables():
+        params = getattr(settings, table)
+        if params is not None:
+            problems += [f"{where}: {table}.{problem}" for problem in params.problems()]
     return problems
 
 

@@ -2,37 +2,34 @@
 
 Outbound strategies price our side of the channel (``strategy = ...``); inbound ones set
 the signed fee on HTLCs entering through it (``inbound = ...``; ``keep`` leaves it alone).
-To add a strategy: write a function from :class:`StrategyContext` to :class:`Target` in a
-module of its own, add its name to the policy's ``OutboundStrategy`` (and a parameter table
-if it has parameters), and register it here; the planner, the safety limits, the journal
-and the benchmark pick it up from there.
+To add a strategy: in a module of its own, declare its parameter table and register its
+function from :class:`StrategyContext` and those parameters to :class:`Target` with
+:func:`~lnpilot.fees.strategies.registry.strategy`; then import the module below. The
+policy language (the name, the table, required keys), the gatherer (history windows, the
+graph), the planner, the safety limits, the journal and the league pick it up from that
+registration. The import order is the order the policy's error messages list names in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+# isort: off
+from lnpilot.fees.strategies import (  # noqa: F401  (importing registers)
+    static,
+    proportional,
+    flow_adaptive,
+    cost,
+    peer_aware,
+    inbound,
+    lndg,
+    clboss,
+    ignore,
+)
 
+# isort: on
 from lnpilot.fees.strategies.base import StrategyContext, Target
-from lnpilot.fees.strategies.cost import cost_floor, liquidity_cost
-from lnpilot.fees.strategies.flow_adaptive import flow_adaptive
-from lnpilot.fees.strategies.inbound import discount_bound_ppm, inbound_discount, inbound_static
-from lnpilot.fees.strategies.peer_aware import peer_aware
-from lnpilot.fees.strategies.proportional import proportional
-from lnpilot.fees.strategies.static import static
-
-Strategy = Callable[[StrategyContext], Target]
-
-OUTBOUND: Mapping[str, Strategy] = {
-    "static": static,
-    "proportional": proportional,
-    "flow_adaptive": flow_adaptive,
-    "cost_floor": cost_floor,
-    "peer_aware": peer_aware,
-}
-INBOUND: Mapping[str, Strategy] = {
-    "static": inbound_static,
-    "discount": inbound_discount,
-}
+from lnpilot.fees.strategies.cost import liquidity_cost
+from lnpilot.fees.strategies.inbound import discount_bound_ppm
+from lnpilot.fees.strategies.registry import INBOUND, OUTBOUND, Strategy, tables
 
 __all__ = [
     "INBOUND",
@@ -42,4 +39,5 @@ __all__ = [
     "Target",
     "discount_bound_ppm",
     "liquidity_cost",
+    "tables",
 ]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs
-from lnpilot.fees.policy import RuleSettings
 from lnpilot.node.models import ChannelPolicy
+
+if TYPE_CHECKING:  # the policy's settings model is built from the strategies' registrations
+    from lnpilot.fees.policy import RuleSettings
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,33 @@ The cost is the larger of the two (a sat of liquidity came from one or the other
 them would count it twice). The floor is the cost plus ``markup_pct``; ``cost_floor`` prices
 the channel at the floor, and ``never_below_cost`` makes it a lower bound for any strategy.
 The same cost bounds the inbound discount (:mod:`lnpilot.fees.strategies.inbound`).
+
+The ``cost`` strategy is charge-lnd's, a simpler reading of the same table: the opening fee
+alone over the capacity, times ``cost_factor_pct``, and 1 ppm on channels the peer opened.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from lnpilot.fees.policy import CostParams
+from pydantic import Field
+
 from lnpilot.fees.strategies.base import StrategyContext, Target
+from lnpilot.fees.strategies.registry import params_in, strategy
+from lnpilot.fees.values import Pct, StrictModel
 from lnpilot.node.models import Initiator
+
+
+class CostParams(StrictModel):
+    """What liquidity in a channel cost: the inputs of the cost floor and the inbound bound."""
+
+    open_cost_sat: Annotated[int, Field(ge=0)] = 0
+    amortise_turns: Annotated[int, Field(ge=1, le=1000)] = 1
+    markup_pct: Pct = 10
+    peer_fee_estimate: bool = True
+    #: charge-lnd's ``cost_factor`` in percent: the ``cost`` strategy's multiplier.
+    cost_factor_pct: Annotated[int, Field(ge=0, le=100_000)] = 100
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 
 def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
-    params = ctx.settings.cost or CostParams()
+    params = params_in(ctx.settings, "cost", CostParams)
     channel = ctx.inputs.channel
     parts: list[tuple[int, str]] = []
     measured = ctx.inputs.rebalance_cost_ppm
@@ -72,6 +90,31 @@ def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
     return LiquidityCost(cost_ppm, floor_ppm, source, params.markup_pct)
 
 
-def cost_floor(ctx: StrategyContext) -> Target:
+@strategy("cost_floor", CostParams, table="cost")
+def cost_floor(ctx: StrategyContext, params: CostParams) -> Target:
     cost = liquidity_cost(ctx)
     return Target(cost.floor_ppm, f"cost_floor: {cost.explanation}")
+
+
+@strategy("cost", CostParams)
+def cost(ctx: StrategyContext, params: CostParams) -> Target:
+    """charge-lnd's ``cost``: the channel's opening fee over its capacity, times a factor.
+
+    ``fee = cost_factor × 10⁶ × open_fee_sat / capacity_sat`` (truncated, as charge-lnd's
+    ``int()``), for a channel we opened; charge-lnd finds the opening transaction in the
+    wallet and sets 1 ppm when it is not there (a channel the peer opened). lnpilot does not
+    read wallet transactions: the opening fee is ``cost.open_cost_sat``, and a channel whose
+    opener the backend does not report is treated as the peer's, as charge-lnd would find
+    no transaction for it.
+    """
+    channel = ctx.inputs.channel
+    if channel.initiator is not Initiator.LOCAL:
+        return Target(1, "cost: we did not open the channel (no opening fee of ours); 1 ppm")
+    fee_rate_ppm = (
+        params.cost_factor_pct * 1_000_000 * params.open_cost_sat // (100 * channel.capacity_sat)
+    )
+    return Target(
+        fee_rate_ppm,
+        f"cost: opening fee {params.open_cost_sat} sat over {channel.capacity_sat} sat capacity "
+        f"× {params.cost_factor_pct}% = {fee_rate_ppm} ppm",
+    )

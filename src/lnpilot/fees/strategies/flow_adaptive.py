@@ -28,13 +28,43 @@ changes; the safety limits still cap every single move.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from lnpilot.fees.inputs import format_ratio
-from lnpilot.fees.policy import FlowAdaptiveParams, format_duration
 from lnpilot.fees.strategies.base import StrategyContext, Target
+from lnpilot.fees.strategies.registry import strategy
+from lnpilot.fees.values import DAY_S, DurationS, Pct, Permille, StrictModel, format_duration
 
 
-def flow_adaptive(ctx: StrategyContext) -> Target:
-    params = ctx.settings.flow_adaptive or FlowAdaptiveParams()
+class FlowAdaptiveParams(StrictModel):
+    window_s: DurationS = Field(default=7 * DAY_S, alias="window")
+    band_low: Permille = 300
+    band_high: Permille = 700
+    target_flow_pct: Pct = 20  # outbound volume per window, in % of capacity
+    tolerance_pct: Annotated[int, Field(ge=0, le=100)] = 50
+    step_pct: Annotated[int, Field(ge=1, le=100)] = 5
+    min_step_ppm: Annotated[int, Field(ge=1, le=10_000)] = 2
+    idle_after_s: DurationS = Field(default=2 * DAY_S, alias="idle_after")
+    ramp_s: DurationS = Field(default=7 * DAY_S, alias="ramp")
+    max_ramp: Annotated[int, Field(ge=1, le=20)] = 4
+
+    def problems(self) -> list[str]:
+        if self.band_low >= self.band_high:
+            return [
+                "band_low must be below band_high "
+                f"(got {self.band_low / 1000} and {self.band_high / 1000})"
+            ]
+        return []
+
+
+@strategy(
+    "flow_adaptive",
+    FlowAdaptiveParams,
+    windows=lambda params: (params.window_s, params.idle_after_s),
+)
+def flow_adaptive(ctx: StrategyContext, params: FlowAdaptiveParams) -> Target:
     window = format_duration(params.window_s)
     stats = ctx.inputs.windows.get(params.window_s)
     recent = ctx.inputs.windows.get(params.idle_after_s)

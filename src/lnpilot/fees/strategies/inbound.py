@@ -11,14 +11,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from lnpilot.fees.inputs import format_ratio
-from lnpilot.fees.policy import InboundDiscountParams, InboundStaticParams
 from lnpilot.fees.strategies.base import StrategyContext, Target
 from lnpilot.fees.strategies.cost import liquidity_cost
+from lnpilot.fees.strategies.registry import params_in, strategy
+from lnpilot.fees.values import InboundMsat, InboundPpm, Permille, StrictModel
 
 
-def inbound_static(ctx: StrategyContext) -> Target:
-    params = ctx.settings.inbound_static or InboundStaticParams()
+class InboundStaticParams(StrictModel):
+    fee_rate_ppm: InboundPpm | None = None
+    base_fee_msat: InboundMsat | None = None
+
+
+class InboundDiscountParams(StrictModel):
+    below_ratio: Permille = 300
+    max_discount_ppm: Annotated[int, Field(ge=0, le=1_000_000)] = 200
+
+
+@strategy(
+    "static",
+    InboundStaticParams,
+    side="inbound",
+    table="inbound_static",
+    needs=("fee_rate_ppm",),
+)
+def inbound_static(ctx: StrategyContext, params: InboundStaticParams) -> Target:
     return Target(
         params.fee_rate_ppm,
         f"inbound static {params.fee_rate_ppm} ppm",
@@ -28,15 +49,15 @@ def inbound_static(ctx: StrategyContext) -> Target:
 
 def discount_bound_ppm(ctx: StrategyContext) -> tuple[int, str]:
     """The largest discount (ppm, positive) the channel may give, and why that much."""
-    params = ctx.settings.inbound_discount or InboundDiscountParams()
+    params = params_in(ctx.settings, "inbound_discount", InboundDiscountParams)
     cost = liquidity_cost(ctx)
     if params.max_discount_ppm <= cost.cost_ppm:
         return params.max_discount_ppm, f"max_discount_ppm {params.max_discount_ppm}"
     return cost.cost_ppm, f"rebalancing cost: {cost.source}"
 
 
-def inbound_discount(ctx: StrategyContext) -> Target:
-    params = ctx.settings.inbound_discount or InboundDiscountParams()
+@strategy("discount", InboundDiscountParams, side="inbound", table="inbound_discount")
+def inbound_discount(ctx: StrategyContext, params: InboundDiscountParams) -> Target:
     local = ctx.inputs.local_permille
     below = params.below_ratio
     if local >= below:

@@ -9,12 +9,22 @@ compare to, the fee stays as it is.
 
 from __future__ import annotations
 
-from lnpilot.fees.policy import PeerAwareParams
+from typing import Annotated
+
+from pydantic import Field
+
 from lnpilot.fees.strategies.base import StrategyContext, Target
+from lnpilot.fees.strategies.registry import strategy
+from lnpilot.fees.values import Pct, StrictModel
 
 
-def peer_aware(ctx: StrategyContext) -> Target:
-    params = ctx.settings.peer_aware or PeerAwareParams()
+class PeerAwareParams(StrictModel):
+    ratio_pct: Pct = 100
+    offset_ppm: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
+
+
+@strategy("peer_aware", PeerAwareParams, reads_graph=True)
+def peer_aware(ctx: StrategyContext, params: PeerAwareParams) -> Target:
     rates = sorted(ctx.inputs.peer_fee_rates_ppm)
     if not rates:
         return Target(None, "peer_aware: no other channel toward this peer in view; keeping")
