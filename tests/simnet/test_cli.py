@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from simnet_helpers import shared_graph
 from typer.testing import CliRunner
 
 from lnpilot.cli.main import app
@@ -72,10 +72,7 @@ def test_a_bad_scenario_is_named() -> None:
 
 
 def test_stats_on_the_snapshot_topology() -> None:
-    if not SNAPSHOT.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"snapshot {SNAPSHOT} is missing in CI (../shared/data must be there)")
-        pytest.skip(f"snapshot {SNAPSHOT} not present (../shared/data is outside the repo)")
+    shared_graph(SNAPSHOT.name)
     summary = _stats("--topology", str(SNAPSHOT), "--duration", "1h")
     assert summary["nodes"] == 501  # the snapshot's 500 and ours
     ours = summary["our_node"]

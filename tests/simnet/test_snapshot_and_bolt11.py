@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from simnet_helpers import shared_graph
 
 from lnpilot.lnbits.bolt11 import decode
 from lnpilot.simnet.bolt11 import encode
@@ -21,10 +21,7 @@ LNBITS_PYTHON = REPO / ".cache" / "lnbits-1.6.2" / "bin" / "python"
 
 
 def test_snapshot_loads() -> None:
-    if not SNAPSHOT.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"snapshot {SNAPSHOT} is missing in CI (../shared/data must be there)")
-        pytest.skip(f"snapshot {SNAPSHOT} not present (../shared/data is outside the repo)")
+    shared_graph(SNAPSHOT.name)
     net = SimNetwork(seed=1)
     assert load_snapshot(SNAPSHOT, net, seed=1) == 12_901
     assert len(net.nodes) == 500

@@ -30,6 +30,12 @@ from rich.table import Table
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
+from lnpilot.simnet.generate import (
+    DEMAND_FAMILIES,
+    GeneratorError,
+    IdleScenarioError,
+    new_scenario,
+)
 from lnpilot.simnet.lnd_rest import FaceServer, serve
 from lnpilot.simnet.scenario import Scenario, ScenarioError, load_scenario, snapshot_scenario
 from lnpilot.simnet.simulation import Simulation
@@ -388,3 +394,78 @@ def _balance_bar(local_ratio: float) -> str:
     """Local share solid, remote share light: readable in colour and in a log file alike."""
     local = round(local_ratio * _BAR_WIDTH)
     return f"[green]{'█' * local}[/green][blue]{'░' * (_BAR_WIDTH - local)}[/blue]"
+
+
+# --- scenario files --------------------------------------------------------------------------
+
+scenario_app = typer.Typer(help="Scenario files: generate them from real graphs.")
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("new")
+def scenario_new(
+    graph: Annotated[
+        Path, typer.Option(help="Graph snapshot (gzipped JSON, the schema of ../shared/data).")
+    ],
+    output_file: Annotated[Path, typer.Option("-o", "--output", help="Scenario file to write.")],
+    around: Annotated[
+        str | None, typer.Option(help="Carve around this node (pubkey or unique alias).")
+    ] = None,
+    random_center: Annotated[
+        bool, typer.Option("--random", help="Carve around a random mid-sized node.")
+    ] = False,
+    nodes: Annotated[int, typer.Option(help="Nodes to carve from the graph.")] = 300,
+    our_channels: Annotated[int, typer.Option(help="Channels of our node.")] = 6,
+    demand: Annotated[
+        str, typer.Option(help=f"Demand family: {', '.join(DEMAND_FAMILIES)}.")
+    ] = "lsp",
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Carve a scenario out of a real graph, with mainnet-like payers and our node in it.
+
+    The scenario is run for a virtual day before it is written: one in which our node
+    forwards nothing is refused (exit 1), since it would measure nothing.
+    """
+    if output_file.exists() and not force:
+        output.error(f"-o: {output_file} exists; pass --force to overwrite it")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    try:
+        made = new_scenario(
+            graph,
+            around=around,
+            random_center=random_center,
+            nodes=nodes,
+            our_channels=our_channels,
+            demand=demand,
+            seed=seed,
+        )
+    except IdleScenarioError as exc:
+        output.error(str(exc))
+        raise typer.Exit(ExitCode.FAILED) from None
+    except GeneratorError as exc:
+        output.error(str(exc))
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    output_file.write_text(made.toml, encoding="utf-8")
+    facts = {
+        "file": str(output_file),
+        "center": made.center_pubkey,
+        "center_alias": made.center_alias,
+        "nodes": made.graph_nodes,
+        "channels": made.graph_channels,
+        "check_hours": made.check_hours,
+        "check_payments": made.check_payments,
+        "check_success_rate": made.check_success_rate,
+        "check_our_forwards": made.check_forwards,
+    }
+    if json:
+        output.emit_json(facts)
+        return
+    output.stdout.print(
+        f"wrote {escape(str(output_file))}: {made.graph_nodes} nodes, {made.graph_channels} "
+        f"channels, carved around {escape(made.center_alias)}\n"
+        f"check, first {made.check_hours:g} virtual hours: {made.check_payments} payments, "
+        f"{made.check_success_rate:.1%} succeeded, our node forwarded {made.check_forwards}",
+        soft_wrap=True,
+    )
