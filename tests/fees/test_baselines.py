@@ -10,12 +10,13 @@ beside it, from those rules, not by running the code under test.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, WindowStats
 from lnpilot.fees.planner import Action, plan
-from lnpilot.fees.policy import RuleSettings
+from lnpilot.fees.policy import RuleSettings, load_policy
 from lnpilot.fees.strategies import OUTBOUND, StrategyContext
 from lnpilot.fees.strategies.clboss import bins_for
 from lnpilot.node.models import Initiator, PolicyUpdate
@@ -234,3 +235,18 @@ def test_clboss_scales_the_competitors_median_by_balance(local_sat: int, expecte
 
 def test_charge_lnd_ignore_keeps_the_fee_rate() -> None:
     assert run("ignore", inputs(channel(fee_rate_ppm=321)), {}) is None
+
+
+ARMS = Path(__file__).parents[2] / "bench" / "league" / "arms"
+
+
+@pytest.mark.parametrize("arm", sorted(p.name for p in ARMS.glob("*.toml")))
+def test_every_league_arm_is_a_valid_policy_naming_a_baseline(arm: str) -> None:
+    found = load_policy(ARMS / arm)
+    assert found.rule[-1].strategy in OUTBOUND
+    assert found.safety.max_step_pct == 1000  # the tool's rules decide, not lnpilot's limits
+
+
+def test_the_league_has_an_arm_per_baseline() -> None:
+    names = {load_policy(path).rule[-1].strategy for path in ARMS.glob("*.toml")}
+    assert names == {"proportional", "static", "cost", "lndg_autofees", "clboss"}

@@ -92,18 +92,24 @@ def adjustment_ppm(
     if out_pct <= params.low_liq_pct:
         if failed > params.failed_htlcs and in1_sat == 0:
             return Fraction(5 * m), f"low liquidity, {failed} failed forwards and no inflow in 1d"
-        return Fraction(0), "low liquidity without enough failed forwards, or with inflow"
+        return Fraction(0), (
+            f"low liquidity but {failed} failed forwards (moves above {params.failed_htlcs}) "
+            f"and {in1_sat} sat in over 1d (moves at 0)"
+        )
     if out_pct < params.excess_pct:
         if idle:
             return Fraction(-3 * m), "no flow in 7d"
         if net7 > 1:
             return 2 * m * (1 + net7), f"net outflow {float(net7):.2f}× capacity in 7d"
-        return Fraction(0), "balanced flow"
+        return Fraction(0), f"net outflow {float(net7):.2f}× capacity in 7d (moves above 1)"
     if idle:
         return Fraction(-5 * m), "excess liquidity and no flow in 7d"
     if net7 < 0 and assist7_msat > revenue7_msat * 10:
         return Fraction(-5 * m), "excess liquidity, net inflow, assisting revenue > 10× own"
-    return Fraction(0), "excess liquidity with flow"
+    return Fraction(0), (
+        f"excess liquidity with flow, net {float(net7):+.2f}× capacity in 7d, fees earned "
+        f"{assist7_msat // 1000} sat in and {revenue7_msat // 1000} sat out"
+    )
 
 
 @strategy(
