@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 LEAGUE = Path(__file__).resolve().parents[2] / "bench" / "league.py"
 HEADLINES = (
     "league_median_ratio",
@@ -22,6 +24,7 @@ HEADLINES = (
 )
 
 
+@pytest.mark.slow
 def test_the_quick_league_prints_every_figure() -> None:
     done = subprocess.run(
         [sys.executable, str(LEAGUE), "--quick", "--jobs", "1"],
