@@ -57,6 +57,7 @@ bench: venv lnbits chromium
 	$(BIN)/python bench/simnet_speed.py
 	$(BIN)/python bench/store_speed.py
 	$(BIN)/python bench/fees_sim.py
+	$(BIN)/python bench/league.py --quick
 	$(BIN)/python bench/rebalance_sim.py
 	$(BIN)/python bench/api_speed.py
 

@@ -2,33 +2,38 @@
 
 Why: a fee strategy is only worth its complexity if it earns more than leaving fees alone,
 without spamming the network with updates. This runs the drain scenario
-(``lnpilot/fees/drain_scenario.toml``: a shop's customers pay through us and drain our side
-of our channel to it) once per policy, same seed, same demand, and compares what our node
-earned in forwarding fees. The reference is static fees (the scenario's 100 ppm, never
-changed); the contender is the flow-adaptive controller with the shipped defaults and
-bounds of 10..2000 ppm. Any other policy file joins with ``--policy NAME=FILE``: that is how
-a new strategy is benchmarked.
+(``lnpilot/simnet/scenarios/fee_drain.toml``: a shop's customers pay through us and drain our
+side of our channel to it) once per policy, same seed, same demand, through the lab
+(:mod:`lnpilot.lab`: the daemon's collector and fee loops, hourly, through ``LndRest``), and
+compares what our node earned in forwarding fees. The reference is static fees (the scenario's
+100 ppm, never changed); the contender is the flow-adaptive controller with the shipped
+defaults and bounds of 10..2000 ppm. Any other policy file joins with ``--policy NAME=FILE``:
+that is how a new strategy is benchmarked.
 
 Before the measured days, ``--warmup-days`` of the same traffic build the history the
 strategies read (as a collector running before the fee engine is switched on); nothing is
-evaluated or counted during them. The simulated senders pay whatever fee a route costs
-(they have no fee limit), which is why every contender needs a ``max_fee_rate_ppm``.
+evaluated or counted during them. The simulated senders pay whatever fee a route costs (they
+have no fee limit), which is why every contender needs a ``max_fee_rate_ppm``.
 
-Prints ``name=value`` lines; the headline figures are ``net_fees_ratio`` (flow-adaptive's
-fees over static's; with no rebalancing in the scenario, net fees are the fees earned) and
+Prints ``name=value`` lines; the headline figures are ``net_fees_ratio`` (flow-adaptive's fees
+over static's; with no rebalancing in the scenario, net fees are the fees earned) and
 ``updates_per_channel_day`` (flow-adaptive's policy updates per channel per day).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import tempfile
 import time
 from pathlib import Path
 
-from lnpilot.fees.experiment import DRAIN_SCENARIO, ExperimentOutcome, run
 from lnpilot.fees.policy import PolicyFile, load_policy, parse_policy
+from lnpilot.lab import Figures, Lab
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.simulation import Simulation
+
+DRAIN_SCENARIO = Path("fee_drain.toml")
 
 STATIC = """
 [[rule]]
@@ -45,28 +50,41 @@ max_fee_rate_ppm = 2000
 """
 
 
+async def _measure(
+    sim: Simulation, policy: PolicyFile, days: float, warmup: float
+) -> tuple[Figures, dict[str, list[tuple[int, int]]]]:
+    with tempfile.TemporaryDirectory(prefix="lnpilot-fees-sim-") as data_dir:
+        async with Lab(sim, Path(data_dir), policy) as lab:
+            await lab.run_for(warmup * 86_400, loops=("collect",))
+            since = sim.network.now()
+            await lab.run_for(days * 86_400)
+            series = {
+                scid: [(fee, local) for _, fee, local in samples]
+                for scid, samples in lab.samples.items()
+            }
+            return await lab.figures(since), series
+
+
 def arm(
     name: str, policy: PolicyFile, scenario: Path, seed: int | None, days: float, warmup: float
-) -> ExperimentOutcome:
+) -> Figures:
     sim = Simulation(load_scenario(scenario), seed=seed)
     started = time.perf_counter()
-    outcome = run(sim, policy, days=days, warmup_days=warmup)
+    figures, series = asyncio.run(_measure(sim, policy, days, warmup))
     elapsed = time.perf_counter() - started
-    print(f"{name}_fees_sat={outcome.fees_earned_msat / 1000:.0f}")
-    print(f"{name}_forwards={outcome.forwards}")
-    print(f"{name}_liquidity_failures={outcome.liquidity_failures}")
-    print(f"{name}_updates={outcome.updates}")
-    print(f"{name}_updates_per_channel_day={outcome.updates_per_channel_day:.2f}")
+    print(f"{name}_fees_sat={figures.fees_earned_msat / 1000:.0f}")
+    print(f"{name}_forwards={figures.forwards}")
+    print(f"{name}_liquidity_failures={figures.liquidity_failures}")
+    print(f"{name}_updates={figures.policy_updates}")
+    print(f"{name}_updates_per_channel_day={figures.updates_per_channel_day:.2f}")
     for alias, scid in _named_channels(sim).items():
-        fees = outcome.fee_series[scid]
-        ratios = outcome.ratio_series[scid]
+        first, last = series[scid][0], series[scid][-1]
         print(
-            f"{name}_{alias}_fee_ppm={fees[0][1]}->{fees[-1][1]} "
-            f"local_ratio={ratios[0][1] / 1000:.2f}->{ratios[-1][1] / 1000:.2f} "
-            f"earned_sat={outcome.fees_by_channel_msat.get(scid, 0) // 1000}"
+            f"{name}_{alias}_fee_ppm={first[0]}->{last[0]} "
+            f"local_ratio={first[1] / 1000:.2f}->{last[1] / 1000:.2f}"
         )
     print(f"{name}_run_s={elapsed:.1f}")
-    return outcome
+    return figures
 
 
 def _named_channels(sim: Simulation) -> dict[str, str]:
@@ -80,7 +98,7 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--warmup-days", type=float, default=7.0)
     parser.add_argument("--seed", type=int, default=None, help="default: the scenario's")
-    parser.add_argument("--scenario", type=Path, default=DRAIN_SCENARIO)
+    parser.add_argument("--scenario", type=Path, default=DRAIN_SCENARIO, help="a scenario file")
     parser.add_argument(
         "--policy",
         action="append",

@@ -41,7 +41,9 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ),
     # the settings, and the wiring of the client and the node from them; no engine reads it
     ("configuration", frozenset({"config"})),
-    ("composition", frozenset({"service", "lab"})),
+    ("composition", frozenset({"service"})),
+    # the daemon's own loops (service/) run in virtual time over simnet
+    ("composition in virtual time", frozenset({"lab"})),
     ("faces", frozenset({"api", "web"})),
     ("entry point", frozenset({"cli"})),
 ]
@@ -68,13 +70,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
             "records",
             "transaction",
         )
-    },
-    **{
-        ("fees/experiment.py", f"lnpilot.simnet.{module}"): (
-            "the fee experiment runs a policy on simnet in virtual time: lab/'s work, it "
-            "moves there when lab/ lands"
-        )
-        for module in ("clock", "model", "our_node", "records", "simulation")
     },
 }
 

@@ -4,7 +4,7 @@ The planner is a pure function of these values (and the policy): it reads no clo
 store and no node, so the same inputs always give the same plan, the daemon and the
 benchmark run the same code, and a decision can be replayed from its journal entry. Filling
 them is the gatherer's job (:mod:`lnpilot.fees.gather` from the node and the store,
-:mod:`lnpilot.fees.experiment` from a simulation).
+the lab, :mod:`lnpilot.lab`, runs the same gatherer over a simulated node).
 
 What the history does not cover is left out rather than given as zero: a window the store
 has not watched for long enough is absent, and an unknown uptime is absent. Zero forwards

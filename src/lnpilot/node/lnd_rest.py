@@ -20,10 +20,11 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,9 @@ class LndRest(NodeBackend):
     """Our LND node over its REST API (``https://host:8080`` by default; plain http allowed).
 
     `tls_cert` is the path of LND's ``tls.cert`` for its self-signed certificate; without it
-    an https URL is checked against the system's CAs.
+    an https URL is checked against the system's CAs. `transport` replaces the network
+    (the lab passes an in-process one to a simulated node's REST app) and `clock` says what
+    "now" is (the lab's virtual time): both default to the real ones.
     """
 
     name = "lnd-rest"
@@ -116,6 +119,8 @@ class LndRest(NodeBackend):
         tls_cert: str | Path | None = None,
         timeout_s: float = 30.0,
         failed_forward_capacity: int = 10_000,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"LND REST url must start with http:// or https://, got {url!r}")
@@ -133,7 +138,9 @@ class LndRest(NodeBackend):
             headers={MACAROON_HEADER: macaroon_hex},
             timeout=timeout_s,
             verify=verify,
+            transport=transport,
         )
+        self._clock = clock or partial(datetime.now, UTC)
         self._timeout_s = timeout_s
         self._pubkey: str | None = None
         self._failed = lj.FailedForwardBuffer(failed_forward_capacity)
@@ -356,7 +363,7 @@ class LndRest(NodeBackend):
                 async with aclosing(stream) as events:
                     async for event in events:
                         if "subscribed_event" in event:
-                            self.htlc_events_since = datetime.now(UTC)
+                            self.htlc_events_since = self._clock()
                             delay = _RECONNECT_MIN_S
                         else:
                             self._failed.add(event)
