@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from lnpilot.api.channels import parse_scid
-from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, audited
+from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, StoreId, audited
 from lnpilot.node.backend import CapabilityMissing
 from lnpilot.rebalance import Attribution, History, Mode, Rebalancer, SettingsError, history
 from lnpilot.rebalance import load_settings as load_rebalance
@@ -96,7 +96,7 @@ async def runs(
 
 
 @router.get("/runs/{run_id}", summary="One run's decisions")
-async def run_detail(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
+async def run_detail(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
     found = await _journaled(services, run_id)
     if not found.decisions:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rebalancing run {run_id}")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from lnpilot.api import metrics
-from lnpilot.api.deps import Admin, ServicesDep, authenticate
+from lnpilot.api.deps import Admin, ServicesDep, StoreId, authenticate
 from lnpilot.service.health import LoopStatus
 from lnpilot.store import audit
 
@@ -48,7 +48,7 @@ async def audit_log(
     services: ServicesDep,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(description="Page back from this entry")] = None,
+    before_id: Annotated[StoreId | None, Query(description="Page back from this entry")] = None,
 ) -> list[audit.AuditEntry]:
     async with services.store.read() as reader:
         return await audit.entries(reader, limit=limit, before_id=before_id)
