@@ -10,7 +10,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lnpilot.api.deps import UNPROCESSABLE, Admin, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import (
+    UNPROCESSABLE,
+    Admin,
+    NoBody,
+    Reader,
+    ServicesDep,
+    StoreId,
+    audited,
+)
 from lnpilot.monitor import IncidentError, acknowledge, annotate, incident_markdown, resolve
 from lnpilot.store.alerts import (
     Alert,
@@ -100,7 +108,9 @@ async def add_silence(services: ServicesDep, token: Admin, body: SilenceIn) -> S
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End a silence now",
 )
-async def expire_silence(services: ServicesDep, token: Admin, silence_id: StoreId) -> None:
+async def expire_silence(
+    services: ServicesDep, token: Admin, silence_id: StoreId, _body: NoBody = None
+) -> None:
     async with (
         audited(services, token, "alerts.unsilence", target=f"silence:{silence_id}"),
         monitor_book(services.store, write=True) as book,

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Body, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from lnpilot.lnbits.redact import redact_text
 from lnpilot.node.backend import NodeError
@@ -39,6 +39,19 @@ def is_store_id(value: int) -> bool:
     """Whether a row could have this id (for the dashboard, which shows "missing" instead)."""
     return 1 <= value <= MAX_STORE_ID
 
+
+class _Nothing(BaseModel):
+    """The only body a route without parameters accepts: none, or ``{}``."""
+
+    model_config = ConfigDict(extra="forbid", title="Nothing")
+
+
+#: The body parameter of a write that takes none. Declared rather than left out because
+#: FastAPI ignores a body nobody declared: a caller who believed ``{"amount_sat": 1000}``
+#: limited a rebalance got an unlimited one. Anything but no body or ``{}`` is a 422.
+NoBody = Annotated[
+    _Nothing | None, Body(description="This route takes no body (an empty object is accepted).")
+]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `lnpilot tokens create`.")
 

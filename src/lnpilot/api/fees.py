@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
 from lnpilot.fees import PolicyError, PolicyFile, RollbackError, RunReport, evaluate, load_policy
 from lnpilot.fees import rollback as rollback_run
 from lnpilot.service.context import Services
@@ -59,12 +59,12 @@ async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
 
 
 @router.post("/plan", summary="Plan fees now: a dry run, journaled, nothing sent")
-async def plan(services: ServicesDep, token: Admin) -> RunOut:
+async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=False)
 
 
 @router.post("/apply", summary="Plan and apply fees now, verified by reading back")
-async def apply(services: ServicesDep, token: Admin) -> RunOut:
+async def apply(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=True)
 
 
@@ -96,6 +96,7 @@ async def rollback(
     force: Annotated[
         bool, Query(description="Restore even where the policy changed again since")
     ] = False,
+    _body: NoBody = None,
 ) -> RunOut:
     async with audited(
         services, token, "fees.rollback", target=f"run:{run_id}", detail={"force": force}

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from lnpilot.api.channels import parse_scid
-from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
 from lnpilot.node.backend import CapabilityMissing
 from lnpilot.rebalance import Attribution, History, Mode, Rebalancer, SettingsError, history
 from lnpilot.rebalance import load_settings as load_rebalance
@@ -75,12 +75,12 @@ async def _run(services: Services, token: Admin, mode: Mode) -> RunOut:
 
 
 @router.post("/plan", summary="Plan rebalances now: a dry run, journaled")
-async def plan(services: ServicesDep, token: Admin) -> RunOut:
+async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, Mode.DRY_RUN)
 
 
 @router.post("/run", summary="Plan and execute rebalances now, within the budget")
-async def run(services: ServicesDep, token: Admin) -> RunOut:
+async def run(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, Mode.APPLY)
 
 
