@@ -145,7 +145,20 @@ class PaymentsResource(Resource):
             "payment_hash": payment_hash,
         }
         payload = {k: v for k, v in body.items() if v is not None}
-        return Payment.model_validate(await self._t.request(CREATE, json=payload))
+        try:
+            answer = await self._t.request(CREATE, json=payload)
+        except PaymentFailedError as exc:
+            # LNbits answers a refused invoice (amount over its maximum, a wallet that may not
+            # receive) with the same final 520 as a failed payment; nothing was paid or even
+            # attempted, the request was refused: it is bad input, not a payment failure.
+            raise ValidationError(
+                f"LNbits refused the invoice: {exc.message}",
+                method=CREATE.method,
+                path=CREATE.path,
+                status=exc.status,
+                detail=exc.detail,
+            ) from None
+        return Payment.model_validate(answer)
 
     # -- paying -------------------------------------------------------------------------
 
