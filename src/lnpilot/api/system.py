@@ -32,7 +32,9 @@ class Health:
 @router.get(
     "/health",
     summary="Which loop last succeeded when; 503 when any loop is unhealthy",
-    responses={503: {"description": "A loop has not succeeded within three intervals"}},
+    responses={
+        503: {"description": "A loop is failing, or more than three intervals behind schedule"}
+    },
 )
 async def health(services: ServicesDep, response: Response) -> Health:
     now = services.clock()
