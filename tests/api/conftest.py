@@ -1,5 +1,6 @@
 """API fixtures: the simulated network's node (through its real LND REST face) collected into a
-fresh SQLite store, the app over it, and a read and an admin token.
+fresh SQLite store, the app over it, and a read and an admin token. ``api_on_each_store`` is the
+same over the store tests' databases: SQLite, and PostgreSQL when asked (see store/conftest.py).
 
 The clock is the simulation's: reads, audit entries and the health registry all use it.
 """
@@ -7,6 +8,7 @@ The clock is the simulation's: reads, audit entries and the health registry all 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,9 @@ from lnpilot.config import Settings
 from lnpilot.service import Services
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.tokens import Scope, create_token
+from store.conftest import database_url, store
+
+__all__ = ["database_url", "store"]
 
 POLICY = """
 [safety]
@@ -68,16 +73,32 @@ async def collected(sim: Sim, store: Store) -> None:
     await collector.run_once()
 
 
+@asynccontextmanager
+async def serving(sim: Sim, store: Store, tmp_path: Path) -> AsyncIterator[Api]:
+    """The app over ``store`` (collected from ``sim``) with a read and an admin token."""
+    await collected(sim, store)
+    async with store.transaction() as tx:
+        _, read = await create_token(tx, "viewer", Scope.READ, T0)
+        _, admin = await create_token(tx, "operator", Scope.ADMIN, T0)
+    services = Services(
+        store=store, node=sim.lnd, settings=settings_for(tmp_path), clock=lambda: sim.now
+    )
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lnpilot") as http:
+        yield Api(sim, store, services, http, read, admin)
+
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_sim(T0) as sim, await Store.open(sqlite_url(tmp_path)) as store:
-        await collected(sim, store)
-        async with store.transaction() as tx:
-            _, read = await create_token(tx, "viewer", Scope.READ, T0)
-            _, admin = await create_token(tx, "operator", Scope.ADMIN, T0)
-        services = Services(
-            store=store, node=sim.lnd, settings=settings_for(tmp_path), clock=lambda: sim.now
-        )
-        transport = httpx.ASGITransport(app=create_app(services))
-        async with httpx.AsyncClient(transport=transport, base_url="http://lnpilot") as http:
-            yield Api(sim, store, services, http, read, admin)
+    async with (
+        running_sim(T0) as sim,
+        await Store.open(sqlite_url(tmp_path)) as opened,
+        serving(sim, opened, tmp_path) as served,
+    ):
+        yield served
+
+
+@pytest.fixture
+async def api_on_each_store(store: Store, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_sim(T0) as sim, serving(sim, store, tmp_path) as served:
+        yield served

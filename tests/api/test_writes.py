@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpilot.store import audit
+from lnpilot.store import audit, fee_journal, rebalances
 
 from .conftest import Api
 
@@ -118,3 +118,35 @@ async def test_unknown_incident_is_404_and_resolve_needs_cause(api: Api) -> None
     assert (await api.http.post("/api/v1/incidents/7/ack", headers=admin)).status_code == 404
     empty = await api.http.post("/api/v1/incidents/7/resolve", headers=admin, json={})
     assert empty.status_code == 422
+
+
+async def test_writes_without_a_body_refuse_one_and_do_nothing(api: Api) -> None:
+    """A body a route does not take is a caller's mistake, not something to ignore: a body
+    meant to limit a rebalance ({"amount_sat": -1}) used to run an unlimited one."""
+    admin = api.auth(admin=True)
+    for path in (
+        "/api/v1/fees/plan",
+        "/api/v1/fees/apply",
+        "/api/v1/fees/runs/1/rollback",
+        "/api/v1/rebalances/plan",
+        "/api/v1/rebalances/run",
+    ):
+        for body in ({"amount_sat": -1}, [1], "all"):
+            refused = await api.http.post(path, headers=admin, json=body)
+            assert refused.status_code == 422, (path, body, refused.text)
+            error = refused.json()
+            assert error["detail"] == "invalid request"
+            assert all(p.startswith("body") for p in error["problems"]), error
+    refused = await api.http.request(
+        "DELETE", "/api/v1/alerts/silences/1", headers=admin, json={"all": True}
+    )
+    assert refused.status_code == 422, refused.text
+    async with api.store.read() as reader:
+        node_id = await reader.node_id(api.sim.nodes["ours"])
+        assert node_id is not None
+        assert await fee_journal.runs(reader, node_id) == []
+        assert await rebalances.runs(reader, node_id) == []
+    assert await our_fee_rate_ppm(api, "800000x1x0") == 100
+    # no body, or an empty object, is what they take
+    assert (await api.http.post("/api/v1/fees/plan", headers=admin)).status_code == 200
+    assert (await api.http.post("/api/v1/fees/plan", headers=admin, json={})).status_code == 200

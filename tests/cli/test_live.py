@@ -54,6 +54,17 @@ def test_invoice_create_then_decode(
     assert decoded["expiry_s"] == 600
 
 
+def test_invoice_create_with_an_amount_lnbits_refuses_is_bad_input(
+    cli: Cli, lnbits_server: LNbitsServer, new_wallet: NewWallet
+) -> None:
+    """Exit 2 (fix the command line), not 1 (an operation failed): nothing was attempted."""
+    env = wallet_env(lnbits_server, new_wallet(0), admin=False)
+    for amount_sat in ("2100000000000001", str(2**63)):
+        refused = cli("invoice", "create", "--amount-sat", amount_sat, env=env)
+        assert refused.exit_code == 2, (amount_sat, refused.output)
+        assert "PaymentFailed" not in refused.stderr
+
+
 def test_pay_yes_pays_once_and_paying_again_pays_nothing(
     cli: Cli, lnbits_server: LNbitsServer, new_wallet: NewWallet
 ) -> None:

@@ -52,3 +52,26 @@ async def test_no_secret_in_logs_errors_or_reprs(lnbits_server, caplog) -> None:
     assert "lnbits retry" in caplog.text
     for name, secret in KNOWN.items():
         assert secret not in captured, f"{name} leaked"
+
+
+async def test_a_real_login_leaks_no_session_token_at_debug(lnbits_server, caplog) -> None:
+    """LNbits answers a login with the token in its body and in a ``set-cookie`` header, which
+    httpcore logs at DEBUG with every response header: the embedding program's DEBUG logging
+    must still never print it."""
+    caplog.set_level(logging.DEBUG)  # the root logger: httpx, httpcore, websockets, ours
+    for name in ("lnpilot", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)  # even if another test set them higher
+    su = lnbits_server.superuser
+    client = LNbitsClient(lnbits_server.url, username=su.username, password=su.password)
+    try:
+        await client.wallet.list()  # bearer: logs in with the right password first
+        token = client.transport.credentials.access_token
+    finally:
+        await client.aclose()
+    assert token, "the login should have given a token"
+    assert "receive_response_headers.complete" in caplog.text, "httpcore logged no headers"
+    assert "set-cookie" in caplog.text.lower(), "the login's answer headers were not logged"
+    for record in caplog.records:
+        assert token not in record.getMessage(), f"token leaked by {record.name}"
+        assert su.password not in record.getMessage(), f"password leaked by {record.name}"
+    assert token not in caplog.text

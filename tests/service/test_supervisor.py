@@ -4,8 +4,9 @@ on; stopping lets the run under way commit its transaction, and starts no other.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 import pytest
@@ -27,16 +28,21 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 async def test_a_crashing_loop_backs_off_and_the_others_run_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Told by signals and lower bounds only: a slower machine makes the gaps longer, never
+    shorter, so nothing here depends on its speed."""
     register_secret(SECRET)
-    calls = {"flaky": 0, "steady": 0}
+    flaky_at: list[float] = []
+    steady_at: list[float] = []
+    recovered = asyncio.Event()
 
     async def flaky() -> None:
-        calls["flaky"] += 1
-        if calls["flaky"] <= 2:
+        flaky_at.append(time.monotonic())
+        if len(flaky_at) <= 2:
             raise RuntimeError(f"node said no (key {SECRET})")
+        recovered.set()
 
     async def steady() -> None:
-        calls["steady"] += 1
+        steady_at.append(time.monotonic())
 
     health = LoopHealth()
     supervisor = Supervisor(
@@ -44,13 +50,16 @@ async def test_a_crashing_loop_backs_off_and_the_others_run_on(
     )
     with caplog.at_level(logging.ERROR, logger="lnpilot.service.supervisor"):
         task = asyncio.create_task(supervisor.run())
-        await asyncio.sleep(0.7)  # fails at 0 s and, after the capped backoff, at 0.5 s
+        await recovered.wait()  # failed twice, then succeeded
         supervisor.stop()
         await task
     flaky_status, steady_status = health.get("flaky"), health.get("steady")
     assert flaky_status is not None and steady_status is not None
-    assert flaky_status.failures == 2 and flaky_status.runs == 2  # no try within a backoff
-    assert steady_status.failures == 0 and steady_status.runs > 20
+    assert flaky_status.failures == 2 and flaky_status.runs == 3
+    # no try within a backoff: 1 s capped to 0.5 s, then 2 s capped to 0.5 s
+    assert [b - a >= 0.5 for a, b in itertools.pairwise(flaky_at)] == [True, True]
+    assert steady_status.failures == 0
+    assert len([t for t in steady_at if flaky_at[0] < t < flaky_at[2]]) >= 2, "steady stalled"
     assert flaky_status.last_error is not None and SECRET not in flaky_status.last_error
     assert "RuntimeError" in flaky_status.last_error
     assert "loop flaky failed (2 in a row), retrying in 0.5 s" in caplog.text
@@ -60,8 +69,14 @@ async def test_a_crashing_loop_backs_off_and_the_others_run_on(
 
 async def test_a_loop_recovers_after_its_backoff() -> None:
     outcomes = iter([RuntimeError("down"), None, None])
+    third = asyncio.Event()
+    calls = 0
 
     async def once() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            third.set()
         outcome = next(outcomes, None)
         if outcome is not None:
             raise outcome
@@ -69,13 +84,14 @@ async def test_a_loop_recovers_after_its_backoff() -> None:
     health = LoopHealth()
     supervisor = Supervisor([Loop("x", 0.01, once)], health, backoff_max_s=0.05)
     task = asyncio.create_task(supervisor.run())
-    await asyncio.sleep(0.3)
+    await third.wait()
     supervisor.stop()
     await task
     status = health.get("x")
     assert status is not None
-    assert status.failures == 1 and status.consecutive_failures == 0 and status.runs >= 3
-    assert status.last_success_at is not None and status.healthy(datetime.now(UTC))
+    assert status.failures == 1 and status.consecutive_failures == 0 and status.runs == 3
+    # healthy as of its last success: judged at a moment the test names, not the wall clock
+    assert status.last_success_at is not None and status.healthy(status.last_success_at)
 
 
 class NothingYet(Exception):
@@ -89,6 +105,7 @@ async def test_a_loop_waiting_for_its_input_retries_soon_and_is_no_failure(
     soon as its input is there, and nothing was a failure or a traceback in the log."""
     seen: list[str | None] = []
     health = LoopHealth()
+    ran_with_input = asyncio.Event()
 
     async def once() -> None:
         status = health.get("planner")
@@ -96,20 +113,21 @@ async def test_a_loop_waiting_for_its_input_retries_soon_and_is_no_failure(
         seen.append(status.waiting_for)
         if len(seen) <= 2:
             raise NothingYet(f"nothing collected yet (try {len(seen)})")
+        ran_with_input.set()
 
     supervisor = Supervisor(
         [Loop("planner", 3600, once, waits_on=(NothingYet,))], health, backoff_max_s=0.05
     )
     with caplog.at_level(logging.INFO, logger="lnpilot.service.supervisor"):
         task = asyncio.create_task(supervisor.run())
-        await asyncio.sleep(0.3)
+        await ran_with_input.wait()  # the third try, within the backoff and not an hour later
         supervisor.stop()
         await task
     status = health.get("planner")
     assert status is not None
     assert seen == [None, "nothing collected yet (try 1)", "nothing collected yet (try 2)"]
     assert status.runs == 3 and status.failures == 0 and status.waiting_for is None
-    assert status.last_success_at is not None and status.healthy(datetime.now(UTC))
+    assert status.last_success_at is not None and status.healthy(status.last_success_at)
     assert "loop planner waits: nothing collected yet (try 1); trying again in" in caplog.text
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -120,7 +138,7 @@ async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
     async with await Store.open(sqlite_url(tmp_path)) as store:
         async with store.transaction() as tx:
             await tx.connection.execute(text("CREATE TABLE work (n INTEGER)"))
-        started, runs = asyncio.Event(), 0
+        started, release, runs = asyncio.Event(), asyncio.Event(), 0
 
         async def slow_write() -> None:
             nonlocal runs
@@ -128,13 +146,14 @@ async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
             async with store.transaction() as tx:
                 await tx.connection.execute(text("INSERT INTO work VALUES (1)"))
                 started.set()
-                await asyncio.sleep(0.3)  # stopped while here
+                await release.wait()  # stopped while here
                 await tx.connection.execute(text("INSERT INTO work VALUES (2)"))
 
         supervisor = Supervisor([Loop("writer", 0.0, slow_write)], LoopHealth())
         task = asyncio.create_task(supervisor.run())
         await started.wait()
         supervisor.stop()
+        release.set()
         await task
         async with store.read() as reader:
             rows = (await reader.connection.execute(text("SELECT n FROM work"))).scalars().all()
@@ -143,20 +162,21 @@ async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
 
 
 async def test_a_run_stuck_past_the_stop_timeout_is_cancelled() -> None:
-    cancelled = asyncio.Event()
+    running, cancelled = asyncio.Event(), asyncio.Event()
 
     async def stuck() -> None:
+        running.set()
         try:
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # never set: stuck until cancelled
         except asyncio.CancelledError:
             cancelled.set()
             raise
 
     supervisor = Supervisor([Loop("stuck", 1, stuck)], LoopHealth(), stop_timeout_s=0.1)
     task = asyncio.create_task(supervisor.run())
-    await asyncio.sleep(0.05)
+    await running.wait()
     supervisor.stop()
-    await asyncio.wait_for(task, 2)
+    await task
     assert cancelled.is_set()
 
 

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from lnpilot.simnet.model import Node, Policy
 from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-
-#: The real graph snapshots (../shared/data, beside the repository, never in it).
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from shared_files import shared_path
 
 
 def shared_graph(name: str) -> Path:
-    """A snapshot from ../shared/data; skips the test without it, fails on CI (CI=true)."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"snapshot {path} is missing in CI (../shared/data must be there)")
-        pytest.skip(f"snapshot {path} not present (../shared/data is outside the repo)")
-    return path
+    """A snapshot from ../shared/data (skips without it, fails on CI)."""
+    return shared_path("data", name)
 
 
 def make_node(net: SimNetwork, privkey: int, alias: str) -> str:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from simnet_helpers import shared_graph
 from typer.testing import CliRunner
 
 from lnpilot.cli.main import app
 from lnpilot.simnet.lnd_rest import MACAROON_HEADER
+from shared_files import shared_path
 
 REPO = Path(__file__).resolve().parents[2]
-SNAPSHOT = REPO.parent / "shared" / "data" / "ln_graph_500.json.gz"
+SNAPSHOT = ("data", "ln_graph_500.json.gz")
 LNPILOT = Path(sys.executable).with_name("lnpilot")
 #: docs/simnet.md's worked example: triangle.toml, its seed, one virtual day.
 TRIANGLE_DAY_HASH = "b99464aadc1639c073c5c5fd62795ec2d53179fe4b50a301bee8eb20a5ea927f"
@@ -72,8 +72,8 @@ def test_a_bad_scenario_is_named() -> None:
 
 
 def test_stats_on_the_snapshot_topology() -> None:
-    shared_graph(SNAPSHOT.name)
-    summary = _stats("--topology", str(SNAPSHOT), "--duration", "1h")
+    snapshot = shared_path(*SNAPSHOT)
+    summary = _stats("--topology", str(snapshot), "--duration", "1h")
     assert summary["nodes"] == 501  # the snapshot's 500 and ours
     ours = summary["our_node"]
     assert isinstance(ours, dict) and ours["alias"] == "lnpilot" and ours["channels"] == 5

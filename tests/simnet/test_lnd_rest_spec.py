@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -32,8 +31,8 @@ from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
+from shared_files import shared_path
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "lnd"
 SPEC_FILES = ("lightning", "router", "invoices")
 MACAROON = "0201036c6e6402f801030a10" + "ab" * 20
 
@@ -172,11 +171,7 @@ class SwaggerSpec:
 
 
 def _spec_or_skip() -> SwaggerSpec:
-    if not SPEC_DIR.is_dir():
-        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
-            pytest.fail(f"LND specifications missing at {SPEC_DIR} (required on CI)")
-        pytest.skip(f"LND specifications not found at {SPEC_DIR}")
-    return SwaggerSpec(SPEC_DIR)
+    return SwaggerSpec(shared_path("specs", "lnd"))
 
 
 @pytest.fixture(scope="module")

@@ -134,7 +134,9 @@ async def test_the_overview_shows_the_stores_figures(
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:
     await signed_in(http, served)
-    for path in ("/channels/1x1x1", "/fees/999999", "/incidents/999999"):
+    beyond = 2**63  # no store row can have it: a missing page too, not a 500
+    paths = ("/channels/1x1x1", "/fees/999999", "/incidents/999999")
+    for path in (*paths, f"/fees/{beyond}", f"/incidents/{beyond}", "/incidents/0"):
         answer = await http.get(f"/dashboard{path}")
         assert answer.status_code == 404, path
         assert "The store has no" in answer.text

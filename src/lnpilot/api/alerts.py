@@ -10,7 +10,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from lnpilot.api.deps import UNPROCESSABLE, Admin, Reader, ServicesDep, audited
+from lnpilot.api.deps import (
+    UNPROCESSABLE,
+    Admin,
+    NoBody,
+    Reader,
+    ServicesDep,
+    StoreId,
+    audited,
+)
 from lnpilot.monitor import IncidentError, acknowledge, annotate, incident_markdown, resolve
 from lnpilot.store.alerts import (
     Alert,
@@ -100,7 +108,9 @@ async def add_silence(services: ServicesDep, token: Admin, body: SilenceIn) -> S
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End a silence now",
 )
-async def expire_silence(services: ServicesDep, token: Admin, silence_id: int) -> None:
+async def expire_silence(
+    services: ServicesDep, token: Admin, silence_id: StoreId, _body: NoBody = None
+) -> None:
     async with (
         audited(services, token, "alerts.unsilence", target=f"silence:{silence_id}"),
         monitor_book(services.store, write=True) as book,
@@ -126,7 +136,7 @@ async def _incident(services: ServicesDep, incident_id: int) -> IncidentOut:
 
 
 @router.get("/incidents/{incident_id}", summary="An incident, its timeline and its action plan")
-async def incident(services: ServicesDep, _: Reader, incident_id: int) -> IncidentOut:
+async def incident(services: ServicesDep, _: Reader, incident_id: StoreId) -> IncidentOut:
     return await _incident(services, incident_id)
 
 
@@ -135,7 +145,7 @@ async def incident(services: ServicesDep, _: Reader, incident_id: int) -> Incide
     response_class=PlainTextResponse,
     summary="An incident as Markdown: summary, cause, resolution, plan and timeline",
 )
-async def export(services: ServicesDep, _: Reader, incident_id: int) -> PlainTextResponse:
+async def export(services: ServicesDep, _: Reader, incident_id: StoreId) -> PlainTextResponse:
     found = await _incident(services, incident_id)
     text = incident_markdown(found.incident, found.timeline, found.actions)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
@@ -143,7 +153,7 @@ async def export(services: ServicesDep, _: Reader, incident_id: int) -> PlainTex
 
 @router.post("/incidents/{incident_id}/ack", summary="Acknowledge an incident")
 async def ack(
-    services: ServicesDep, token: Admin, incident_id: int, body: AckIn | None = None
+    services: ServicesDep, token: Admin, incident_id: StoreId, body: AckIn | None = None
 ) -> IncidentOut:
     async with audited(services, token, "incidents.ack", target=f"incident:{incident_id}"):
         await _incident(services, incident_id)  # 404 before anything is written
@@ -158,7 +168,7 @@ async def ack(
 
 @router.post("/incidents/{incident_id}/resolve", summary="Resolve an incident")
 async def resolve_incident(
-    services: ServicesDep, token: Admin, incident_id: int, body: ResolveIn
+    services: ServicesDep, token: Admin, incident_id: StoreId, body: ResolveIn
 ) -> IncidentOut:
     async with audited(
         services,

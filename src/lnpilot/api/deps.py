@@ -11,9 +11,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from annotated_types import Interval
+from fastapi import Body, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeError
@@ -24,6 +25,33 @@ from lnpilot.store.tokens import ApiToken, Scope, find_token
 
 #: 422, named differently across Starlette versions.
 UNPROCESSABLE = 422
+
+#: The largest id a store row can have: ids are signed 64-bit on SQLite and PostgreSQL.
+MAX_STORE_ID = 2**63 - 1
+
+#: An id of a store row (a run, an incident, a silence, an audit entry) in a path or query.
+#: Checked here because a larger number makes the database driver fail (a 500), not miss:
+#: out of range is the caller's mistake (422), in range and absent is 404.
+StoreId = Annotated[int, Interval(ge=1, le=MAX_STORE_ID)]
+
+
+def is_store_id(value: int) -> bool:
+    """Whether a row could have this id (for the dashboard, which shows "missing" instead)."""
+    return 1 <= value <= MAX_STORE_ID
+
+
+class _Nothing(BaseModel):
+    """The only body a route without parameters accepts: none, or ``{}``."""
+
+    model_config = ConfigDict(extra="forbid", title="Nothing")
+
+
+#: The body parameter of a write that takes none. Declared rather than left out because
+#: FastAPI ignores a body nobody declared: a caller who believed ``{"amount_sat": 1000}``
+#: limited a rebalance got an unlimited one. Anything but no body or ``{}`` is a 422.
+NoBody = Annotated[
+    _Nothing | None, Body(description="This route takes no body (an empty object is accepted).")
+]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `lnpilot tokens create`.")
 

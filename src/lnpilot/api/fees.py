@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, audited
+from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
 from lnpilot.fees import PolicyError, PolicyFile, RollbackError, RunReport, evaluate, load_policy
 from lnpilot.fees import rollback as rollback_run
 from lnpilot.service.context import Services
@@ -59,12 +59,12 @@ async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
 
 
 @router.post("/plan", summary="Plan fees now: a dry run, journaled, nothing sent")
-async def plan(services: ServicesDep, token: Admin) -> RunOut:
+async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=False)
 
 
 @router.post("/apply", summary="Plan and apply fees now, verified by reading back")
-async def apply(services: ServicesDep, token: Admin) -> RunOut:
+async def apply(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=True)
 
 
@@ -80,7 +80,7 @@ async def runs(
 
 
 @router.get("/runs/{run_id}", summary="One fee run and its decisions")
-async def run(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
+async def run(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
     async with services.store.read() as reader:
         found = await fee_journal.get_run(reader, run_id)
         if found is None:
@@ -92,14 +92,18 @@ async def run(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
 async def rollback(
     services: ServicesDep,
     token: Admin,
-    run_id: int,
+    run_id: StoreId,
     force: Annotated[
         bool, Query(description="Restore even where the policy changed again since")
     ] = False,
+    _body: NoBody = None,
 ) -> RunOut:
     async with audited(
         services, token, "fees.rollback", target=f"run:{run_id}", detail={"force": force}
     ) as detail:
+        async with services.store.read() as reader:
+            if await fee_journal.get_run(reader, run_id) is None:  # 404, not a conflict
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fee run {run_id}")
         try:
             report = await rollback_run(
                 services.node, services.store, run_id, services.clock(), force=force

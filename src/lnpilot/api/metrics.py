@@ -79,7 +79,7 @@ def _loop_families(services: Services) -> Iterator[Metric]:
     now = services.clock()
     up = GaugeMetricFamily(
         "lnpilot_loop_up",
-        "1 when the loop succeeded within three intervals (or has not failed yet)",
+        "1 when the loop is not failing nor more than three intervals behind its schedule",
         labels=["loop"],
     )
     success = GaugeMetricFamily(

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from lnpilot.api.channels import parse_scid
-from lnpilot.api.deps import Admin, NodeId, Reader, ServicesDep, audited
+from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
 from lnpilot.node.backend import CapabilityMissing
 from lnpilot.rebalance import (
     Attribution,
@@ -82,12 +82,12 @@ async def _run(services: Services, token: Admin, mode: RebalanceMode) -> RunOut:
 
 
 @router.post("/plan", summary="Plan rebalances now: a dry run, journaled")
-async def plan(services: ServicesDep, token: Admin) -> RunOut:
+async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, RebalanceMode.DRY_RUN)
 
 
 @router.post("/run", summary="Plan and execute rebalances now, within the budget")
-async def run(services: ServicesDep, token: Admin) -> RunOut:
+async def run(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, RebalanceMode.APPLY)
 
 
@@ -103,7 +103,7 @@ async def runs(
 
 
 @router.get("/runs/{run_id}", summary="One run's decisions")
-async def run_detail(services: ServicesDep, _: Reader, run_id: int) -> RunOut:
+async def run_detail(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
     found = await _journaled(services, run_id)
     if not found.decisions:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rebalancing run {run_id}")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from lnpilot.api import metrics
-from lnpilot.api.deps import Admin, ServicesDep, authenticate
+from lnpilot.api.deps import Admin, ServicesDep, StoreId, authenticate
 from lnpilot.service.health import LoopStatus
 from lnpilot.store import audit
 
@@ -32,7 +32,9 @@ class Health:
 @router.get(
     "/health",
     summary="Which loop last succeeded when; 503 when any loop is unhealthy",
-    responses={503: {"description": "A loop has not succeeded within three intervals"}},
+    responses={
+        503: {"description": "A loop is failing, or more than three intervals behind schedule"}
+    },
 )
 async def health(services: ServicesDep, response: Response) -> Health:
     now = services.clock()
@@ -48,7 +50,7 @@ async def audit_log(
     services: ServicesDep,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(description="Page back from this entry")] = None,
+    before_id: Annotated[StoreId | None, Query(description="Page back from this entry")] = None,
 ) -> list[audit.AuditEntry]:
     async with services.store.read() as reader:
         return await audit.entries(reader, limit=limit, before_id=before_id)

@@ -9,6 +9,7 @@ are masked even when never registered.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Mapping
@@ -29,7 +30,29 @@ _PATTERNS = [
     ),
 ]
 
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "cookie", "grpc-metadata-macaroon"})
+SECRET_HEADERS = frozenset(
+    {"x-api-key", "authorization", "cookie", "set-cookie", "grpc-metadata-macaroon"}
+)
+
+#: A credential header as httpcore's DEBUG trace prints it: ``(b'set-cookie', b'...')``.
+_HEADER_TUPLE = re.compile(
+    r"(?i)(\(b?['\"](?:" + "|".join(re.escape(h) for h in SECRET_HEADERS) + r")['\"],\s*b?)"
+    r"(['\"]).*?(?<!\\)\2"
+)
+
+#: Loggers of the HTTP libraries the client runs on. Their DEBUG output carries every header
+#: (httpcore prints LNbits' ``set-cookie`` with the session token, websockets the handshake),
+#: and a logging filter applies only to the logger the record was made on, so each is named.
+THIRD_PARTY_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "websockets.client",
+    "websockets.protocol",
+)
 
 
 def register_secret(value: str | None) -> None:
@@ -76,3 +99,31 @@ def redact_value(value: Any) -> Any:
 _SECRET_KEYS = frozenset(
     {"adminkey", "inkey", "password", "password_repeat", "access_token", "macaroon", "preimage"}
 )
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message with secrets masked before any handler sees it.
+
+    The libraries' messages are built before the client learns the secret (the login's
+    token arrives in the very answer httpcore logs), so shapes are masked as well as the
+    registered values: credential headers whole, JWTs, ``token=`` and ``api-key=`` pairs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_text(_HEADER_TUPLE.sub(lambda m: f"{m.group(1)}'{MASK}'", message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Mask secrets in what httpx, httpcore and websockets log, whatever the embedding
+    program's logging configuration (idempotent; called by every client's transport)."""
+    for name in THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -8,7 +8,7 @@ starts with every loop "never run", which is the truth about the new process.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,32 @@ class LoopStatus:
     waiting_for: str | None = None
 
     def healthy(self, now: datetime, grace: float = 3.0) -> bool:
-        """Succeeded within ``grace`` intervals, or has not failed yet since it started
-        (a loop whose first run is still under way is not unhealthy)."""
+        """Not more than ``grace`` intervals behind the loop's own schedule.
+
+        A loop that has not failed since it started is healthy before its first success (its
+        first run may be under way); one that is failing is judged from its last success.
+        Otherwise lateness is measured against when the next run was due (``interval_s``
+        after the last successful run started, or at once when that run took longer), and a
+        run under way may take ``grace`` times the longer of the interval and the last run:
+        the time since the last success alone called a loop whose runs outgrow a short
+        interval under CPU load unhealthy although nothing failed.
+        """
         if self.last_success_at is None:
             return self.consecutive_failures == 0
-        return (now - self.last_success_at).total_seconds() <= grace * self.interval_s
+        allowed_s = grace * self.interval_s
+        if self.consecutive_failures:
+            return (now - self.last_success_at).total_seconds() <= allowed_s
+        run_s = self.last_duration_s or 0.0
+        due = max(
+            self.last_success_at,
+            self.last_success_at + timedelta(seconds=self.interval_s - run_s),
+        )
+        started = self.last_started_at
+        if self.running and started is not None:  # the run after the last success
+            late_start_s = (started - due).total_seconds()
+            running_s = (now - started).total_seconds()
+            return late_start_s <= allowed_s and running_s <= grace * max(self.interval_s, run_s)
+        return (now - due).total_seconds() <= allowed_s
 
 
 class LoopHealth:

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from lnpilot.api.deps import is_store_id
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
 from lnpilot.web import auth, charts, views
@@ -111,7 +112,7 @@ def router(services: Services) -> APIRouter:
 
     @pages.get("/fees/{run_id}", response_class=HTMLResponse)
     async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
-        found = await views.fee_run(store, seen.node_id, run_id)
+        found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
             return missing(f"fee run {run_id}", seen.now)
         return render("fee_run.html", summary=found, now=seen.now, nav="fees")
@@ -128,7 +129,11 @@ def router(services: Services) -> APIRouter:
 
     @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
     async def incident(seen: Seen, incident_id: int) -> HTMLResponse:
-        found = await views.incident_page(store, seen.node_id, incident_id, seen.now)
+        found = (
+            await views.incident_page(store, seen.node_id, incident_id, seen.now)
+            if is_store_id(incident_id)
+            else None
+        )
         if found is None:
             return missing(f"incident {incident_id}", seen.now)
         return render("incident.html", view=found, now=seen.now, nav="alerts")

@@ -7,9 +7,12 @@ The no-double-payment rule lives in :meth:`PaymentsResource.pay`:
    wallet's payment with that hash is looked up: already paid returns that payment,
    in flight waits for its outcome; only "not found" or "failed" lets a pay go out;
 3. the pay request is sent once, never retried by the transport once it may have left;
-4. any ambiguous answer (timeout or connection lost after sending, 5xx, LNbits' own
-   "pending") is resolved by polling the payment by hash until it settles or fails;
-5. when the deadline passes first, :class:`PaymentOutcomeUnknownError` carries the hash
+4. any ambiguous answer (timeout or connection lost after sending, a bare 5xx) is resolved
+   by polling the payment by hash until it settles or fails;
+5. LNbits' own refusals ("already paid", "still pending", "insufficient balance") speak of
+   the invoice, not of this wallet (a racing client of the same wallet may have paid it):
+   the wallet's payment is looked up by hash before answering paid or failed;
+6. when the deadline passes first, :class:`PaymentOutcomeUnknownError` carries the hash
    and nothing is sent again.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 from lnpilot.lnbits import bolt11
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.errors import (
+    InsufficientBalanceError,
     InvalidRequestError,
     LNbitsError,
     NotFoundError,
@@ -141,7 +145,20 @@ class PaymentsResource(Resource):
             "payment_hash": payment_hash,
         }
         payload = {k: v for k, v in body.items() if v is not None}
-        return Payment.model_validate(await self._t.request(CREATE, json=payload))
+        try:
+            answer = await self._t.request(CREATE, json=payload)
+        except PaymentFailedError as exc:
+            # LNbits answers a refused invoice (amount over its maximum, a wallet that may not
+            # receive) with the same final 520 as a failed payment; nothing was paid or even
+            # attempted, the request was refused: it is bad input, not a payment failure.
+            raise InvalidRequestError(
+                f"LNbits refused the invoice: {exc.message}",
+                method=CREATE.method,
+                path=CREATE.path,
+                status=exc.status,
+                detail=exc.detail,
+            ) from None
+        return Payment.model_validate(answer)
 
     # -- paying -------------------------------------------------------------------------
 
@@ -191,8 +208,12 @@ class PaymentsResource(Resource):
                     raise
                 log.warning("pay outcome ambiguous (%s); resolving by hash", type(exc).__name__)
                 return await self.resolve(payment_hash)
+            except (PaymentFailedError, InsufficientBalanceError) as exc:
+                return await self._after_refusal(payment_hash, exc)
             except ServerError as exc:
-                # 5xx (LNbits "pending", "already paid", a gateway error): it may have paid.
+                if _is_payment_answer(exc):
+                    return await self._after_refusal(payment_hash, exc)
+                # Any other 5xx (a crash, a gateway's timeout): LNbits may still be paying.
                 log.warning("pay got %s; resolving payment_hash=%s", exc.status, payment_hash)
                 return await self.resolve(payment_hash)
             payment = Payment.model_validate(answer)
@@ -201,6 +222,42 @@ class PaymentsResource(Resource):
             if payment.is_failed:
                 raise _failed(payment_hash, "LNbits reports the payment failed")
             return await self.resolve(payment_hash)
+
+    async def _after_refusal(self, payment_hash: str, refusal: LNbitsError) -> Payment:
+        """Answer truthfully after LNbits refused this pay request with a complete answer.
+
+        The refusal speaks of the invoice, not of this wallet: a racing client of the same
+        wallet (another process, another client object) may have paid it a moment earlier,
+        and then LNbits answers "Internal invoice already paid", "Payment already paid" or
+        "Insufficient balance" to the loser although the wallet did pay. LNbits writes a
+        wallet's outgoing payment before it sends anything and answers only after its
+        handler finished, so after such an answer "no payment of this wallet with that hash"
+        means this wallet did not pay; anything else is looked up and reported as it is.
+        """
+        try:
+            own = await self._own_outgoing(payment_hash)
+        except LNbitsError:
+            log.warning("pay refused and lookup failed; resolving payment_hash=%s", payment_hash)
+            return await self.resolve(payment_hash)
+        if own is not None and own.is_paid:
+            log.info("pay refused (%s) but this wallet paid payment_hash=%s", refusal, payment_hash)
+            return own
+        if own is not None and own.is_pending:
+            return await self.resolve(payment_hash)
+        if isinstance(refusal, PaymentFailedError):
+            refusal.payment_hash = payment_hash
+            raise refusal
+        if isinstance(refusal, InsufficientBalanceError):
+            raise refusal
+        raise PaymentFailedError(
+            f"{refusal.message}; this wallet holds no payment with hash {payment_hash}, "
+            "so it did not pay",
+            payment_hash=payment_hash,
+            method=PAY.method,
+            path=PAY.path,
+            status=refusal.status,
+            detail=refusal.detail,
+        )
 
     async def resolve(self, payment_hash: str, *, deadline_s: float | None = None) -> Payment:
         """Wait until this wallet's payment ``payment_hash`` is settled or failed.
@@ -391,6 +448,15 @@ def _is_hex32(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_payment_answer(exc: ServerError) -> bool:
+    """LNbits' own answer to a refused payment (its 520 with a ``status``), not a crash.
+
+    Such an answer comes after LNbits' pay handler finished; a bare 5xx may come from a
+    proxy while LNbits is still paying.
+    """
+    return exc.status == 520 and isinstance(exc.detail, dict) and "status" in exc.detail
 
 
 def _failed(payment_hash: str, message: str) -> PaymentFailedError:
