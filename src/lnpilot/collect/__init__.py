@@ -3,11 +3,12 @@ store, turns what changed into events, and derives per-channel metrics from what
 recorded. Behaviour, events and metrics: ``docs/collector.md``.
 """
 
-from lnpilot.collect.collector import Collector, CycleReport
+from lnpilot.collect.collector import GAP_INTERVALS, Collector, CycleReport
 from lnpilot.collect.events import EventKind
 from lnpilot.collect.metrics import ChannelMetrics, WindowFlow, channel_metrics
 
 __all__ = [
+    "GAP_INTERVALS",
     "ChannelMetrics",
     "Collector",
     "CycleReport",

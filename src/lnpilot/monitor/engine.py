@@ -57,7 +57,9 @@ def _notifiable(alert: Alert | None) -> bool:
 
 class Monitor:
     """The alert engine for the node with pubkey ``node_pubkey`` (as the collector stored
-    it). Without ``node`` it only judges the store: no probes and no actions."""
+    it). Without ``node`` it only judges the store: no probes and no actions.
+    ``collect_interval`` is the collector's schedule on the clock ``now`` is read from
+    (see :class:`~lnpilot.monitor.checks.Context`)."""
 
     def __init__(
         self,
@@ -67,12 +69,14 @@ class Monitor:
         node: NodeBackend | None = None,
         *,
         probe_timeout_s: float = 10.0,
+        collect_interval: timedelta | None = None,
     ) -> None:
         self._store = store
         self._config = config
         self._pubkey = node_pubkey
         self._node = node
         self._probe_timeout_s = probe_timeout_s
+        self._collect_interval = collect_interval
 
     async def run_once(self, now: datetime | None = None) -> CycleReport:
         now = now or datetime.now(UTC)
@@ -110,7 +114,7 @@ class Monitor:
         evaluated: set[str] = set()
         failed: dict[str, str] = {}
         async with self._store.read() as reader, monitor_book(self._store) as book:
-            ctx = Context(reader, book, node_id, now)
+            ctx = Context(reader, book, node_id, now, self._collect_interval)
             for name, rule in self._config.enabled_rules().items():
                 try:
                     findings = await CHECKS[rule.kind](ctx, rule)

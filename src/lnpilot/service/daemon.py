@@ -71,7 +71,8 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
     """The daemon's loop table, one line per loop."""
     store, node, clock = services.store, services.node, services.clock
     every = services.settings.service
-    collector = Collector(node, store, clock=clock)
+    collect_interval = services.on_clock(every.collect_interval_s)
+    collector = Collector(node, store, clock=clock, interval=collect_interval)
 
     async def maintain() -> None:
         """Rollups of whatever a failed post-cycle rollup left, then retention."""
@@ -79,7 +80,8 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         await store.apply_retention(clock())
 
     async def judge() -> None:
-        monitor = Monitor(store, engine.monitor, await services.pubkey(), node)
+        pubkey = await services.pubkey()
+        monitor = Monitor(store, engine.monitor, pubkey, node, collect_interval=collect_interval)
         await monitor.run_once(clock())
 
     async def deliver() -> None:
