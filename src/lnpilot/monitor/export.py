@@ -28,6 +28,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _alert_state(incident: Incident) -> str:
+    if incident.alert_resolved_at is None:
+        return "firing"
+    return f"resolved {_when(incident.alert_resolved_at)}"
+
+
 def incident_markdown(
     incident: Incident, timeline: Sequence[TimelineEntry], actions: Sequence[IncidentAction]
 ) -> str:
@@ -43,6 +49,7 @@ def incident_markdown(
         f"| Acknowledged | {_when(incident.acknowledged_at)}"
         + (f" by {_cell(incident.acknowledged_by)}" if incident.acknowledged_by else "")
         + " |",
+        f"| Alert | {_alert_state(incident)} |",
         f"| Resolved | {_when(incident.resolved_at)} |",
         "| Labels | "
         + ", ".join(f"`{k}={_cell(v)}`" for k, v in sorted(incident.labels.items()))
