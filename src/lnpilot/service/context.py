@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Final
 
+from lnpilot.collect.identity import node_identity
 from lnpilot.config import Settings
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import NodeBackend
@@ -54,11 +55,14 @@ class Services:
         return timedelta(seconds=wall_s * self.clock_speed)
 
     async def pubkey(self) -> str:
-        """The node's pubkey: as given, else asked of the node once (raises ``NodeError``
-        while the node cannot be reached)."""
+        """The node's pubkey: as given, else asked of the node once, else (while the node
+        cannot be reached) the one node the store holds from earlier runs; raises
+        ``NodeError`` when none of them tells."""
         identity = self._identity
         if identity.pubkey is None:
-            identity.pubkey = self.node_pubkey or (await self.node.get_info()).pubkey
+            identity.pubkey = (
+                self.node_pubkey or (await node_identity(self.node, self.store)).pubkey
+            )
         return identity.pubkey
 
     async def node_id(self) -> int | None:
