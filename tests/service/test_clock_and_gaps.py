@@ -129,6 +129,13 @@ async def test_an_incident_whose_alert_resolved_says_so(
         answer = await http.get(
             f"/api/v1/incidents/{incident.id}", headers={"Authorization": f"Bearer {token}"}
         )
+        page = await http.get(
+            f"/dashboard/incidents/{incident.id}", params={"token": token}, follow_redirects=True
+        )
+    # which explains itself by the failed probes before it opened
+    assert answer.json()["causes"][0]["kind"] == "node_unreachable"
+    assert "Its alert resolved" in page.text and "Likely causes" in page.text
+    assert "did not answer" in page.text
     assert answer.json()["incident"]["alert_resolved_at"] == back_at.isoformat().replace(
         "+00:00", "Z"
     )

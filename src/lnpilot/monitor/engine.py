@@ -8,7 +8,9 @@
    that are due. Committing these together is what makes notifications exactly as many as
    the state changes: a crash before the commit changes nothing, and the next cycle
    decides again.
-4. Let the action runner carry out what the incident policy allows (when a node is given).
+4. Write on each new incident what changed around its opening, ranked
+   (:mod:`lnpilot.monitor.causes`).
+5. Let the action runner carry out what the incident policy allows (when a node is given).
 
 The daemon calls :meth:`Monitor.run_once` on its schedule; replays and tests call it with
 their own ``now``.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lnpilot.lnbits.redact import redact_text
+from lnpilot.monitor.causes import causes_entry, explain
 from lnpilot.monitor.checks import CHECKS, Context
 from lnpilot.monitor.config import MonitorConfig
 from lnpilot.monitor.incidents import ActionRunner, Outcome, note_resolved, open_or_update
@@ -92,6 +95,8 @@ class Monitor:
         observed, evaluated, failed = await self._evaluate(node_id, now)
         async with monitor_book(self._store, write=True) as book:
             report = await self._settle(book, node_id, observed, evaluated, now)
+        for incident_id in report.incidents_opened:
+            await self._explain(incident_id, now)
         actions: list[Outcome] = []
         if self._node is not None:
             runner = ActionRunner(self._store, self._node, self._config.incidents)
@@ -106,6 +111,20 @@ class Monitor:
             incidents_opened=report.incidents_opened,
             actions=tuple(actions),
         )
+
+    async def _explain(self, incident_id: int, now: datetime) -> None:
+        """Record the likely causes of a new incident; a failure here is logged and leaves
+        the incident (committed already) without them, never the cycle undone."""
+        try:
+            async with self._store.read() as reader, monitor_book(self._store) as book:
+                incident = await book.incident(incident_id)
+                if incident is None:
+                    return
+                causes, not_checked = await explain(reader, book, incident)
+            async with monitor_book(self._store, write=True) as book:
+                await book.add_timeline(incident_id, causes_entry(causes, not_checked, now))
+        except Exception:
+            log.exception("the causes of incident %d could not be gathered", incident_id)
 
     async def _evaluate(
         self, node_id: int, now: datetime

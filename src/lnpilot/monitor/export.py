@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from lnpilot.monitor.causes import causes_of, not_checked_of
 from lnpilot.store.alerts import Horizon, Incident, IncidentAction, TimelineEntry
 
 _HORIZON_TITLES = {
@@ -26,6 +27,26 @@ def _when(at: datetime | None) -> str:
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _likely_causes(timeline: Sequence[TimelineEntry]) -> list[str]:
+    """What changed around the opening, ranked (:mod:`lnpilot.monitor.causes`)."""
+    not_checked = not_checked_of(timeline)
+    if not_checked is None:
+        return []
+    lines = ["## Likely causes", ""]
+    causes = causes_of(timeline)
+    if not causes:
+        lines.append("_Nothing that changed around the opening explains it in the store._")
+    for n, cause in enumerate(causes, start=1):
+        evidence = ", ".join(f"`{k}={_cell(str(v))}`" for k, v in sorted(cause.evidence.items()))
+        lines.append(
+            f"{n}. {cause.summary} (score {cause.score:.2f}, {_when(cause.at)})"
+            + (f": {evidence}" if evidence else "")
+        )
+    if not_checked:
+        lines += ["", "Not checked: " + "; ".join(not_checked) + "."]
+    return [*lines, ""]
 
 
 def _alert_state(incident: Incident) -> str:
@@ -63,6 +84,7 @@ def incident_markdown(
         "",
         incident.resolution or "_Not documented yet._",
         "",
+        *_likely_causes(timeline),
         "## Action plan",
     ]
     for horizon, title in _HORIZON_TITLES.items():
