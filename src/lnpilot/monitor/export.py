@@ -12,6 +12,7 @@ from datetime import datetime
 
 from lnpilot.monitor.causes import causes_of, not_checked_of
 from lnpilot.store.alerts import Horizon, Incident, IncidentAction, TimelineEntry
+from lnpilot.store.records import JsonValue
 
 _HORIZON_TITLES = {
     Horizon.IMMEDIATE: "Immediate",
@@ -29,6 +30,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _evidence(value: JsonValue) -> str:
+    """An evidence value in a line: lists (connection changes, routes) are counted; the
+    API and the timeline keep them whole."""
+    if isinstance(value, list):
+        return f"{len(value)} entries"
+    return _cell(str(value))
+
+
 def _likely_causes(timeline: Sequence[TimelineEntry]) -> list[str]:
     """What changed around the opening, ranked (:mod:`lnpilot.monitor.causes`)."""
     not_checked = not_checked_of(timeline)
@@ -39,7 +48,7 @@ def _likely_causes(timeline: Sequence[TimelineEntry]) -> list[str]:
     if not causes:
         lines.append("_Nothing that changed around the opening explains it in the store._")
     for n, cause in enumerate(causes, start=1):
-        evidence = ", ".join(f"`{k}={_cell(str(v))}`" for k, v in sorted(cause.evidence.items()))
+        evidence = ", ".join(f"`{k}={_evidence(v)}`" for k, v in sorted(cause.evidence.items()))
         lines.append(
             f"{n}. {cause.summary} (score {cause.score:.2f}, {_when(cause.at)})"
             + (f": {evidence}" if evidence else "")
