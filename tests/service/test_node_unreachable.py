@@ -95,6 +95,7 @@ async def test_a_daemon_started_while_the_node_is_down_alerts_serves_the_past_an
             log = daemon.log.read_text()
             assert "Traceback" not in log
             assert len(re.findall(r"loop collect failed", log)) == 1, log
+            assert log.count("LND HTLC event stream lost") == 1, log
 
             # the node comes back while the collector's backoff is long: it resumes anyway
             sim.restart_face()
