@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lnpilot.monitor import Monitor, MonitorConfig, decide, incident_markdown
+from lnpilot.monitor.causes import causes_of
 from lnpilot.monitor.engine import CycleReport
 from lnpilot.monitor.playbook import CLOSE_CHANNEL, LOWER_MAX_HTLC, RAISE_FEE
 from lnpilot.notify import Notifier, NotifyConfig
@@ -149,6 +150,11 @@ async def test_a_force_close_opens_a_critical_incident_with_its_plan(
     assert {a.horizon for a in actions} == set(Horizon)
     text = incident_markdown(incident, timeline, actions)
     assert "### Immediate" in text and "### Long term" in text and "remote_force" in text
+    # it explains itself: the close, found in the store, ranked first with its evidence
+    top = causes_of(timeline)[0]
+    assert top.kind == "channel_closed" and top.evidence["close_type"] == "remote_force"
+    assert "## Likely causes" in text and "1. channel 800000x1x0 closed (remote_force" in text
+    assert "on-chain fee rates" in text, "what it could not check is said"
 
 
 async def test_incident_actions_run_as_the_policy_allows_and_a_close_waits_for_approval(
@@ -207,7 +213,10 @@ async def test_a_close_is_never_carried_out_without_an_approval(sim: Sim, store:
     async with monitor_book(store) as book:
         states = {a.kind: a.state for a in await book.actions(incident_id)}
         [alert] = [a for a in await book.list_alerts() if a.rule == "peer_offline"]
+        causes = causes_of(await book.timeline(incident_id))
     assert alert.status is AlertStatus.FIRING
+    assert [c.kind for c in causes] == ["peer_offline"]
+    assert causes[0].evidence["peer"] == sim.nodes["erin"]
     assert states[CLOSE_CHANNEL] is ActionState.PROPOSED
     assert states["disable_channel"] is ActionState.DONE
     assert [c.scid for c in await sim.lnd.list_channels()].count("800000x3x0") == 1
@@ -232,3 +241,65 @@ async def test_dry_run_records_what_it_would_do_and_changes_nothing(sim: Sim, st
     [erin] = [c for c in await sim.lnd.list_channels() if c.scid == "800000x3x0"]
     [read] = await sim.lnd.get_policies([erin])
     assert read.local_policy is not None and not read.local_policy.disabled
+
+
+async def test_a_drained_channel_is_explained_by_what_changed_before_it(
+    sim: Sim, store: Store
+) -> None:
+    """Before carol's channel leaves its liquidity band, carol flapped three times, raised
+    her fee, and we lowered ours: the incident lists all three, the flapping first (the
+    likeliest), each with its evidence; an unrelated peer's change is not listed."""
+    config = MonitorConfig.model_validate(
+        {"rules": {"liquidity_out_of_band": {"severity": "critical", "for_s": 0}}}
+    )
+    monitor = Monitor(store, config, sim.nodes["ours"], sim.lnd)
+    await cycle(sim, store, monitor, None)
+    chan, carol = sim.chans["ours-carol"], sim.nodes["carol"]
+    for online in (False, True) * 3:
+        with sim.lock:
+            sim.net.set_online(carol, online)
+        sim.advance(MINUTE)
+        await cycle(sim, store, monitor, None)
+    with sim.lock:
+        sim.net.update_policy(chan.chan_id, carol, fee_rate_ppm=2_500)
+        sim.net.update_policy(chan.chan_id, sim.nodes["ours"], fee_rate_ppm=10)
+        sim.net.set_online(sim.nodes["erin"], False)
+    sim.advance(MINUTE)
+    await cycle(sim, store, monitor, None)
+    with sim.lock:  # most of our side moved to carol's
+        side = chan.side_of(sim.nodes["ours"])
+        chan.balance_msat[side] -= 450_000_000
+        chan.balance_msat[1 - side] += 450_000_000
+    sim.advance(MINUTE)
+    report = await cycle(sim, store, monitor, None)
+    [incident_id] = report.incidents_opened
+    async with monitor_book(store) as book:
+        causes = causes_of(await book.timeline(incident_id))
+    assert [c.kind for c in causes] == [
+        "peer_flapping",
+        "our_policy_changed",
+        "peer_policy_changed",
+    ]
+    flapping, ours, peers = causes
+    assert flapping.evidence["disconnects"] == 3 and flapping.score > ours.score > peers.score
+    assert (ours.evidence["fee_rate_ppm_before"], ours.evidence["fee_rate_ppm_after"]) == (100, 10)
+    assert peers.evidence["fee_rate_ppm_after"] == 2_500
+
+
+async def test_an_incident_nothing_in_the_store_explains_says_so(sim: Sim, store: Store) -> None:
+    config = MonitorConfig.model_validate(
+        {"rules": {"liquidity_out_of_band": {"severity": "critical", "for_s": 0}}}
+    )
+    monitor = Monitor(store, config, sim.nodes["ours"], sim.lnd)
+    chan = sim.chans["ours-carol"]
+    with sim.lock:
+        side = chan.side_of(sim.nodes["ours"])
+        chan.balance_msat[side] -= 450_000_000
+        chan.balance_msat[1 - side] += 450_000_000
+    report = await cycle(sim, store, monitor, None)
+    [incident_id] = report.incidents_opened
+    async with monitor_book(store) as book:
+        timeline = await book.timeline(incident_id)
+    assert causes_of(timeline) == []
+    [entry] = [e for e in timeline if e.kind == "causes"]
+    assert entry.text == "no change around the opening explains it in the store"

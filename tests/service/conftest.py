@@ -101,12 +101,16 @@ def _toml(values: dict[str, object]) -> str:
 
 
 def write_config(
-    directory: Path, face_url: str, lnbits: dict[str, str] | None = None, **service: object
+    directory: Path,
+    face_url: str,
+    lnbits: dict[str, str] | None = None,
+    alerts: str = ALERTS,
+    **service: object,
 ) -> Path:
     """``lnbits`` replaces the unreachable LNbits the daemon is given by default (which it
     never calls: without a login it reads the node through LND only)."""
     (directory / "fees.toml").write_text(POLICY, encoding="utf-8")
-    (directory / "alerts.toml").write_text(ALERTS, encoding="utf-8")
+    (directory / "alerts.toml").write_text(alerts, encoding="utf-8")
     settings = {
         "collect_interval_s": 1,
         "monitor_interval_s": 1,
@@ -128,9 +132,13 @@ def write_config(
 
 @contextmanager
 def daemon_process(
-    directory: Path, face_url: str, lnbits: dict[str, str] | None = None, **service: object
+    directory: Path,
+    face_url: str,
+    lnbits: dict[str, str] | None = None,
+    alerts: str = ALERTS,
+    **service: object,
 ) -> Iterator[Daemon]:
-    config = write_config(directory, face_url, lnbits, **service)
+    config = write_config(directory, face_url, lnbits, alerts, **service)
     read = json.loads(lnpilot(config, "tokens", "create", "viewer", "--json"))["token"]
     admin = json.loads(lnpilot(config, "tokens", "create", "ops", "--scope", "admin", "--json"))
     log = directory / "daemon.log"

@@ -62,8 +62,9 @@ async def test_a_crashing_loop_backs_off_and_the_others_run_on(
     assert len([t for t in steady_at if flaky_at[0] < t < flaky_at[2]]) >= 2, "steady stalled"
     assert flaky_status.last_error is not None and SECRET not in flaky_status.last_error
     assert "RuntimeError" in flaky_status.last_error
-    assert "loop flaky failed (2 in a row), retrying in 0.5 s" in caplog.text
-    assert "Traceback" in caplog.text
+    # one entry for the change of state, with the traceback of a failure nobody expected
+    assert caplog.text.count("loop flaky failed, retrying with backoff") == 1
+    assert caplog.text.count("Traceback") == 1
     assert SECRET not in caplog.text
 
 
@@ -186,3 +187,47 @@ def test_loop_names_are_unique() -> None:
 
     with pytest.raises(ValueError, match="unique"):
         Supervisor([Loop("a", 1, nothing), Loop("a", 2, nothing)], LoopHealth())
+
+
+class NodeDown(Exception):
+    pass
+
+
+async def test_a_backing_off_loop_runs_as_soon_as_its_probe_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The loop fails twice; each time it runs again right after its probe's first yes,
+    not after its backoff (without a probe, no run would come after a yes). Its expected
+    failures are one log line for the change of state, without a traceback."""
+    answers = iter([False, None, True, False, True])
+    probes: list[bool | None] = []
+    runs: list[int] = []
+    again = asyncio.Event()
+
+    async def ready() -> bool:
+        probes.append(next(answers, True))
+        if probes[-1] is None:
+            raise NodeDown("still down")  # a probe may fail by raising too
+        return bool(probes[-1])
+
+    async def once() -> None:
+        runs.append(len(probes))
+        if len(runs) <= 2:
+            raise NodeDown("connection refused")
+        again.set()
+
+    health = LoopHealth()
+    supervisor = Supervisor(
+        [Loop("collect", 0.01, once, expected=(NodeDown,), ready=ready)],
+        health,
+        backoff_max_s=3600,
+    )
+    with caplog.at_level(logging.INFO, logger="lnpilot.service.supervisor"):
+        task = asyncio.create_task(supervisor.run())
+        await asyncio.wait_for(again.wait(), 30)
+        supervisor.stop()
+        await task
+    assert runs[:3] == [0, 3, 5]
+    assert caplog.text.count("loop collect failed: NodeDown: connection refused") == 1
+    assert caplog.text.count("loop collect recovered after 2 failed runs") == 1
+    assert "Traceback" not in caplog.text

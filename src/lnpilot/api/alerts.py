@@ -20,6 +20,7 @@ from lnpilot.api.deps import (
     audited,
 )
 from lnpilot.monitor import IncidentError, acknowledge, annotate, incident_markdown, resolve
+from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
 from lnpilot.store.alerts import (
     Alert,
     Incident,
@@ -62,9 +63,15 @@ class ResolveIn(BaseModel):
 
 @dataclass(frozen=True)
 class IncidentOut:
+    """An incident with its timeline, its plan, and the likely causes recorded when it
+    opened (best first; ``not_checked`` is what they could not look at, None for an
+    incident opened before causes were gathered)."""
+
     incident: Incident
     timeline: list[TimelineEntry]
     actions: list[IncidentAction]
+    causes: list[Cause]
+    not_checked: list[str] | None
 
 
 @router.get("/alerts", summary="Pending and firing alerts (resolved too with all=true)")
@@ -132,7 +139,14 @@ async def _incident(services: ServicesDep, incident_id: int) -> IncidentOut:
         found = await book.incident(incident_id)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
-        return IncidentOut(found, await book.timeline(incident_id), await book.actions(incident_id))
+        timeline = await book.timeline(incident_id)
+        return IncidentOut(
+            found,
+            timeline,
+            await book.actions(incident_id),
+            causes_of(timeline),
+            not_checked_of(timeline),
+        )
 
 
 @router.get("/incidents/{incident_id}", summary="An incident, its timeline and its action plan")

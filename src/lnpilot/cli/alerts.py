@@ -35,7 +35,15 @@ from lnpilot.service.alerts_file import (
     load_alerts_file,
 )
 from lnpilot.store import Store, sqlite_url
-from lnpilot.store.alerts import ActionState, Alert, Incident, Matcher, Silence, monitor_book
+from lnpilot.store.alerts import (
+    ActionState,
+    Alert,
+    Incident,
+    IncidentStatus,
+    Matcher,
+    Silence,
+    monitor_book,
+)
 from lnpilot.store.outbox import DeliveryState
 
 T = TypeVar("T")
@@ -301,6 +309,9 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         else None,
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "alert_resolved_at": incident.alert_resolved_at.isoformat()
+        if incident.alert_resolved_at
+        else None,
         "cause": incident.cause,
         "resolution": incident.resolution,
     }
@@ -327,9 +338,10 @@ def incidents(
         return
     table = output.table("Incidents", "id", "status", "severity", "opened (UTC)", "title")
     for i in found:
+        alert_over = i.alert_resolved_at is not None and i.status is not IncidentStatus.RESOLVED
         table.add_row(
             str(i.id),
-            i.status.value,
+            i.status.value + (" (alert resolved)" if alert_over else ""),
             _severity(i.severity.value),
             output.when(i.opened_at, zone=False),
             escape(i.title),

@@ -3,7 +3,8 @@ them, with their metrics (:mod:`lnpilot.store.metrics`).
 
 They read the store only, so they answer instantly and say the same as the fee engine and
 the alerts would. The node is asked for its pubkey alone (to find it in the store), unless
-``--node`` gives it: then the node need not be reachable at all.
+``--node`` gives it; when it cannot be reached, the one node the store holds is shown, under
+a line saying the node is unreachable and how old the picture is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.table import Table
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
 from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.collect.identity import NodeIdentity, node_identity
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.models import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.store import CollectorState, Event, PolicyRecord, Store
@@ -46,13 +48,25 @@ class _NotCollected(Exception):
     """The store has nothing for this node (or channel) yet."""
 
 
-async def _node_id(node: NodeBackend, store: Store, pubkey: str | None) -> tuple[int, str]:
-    pubkey = pubkey or (await node.get_info()).pubkey
+async def _node_id(node: NodeBackend, store: Store, pubkey: str | None) -> tuple[int, NodeIdentity]:
+    identity = NodeIdentity(pubkey) if pubkey else await node_identity(node, store)
     async with store.read() as reader:
-        node_id = await reader.node_id(pubkey)
+        node_id = await reader.node_id(identity.pubkey)
     if node_id is None:
-        raise _NotCollected(f"the store has nothing of node {pubkey} yet: run lnpilot collect")
-    return node_id, pubkey
+        raise _NotCollected(
+            f"the store has nothing of node {identity.pubkey} yet: run lnpilot collect"
+        )
+    return node_id, identity
+
+
+def _say_unreachable(identity: NodeIdentity, state: CollectorState | None) -> None:
+    if identity.unreachable is None:
+        return
+    last = output.when(state.last_cycle_at) if state and state.last_cycle_at else "never"
+    output.error(
+        f"node unreachable ({identity.unreachable}); showing the store as of its last "
+        f"collection ({last})"
+    )
 
 
 def _run(
@@ -72,18 +86,20 @@ def channels(
 
     async def work(
         backend: NodeBackend, store: Store
-    ) -> tuple[list[ChannelMetrics], CollectorState | None, int]:
-        node_id, _ = await _node_id(backend, store, node)
+    ) -> tuple[list[ChannelMetrics], CollectorState | None, int, NodeIdentity]:
+        node_id, identity = await _node_id(backend, store, node)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, datetime.now(UTC))
             state = await reader.collector_state(node_id)
             opening = [c for c in await reader.channels(node_id) if c.chan_id is None]
-        return found, state, len(opening)
+        return found, state, len(opening), identity
 
-    found, state, opening = _run(ctx, db, work)
+    found, state, opening, identity = _run(ctx, db, work)
+    _say_unreachable(identity, state)
     if as_json:
         output.emit_json(
             {
+                "node_unreachable": identity.unreachable,
                 "last_cycle_at": _iso(state.last_cycle_at) if state else None,
                 "pending_open": opening,
                 "channels": [metrics_json(m) for m in found],
@@ -139,21 +155,26 @@ def channel(
 
     async def work(
         backend: NodeBackend, store: Store
-    ) -> tuple[ChannelMetrics, list[Event], list[PolicyRecord]]:
-        node_id, pubkey = await _node_id(backend, store, node)
+    ) -> tuple[
+        ChannelMetrics, list[Event], list[PolicyRecord], NodeIdentity, CollectorState | None
+    ]:
+        node_id, identity = await _node_id(backend, store, node)
         now = datetime.now(UTC)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, now, chan_ids=[chan_id])
             if not found:
-                raise _NotCollected(f"node {pubkey} has no channel {scid} in the store")
+                raise _NotCollected(f"node {identity.pubkey} has no channel {scid} in the store")
             events = await reader.events(node_id, now - HISTORY, now, chan_id=chan_id)
             policies = await reader.policy_history(node_id, chan_id, now - HISTORY, now)
-        return found[0], events, policies
+            state = await reader.collector_state(node_id)
+        return found[0], events, policies, identity, state
 
-    metrics, events, policies = _run(ctx, db, work)
+    metrics, events, policies, identity, state = _run(ctx, db, work)
+    _say_unreachable(identity, state)
     if as_json:
         output.emit_json(
             {
+                "node_unreachable": identity.unreachable,
                 **metrics_json(metrics),
                 "events": [event_json(e) for e in events],
                 "policy_history": [_policy_record_json(r) for r in policies],

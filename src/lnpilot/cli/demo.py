@@ -134,7 +134,7 @@ def demo(
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.OK) from None
         view = LNbitsView()
-        companions = [_show(live, view, speed), _daemon(live, port)]
+        companions = [_show(live, view, speed), _daemon(live, port, speed)]
         lnbits = live.lnbits
         if lnbits is not None:
             output.stdout.print(
@@ -153,9 +153,11 @@ def demo(
 # --- lnpilot's daemon on the simulated node ---------------------------------------------------
 
 
-async def _daemon(live: LiveSimulation, port: int) -> None:
+async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
     """The daemon with the API and dashboard on 127.0.0.1:`port`, until cancelled; then it
-    stops as on SIGTERM (each loop finishes its current run) and its store is deleted."""
+    stops as on SIGTERM (each loop finishes its current run) and its store is deleted.
+    Its schedules are wall-clock seconds and its clock runs `speed` times faster: it is
+    told so, and judges staleness and gaps on its clock."""
     lnbits_url = live.lnbits.url if live.lnbits is not None else "http://127.0.0.1:9"
     with tempfile.TemporaryDirectory(prefix="lnpilot-demo-") as data_dir:
         settings = Settings(
@@ -183,6 +185,7 @@ async def _daemon(live: LiveSimulation, port: int) -> None:
                 node=node,
                 settings=settings,
                 clock=clock,
+                clock_speed=speed,
                 node_pubkey=live.sim.our_node.pubkey,
             )
             policy = parse_policy(POLICY)

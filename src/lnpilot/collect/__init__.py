@@ -4,10 +4,11 @@ recorded are a read model of the store (:mod:`lnpilot.store.metrics`), which the
 the rebalancer read alike. Behaviour, events and metrics: ``docs/collector.md``.
 """
 
-from lnpilot.collect.collector import Collector, CycleReport
+from lnpilot.collect.collector import GAP_INTERVALS, Collector, CycleReport
 from lnpilot.collect.events import EventKind
 
 __all__ = [
+    "GAP_INTERVALS",
     "Collector",
     "CycleReport",
     "EventKind",

@@ -84,7 +84,10 @@ class CycleReport:
 
 class Collector:
     """Collects one node into one store; ``clock`` stamps the cycles (tests pass a
-    simulation's virtual clock)."""
+    simulation's virtual clock). ``interval`` is the schedule it is called on, measured on
+    ``clock``: a stored last cycle more than ``GAP_INTERVALS`` of it old is recorded as a
+    gap by whichever cycle comes next (a daemon restarted after a crash calls
+    :meth:`run_once`, never :meth:`run`, and must see its own downtime)."""
 
     def __init__(
         self,
@@ -94,15 +97,18 @@ class Collector:
         clock: Callable[[], datetime] = utc_now,
         max_forwards_per_cycle: int = DEFAULT_MAX_FORWARDS,
         rng: random.Random | None = None,
+        interval: timedelta | None = None,
     ) -> None:
         if max_forwards_per_cycle < 1:
             raise ValueError("max_forwards_per_cycle must be at least 1")
+        if interval is not None and interval <= timedelta(0):
+            raise ValueError("interval must be positive")
         self._node = node
         self._store = store
         self._clock = clock
         self._max_forwards = max_forwards_per_cycle
         self._rng = rng or random.Random()
-        self._outage = Outage()
+        self._outage = Outage(gap_after=interval * GAP_INTERVALS if interval else None)
 
     async def cycle(self) -> CycleReport:
         """One cycle; raises what stopped it (see ``TRANSIENT_ERRORS``), after noting it for

@@ -8,7 +8,9 @@
    that are due. Committing these together is what makes notifications exactly as many as
    the state changes: a crash before the commit changes nothing, and the next cycle
    decides again.
-4. Let the action runner carry out what the incident policy allows (when a node is given).
+4. Write on each new incident what changed around its opening, ranked
+   (:mod:`lnpilot.monitor.causes`).
+5. Let the action runner carry out what the incident policy allows (when a node is given).
 
 The daemon calls :meth:`Monitor.run_once` on its schedule; replays and tests call it with
 their own ``now``.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lnpilot.base.redact import redact_text
+from lnpilot.monitor.causes import causes_entry, explain
 from lnpilot.monitor.checks import CHECKS, Context
 from lnpilot.monitor.config import MonitorConfig
 from lnpilot.monitor.incidents import ActionOutcome, ActionRunner, note_resolved, open_or_update
@@ -57,7 +60,9 @@ def _notifiable(alert: Alert | None) -> bool:
 
 class Monitor:
     """The alert engine for the node with pubkey ``node_pubkey`` (as the collector stored
-    it). Without ``node`` it only judges the store: no probes and no actions."""
+    it). Without ``node`` it only judges the store: no probes and no actions.
+    ``collect_interval`` is the collector's schedule on the clock ``now`` is read from
+    (see :class:`~lnpilot.monitor.checks.Context`)."""
 
     def __init__(
         self,
@@ -67,12 +72,14 @@ class Monitor:
         node: NodeBackend | None = None,
         *,
         probe_timeout_s: float = 10.0,
+        collect_interval: timedelta | None = None,
     ) -> None:
         self._store = store
         self._config = config
         self._pubkey = node_pubkey
         self._node = node
         self._probe_timeout_s = probe_timeout_s
+        self._collect_interval = collect_interval
 
     async def run_once(self, now: datetime | None = None) -> CycleReport:
         now = now or datetime.now(UTC)
@@ -88,6 +95,8 @@ class Monitor:
         observed, evaluated, failed = await self._evaluate(node_id, now)
         async with monitor_book(self._store, write=True) as book:
             report = await self._settle(book, node_id, observed, evaluated, now)
+        for incident_id in report.incidents_opened:
+            await self._explain(incident_id, now)
         actions: list[ActionOutcome] = []
         if self._node is not None:
             runner = ActionRunner(self._store, self._node, self._config.incidents)
@@ -103,6 +112,20 @@ class Monitor:
             actions=tuple(actions),
         )
 
+    async def _explain(self, incident_id: int, now: datetime) -> None:
+        """Record the likely causes of a new incident; a failure here is logged and leaves
+        the incident (committed already) without them, never the cycle undone."""
+        try:
+            async with self._store.read() as reader, monitor_book(self._store) as book:
+                incident = await book.incident(incident_id)
+                if incident is None:
+                    return
+                causes, not_checked = await explain(reader, book, incident)
+            async with monitor_book(self._store, write=True) as book:
+                await book.add_timeline(incident_id, causes_entry(causes, not_checked, now))
+        except Exception:
+            log.exception("the causes of incident %d could not be gathered", incident_id)
+
     async def _evaluate(
         self, node_id: int, now: datetime
     ) -> tuple[list[Observation], set[str], dict[str, str]]:
@@ -110,7 +133,7 @@ class Monitor:
         evaluated: set[str] = set()
         failed: dict[str, str] = {}
         async with self._store.read() as reader, monitor_book(self._store) as book:
-            ctx = Context(reader, book, node_id, now)
+            ctx = Context(reader, book, node_id, now, self._collect_interval)
             for name, rule in self._config.enabled_rules().items():
                 try:
                     findings = await CHECKS[rule.kind](ctx, rule)

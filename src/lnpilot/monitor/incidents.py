@@ -37,6 +37,8 @@ from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.models import Capability, Channel, ChannelPolicy, PolicyUpdate
 from lnpilot.store import Store
 from lnpilot.store.alerts import (
+    ALERT_FIRING,
+    ALERT_RESOLVED,
     ActionState,
     Alert,
     IncidentAction,
@@ -63,7 +65,7 @@ async def open_or_update(
     """Open an incident for a newly notifiable ``alert``, with its plan; if one is still
     open for the same alert, add to its timeline instead. Returns the new incident's id."""
     existing = await book.unresolved_incident_for(node_id, alert.fingerprint)
-    entry = TimelineEntry(now, "alert_firing", f"{alert.rule}: {alert.summary}")
+    entry = TimelineEntry(now, ALERT_FIRING, f"{alert.rule}: {alert.summary}")
     if existing is not None:
         await book.add_timeline(existing.id, entry)
         return None
@@ -93,7 +95,7 @@ async def note_resolved(book: MonitorBook, node_id: int, alert: Alert, now: date
     incident = await book.unresolved_incident_for(node_id, alert.fingerprint)
     if incident is not None:
         await book.add_timeline(
-            incident.id, TimelineEntry(now, "alert_resolved", f"{alert.rule} resolved")
+            incident.id, TimelineEntry(now, ALERT_RESOLVED, f"{alert.rule} resolved")
         )
 
 

@@ -355,8 +355,11 @@ class LndRest(NodeBackend):
         return self._failed.since(since)
 
     async def _read_htlc_events(self) -> None:
-        """Read ``/v2/router/htlcevents`` for as long as this backend lives, reconnecting."""
+        """Read ``/v2/router/htlcevents`` for as long as this backend lives, reconnecting.
+        The loss is logged once (a WARNING) and the return once; the retries between them
+        only at DEBUG: an outage of hours must not fill the log."""
         delay = _RECONNECT_MIN_S
+        lost = False
         while True:
             try:
                 stream = self._stream("GET", "/v2/router/htlcevents", idle_forever=True)
@@ -365,13 +368,22 @@ class LndRest(NodeBackend):
                         if "subscribed_event" in event:
                             self.htlc_events_since = self._clock()
                             delay = _RECONNECT_MIN_S
+                            if lost:
+                                log.info("LND HTLC event stream back")
+                                lost = False
                         else:
                             self._failed.add(event)
                 reason = "the stream ended"
             except LndRestError as exc:
                 reason = str(exc)
             self.htlc_events_since = None
-            log.warning("LND HTLC event stream lost (%s); reconnecting in %.0f s", reason, delay)
+            log.log(
+                logging.DEBUG if lost else logging.WARNING,
+                "LND HTLC event stream lost (%s); reconnecting in %.0f s",
+                reason,
+                delay,
+            )
+            lost = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RECONNECT_MAX_S)
 

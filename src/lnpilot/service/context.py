@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Final
 
+from lnpilot.collect.identity import node_identity
 from lnpilot.config import Settings
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import NodeBackend
@@ -33,8 +34,11 @@ class _Identity:
 class Services:
     """The daemon's shared objects. ``client`` is the LNbits client the node backend uses,
     when there is one, for its per-operation stats (``client.transport.stats``); ``clock``
-    is what "now" means for reads (a simulation passes its virtual clock); ``node_pubkey``
-    names the node when it is known without asking it (else :meth:`node_id` asks once)."""
+    is what "now" means for reads (a simulation passes its virtual clock) and
+    ``clock_speed`` how many of its seconds pass per wall-clock second (the demo's
+    speed-up), so that the loops' wall-clock schedules can be judged on ``clock``;
+    ``node_pubkey`` names the node when it is known without asking it (else :meth:`node_id`
+    asks once)."""
 
     store: Store
     node: NodeBackend
@@ -42,15 +46,23 @@ class Services:
     health: LoopHealth = field(default_factory=LoopHealth)
     client: LNbitsClient | None = None
     clock: Callable[[], datetime] = WALL_CLOCK
+    clock_speed: float = 1.0
     node_pubkey: str | None = None
     _identity: _Identity = field(default_factory=_Identity, repr=False, compare=False)
 
+    def on_clock(self, wall_s: float) -> timedelta:
+        """A wall-clock duration (a loop's interval) as it passes on ``clock``."""
+        return timedelta(seconds=wall_s * self.clock_speed)
+
     async def pubkey(self) -> str:
-        """The node's pubkey: as given, else asked of the node once (raises ``NodeError``
-        while the node cannot be reached)."""
+        """The node's pubkey: as given, else asked of the node once, else (while the node
+        cannot be reached) the one node the store holds from earlier runs; raises
+        ``NodeError`` when none of them tells."""
         identity = self._identity
         if identity.pubkey is None:
-            identity.pubkey = self.node_pubkey or (await self.node.get_info()).pubkey
+            identity.pubkey = (
+                self.node_pubkey or (await node_identity(self.node, self.store)).pubkey
+            )
         return identity.pubkey
 
     async def node_id(self) -> int | None:

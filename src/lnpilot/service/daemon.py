@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from lnpilot.collect import Collector
+from lnpilot.collect.collector import TRANSIENT_ERRORS
 from lnpilot.config import Settings, config_file_path, make_client, make_node
 from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.fees.policy import find_policy_file
@@ -77,7 +78,8 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
     """The daemon's loop table, one line per loop."""
     store, node, clock = services.store, services.node, services.clock
     every = services.settings.service
-    collector = Collector(node, store, clock=clock)
+    collect_interval = services.on_clock(every.collect_interval_s)
+    collector = Collector(node, store, clock=clock, interval=collect_interval)
 
     async def maintain() -> None:
         """Rollups of whatever a failed post-cycle rollup left, then retention."""
@@ -85,17 +87,30 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         await store.apply_retention(clock())
 
     async def judge() -> None:
-        monitor = Monitor(store, engine.monitor, await services.pubkey(), node)
+        pubkey = await services.pubkey()
+        monitor = Monitor(store, engine.monitor, pubkey, node, collect_interval=collect_interval)
         await monitor.run_once(clock())
 
     async def deliver() -> None:
         await notifier.run_once(clock())
 
+    async def node_answers() -> bool:
+        """The collector's cheap probe while it backs off after an outage."""
+        await node.get_info()
+        return True
+
+    outage = TRANSIENT_ERRORS  # the node or the database out of reach: logged in one line
     loops = [
-        Loop("collect", every.collect_interval_s, collector.run_once),
-        Loop("retention", every.retention_interval_s, maintain),
-        Loop("monitor", every.monitor_interval_s, judge),
-        Loop("notify", every.notify_interval_s, deliver),
+        Loop(
+            "collect",
+            every.collect_interval_s,
+            collector.run_once,
+            expected=outage,
+            ready=node_answers,
+        ),
+        Loop("retention", every.retention_interval_s, maintain, expected=outage),
+        Loop("monitor", every.monitor_interval_s, judge, expected=outage),
+        Loop("notify", every.notify_interval_s, deliver, expected=outage),
     ]
     policy = engine.fee_policy
     if policy is not None:
@@ -103,7 +118,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         async def set_fees() -> None:
             await evaluate(node, store, policy, clock(), apply=every.fees_apply)
 
-        loops.append(Loop("fees", every.fees_interval_s, set_fees))
+        loops.append(Loop("fees", every.fees_interval_s, set_fees, expected=outage))
     if engine.rebalance is not None and engine.rebalance.section.enabled:
         rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock)
         mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
@@ -112,7 +127,13 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
             await rebalancer.run(mode, trigger="auto")
 
         loops.append(
-            Loop("rebalance", every.rebalance_interval_s, rebalance, waits_on=(NotCollected,))
+            Loop(
+                "rebalance",
+                every.rebalance_interval_s,
+                rebalance,
+                waits_on=(NotCollected,),
+                expected=outage,
+            )
         )
     return loops
 

@@ -17,7 +17,8 @@ class LoopStatus:
     the type and message of the last failure (messages are redacted where they are made:
     the LNbits client and the node backends never put secrets in them); ``waiting_for``
     says what the loop's last run found missing (the first collection, say), until it
-    succeeds."""
+    succeeds; ``failing_since`` is when the current run of failures began (None while the
+    loop succeeds): "the node is unreachable since" for the collector."""
 
     name: str
     interval_s: float
@@ -31,6 +32,7 @@ class LoopStatus:
     failures: int = 0
     consecutive_failures: int = 0
     waiting_for: str | None = None
+    failing_since: datetime | None = None
 
     def healthy(self, now: datetime, grace: float = 3.0) -> bool:
         """Not more than ``grace`` intervals behind the loop's own schedule.
@@ -84,6 +86,7 @@ class LoopHealth:
             runs=status.runs + 1,
             consecutive_failures=0,
             waiting_for=None,
+            failing_since=None,
         )
 
     def waiting(self, name: str, at: datetime, duration_s: float, reason: str) -> None:
@@ -108,6 +111,7 @@ class LoopHealth:
             runs=status.runs + 1,
             failures=status.failures + 1,
             consecutive_failures=status.consecutive_failures + 1,
+            failing_since=status.failing_since or at,
         )
 
     def get(self, name: str) -> LoopStatus | None:

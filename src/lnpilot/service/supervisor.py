@@ -1,9 +1,15 @@
 """The supervisor: runs each loop of the daemon on its own schedule, independently.
 
 Each loop is one asyncio task that calls its ``run_once`` again ``interval_s`` after the
-last call started. A call that raises is logged with its (redacted) traceback, counted in
-the health registry and retried after an exponential backoff (1 s, 2 s, 4 s, ... up to
-``backoff_max_s``); the other loops never notice. A call that raises one of its loop's
+last call started. A call that raises is counted in the health registry and retried after
+an exponential backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``); the other loops never
+notice. The log says what changed, not every attempt: one line when a loop starts failing
+(with the redacted traceback, unless the failure is one of its ``expected`` ones: the node
+or the database out of reach), one when the failure changes kind, one when it recovers.
+A loop with a ``ready`` probe (the collector: the node's getinfo) does not wait out its
+backoff when the outage ends: while it backs off, the probe is asked every
+``PROBE_EVERY_S`` (or its interval, if shorter), and the first yes runs it again at once.
+A call that raises one of its loop's
 ``waits_on`` exceptions found its input not there yet (the rebalancer before the first
 collection): that is no failure, so it is logged in one line, recorded as waiting, and
 retried on the same backoff (never later than the loop's interval), not an interval later.
@@ -32,6 +38,8 @@ from lnpilot.service.health import LoopHealth
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 1.0
+#: How often a backing-off loop's ``ready`` probe is asked (at most).
+PROBE_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class Loop:
     interval_s: float
     run_once: Callable[[], Awaitable[object]]
     waits_on: tuple[type[Exception], ...] = ()
+    expected: tuple[type[Exception], ...] = ()
+    ready: Callable[[], Awaitable[bool]] | None = None
 
 
 def backoff_s(failures: int, maximum_s: float) -> float:
@@ -95,6 +105,7 @@ class Supervisor:
 
     async def _run_loop(self, loop: Loop) -> None:
         failures = waits = 0
+        failing_with: type[Exception] | None = None
         while not self._stopping.is_set():
             started = time.monotonic()
             self._health.started(loop.name, self._clock())
@@ -113,18 +124,56 @@ class Supervisor:
                 error = redact_text(f"{type(exc).__name__}: {exc}")
                 self._health.failed(loop.name, self._clock(), elapsed, error)
                 delay = backoff_s(failures, self._backoff_max_s)
-                log.error(
-                    "loop %s failed (%d in a row), retrying in %.1f s\n%s",
-                    loop.name,
-                    failures,
-                    delay,
-                    # the traceback too goes through redaction: messages may quote requests
-                    redact_text("".join(traceback.format_exception(exc))),
-                )
+                if type(exc) is not failing_with:
+                    failing_with = type(exc)
+                    _log_failure(loop, exc, error)
+                await self._back_off(loop, delay)
+                continue
             else:
+                if failures:
+                    log.warning("loop %s recovered after %d failed runs", loop.name, failures)
                 failures = waits = 0
+                failing_with = None
                 elapsed = time.monotonic() - started
                 self._health.succeeded(loop.name, self._clock(), elapsed)
                 delay = max(0.0, loop.interval_s - elapsed)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+            await self._pause(delay)
+
+    async def _pause(self, delay_s: float) -> None:
+        """Wait ``delay_s``, or less if stopped meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay_s)
+
+    async def _back_off(self, loop: Loop, delay_s: float) -> None:
+        """Wait out a failed loop's backoff; with a ``ready`` probe, only until it says yes."""
+        if loop.ready is None:
+            await self._pause(delay_s)
+            return
+        deadline = time.monotonic() + delay_s
+        step_s = min(loop.interval_s, PROBE_EVERY_S)
+        while not self._stopping.is_set():
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                return
+            await self._pause(min(step_s, left_s))
+            if self._stopping.is_set() or time.monotonic() >= deadline:
+                return
+            try:
+                if await loop.ready():
+                    log.info("loop %s: its probe answers; running it now", loop.name)
+                    return
+            except Exception as exc:  # still down: the probe exists to fail cheaply
+                log.debug("loop %s: probe failed: %s", loop.name, redact_text(str(exc)))
+
+
+def _log_failure(loop: Loop, exc: Exception, error: str) -> None:
+    """One line when a loop starts failing or fails differently; a traceback for a failure
+    nobody expected (a bug), which goes through redaction too: messages may quote requests."""
+    if isinstance(exc, loop.expected):
+        log.warning("loop %s failed: %s; retrying with backoff", loop.name, error)
+        return
+    log.error(
+        "loop %s failed, retrying with backoff\n%s",
+        loop.name,
+        redact_text("".join(traceback.format_exception(exc))),
+    )

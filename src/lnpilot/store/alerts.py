@@ -31,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Select,
     String,
     Table,
     Text,
@@ -210,6 +211,10 @@ class Probe:
 
 @dataclass(frozen=True)
 class Incident:
+    """An incident as stored, with ``alert_resolved_at``: when the alert that opened it
+    last resolved, None while it fires (or fired again). An incident outlives its alert on
+    purpose (a person documents the cause), so it must say that its alert is over."""
+
     id: int
     node_id: int
     opened_at: datetime
@@ -224,6 +229,12 @@ class Incident:
     resolved_at: datetime | None = None
     cause: str | None = None
     resolution: str | None = None
+    alert_resolved_at: datetime | None = None
+
+
+#: The timeline entries that follow the incident's alert (see ``monitor.incidents``).
+ALERT_FIRING = "alert_firing"
+ALERT_RESOLVED = "alert_resolved"
 
 
 @dataclass(frozen=True)
@@ -670,7 +681,7 @@ class MonitorBook:
         fingerprint: str | None = None,
     ) -> list[Incident]:
         """Incidents, newest first."""
-        query = select(incidents).order_by(incidents.c.id.desc())
+        query = _incidents_query().order_by(incidents.c.id.desc())
         if node_id is not None:
             query = query.where(incidents.c.node_id == node_id)
         if fingerprint is not None:
@@ -681,7 +692,7 @@ class MonitorBook:
         return [_incident_from_row(row) for row in result.mappings()]
 
     async def incident(self, incident_id: int) -> Incident | None:
-        result = await self._conn.execute(select(incidents).where(incidents.c.id == incident_id))
+        result = await self._conn.execute(_incidents_query().where(incidents.c.id == incident_id))
         row = result.mappings().one_or_none()
         return None if row is None else _incident_from_row(row)
 
@@ -837,7 +848,31 @@ def _with_id(alert: Alert, alert_id: int) -> Alert:
     return replace(alert, id=alert_id)
 
 
+def _incidents_query() -> Select[Any]:
+    """Incidents with the kind and time of their alert's latest timeline entry."""
+    latest = (
+        select(
+            incident_events.c.incident_id,
+            func.max(incident_events.c.id).label("entry_id"),
+        )
+        .where(incident_events.c.kind.in_([ALERT_FIRING, ALERT_RESOLVED]))
+        .group_by(incident_events.c.incident_id)
+        .subquery()
+    )
+    entry = incident_events.alias("alert_entry")
+    return (
+        select(
+            incidents,
+            entry.c.kind.label("alert_entry_kind"),
+            entry.c.at.label("alert_entry_at"),
+        )
+        .outerjoin(latest, latest.c.incident_id == incidents.c.id)
+        .outerjoin(entry, entry.c.id == latest.c.entry_id)
+    )
+
+
 def _incident_from_row(row: RowMapping) -> Incident:
+    resolved = row["alert_entry_kind"] == ALERT_RESOLVED
     return Incident(
         id=row["id"],
         node_id=row["node_id"],
@@ -853,4 +888,5 @@ def _incident_from_row(row: RowMapping) -> Incident:
         resolved_at=row["resolved_at"],
         cause=row["cause"],
         resolution=row["resolution"],
+        alert_resolved_at=row["alert_entry_at"] if resolved else None,
     )

@@ -3,8 +3,10 @@
 Every page depends on :class:`Viewer`, which signs the browser in (:mod:`lnpilot.web.auth`)
 and finds this daemon's node in the store; when it cannot, the page is answered for it by
 :class:`Elsewhere`: a redirect to the sign-in form, or a waiting page for a node the
-collector has not recorded yet (or that cannot be reached to learn who it is), the normal
-state of a fresh daemon for its first cycle. Pages refresh themselves
+collector has not recorded yet (or that cannot be reached while the store holds no record
+of it), the normal state of a fresh daemon for its first cycle. A node that cannot be
+reached but was collected before is shown from the store, under a line saying since when
+it is unreachable (:class:`Outage`). Pages refresh themselves
 (``templating.REFRESH_S``, a meta refresh, no script), so a screen left open follows the node.
 """
 
@@ -37,11 +39,33 @@ class Elsewhere(Exception):
 
 
 @dataclass(frozen=True)
+class Outage:
+    """The node cannot be reached: since when (the collector's first failure in a row),
+    why, and how old the store's picture of it is. Every page shows it above the past."""
+
+    since: datetime
+    error: str | None
+    last_cycle_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Viewer:
-    """A signed-in request for this daemon's node: its id in the store, and "now"."""
+    """A signed-in request for this daemon's node: its id in the store, "now", and the
+    outage the pages must mention, if any."""
 
     node_id: int
     now: datetime
+    outage: Outage | None = None
+
+
+async def _outage(services: Services, node_id: int) -> Outage | None:
+    status = services.health.get("collect")
+    if status is None or status.failing_since is None:
+        return None
+    async with services.store.read() as reader:
+        state = await reader.collector_state(node_id)
+    last = state.last_cycle_at if state is not None else None
+    return Outage(status.failing_since, status.last_error, last)
 
 
 def router(services: Services) -> APIRouter:
@@ -61,7 +85,7 @@ def router(services: Services) -> APIRouter:
         if node_id is None:
             reason = "the collector has not recorded it yet"
             raise Elsewhere(render("waiting.html", 503, reason=reason))
-        return Viewer(node_id, services.clock())
+        return Viewer(node_id, services.clock(), await _outage(services, node_id))
 
     Seen = Annotated[Viewer, Depends(viewer)]
 
@@ -81,13 +105,16 @@ def router(services: Services) -> APIRouter:
             days_chart=charts.overview_chart(found.days),
             loops=services.health.all(),
             now=seen.now,
+            outage=seen.outage,
             nav="overview",
         )
 
     @pages.get("/channels", response_class=HTMLResponse)
     async def channel_table(seen: Seen) -> HTMLResponse:
         table = await views.channel_table(store, seen.node_id, seen.now)
-        return render("channels.html", table=table, now=seen.now, nav="channels")
+        return render(
+            "channels.html", table=table, now=seen.now, outage=seen.outage, nav="channels"
+        )
 
     @pages.get("/channels/{scid}", response_class=HTMLResponse)
     async def channel(seen: Seen, scid: str, range: str = "7d") -> HTMLResponse:
@@ -102,30 +129,33 @@ def router(services: Services) -> APIRouter:
             charts=charts.channel_charts(found.series, found.our_changes),
             ranges=list(views.RANGES),
             now=seen.now,
+            outage=seen.outage,
             nav="channels",
         )
 
     @pages.get("/fees", response_class=HTMLResponse)
     async def fees(seen: Seen) -> HTMLResponse:
         runs = await views.fee_runs(store, seen.node_id)
-        return render("fees.html", runs=runs, now=seen.now, nav="fees")
+        return render("fees.html", runs=runs, now=seen.now, outage=seen.outage, nav="fees")
 
     @pages.get("/fees/{run_id}", response_class=HTMLResponse)
     async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
         found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
             return missing(f"fee run {run_id}", seen.now)
-        return render("fee_run.html", summary=found, now=seen.now, nav="fees")
+        return render("fee_run.html", summary=found, now=seen.now, outage=seen.outage, nav="fees")
 
     @pages.get("/rebalances", response_class=HTMLResponse)
     async def rebalances(seen: Seen) -> HTMLResponse:
         found = await views.rebalance_page(store, seen.node_id, seen.now)
-        return render("rebalances.html", view=found, now=seen.now, nav="rebalances")
+        return render(
+            "rebalances.html", view=found, now=seen.now, outage=seen.outage, nav="rebalances"
+        )
 
     @pages.get("/alerts", response_class=HTMLResponse)
     async def alerts(seen: Seen) -> HTMLResponse:
         found = await views.alerts_page(store, seen.node_id, seen.now)
-        return render("alerts.html", view=found, now=seen.now, nav="alerts")
+        return render("alerts.html", view=found, now=seen.now, outage=seen.outage, nav="alerts")
 
     @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
     async def incident(seen: Seen, incident_id: int) -> HTMLResponse:
@@ -136,7 +166,7 @@ def router(services: Services) -> APIRouter:
         )
         if found is None:
             return missing(f"incident {incident_id}", seen.now)
-        return render("incident.html", view=found, now=seen.now, nav="alerts")
+        return render("incident.html", view=found, now=seen.now, outage=seen.outage, nav="alerts")
 
     auth.add_routes(pages, store)
     return pages

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
 from lnpilot.node.models import Channel, ChannelState
 from lnpilot.store import (
     ChannelFlows,
@@ -276,6 +277,14 @@ class IncidentPage:
     incident: Incident
     timeline: list[TimelineEntry]
     actions: list[IncidentAction]
+
+    @property
+    def causes(self) -> list[Cause]:
+        return causes_of(self.timeline)
+
+    @property
+    def not_checked(self) -> list[str] | None:
+        return not_checked_of(self.timeline)
 
 
 async def incident_page(

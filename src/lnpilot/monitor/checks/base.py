@@ -39,12 +39,15 @@ class Context:
     """One evaluation: the node, the time judged, and the store read as of then.
 
     Channel and peer lists are read once per evaluation and shared by the rules.
+    ``collect_interval`` is the collector's schedule measured on the clock ``now`` comes
+    from, when known: what "stale" means is judged against it.
     """
 
     reader: StoreReader
     book: MonitorBook
     node_id: int
     now: datetime
+    collect_interval: timedelta | None = None
     _channels: list[Channel] | None = None
     _peers: list[Peer] | None = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from datetime import datetime
 
+from lnpilot.collect import GAP_INTERVALS
 from lnpilot.monitor.checks.base import Context, Finding, channel_labels, peer_name
 from lnpilot.monitor.config import (
     HtlcExpiryRule,
@@ -24,9 +25,19 @@ def _ago(now: datetime, then: datetime) -> str:
     return f"{(now - then).total_seconds() / 60:.0f} min ago"
 
 
+def stale_after_s(ctx: Context, rule: NodeUnreachableRule) -> float:
+    """How old the collector's last cycle may be: ``stale_after_s``, or as many collection
+    intervals as make a gap when the schedule is longer. Judged on the clock the collector
+    runs on: the demo collects every 5 wall-clock seconds at 120x, 10 minutes apart on its
+    clock, and that is its schedule, not an outage."""
+    if ctx.collect_interval is None:
+        return rule.stale_after_s
+    return max(rule.stale_after_s, GAP_INTERVALS * ctx.collect_interval.total_seconds())
+
+
 async def node_unreachable(ctx: Context, rule: NodeUnreachableRule) -> list[Finding]:
     """A backend whose last probe failed; and the collector, when its last cycle is older
-    than ``stale_after_s`` (it stops when it cannot read the node, and is then the only
+    than :func:`stale_after_s` (it stops when it cannot read the node, and is then the only
     witness in a replay or a setup where the monitor does not probe)."""
     found = []
     for backend, probes in sorted((await ctx.probes(rule.stale_after_s)).items()):
@@ -45,7 +56,7 @@ async def node_unreachable(ctx: Context, rule: NodeUnreachableRule) -> list[Find
     state = await ctx.reader.collector_state(ctx.node_id)
     if state is not None and state.last_cycle_at is not None:
         age_s = (ctx.now - state.last_cycle_at).total_seconds()
-        if age_s > rule.stale_after_s:
+        if age_s > stale_after_s(ctx, rule):
             found.append(
                 Finding(
                     _backend_labels("collector"),
