@@ -307,7 +307,7 @@ class LNbitsServer:
 
         `extensions` (id -> source archive, see :func:`find_extension_archives`) are unpacked
         into the extensions folder before start, activated, and enabled for the superuser;
-        other users enable them with :meth:`enable_extension`.
+        other users enable them with :meth:`set_user_extensions`.
         """
         self.funding: FundingSource = funding or FakeWalletFunding()
         self._port = port
@@ -480,14 +480,20 @@ class LNbitsServer:
             self.fund(wallets[name].wallet_id, sats)
         return wallets
 
-    def enable_extension(self, ext_id: str, user_id: str) -> None:
-        """Enable an installed extension for a user (its routes answer 403 until then).
+    def set_user_extensions(self, user_id: str, ext_ids: Sequence[str]) -> None:
+        """Make exactly `ext_ids` the extensions enabled for a user (superuser call).
 
-        Users made by :meth:`create_account` have no password, so this authenticates with
-        their user id (`?usr=`, an auth method LNbits allows by default).
+        Extension routes answer 403 to a user who has not enabled them. Accounts made by
+        :meth:`create_account` have no password to log in with, and LNbits refuses `?usr=`
+        logins by default, so the superuser's user update sets them (it replaces the list,
+        and the user's name and email, which such accounts do not have).
         """
-        response = self._http().put(f"/api/v1/extension/{ext_id}/enable", params={"usr": user_id})
-        self._json(response, f"enable extension {ext_id!r}")
+        response = self._http().put(
+            f"/users/api/v1/user/{user_id}",
+            json={"id": user_id, "extensions": list(ext_ids)},
+            headers=self.auth_headers(),
+        )
+        self._json(response, f"set the extensions of user {user_id}")
 
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate as the superuser (bearer JWT)."""
