@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
 
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.testing import LNbitsServer, WalletKeys, lnbits_for_tests, lnbits_required
-from lnpilot.testing.lnbits_server import LNbitsUnavailable, find_extension_archives
+from lnpilot.testing.boltz_backend import BoltzBackend
+from lnpilot.testing.lnbits_server import (
+    LNbitsUnavailable,
+    find_extension_archives,
+    shared_dir,
+)
 
 MakeWallet = Callable[..., WalletKeys]
 MakeClient = Callable[..., LNbitsClient]
@@ -70,3 +76,42 @@ async def ext_client(ext_server: LNbitsServer) -> AsyncIterator[MakeClient]:
     yield build
     for client in made:
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def boltz_backend(ext_server: LNbitsServer) -> Iterator[BoltzBackend]:
+    """The stand-in Boltz backend (the only double), with a funded house wallet, and the
+    Boltz extension's settings pointed at it (settings are global to the LNbits)."""
+    house = ext_server.create_account("boltz-house")
+    ext_server.fund(house.wallet_id, 10_000_000)
+    backend = BoltzBackend(
+        recorded_calls=shared_dir() / "contracts" / "boltz_backend_calls.json",
+        lnbits_url=ext_server.url,
+        house_inkey=house.inkey,
+        house_adminkey=house.adminkey,
+    )
+    backend.start()
+    try:
+        point_boltz_at(ext_server, backend.url)
+        yield backend
+    finally:
+        backend.stop()
+
+
+def point_boltz_at(server: LNbitsServer, url: str) -> None:
+    """Set the Boltz extension's global settings to a backend on regtest (superuser); the GET
+    first creates the row that the PUT updates."""
+    httpx.get(
+        f"{server.url}/boltz/api/v1/settings", headers=server.auth_headers(), trust_env=False
+    ).raise_for_status()
+    response = httpx.put(
+        f"{server.url}/boltz/api/v1/settings",
+        json={
+            "boltz_url": url,
+            "boltz_network": "regtest",
+            "boltz_network_liquid": "elementsregtest",
+        },
+        headers=server.auth_headers(),
+        trust_env=False,
+    )
+    response.raise_for_status()

@@ -223,7 +223,11 @@ class BoltzResource(Resource):
         boltz_network: str = "main",
         boltz_network_liquid: str = "liquidv1",
     ) -> BoltzSettings:
-        """Replace the global settings (a PUT resets what it does not name)."""
+        """Replace the global settings (a PUT resets what it does not name).
+
+        A GET goes first: the extension's PUT is an UPDATE of a row only a GET creates, so
+        on a fresh install or after a reset a PUT alone answers 200 and stores nothing.
+        """
         if not boltz_url.startswith(("http://", "https://")):
             raise ValueError(f"boltz_url must start with http:// or https://, got {boltz_url!r}")
         body = {
@@ -231,7 +235,9 @@ class BoltzResource(Resource):
             "boltz_network": boltz_network,
             "boltz_network_liquid": boltz_network_liquid,
         }
-        return BoltzSettings.model_validate(await self._t.request(PUT_SETTINGS, json=body))
+        await self._t.request(GET_SETTINGS)
+        await self._t.request(PUT_SETTINGS, json=body)
+        return await self.settings()
 
     async def reset_settings(self) -> None:
         """Delete the settings (defaults come back; a PUT right after stores nothing)."""
