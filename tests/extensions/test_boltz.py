@@ -12,10 +12,10 @@ import pytest
 
 from lnpilot.lnbits import LNbitsClient, LNbitsError, NotFoundError, ValidationError
 from lnpilot.testing import LNbitsServer
-from lnpilot.testing.boltz_backend import BoltzBackend
+from lnpilot.testing.boltz_backend import BoltzBackend, point_boltz_at
 from lnpilot.testing.waiting import eventually
 
-from .conftest import MakeClient, MakeWallet, point_boltz_at
+from .conftest import MakeClient, MakeWallet
 
 REFUND_ADDRESS = "bcrt1qq09wgpk83fvzjdwuamvch03tjd76f0xfasze0z"
 ONCHAIN_ADDRESS = "bcrt1qkvj8hzqfnkkspv4wndw08mfruppy07f3u6prf2"

@@ -31,6 +31,7 @@ import httpx
 
 from lnpilot.lnbits import bolt11
 from lnpilot.simnet.bolt11 import bech32_encode
+from lnpilot.testing.lnbits_server import LNbitsServer
 
 #: Boltz's own key in the HTLC scripts (the recorded one; nothing here signs with it).
 BOLTZ_PUBKEY = "02637224c5aaa78ba1b989e8340f1c3eabcc73a67711d2a29875c348fc61eb888b"
@@ -337,3 +338,22 @@ class BoltzBackend:
                 "timeoutBlockHeight": locktime,
             }
         return 200, {"transactionId": _sha256d(raw)[::-1].hex()}
+
+
+def point_boltz_at(server: LNbitsServer, url: str) -> None:
+    """Set the Boltz extension's global settings to a backend on regtest (superuser); the GET
+    first creates the row that the PUT updates."""
+    httpx.get(
+        f"{server.url}/boltz/api/v1/settings", headers=server.auth_headers(), trust_env=False
+    ).raise_for_status()
+    response = httpx.put(
+        f"{server.url}/boltz/api/v1/settings",
+        json={
+            "boltz_url": url,
+            "boltz_network": "regtest",
+            "boltz_network_liquid": "elementsregtest",
+        },
+        headers=server.auth_headers(),
+        trust_env=False,
+    )
+    response.raise_for_status()

@@ -20,6 +20,9 @@ shared contracts):
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
 
 from lnpilot.lnbits import bolt11
 from lnpilot.lnbits.credentials import Credential
@@ -35,6 +38,7 @@ from lnpilot.lnbits.extension_models import (
 )
 from lnpilot.lnbits.models import Payment
 from lnpilot.lnbits.operations import operation
+from lnpilot.lnbits.redact import register_secret
 from lnpilot.lnbits.resources.base import Resource
 from lnpilot.lnbits.resources.payments import PaymentsResource
 from lnpilot.lnbits.retry import NO_RETRY
@@ -181,3 +185,38 @@ class LndhubResource(Resource):
 def parse_pay_result(body: object) -> LndhubPayResult:
     """Read a `payinvoice` answer (HTTP 200 whether it paid or not)."""
     return LndhubPayResult.model_validate(body)
+
+
+LndhubKind = Literal["admin", "invoice"]
+
+
+@dataclass(frozen=True)
+class LndhubUrl:
+    """An LNDHub URL as BlueWallet and Zeus take it: ``lndhub://KIND:KEY@LNBITS/lndhub/ext/``.
+
+    The key in it is the wallet's: whoever holds the URL holds the key (masked in repr).
+    """
+
+    kind: LndhubKind
+    key: str = field(repr=False)
+    lnbits_url: str
+
+    def __str__(self) -> str:
+        return f"lndhub://{self.kind}:{self.key}@{self.lnbits_url}{_P}/"
+
+    @classmethod
+    def parse(cls, text: str) -> LndhubUrl:
+        """Read a URL made by LNbits' LNDHub page (or :meth:`__str__`); ValueError if not one."""
+        prefix = "lndhub://"
+        rest = text.strip().removeprefix(prefix)
+        creds, sep, host = rest.partition("@")
+        kind, colon, key = creds.partition(":")
+        base = host.rstrip("/").removesuffix(_P)
+        if not (text.strip().startswith(prefix) and sep and colon and key):
+            raise ValueError("an LNDHub URL looks like lndhub://admin:KEY@https://HOST/lndhub/ext/")
+        if kind not in ("admin", "invoice"):
+            raise ValueError(f"LNDHub URL kind must be admin or invoice, got {kind!r}")
+        if urlsplit(base).scheme not in ("http", "https"):
+            raise ValueError("the LNbits part of an LNDHub URL must start with http:// or https://")
+        register_secret(key)
+        return cls("admin" if kind == "admin" else "invoice", key, base)
