@@ -15,6 +15,7 @@ from rich.table import Table
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import JsonFlag, run
+from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.extension_models import ManagedUser
 
 app = typer.Typer(help="Users managed with the UserManager extension.", no_args_is_help=True)
@@ -30,10 +31,20 @@ def _user_json(user: ManagedUser) -> dict[str, object]:
     }
 
 
+async def _users_with_wallets(client: LNbitsClient) -> list[ManagedUser]:
+    """UserManager lists users without their wallets: join them from the wallet list."""
+    users = await client.usermanager.list_users()
+    wallets = await client.usermanager.list_wallets()
+    return [
+        user.model_copy(update={"wallets": [w for w in wallets if w.user == user.id]})
+        for user in users
+    ]
+
+
 @app.command("list")
 def list_users(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every user the configured wallet's owner manages (admin key)."""
-    users = run(ctx, lambda client: client.usermanager.list_users())
+    users = run(ctx, _users_with_wallets)
     if as_json:
         output.emit_json({"users": [_user_json(u) for u in users]})
         return
@@ -78,7 +89,8 @@ def create(
         output.emit_json(_user_json(user))
     else:
         output.stdout.print(
-            f"Created user {user.name} ({user.id}) with wallet {user.wallets[0].id}."
+            f"Created user {user.name} ({user.id}) with wallet {user.wallets[0].id}.",
+            soft_wrap=True,
         )
 
 

@@ -626,17 +626,24 @@ def run_dev_server(
     funding: FundingSource | None = None,
     wallets: Mapping[str, int] = DEFAULT_WALLETS,
     out: TextIO = sys.stdout,
+    extensions: Mapping[str, Path] | None = None,
 ) -> None:
     """Start LNbits, create and fund `wallets`, print how to use it, block until Ctrl-C.
+
+    `extensions` (see :func:`find_extension_archives`) are installed and enabled for every
+    wallet's user.
 
     Meant for `lnpilot dev lnbits`: printing credentials and keys is the point. SIGTERM is
     turned into the same clean stop as Ctrl-C, since atexit handlers do not run on it.
     """
-    server = LNbitsServer(funding=funding, port=port, data_dir=data_dir)
+    server = LNbitsServer(funding=funding, port=port, data_dir=data_dir, extensions=extensions)
     with _sigterm_as_interrupt():
         try:
             server.start()
             accounts = server.create_funded_accounts(wallets)
+            for keys in accounts.values():
+                if extensions:
+                    server.set_user_extensions(keys.user_id, list(extensions))
             print(_describe(server, accounts, wallets), file=out, flush=True)
             while server.is_running:
                 time.sleep(0.5)

@@ -52,7 +52,8 @@ class UserManagerResource(Resource):
     async def list_users(
         self, *, extra: dict[str, str] | None = None
     ) -> builtins.list[ManagedUser]:
-        """Every user this operator made (paged through; `extra` matches exactly)."""
+        """Every user this operator made (paged through; `extra` matches exactly). The list
+        route gives users WITHOUT their wallets: see :meth:`list_wallets`."""
         users: builtins.list[ManagedUser] = []
         offset = 0
         while True:
