@@ -11,7 +11,9 @@ not change the request that goes on the wire.
 
 It prints a per-tag table, the uncovered operations of the required set, the operations the
 client declares that the spec does not know (typos or removed endpoints), and as its very last
-line ``coverage_ops=N/M``.
+line ``coverage_ops=N/M``. Extension routes (LNDHub, UserManager, Boltz) are not in LNbits'
+OpenAPI: they are counted against the routes of the recorded contracts in
+``../shared/contracts`` and printed as ``coverage_ext=N/M`` just before it.
 
 Exit status: 0 when every required operation is covered and every declared operation exists
 in the spec; 1 otherwise. A missing spec file is not an error on a developer machine (exit 0
@@ -32,6 +34,16 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO_ROOT.parent / "shared/specs/lnbits-1.6.2-openapi.json"
+
+DEFAULT_CONTRACTS = REPO_ROOT.parent / "shared/contracts"
+
+#: Extension route prefixes -> extension id. Their routes are not in LNbits' OpenAPI: they are
+#: counted against the `routes` array of the extension's recorded contract instead.
+EXTENSION_PREFIXES: dict[str, str] = {
+    "/lndhub/": "lndhub",
+    "/usermanager/": "usermanager",
+    "/boltz/": "boltz",
+}
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -109,6 +121,12 @@ class CoverageReport:
     #: Operations the client declares that the spec does not have: typos or removed routes.
     declared_not_in_spec: list[tuple[str, str]]
     per_tag: dict[str, TagCount] = field(default_factory=dict)
+    #: Per extension: routes of its contract the client declares / all of them.
+    per_extension: dict[str, TagCount] = field(default_factory=dict)
+    #: Contract routes the client does not implement (every one is required).
+    extension_uncovered: list[tuple[str, str]] = field(default_factory=list)
+    #: Extension operations the client declares that no contract lists.
+    extension_unknown: list[tuple[str, str]] = field(default_factory=list)
     #: How many spec operations are required (by tag or by name).
     required_total: int = 0
     required_tags: tuple[str, ...] = REQUIRED_TAGS
@@ -116,7 +134,11 @@ class CoverageReport:
     @property
     def ok(self) -> bool:
         return not (
-            self.required_uncovered or self.required_not_in_spec or self.declared_not_in_spec
+            self.required_uncovered
+            or self.required_not_in_spec
+            or self.declared_not_in_spec
+            or self.extension_uncovered
+            or self.extension_unknown
         )
 
     @property
@@ -138,6 +160,25 @@ def spec_operations(spec: dict[str, Any]) -> list[SpecOp]:
     return sorted(ops)
 
 
+def extension_of(path: str) -> str | None:
+    """The extension id a path belongs to, or None for LNbits core."""
+    for prefix, ext_id in EXTENSION_PREFIXES.items():
+        if path.startswith(prefix):
+            return ext_id
+    return None
+
+
+def extension_routes(contracts_dir: Path = DEFAULT_CONTRACTS) -> dict[str, list[tuple[str, str]]]:
+    """Each extension's routes as its recorded contract lists them; {} without contracts."""
+    routes: dict[str, list[tuple[str, str]]] = {}
+    for ext_id in EXTENSION_PREFIXES.values():
+        path = contracts_dir / f"{ext_id}.json"
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            routes[ext_id] = [(str(r["method"]), str(r["path"])) for r in data["routes"]]
+    return routes
+
+
 def declared_operations() -> set[tuple[str, str]]:
     """The client's operations, as matching keys (one endpoint used twice counts once)."""
     import lnpilot.lnbits  # noqa: F401  (imports every resource module, filling the registry)
@@ -152,12 +193,38 @@ def match(
     *,
     required_tags: Sequence[str] = REQUIRED_TAGS,
     required_ops: Iterable[tuple[str, str]] = REQUIRED_OPS,
+    ext_routes: dict[str, list[tuple[str, str]]] | None = None,
 ) -> CoverageReport:
-    """Compare the spec with the declared operations (the client's registry by default)."""
+    """Compare the spec with the declared operations (the client's registry by default).
+
+    Extension operations are matched against `ext_routes` (the recorded contracts' routes by
+    default); an extension without a contract is not checked.
+    """
     ops = spec_operations(spec)
     if declared is None:
         declared = declared_operations()
-    declared_keys = {normalise(m, p) for m, p in declared}
+    if ext_routes is None:
+        ext_routes = extension_routes()
+    all_keys = {normalise(m, p) for m, p in declared}
+    declared_keys = {k for k in all_keys if extension_of(k[1]) is None}
+    per_extension: dict[str, TagCount] = {}
+    extension_uncovered: list[tuple[str, str]] = []
+    contract_keys: set[tuple[str, str]] = set()
+    for ext_id, routes in ext_routes.items():
+        count = per_extension.setdefault(ext_id, TagCount())
+        for method, path in routes:
+            key = normalise(method, path)
+            contract_keys.add(key)
+            count.total += 1
+            if key in all_keys:
+                count.covered += 1
+            else:
+                extension_uncovered.append((method, path))
+    extension_unknown = sorted(
+        k
+        for k in all_keys - declared_keys
+        if extension_of(k[1]) in ext_routes and k not in contract_keys
+    )
     spec_keys = {op.key for op in ops}
     required_keys = {normalise(m, p) for m, p in required_ops}
 
@@ -185,6 +252,9 @@ def match(
         ),
         declared_not_in_spec=sorted(declared_keys - spec_keys),
         per_tag=dict(sorted(per_tag.items())),
+        per_extension=per_extension,
+        extension_uncovered=sorted(extension_uncovered),
+        extension_unknown=extension_unknown,
         required_total=len(required),
         required_tags=tuple(required_tags),
     )
@@ -213,6 +283,16 @@ def render(report: CoverageReport, *, source: str) -> str:
         lines.extend(f"  UNKNOWN {m} {p}" for m, p in report.declared_not_in_spec)
     else:
         lines.append("declared by the client but not in the spec: none")
+    lines.append("")
+    if not report.per_extension:
+        lines.append("extensions: no recorded contracts found, extension routes not counted")
+    for ext_id, count in report.per_extension.items():
+        lines.append(f"extension {ext_id}: {count.covered}/{count.total} contract routes")
+    lines.extend(f"  UNCOVERED {m} {p}" for m, p in report.extension_uncovered)
+    lines.extend(f"  NOT IN ANY CONTRACT {m} {p}" for m, p in report.extension_unknown)
+    ext_covered = sum(c.covered for c in report.per_extension.values())
+    ext_total = sum(c.total for c in report.per_extension.values())
+    lines.append(f"coverage_ext={ext_covered}/{ext_total}")
     lines.append(report.coverage_line)
     return "\n".join(lines)
 

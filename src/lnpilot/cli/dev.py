@@ -10,6 +10,7 @@ import typer
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode
 from lnpilot.testing import LNbitsStartError, LNbitsUnavailable, run_dev_server
+from lnpilot.testing.lnbits_server import find_extension_archives
 
 app = typer.Typer(help="Development helpers.", no_args_is_help=True)
 
@@ -23,6 +24,14 @@ def lnbits(
         Path | None,
         typer.Option(help="Keep LNbits' state here and reuse it (default: a fresh temp dir)."),
     ] = None,
+    extensions: Annotated[
+        bool,
+        typer.Option(
+            "--extensions",
+            help="Install the real LNDHub, UserManager and Boltz releases from the shared "
+            "folder (offline), enabled for every wallet.",
+        ),
+    ] = False,
 ) -> None:
     """Run a real LNbits (FakeWallet) with two funded wallets until Ctrl-C.
 
@@ -30,7 +39,8 @@ def lnbits(
     throw-away development server, and those are what you need to point lnpilot at it.
     """
     try:
-        run_dev_server(port=port, data_dir=data_dir)
+        archives = find_extension_archives() if extensions else None
+        run_dev_server(port=port, data_dir=data_dir, extensions=archives)
     except LNbitsUnavailable as exc:
         output.error(str(exc))
         raise typer.Exit(ExitCode.BAD_INPUT) from None

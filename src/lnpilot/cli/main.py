@@ -18,14 +18,17 @@ from lnpilot.cli import (
     decode,
     demo,
     dev,
+    extensions,
     fees,
     invoice,
+    lndhub,
     pay,
     payments,
     rebalance,
     run,
     simnet,
     tokens,
+    users,
     wallet,
 )
 from lnpilot.cli.runtime import CliState
@@ -73,3 +76,6 @@ app.add_typer(simnet.app, name="simnet")
 app.command()(run.run)
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(rebalance.app, name="rebalance")
+app.add_typer(extensions.app, name="extensions")
+app.add_typer(lndhub.app, name="lndhub")
+app.add_typer(users.app, name="users")

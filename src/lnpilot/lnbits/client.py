@@ -16,10 +16,13 @@ import httpx
 
 from lnpilot.lnbits.credentials import Credentials
 from lnpilot.lnbits.resources.auth import AuthResource
+from lnpilot.lnbits.resources.boltz import BoltzResource
 from lnpilot.lnbits.resources.core import CoreResource
 from lnpilot.lnbits.resources.extensions import ExtensionsResource
+from lnpilot.lnbits.resources.lndhub import LndhubResource
 from lnpilot.lnbits.resources.node import NodeResource
 from lnpilot.lnbits.resources.payments import PaymentsResource
+from lnpilot.lnbits.resources.usermanager import UserManagerResource
 from lnpilot.lnbits.resources.users import UsersResource
 from lnpilot.lnbits.resources.wallet import WalletResource
 from lnpilot.lnbits.stream import PaymentStream
@@ -62,6 +65,10 @@ class LNbitsClient:
         self.extensions = ExtensionsResource(self.transport)
         self.core = CoreResource(self.transport)
         self.auth = AuthResource(self.transport)
+        # The LNbits extensions, on the same transport and credentials.
+        self.lndhub = LndhubResource(self.transport, self.payments)
+        self.usermanager = UserManagerResource(self.transport)
+        self.boltz = BoltzResource(self.transport)
         self.stream = PaymentStream(
             self.transport.base_url, self.payments, invoice_key or admin_key
         )

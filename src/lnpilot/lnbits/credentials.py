@@ -8,6 +8,7 @@ and fails before sending anything when that secret was not configured.
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 
@@ -22,6 +23,9 @@ class Credential(enum.Enum):
     INVOICE_KEY = "invoice key"
     ADMIN_KEY = "admin key"
     BEARER = "bearer token (username/password login)"
+    #: The LNDHub extension reads only `Authorization: Bearer base64(login:key)`.
+    LNDHUB_INVOICE_KEY = "invoice key (as an LNDHub token)"
+    LNDHUB_ADMIN_KEY = "admin key (as an LNDHub token)"
 
 
 @dataclass
@@ -71,6 +75,13 @@ class Credentials:
         elif needed is Credential.ADMIN_KEY:
             if self.admin_key:
                 return {"X-Api-Key": self.admin_key}
+        elif needed is Credential.LNDHUB_INVOICE_KEY:
+            key = self.invoice_key or self.admin_key
+            if key:
+                return {"Authorization": f"Bearer {lndhub_token(key)}"}
+        elif needed is Credential.LNDHUB_ADMIN_KEY:
+            if self.admin_key:
+                return {"Authorization": f"Bearer {lndhub_token(self.admin_key)}"}
         elif needed is Credential.BEARER:
             if self.access_token:
                 return {"Authorization": f"Bearer {self.access_token}"}
@@ -84,9 +95,31 @@ class Credentials:
         )
 
 
+LNDHUB_LOGIN = "lnpilot"
+"""The login part of the LNDHub tokens we make: LNDHub ignores it, only the key counts."""
+
+
+def lndhub_token(key: str, login: str = LNDHUB_LOGIN) -> str:
+    """The LNDHub token of a wallet key: base64(login + ":" + key).
+
+    Made locally instead of asking `/auth`, which answers the same for any password: a token
+    proves nothing about who holds it, the key inside does. Standard base64 because the
+    extension decodes with `b64decode` (it encodes with the URL-safe alphabet, which differs
+    only for keys that are not hex). The token is a secret like the key and is masked in
+    logs and errors.
+    """
+    if ":" in login:
+        raise ValueError("an LNDHub login must not contain ':' (the token would be rejected)")
+    token = base64.b64encode(f"{login}:{key}".encode()).decode()
+    register_secret(token)
+    return token
+
+
 _CONFIG_HINT = {
     Credential.INVOICE_KEY: "invoice_key or admin_key / LNPILOT_LNBITS__INVOICE_KEY",
     Credential.ADMIN_KEY: "admin_key / LNPILOT_LNBITS__ADMIN_KEY",
     Credential.BEARER: "username and password, or access_token / LNPILOT_LNBITS__USERNAME",
+    Credential.LNDHUB_INVOICE_KEY: "invoice_key or admin_key / LNPILOT_LNBITS__INVOICE_KEY",
+    Credential.LNDHUB_ADMIN_KEY: "admin_key / LNPILOT_LNBITS__ADMIN_KEY",
     Credential.NONE: "",
 }

@@ -123,5 +123,10 @@ class AlreadyPaidError(LNbitsError):
         self.payment_hash = payment_hash
 
 
+class NotOwnedError(PermissionDeniedError):
+    """The user or wallet is not one this key's owner manages: refused by the client, because
+    the extension (UserManager 1.0.0) has no ownership checks of its own."""
+
+
 class InvoiceDecodeError(LNbitsError):
     """A BOLT11 string could not be decoded locally."""

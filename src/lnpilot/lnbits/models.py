@@ -265,6 +265,24 @@ class Extension(LNbitsModel):
     short_description: str | None = None
 
 
+class ExtensionRelease(LNbitsModel):
+    version: str
+
+
+class AvailableExtension(LNbitsModel):
+    """``GET /api/v1/extension/all``: an extension this LNbits knows, installed or not."""
+
+    id: str
+    name: str | None = None
+    is_installed: bool = Field(alias="isInstalled")
+    is_active: bool = Field(default=False, alias="isActive")
+    installed_release: ExtensionRelease | None = Field(default=None, alias="installedRelease")
+
+    @property
+    def installed_version(self) -> str | None:
+        return self.installed_release.version if self.installed_release else None
+
+
 class UserExtension(LNbitsModel):
     extension: str
     active: bool

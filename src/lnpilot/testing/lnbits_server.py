@@ -21,11 +21,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -44,6 +45,17 @@ _VENV_RELATIVE = Path(".cache") / f"lnbits-{LNBITS_VERSION}"
 _SUPERUSER_NAME = "lnpilot_admin"  # LNbits: 2-20 chars of [a-zA-Z0-9._]
 _LOG_NAME = "lnbits.log"
 _HTTP_TIMEOUT = 10.0
+
+
+SHARED_DIR_ENV_VAR = "LNPILOT_SHARED_DIR"
+"""Names the shared data folder (docs, contracts, extension archives) instead of ../shared."""
+
+EXTENSION_ARCHIVES: Mapping[str, str] = {
+    "lndhub": "lndhub-1.0.2.tar.gz",
+    "usermanager": "usermanager-1.0.0.tar.gz",
+    "boltz": "boltz-1.1.0.tar.gz",
+}
+"""The extension releases the contracts were recorded against (id -> archive file name)."""
 
 
 class LNbitsUnavailable(RuntimeError):
@@ -102,6 +114,41 @@ def find_lnbits_python(repo_root: Path | None = None) -> Path:
         f"LNbits {LNBITS_VERSION} is not installed (no {_VENV_RELATIVE}/bin/python above "
         f"{searched}): run `make lnbits` in the repository root, or set {VENV_ENV_VAR}."
     )
+
+
+def shared_dir() -> Path:
+    """The shared data folder: `LNPILOT_SHARED_DIR`, else `shared/` beside the repository.
+
+    It is not part of the repository (nothing from it is committed); tests that read it skip
+    when it is absent, except on CI.
+    """
+    override = os.environ.get(SHARED_DIR_ENV_VAR)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3].parent / "shared"
+
+
+def find_extension_archives(ids: Sequence[str] = tuple(EXTENSION_ARCHIVES)) -> dict[str, Path]:
+    """The archives of the recorded extension releases (id -> path), or `LNbitsUnavailable`.
+
+    LNbits cannot download extensions offline; these archives, unpacked into its extensions
+    folder before start, are how the real extension code gets into the test server.
+    """
+    folder = shared_dir() / "extensions"
+    found: dict[str, Path] = {}
+    for ext_id in ids:
+        if ext_id not in EXTENSION_ARCHIVES:
+            raise ValueError(
+                f"unknown extension {ext_id!r}: known are {sorted(EXTENSION_ARCHIVES)}"
+            )
+        archive = folder / EXTENSION_ARCHIVES[ext_id]
+        if not archive.is_file():
+            raise LNbitsUnavailable(
+                f"extension archive {archive} not found: the shared folder with the real "
+                f"extension releases is absent (set {SHARED_DIR_ENV_VAR} to point at it)"
+            )
+        found[ext_id] = archive
+    return found
 
 
 # --- funding sources ---------------------------------------------------------------------
@@ -253,9 +300,14 @@ class LNbitsServer:
         username: str = _SUPERUSER_NAME,
         password: str | None = None,
         start_timeout: float = 60.0,
+        extensions: Mapping[str, Path] | None = None,
     ) -> None:
         """`username`/`password` matter when `data_dir` already holds an installed LNbits:
         they log in instead of doing the first install (a random password is made when None).
+
+        `extensions` (id -> source archive, see :func:`find_extension_archives`) are unpacked
+        into the extensions folder before start, activated, and enabled for the superuser;
+        other users enable them with :meth:`set_user_extensions`.
         """
         self.funding: FundingSource = funding or FakeWalletFunding()
         self._port = port
@@ -268,6 +320,7 @@ class LNbitsServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._client: httpx.Client | None = None
         self._superuser: Superuser | None = None
+        self._extensions = dict(extensions or {})
 
     # context manager
 
@@ -335,6 +388,7 @@ class LNbitsServer:
         if self._data_dir is None:
             self._data_dir = Path(tempfile.mkdtemp(prefix="lnpilot-lnbits-"))
         self._link_assets(python)
+        self._unpack_extensions()
 
         env = _inherited_env() | _offline_env(self.data_dir) | self.funding.env()
         env |= self._extra_env
@@ -365,6 +419,7 @@ class LNbitsServer:
         try:
             installed = self._wait_until_up()
             self._bootstrap(first_install=not installed)
+            self._activate_extensions()
         except BaseException:
             self.stop()
             raise
@@ -425,6 +480,21 @@ class LNbitsServer:
             self.fund(wallets[name].wallet_id, sats)
         return wallets
 
+    def set_user_extensions(self, user_id: str, ext_ids: Sequence[str]) -> None:
+        """Make exactly `ext_ids` the extensions enabled for a user (superuser call).
+
+        Extension routes answer 403 to a user who has not enabled them. Accounts made by
+        :meth:`create_account` have no password to log in with, and LNbits refuses `?usr=`
+        logins by default, so the superuser's user update sets them (it replaces the list,
+        and the user's name and email, which such accounts do not have).
+        """
+        response = self._http().put(
+            f"/users/api/v1/user/{user_id}",
+            json={"id": user_id, "extensions": list(ext_ids)},
+            headers=self.auth_headers(),
+        )
+        self._json(response, f"set the extensions of user {user_id}")
+
     def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate as the superuser (bearer JWT)."""
         return {"Authorization": f"Bearer {self.superuser.access_token}"}
@@ -453,6 +523,35 @@ class LNbitsServer:
                 f"No lnbits package under {venv}/lib: run `make lnbits`, or set {VENV_ENV_VAR}."
             )
         return candidates[-1]
+
+    def _unpack_extensions(self) -> None:
+        """Unpack each archive (one folder named after the id) where LNbits finds installed
+        extensions at start-up; it then registers them itself. Already there: kept."""
+        folder = self.data_dir / "extensions"
+        for ext_id, archive in self._extensions.items():
+            if (folder / ext_id).is_dir():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(archive) as tar:
+                tar.extractall(folder, filter="data")
+            if not (folder / ext_id).is_dir():
+                raise LNbitsStartError(f"{archive} did not unpack to a folder named {ext_id!r}")
+
+    def _activate_extensions(self) -> None:
+        """Activate the unpacked extensions (admin) and enable them for the superuser."""
+        for ext_id in self._extensions:
+            response = self._http().put(
+                f"/api/v1/extension/{ext_id}/activate", headers=self.auth_headers()
+            )
+            self._json(response, f"activate extension {ext_id!r}")
+            self._enable_for_superuser(ext_id)
+
+    def _enable_for_superuser(self, ext_id: str) -> None:
+        """Enable an extension for the superuser (LNbits forbids `?usr=` for admins)."""
+        response = self._http().put(
+            f"/api/v1/extension/{ext_id}/enable", headers=self.auth_headers()
+        )
+        self._json(response, f"enable extension {ext_id!r} for the superuser")
 
     def _wait_until_up(self) -> bool:
         """Poll until LNbits answers; returns whether its first install is already done.
@@ -527,17 +626,24 @@ def run_dev_server(
     funding: FundingSource | None = None,
     wallets: Mapping[str, int] = DEFAULT_WALLETS,
     out: TextIO = sys.stdout,
+    extensions: Mapping[str, Path] | None = None,
 ) -> None:
     """Start LNbits, create and fund `wallets`, print how to use it, block until Ctrl-C.
+
+    `extensions` (see :func:`find_extension_archives`) are installed and enabled for every
+    wallet's user.
 
     Meant for `lnpilot dev lnbits`: printing credentials and keys is the point. SIGTERM is
     turned into the same clean stop as Ctrl-C, since atexit handlers do not run on it.
     """
-    server = LNbitsServer(funding=funding, port=port, data_dir=data_dir)
+    server = LNbitsServer(funding=funding, port=port, data_dir=data_dir, extensions=extensions)
     with _sigterm_as_interrupt():
         try:
             server.start()
             accounts = server.create_funded_accounts(wallets)
+            for keys in accounts.values():
+                if extensions:
+                    server.set_user_extensions(keys.user_id, list(extensions))
             print(_describe(server, accounts, wallets), file=out, flush=True)
             while server.is_running:
                 time.sleep(0.5)

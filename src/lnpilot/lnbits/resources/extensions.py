@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 
 from lnpilot.lnbits.credentials import Credential
-from lnpilot.lnbits.models import Extension, JsonObject, UserExtension
+from lnpilot.lnbits.models import AvailableExtension, Extension, JsonObject
 from lnpilot.lnbits.operations import operation
 from lnpilot.lnbits.resources.base import Resource
 
@@ -34,13 +34,14 @@ UNINSTALL = operation("DELETE", "/api/v1/extension/{ext_id}", B, idempotent=True
 
 
 class ExtensionsResource(Resource):
-    async def list(self) -> builtins.list[UserExtension]:
-        """Extensions the logged-in user has enabled or disabled."""
-        return [UserExtension.model_validate(e) for e in await self._t.request(LIST_USER)]
+    async def list(self) -> builtins.list[Extension]:
+        """Extensions the logged-in user has enabled (LNbits answers with their ``code``)."""
+        return [Extension.model_validate(e) for e in await self._t.request(LIST_USER)]
 
-    async def list_all(self) -> builtins.list[Extension]:
-        """Every extension this LNbits knows (installed or from its manifests)."""
-        return [Extension.model_validate(e) for e in await self._t.request(LIST_ALL)]
+    async def list_all(self) -> builtins.list[AvailableExtension]:
+        """Every extension this LNbits knows (installed or from its manifests), with the
+        installed release's version."""
+        return [AvailableExtension.model_validate(e) for e in await self._t.request(LIST_ALL)]
 
     async def details(self, ext_id: str) -> JsonObject:
         result: JsonObject = await self._t.request(DETAILS, path_params={"ext_id": ext_id})

@@ -23,6 +23,7 @@ import builtins
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lnpilot.lnbits import bolt11
@@ -83,6 +84,10 @@ EXTRA = operation("PATCH", "/api/v1/payments/extra", ADM, invalidates=_WRITES)
 PAY_WITH_NFC = operation(
     "POST", "/api/v1/payments/{payment_request}/pay-with-nfc", NONE, invalidates=_WRITES
 )
+
+
+PaySender = Callable[[str], Awaitable[Payment | None]]
+"""Sends one pay request for a BOLT11 and returns the payment, or None when unknown."""
 
 
 class PaymentsResource(Resource):
@@ -176,6 +181,29 @@ class PaymentsResource(Resource):
         it). Raises PaymentFailedError / InsufficientBalanceError when it definitely did
         not pay, PaymentOutcomeUnknownError when that cannot be known in time.
         """
+
+        async def send(bolt11_invoice: str) -> Payment | None:
+            body = {"out": True, "bolt11": bolt11_invoice, "extra": extra, "labels": labels}
+            if external_id is not None:
+                body["external_id"] = external_id
+            answer = await self._t.request(
+                PAY,
+                json={k: v for k, v in body.items() if v is not None},
+                timeout_s=self.pay_timeout_s,
+                retry=NO_RETRY,
+            )
+            return Payment.model_validate(answer)
+
+        return await self.pay_at_most_once(invoice, send)
+
+    async def pay_at_most_once(self, invoice: str, send: PaySender) -> Payment:
+        """The at-most-once machinery shared by every route that pays from this wallet.
+
+        ``send`` sends the pay request once (never retried) and returns LNbits' payment, or
+        None when its answer does not say how it ended (then it is resolved by hash). The
+        core API and LNDHub's ``payinvoice`` both pay through here, so a second route cannot
+        pay an invoice the first one already paid.
+        """
         decoded = bolt11.decode(invoice)
         payment_hash = decoded.payment_hash
         if decoded.is_expired():
@@ -193,16 +221,8 @@ class PaymentsResource(Resource):
             if existing is not None and existing.is_pending:
                 log.info("pay not sent: already in flight payment_hash=%s", payment_hash)
                 return await self.resolve(payment_hash)
-            body = {"out": True, "bolt11": decoded.bolt11, "extra": extra, "labels": labels}
-            if external_id is not None:
-                body["external_id"] = external_id
             try:
-                answer = await self._t.request(
-                    PAY,
-                    json={k: v for k, v in body.items() if v is not None},
-                    timeout_s=self.pay_timeout_s,
-                    retry=NO_RETRY,
-                )
+                payment = await send(decoded.bolt11)
             except TransportError as exc:
                 if not exc.request_sent:
                     raise
@@ -216,10 +236,9 @@ class PaymentsResource(Resource):
                 # Any other 5xx (a crash, a gateway's timeout): LNbits may still be paying.
                 log.warning("pay got %s; resolving payment_hash=%s", exc.status, payment_hash)
                 return await self.resolve(payment_hash)
-            payment = Payment.model_validate(answer)
-            if payment.is_paid:
+            if payment is not None and payment.is_paid:
                 return payment
-            if payment.is_failed:
+            if payment is not None and payment.is_failed:
                 raise _failed(payment_hash, "LNbits reports the payment failed")
             return await self.resolve(payment_hash)
 
@@ -258,6 +277,10 @@ class PaymentsResource(Resource):
             status=refusal.status,
             detail=refusal.detail,
         )
+
+    async def outgoing(self, payment_hash: str) -> Payment | None:
+        """This wallet's outgoing payment with that hash, or None (one lookup, no waiting)."""
+        return await self._own_outgoing(payment_hash)
 
     async def resolve(self, payment_hash: str, *, deadline_s: float | None = None) -> Payment:
         """Wait until this wallet's payment ``payment_hash`` is settled or failed.
