@@ -14,7 +14,7 @@ is read in one place (``docs/node-backends.md`` shows it as a table).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -351,7 +351,7 @@ class NodeBackend(Protocol):
         (``lncli verifychanbackup``); raises NodeError when it cannot (corrupt, foreign)."""
         raise refuse(self, "verify_backup")
 
-    def channel_backups(self) -> AsyncIterator[ChannelBackup]:
+    def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
         """The current backup once subscribed, then a new one after each channel open and
         close, for as long as the caller reads (the iterator ends when the stream breaks)."""
         raise refuse(self, "channel_backups")

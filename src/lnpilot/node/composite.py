@@ -20,7 +20,7 @@ Two operations choose with more care:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from lnpilot.node.backend import (
@@ -218,7 +218,7 @@ class CompositeNode(NodeBackend):
     async def verify_backup(self, multi_chan_backup: bytes) -> tuple[str, ...]:
         return await self._for("verify_backup").verify_backup(multi_chan_backup)
 
-    def channel_backups(self) -> AsyncIterator[ChannelBackup]:
+    def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
         return self._for("channel_backups").channel_backups()
 
     async def onchain_balance(self) -> OnchainBalance:

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -392,7 +392,7 @@ class LndRest(NodeBackend):
         )
         return tuple(str(p) for p in answer.get("chan_points") or ())
 
-    async def channel_backups(self) -> AsyncIterator[ChannelBackup]:
+    async def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
         async def current() -> dict[str, Any]:
             return await self._call("GET", "/v1/channels/backup")
 
