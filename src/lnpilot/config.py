@@ -206,6 +206,30 @@ class ServiceSettings(BaseModel):
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
+class BackupSettings(BaseModel):
+    """``[backup]``: archives of the store and files, and the node's channel backup.
+
+    The daemon writes an archive every ``interval_s`` into ``archive_dir`` (default: the
+    data directory's ``backups`` folder) and keeps the newest ``keep``; the archive holds
+    the configuration file lnpilot was started with (``config_file`` names another) and the
+    fee policy and alerts files, secrets left out unless ``include_secrets``. With a
+    direct LND connection it also follows the node's channel backup (a new one on every
+    channel open and close), re-subscribing every ``scb_follow_s``, and writes each one to
+    ``scb_dir`` as ``channel.backup`` when that is set (an external disk, a synced folder).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    interval_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    keep: int = Field(default=7, ge=1, le=10_000)
+    archive_dir: Path | None = None
+    include_secrets: bool = False
+    config_file: Path | None = None
+    scb_dir: Path | None = None
+    scb_follow_s: float = Field(default=10.0, ge=1, le=3600)
+
+
 class ApiSettings(BaseModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
@@ -243,6 +267,7 @@ class Settings(BaseSettings):
     lnd: LndSettings | None = None
     service: ServiceSettings = ServiceSettings()
     api: ApiSettings = ApiSettings()
+    backup: BackupSettings = BackupSettings()
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -299,7 +324,7 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> None:
     for key, value in values.items():
         if isinstance(value, dict):
             _anchor_paths(value, base)
-        elif isinstance(value, str) and (key in ("data_dir", "tls_cert") or key.endswith("_file")):
+        elif isinstance(value, str) and (key == "tls_cert" or key.endswith(("_file", "_dir"))):
             expanded = Path(value).expanduser()
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 

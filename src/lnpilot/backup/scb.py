@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import ChannelBackup
+from lnpilot.node.models import Capability, ChannelBackup
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
 from lnpilot.store.channel_backups import StoredBackup
@@ -68,6 +68,8 @@ class ScbKeeper:
         self._clock = clock
         self._copy_dir = copy_dir
         self._keep = keep
+        #: The channel set of the backup kept last (None until one is kept or found).
+        self._kept_points: list[str] | None = None
 
     async def take(self, reason: str = "scheduled") -> StoredBackup | None:
         """Export the current backup and keep it; None when it equals the latest kept."""
@@ -75,7 +77,11 @@ class ScbKeeper:
 
     async def keep(self, backup: ChannelBackup, reason: str) -> StoredBackup | None:
         """Verify `backup` with the node, store it and copy it; raises BackupRefused when
-        the node does not vouch for it (nothing is stored or copied then)."""
+        the node does not vouch for it (nothing is stored or copied then). A backup of the
+        channels kept last time is left alone: a channel's backup does not change."""
+        if self._kept_points == sorted(backup.channel_points):
+            log.debug("channel backup (%s): same channels as the one kept, skipped", reason)
+            return None
         try:
             points = await self._node.verify_backup(backup.multi_chan_backup)
         except NodeError as exc:
@@ -101,20 +107,24 @@ class ScbKeeper:
                 ),
                 keep=self._keep,
             )
+        self._kept_points = sorted(points)
+        copy = self._copy_dir / SCB_FILE_NAME if self._copy_dir is not None else None
         if kept is None:
             log.info(
-                "channel backup (%s) unchanged: %d channels, not stored again", reason, len(points)
+                "channel backup (%s): the same %d channels as the one stored, not stored again",
+                reason,
+                len(points),
             )
+            if copy is not None and not await asyncio.to_thread(copy.exists):
+                await asyncio.to_thread(write_atomically, copy, backup.multi_chan_backup)
             return None
-        if self._copy_dir is not None:
-            await asyncio.to_thread(
-                write_atomically, self._copy_dir / SCB_FILE_NAME, backup.multi_chan_backup
-            )
+        if copy is not None:
+            await asyncio.to_thread(write_atomically, copy, backup.multi_chan_backup)
         log.info(
             "channel backup (%s) stored: %d channels%s",
             reason,
             len(points),
-            f", copied to {self._copy_dir / SCB_FILE_NAME}" if self._copy_dir else "",
+            f", copied to {copy}" if copy is not None else "",
         )
         return kept
 
@@ -139,3 +149,19 @@ class ScbKeeper:
         except TimeoutError:
             pass
         return new
+
+
+async def refresh_before_archive(
+    node: NodeBackend, store: Store, clock: Callable[[], datetime]
+) -> str | None:
+    """Take a fresh channel backup for an archive about to be written; None when done,
+    else why not (the archive then carries the last one stored: a node that is down must
+    not stop the store from being backed up)."""
+    if Capability.EXPORT_BACKUP not in node.capabilities:
+        return "no direct LND connection: the archive has the last stored channel backup"
+    try:
+        await ScbKeeper(node, store, clock=clock).take("archive")
+    except (NodeError, BackupRefused) as exc:
+        log.warning("no fresh channel backup for the archive: %s", exc)
+        return f"no fresh channel backup ({exc}); the archive has the last one stored"
+    return None

@@ -13,6 +13,7 @@ import typer
 
 from lnpilot.cli import (
     alerts,
+    backup,
     channels,
     collect,
     decode,
@@ -73,3 +74,4 @@ app.add_typer(simnet.app, name="simnet")
 app.command()(run.run)
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(rebalance.app, name="rebalance")
+app.add_typer(backup.app, name="backup")

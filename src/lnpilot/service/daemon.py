@@ -28,6 +28,7 @@ from lnpilot.rebalance import Mode as RebalanceMode
 from lnpilot.rebalance import NotCollected, Rebalancer, RebalanceSettings
 from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
+from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
 from lnpilot.store import Store, sqlite_url
@@ -54,7 +55,12 @@ def with_engine_files(settings: Settings, config_file: Path | None) -> Settings:
         "alerts_file": alerts_file_path(settings.service.alerts_file, beside),
         "fees_policy_file": find_policy_file(settings.service.fees_policy_file, beside),
     }
-    return settings.model_copy(update={"service": settings.service.model_copy(update=found)})
+    backup = settings.backup.model_copy(
+        update={"config_file": settings.backup.config_file or beside}
+    )
+    return settings.model_copy(
+        update={"service": settings.service.model_copy(update=found), "backup": backup}
+    )
 
 
 def load_engine_config(settings: Settings) -> EngineConfig:
@@ -91,6 +97,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         Loop("monitor", every.monitor_interval_s, judge),
         Loop("notify", every.notify_interval_s, deliver),
     ]
+    loops += backup_loops(services, store_url(services.settings))
     policy = engine.fee_policy
     if policy is not None:
 

@@ -1,8 +1,10 @@
 """Static channel backups as the node gave them: verified, with their channel set and time.
 
-A new row is written only when the backup differs from the node's latest (by SHA-256), so a
-daemon that takes one every few minutes does not fill the database with copies; the newest
-``keep`` rows per node stay, older ones are pruned in the same transaction.
+A new row is written only when the backup covers another set of channels than the node's
+latest: a channel's static backup never changes while the channel lives (that is what
+"static" means), and LND encrypts each export with a fresh nonce, so comparing bytes would
+store a copy on every read. The newest ``keep`` rows per node stay; older ones are pruned
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -67,11 +69,11 @@ def digest(multi_chan_backup: bytes) -> str:
 async def record(
     tx: StoreTransaction, backup: StoredBackup, *, keep: int = DEFAULT_KEEP
 ) -> StoredBackup | None:
-    """Store `backup` unless it is the node's latest already; returns it with its id, or
-    None when it was a copy of the latest."""
+    """Store `backup` unless the node's latest covers the same channels; returns it with
+    its id, or None when it was not stored."""
     conn = tx.connection
     latest = await _latest(conn, backup.node_id)
-    if latest is not None and latest.sha256 == backup.sha256:
+    if latest is not None and sorted(latest.channel_points) == sorted(backup.channel_points):
         return None
     result = await conn.execute(
         channel_backups.insert()
