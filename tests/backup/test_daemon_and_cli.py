@@ -4,12 +4,14 @@ schedule, and the commands verify and restore it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
 from service.conftest import LNPILOT, busy_sim, daemon_process
 
 WAIT_S = 30.0
@@ -48,7 +50,7 @@ async def test_daemon_follows_the_channel_backup_and_archives_on_schedule(
             deadline = time.monotonic() + WAIT_S
             while scb.read_bytes() != (await sim.lnd.export_backup()).multi_chan_backup:
                 assert time.monotonic() < deadline, "no new channel backup after the open"
-                time.sleep(0.1)
+                await asyncio.sleep(0.1)
             assert daemon.terminate() == 0
         (archive,) = (tmp_path / "data" / "backups").glob("lnpilot-backup-*.tar.gz")
         config = daemon.config
