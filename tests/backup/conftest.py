@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from api.conftest import api
 from collect.conftest import T0, Sim, running_sim
 from store.conftest import database_url, store
 
-__all__ = ["database_url", "store"]
+__all__ = ["api", "database_url", "store"]
 
 
 @pytest.fixture

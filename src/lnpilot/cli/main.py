@@ -19,6 +19,7 @@ from lnpilot.cli import (
     decode,
     demo,
     dev,
+    export,
     fees,
     invoice,
     pay,
@@ -75,3 +76,4 @@ app.command()(run.run)
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(rebalance.app, name="rebalance")
 app.add_typer(backup.app, name="backup")
+app.command("export")(export.export_command)
