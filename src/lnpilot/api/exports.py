@@ -25,7 +25,13 @@ DEFAULT_SPAN = timedelta(days=30)
     summary="Download forwards, fee changes, rebalances, payments or accounting",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/csv": {}, "application/json": {}}},
+        200: {
+            "description": "The rows: CSV with a header line, or a JSON array of objects",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        },
         422: {"description": "start is not before end"},
     },
 )
