@@ -45,6 +45,7 @@ from lnpilot.node.backend import NodeBackend
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.lnbits_node import LNbitsNode
 from lnpilot.node.lnd_rest import LndRest
+from lnpilot.store.levels import Retention
 
 ENV_PREFIX = "LNPILOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -230,6 +231,18 @@ class BackupSettings(BaseModel):
     scb_follow_s: float = Field(default=10.0, ge=1, le=3600)
 
 
+class RetentionSettings(BaseModel):
+    """``[retention]``: with ``archive = true``, the raw rows retention deletes (old channel
+    snapshots, failed forwards, and forwards when they have a retention) are first written
+    to ``archive_dir`` (default: the data directory's ``archive`` folder) as compressed
+    JSON lines, one folder per table and month, instead of being lost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    archive: bool = False
+    archive_dir: Path | None = None
+
+
 class ApiSettings(BaseModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
@@ -268,6 +281,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     api: ApiSettings = ApiSettings()
     backup: BackupSettings = BackupSettings()
+    retention: RetentionSettings = RetentionSettings()
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -390,6 +404,14 @@ def _shown_value(loc: list[str], value: Any) -> str | None:
     if isinstance(value, Mapping | list | SecretStr):
         return None
     return repr(value)
+
+
+def retention_of(settings: Settings) -> Retention:
+    """The store's retention as ``[retention]`` configures it."""
+    section = settings.retention
+    if not section.archive:
+        return Retention()
+    return Retention(archive_dir=section.archive_dir or settings.data_dir / "archive")
 
 
 def make_client(settings: Settings) -> LNbitsClient:

@@ -19,7 +19,13 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from lnpilot.collect import Collector
-from lnpilot.config import Settings, config_file_path, make_client, make_node
+from lnpilot.config import (
+    Settings,
+    config_file_path,
+    make_client,
+    make_node,
+    retention_of,
+)
 from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
@@ -127,7 +133,7 @@ def store_url(settings: Settings) -> str:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The store, the LNbits client and the node as the configuration says; closed on exit."""
     async with (
-        await Store.open(store_url(settings)) as store,
+        await Store.open(store_url(settings), retention=retention_of(settings)) as store,
         make_client(settings) as client,
         make_node(settings, client) as node,
     ):
