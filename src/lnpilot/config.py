@@ -243,6 +243,22 @@ class RetentionSettings(BaseModel):
     archive_dir: Path | None = None
 
 
+class LoggingSettings(BaseModel):
+    """``[logging]``: an optional log file beside the console, rotated by size.
+
+    ``file`` is where (relative to the configuration file); it is rotated at ``max_bytes``
+    with ``keep`` older files kept; ``format = "json"`` writes JSON lines. Secrets are
+    masked there as everywhere. The level is the top-level ``log_level``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: Path | None = None
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**4)
+    keep: int = Field(default=5, ge=1, le=1000)
+    format: Literal["text", "json"] = "text"
+
+
 class ApiSettings(BaseModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
@@ -282,6 +298,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     backup: BackupSettings = BackupSettings()
     retention: RetentionSettings = RetentionSettings()
+    logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -338,7 +355,9 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> None:
     for key, value in values.items():
         if isinstance(value, dict):
             _anchor_paths(value, base)
-        elif isinstance(value, str) and (key == "tls_cert" or key.endswith(("_file", "_dir"))):
+        elif isinstance(value, str) and (
+            key in ("tls_cert", "file") or key.endswith(("_file", "_dir"))
+        ):
             expanded = Path(value).expanduser()
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
