@@ -45,6 +45,7 @@ from lnpilot.node.backend import NodeBackend
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.lnbits_node import LNbitsNode
 from lnpilot.node.lnd_rest import LndRest
+from lnpilot.store.levels import Retention
 
 ENV_PREFIX = "LNPILOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -174,6 +175,52 @@ class ServiceSettings(StrictModel):
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
+class BackupSettings(StrictModel):
+    """``[backup]``: archives of the store and files, and the node's channel backup.
+
+    The daemon writes an archive every ``interval_s`` into ``archive_dir`` (default: the
+    data directory's ``backups`` folder) and keeps the newest ``keep``; the archive holds
+    the configuration file lnpilot was started with (``config_file`` names another) and the
+    fee policy and alerts files, secrets left out unless ``include_secrets``. With a
+    direct LND connection it also follows the node's channel backup (a new one on every
+    channel open and close), re-subscribing every ``scb_follow_s``, and writes each one to
+    ``scb_dir`` as ``channel.backup`` when that is set (an external disk, a synced folder).
+    """
+
+    enabled: bool = True
+    interval_s: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    keep: int = Field(default=7, ge=1, le=10_000)
+    archive_dir: Path | None = None
+    include_secrets: bool = False
+    config_file: Path | None = None
+    scb_dir: Path | None = None
+    scb_follow_s: float = Field(default=10.0, ge=1, le=3600)
+
+
+class RetentionSettings(StrictModel):
+    """``[retention]``: with ``archive = true``, the raw rows retention deletes (old channel
+    snapshots, failed forwards, and forwards when they have a retention) are first written
+    to ``archive_dir`` (default: the data directory's ``archive`` folder) as compressed
+    JSON lines, one folder per table and month, instead of being lost."""
+
+    archive: bool = False
+    archive_dir: Path | None = None
+
+
+class LoggingSettings(StrictModel):
+    """``[logging]``: an optional log file beside the console, rotated by size.
+
+    ``file`` is where (relative to the configuration file); it is rotated at ``max_bytes``
+    with ``keep`` older files kept; ``format = "json"`` writes JSON lines. Secrets are
+    masked there as everywhere. The level is the top-level ``log_level``.
+    """
+
+    file: Path | None = None
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**4)
+    keep: int = Field(default=5, ge=1, le=1000)
+    format: Literal["text", "json"] = "text"
+
+
 class ApiSettings(StrictModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
@@ -209,6 +256,9 @@ class Settings(BaseSettings):
     lnd: LndSettings | None = None
     service: ServiceSettings = ServiceSettings()
     api: ApiSettings = ApiSettings()
+    backup: BackupSettings = BackupSettings()
+    retention: RetentionSettings = RetentionSettings()
+    logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Path("data")
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -262,7 +312,9 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> None:
     for key, value in values.items():
         if isinstance(value, dict):
             _anchor_paths(value, base)
-        elif isinstance(value, str) and (key in ("data_dir", "tls_cert") or key.endswith("_file")):
+        elif isinstance(value, str) and (
+            key in ("tls_cert", "file") or key.endswith(("_file", "_dir"))
+        ):
             expanded = Path(value).expanduser()
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
 
@@ -310,6 +362,14 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
             return None
         model = annotation
     return model
+
+
+def retention_of(settings: Settings) -> Retention:
+    """The store's retention as ``[retention]`` configures it."""
+    section = settings.retention
+    if not section.archive:
+        return Retention()
+    return Retention(archive_dir=section.archive_dir or settings.data_dir / "archive")
 
 
 def make_client(settings: Settings) -> LNbitsClient:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from lnpilot.lnbits.redact import redact_text
 
+from lnpilot.base.redact import redact_text
 from lnpilot.lnbits.advisories import check_extensions
 from lnpilot.lnbits.credentials import Credential, Credentials, lndhub_token
 from lnpilot.lnbits.models import AvailableExtension

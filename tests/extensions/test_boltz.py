@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from lnpilot.lnbits import LNbitsClient, LNbitsError, NotFoundError, ValidationError
+from lnpilot.lnbits import InvalidRequestError, LNbitsClient, LNbitsError, NotFoundError
 from lnpilot.testing import LNbitsServer
 from lnpilot.testing.boltz_backend import BoltzBackend, point_boltz_at
 from lnpilot.testing.waiting import eventually
@@ -69,7 +69,7 @@ async def test_refund_is_refused_before_the_timeout_and_done_after(
 ) -> None:
     client = ext_client(ext_wallet(0))
     swap = await client.boltz.create_swap(100_000, refund_address=REFUND_ADDRESS, feerate_sat_vb=3)
-    with pytest.raises(ValidationError, match="Locktime requirement not satisfied"):
+    with pytest.raises(InvalidRequestError, match="Locktime requirement not satisfied"):
         await client.boltz.refund(swap.id)
     boltz_backend.tip_height = swap.timeout_block_height + 1
     try:
@@ -104,7 +104,7 @@ async def test_backend_errors_and_limits(
     boltz_backend: BoltzBackend, ext_wallet: MakeWallet, ext_client: MakeClient
 ) -> None:
     client = ext_client(ext_wallet(1_000))
-    with pytest.raises(ValidationError, match="less than minimal of 50000"):
+    with pytest.raises(InvalidRequestError, match="less than minimal of 50000"):
         await client.boltz.create_swap(1_000, refund_address=REFUND_ADDRESS)
     with pytest.raises(LNbitsError, match=r"[Ii]nsufficient"):
         await client.boltz.create_reverse_swap(100_000, onchain_address=ONCHAIN_ADDRESS)

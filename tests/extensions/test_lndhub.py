@@ -7,10 +7,10 @@ import base64
 import pytest
 
 from lnpilot.lnbits import (
+    InvalidRequestError,
     MissingCredentialError,
     PaymentFailedError,
     PermissionDeniedError,
-    ValidationError,
 )
 from lnpilot.lnbits.credentials import lndhub_token
 
@@ -123,7 +123,7 @@ async def test_public_routes(ext_wallet: MakeWallet, ext_client: MakeClient) -> 
         2_500,
         "decode me",
     )
-    with pytest.raises(ValidationError, match="could not decode"):
+    with pytest.raises(InvalidRequestError, match="could not decode"):
         await ext_client().lndhub.decode_invoice("lnbc1notaninvoice")
     await ext_client().lndhub.check_route(invoice.payment_request)
     assert await client.lndhub.onchain_addresses() == []

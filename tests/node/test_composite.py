@@ -49,6 +49,7 @@ CALLS: dict[str, tuple[Any, ...]] = {
     "build_route": (1000, ["02" + "ee" * 32]),
     "send_to_route": ("00" * 32, Route(1000, 0, 100, ())),
     "export_backup": (),
+    "verify_backup": (b"backup",),
     "create_own_invoice": (1000,),
 }
 

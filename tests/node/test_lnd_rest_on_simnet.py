@@ -203,8 +203,21 @@ async def test_disable_then_enable(world: World, lnd: LndRest) -> None:
 async def test_backup_is_the_nodes_multi_channel_backup(world: World, lnd: LndRest) -> None:
     backup = await lnd.export_backup()
     with world.lock:
-        expected = b"".join(world.ours.channel_backup().values())
-    assert backup == expected and backup
+        singles = world.ours.channel_backup()
+        expected = world.ours.multi_channel_backup(singles)
+    assert backup.multi_chan_backup == expected
+    assert backup.channel_points == tuple(singles)
+    assert await lnd.verify_backup(backup.multi_chan_backup) == backup.channel_points
+
+
+async def test_verify_refuses_a_corrupted_or_truncated_backup(lnd: LndRest) -> None:
+    blob = bytearray((await lnd.export_backup()).multi_chan_backup)
+    blob[len(blob) // 2] ^= 0x01
+    with pytest.raises(LndRestError, match="invalid multi channel backup") as caught:
+        await lnd.verify_backup(bytes(blob))
+    assert caught.value.status == 500
+    with pytest.raises(LndRestError, match="invalid multi channel backup"):
+        await lnd.verify_backup(bytes(blob[:-1]))
 
 
 async def test_circular_rebalance_by_built_route(world: World, lnd: LndRest) -> None:

@@ -463,23 +463,34 @@ def take_tour(sim: Sim, tour: Tour) -> None:
         {"payment_hash": _b64(hashlib.sha256(b"too big").digest()), "route": too_big},
     )
     assert refused["failure"]["code"] == "TEMPORARY_CHANNEL_FAILURE"
-    tour.call("GET", "/v1/channels/backup", "/v1/channels/backup")
+    backup = tour.call("GET", "/v1/channels/backup", "/v1/channels/backup")
+    verify = "/v1/channels/backup/verify"
+    verified = tour.call("POST", verify, verify, {"multi_chan_backup": backup["multi_chan_backup"]})
+    assert len(verified["chan_points"]) == len(backup["multi_chan_backup"]["chan_points"])
+    corrupt = base64.b64decode(backup["multi_chan_backup"]["multi_chan_backup"])[:-1]
+    tour.call(
+        "POST", verify, verify, {"multi_chan_backup": {"multi_chan_backup": _b64(corrupt)}}, 500
+    )
 
     # Channels: list, open (pending), close (waiting, then closed), force close (maturing).
     tour.call("GET", "/v1/channels", "/v1/channels")
     peer = base64.urlsafe_b64encode(bytes.fromhex(carol)).decode()
     tour.call("GET", "/v1/channels", f"/v1/channels?peer={peer}")
-    tour.call(
-        "POST",
-        "/v1/channels",
-        "/v1/channels",
-        {
-            "node_pubkey": _b64(bytes.fromhex(carol)),
-            "local_funding_amount": "500000",
-            "push_sat": "1000",
-            "sat_per_vbyte": "5",
-        },
-    )
+    subscribe = "/v1/channels/backup/subscribe"
+    with tour.stream("GET", subscribe, subscribe) as read_backup:
+        tour.call(
+            "POST",
+            "/v1/channels",
+            "/v1/channels",
+            {
+                "node_pubkey": _b64(bytes.fromhex(carol)),
+                "local_funding_amount": "500000",
+                "push_sat": "1000",
+                "sat_per_vbyte": "5",
+            },
+        )
+        after_open = read_backup()["result"]["multi_chan_backup"]["chan_points"]
+    assert len(after_open) == len(backup["multi_chan_backup"]["chan_points"]) + 1
     erin_chan = chans["700000x5x0"]
     with sim.lock:
         sim.ours.close_channel(erin_chan.channel_point, force=True)

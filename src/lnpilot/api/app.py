@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from lnpilot.api import alerts, channels, fees, rebalances, system
+from lnpilot.api import alerts, channels, exports, fees, rebalances, system
 from lnpilot.api.deps import UNPROCESSABLE
 from lnpilot.service.context import Services
 
@@ -37,8 +37,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for router in (channels.router, fees.router, rebalances.router, alerts.router, system.router):
-        app.include_router(router, prefix=API_PREFIX)
+    routers = (channels, fees, rebalances, alerts, exports, system)
+    for module in routers:
+        app.include_router(module.router, prefix=API_PREFIX)
     app.add_api_route("/health", system.health, tags=["daemon"], include_in_schema=False)
     app.include_router(system.metrics_route(services.settings.api.metrics_public))
     _mount_web(app, services)

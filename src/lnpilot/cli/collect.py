@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, parse_duration, state_of
 from lnpilot.collect import Collector, CycleReport
-from lnpilot.config import make_client, make_node
+from lnpilot.config import make_client, make_node, retention_of
 from lnpilot.node.backend import DESCRIPTIONS, CapabilityMissing, NodeBackend, NodeError, how_to_get
 from lnpilot.store import Event, Store, normalize_url, sqlite_url
 
@@ -55,7 +55,7 @@ def with_node_and_store(
         fail(exc, ExitCode.BAD_INPUT)
 
     async def main() -> T:
-        async with client, node, await Store.open(url) as store:
+        async with client, node, await Store.open(url, retention=retention_of(settings)) as store:
             return await work(node, store)
 
     try:

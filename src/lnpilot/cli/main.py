@@ -13,11 +13,13 @@ import typer
 
 from lnpilot.cli import (
     alerts,
+    backup,
     channels,
     collect,
     decode,
     demo,
     dev,
+    export,
     extensions,
     fees,
     invoice,
@@ -79,3 +81,5 @@ app.add_typer(rebalance.app, name="rebalance")
 app.add_typer(extensions.app, name="extensions")
 app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
+app.add_typer(backup.app, name="backup")
+app.command("export")(export.export_command)

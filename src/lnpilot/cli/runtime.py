@@ -34,6 +34,7 @@ from lnpilot.lnbits import (
     PaymentOutcomeUnknownError,
     PermissionDeniedError,
 )
+from lnpilot.service.logs import attach_file
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ class CliState:
                 for problem in exc.problems:
                     output.error(f"config: {problem}")
                 raise typer.Exit(ExitCode.BAD_INPUT) from None
-            _configure_logging(self._settings.log_level)
+            _configure_logging(self._settings)
         return self._settings
 
 
@@ -137,16 +138,20 @@ def run(ctx: typer.Context, work: Callable[[LNbitsClient], Awaitable[T]]) -> T:
         fail(exc, exit_code_for(exc))
 
 
-def _configure_logging(level: str) -> None:
-    """Send lnpilot's own logs (already redacted by the client) to stderr at ``level``."""
+def _configure_logging(settings: Settings) -> None:
+    """Send lnpilot's own logs (already redacted by the client) to stderr at ``log_level``,
+    and to the ``[logging] file`` when one is set (redacted there too)."""
     logger = logging.getLogger("lnpilot")
-    logger.setLevel(level)
+    logger.setLevel(settings.log_level)
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
         logger.addHandler(
             RichHandler(
                 console=output.stderr, show_path=False, log_time_format="[%Y-%m-%d %H:%M:%S]"
             )
         )
+    file = settings.logging
+    if file.file is not None:
+        attach_file(logger, file.file, max_bytes=file.max_bytes, keep=file.keep, fmt=file.format)
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

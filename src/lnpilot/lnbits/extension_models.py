@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from lnpilot.base.redact import MASK
 from lnpilot.lnbits.models import LNbitsModel
-from lnpilot.lnbits.redact import MASK
 
 
 def _whole_sat(value: Any) -> Any:

@@ -14,7 +14,7 @@ is read in one place (``docs/node-backends.md`` shows it as a table).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -22,6 +22,7 @@ from typing import Protocol, Self
 from lnpilot.node.models import (
     Capability,
     Channel,
+    ChannelBackup,
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
@@ -120,6 +121,8 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "send_to_route": _C.SEND_TO_ROUTE,
     "create_own_invoice": _C.CIRCULAR_REBALANCE,
     "export_backup": _C.EXPORT_BACKUP,
+    "verify_backup": _C.EXPORT_BACKUP,
+    "channel_backups": _C.EXPORT_BACKUP,
     "onchain_balance": _C.READ_ONCHAIN,
 }
 """The capability each operation needs; ``update_policy`` needs what its update touches."""
@@ -339,9 +342,19 @@ class NodeBackend(Protocol):
         """
         raise refuse(self, "create_own_invoice")
 
-    async def export_backup(self) -> bytes:
+    async def export_backup(self) -> ChannelBackup:
         """The static channel backup of all channels, as ``lncli exportchanbackup --all``."""
         raise refuse(self, "export_backup")
+
+    async def verify_backup(self, multi_chan_backup: bytes) -> tuple[str, ...]:
+        """The channel points a multi-channel backup covers, once the node has read it back
+        (``lncli verifychanbackup``); raises NodeError when it cannot (corrupt, foreign)."""
+        raise refuse(self, "verify_backup")
+
+    def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
+        """The current backup once subscribed, then a new one after each channel open and
+        close, for as long as the caller reads (the iterator ends when the stream breaks)."""
+        raise refuse(self, "channel_backups")
 
     async def onchain_balance(self) -> OnchainBalance:
         raise refuse(self, "onchain_balance")

@@ -20,7 +20,7 @@ Two operations choose with more care:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from lnpilot.node.backend import (
@@ -32,6 +32,7 @@ from lnpilot.node.backend import (
 from lnpilot.node.models import (
     Capability,
     Channel,
+    ChannelBackup,
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
@@ -211,8 +212,14 @@ class CompositeNode(NodeBackend):
             value_msat, memo=memo, expiry_s=expiry_s
         )
 
-    async def export_backup(self) -> bytes:
+    async def export_backup(self) -> ChannelBackup:
         return await self._for("export_backup").export_backup()
+
+    async def verify_backup(self, multi_chan_backup: bytes) -> tuple[str, ...]:
+        return await self._for("verify_backup").verify_backup(multi_chan_backup)
+
+    def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
+        return self._for("channel_backups").channel_backups()
 
     async def onchain_balance(self) -> OnchainBalance:
         return await self._for("onchain_balance").onchain_balance()

@@ -22,6 +22,7 @@ from typing import Any
 
 from lnpilot.node.models import (
     Channel,
+    ChannelBackup,
     ChannelPolicy,
     ChannelState,
     ClosedChannel,
@@ -116,6 +117,15 @@ def channel_point_text(msg: Json) -> str:
 
 
 # --- node, channels, peers -------------------------------------------------------------
+
+
+def parse_backup_snapshot(msg: Json) -> ChannelBackup:
+    """A ``ChanBackupSnapshot``'s multi-channel backup and its channel points."""
+    multi = msg.get("multi_chan_backup") or {}
+    return ChannelBackup(
+        multi_chan_backup=bytes_field(multi, "multi_chan_backup"),
+        channel_points=tuple(channel_point_text(p) for p in multi.get("chan_points") or ()),
+    )
 
 
 def parse_info(msg: Json) -> NodeInfo:

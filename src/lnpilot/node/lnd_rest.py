@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from lnpilot.node import lnd_json as lj
 from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 from lnpilot.node.models import (
     Channel,
+    ChannelBackup,
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
@@ -213,12 +214,15 @@ class LndRest(NodeBackend):
         *,
         params: dict[str, Any] | None = None,
         idle_forever: bool = False,
+        opened: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``result`` objects of a grpc-gateway stream (one JSON object per line).
 
         An error before the first line is an HTTP error; one later comes as ``{"error"}``.
         Use under ``contextlib.aclosing`` so that leaving early closes the connection. An
-        event stream may be quiet for hours: `idle_forever` lifts the read timeout.
+        event stream may be quiet for hours: `idle_forever` lifts the read timeout. A stream
+        that sends nothing until something changes gets its current state from `opened`,
+        called once the subscription is accepted, so no change falls between the two.
         """
         what = f"{method} {path}"
         timeout = httpx.Timeout(self._timeout_s, read=None) if idle_forever else self._http.timeout
@@ -227,6 +231,8 @@ class LndRest(NodeBackend):
                 if response.status_code != 200:
                     body = _json(await response.aread())
                     raise _error_from_body(what, response.status_code, body)
+                if opened is not None:
+                    yield await opened()
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -394,9 +400,27 @@ class LndRest(NodeBackend):
             confirmed_sat=int(answer.get("confirmed_balance") or 0),
         )
 
-    async def export_backup(self) -> bytes:
-        answer = await self._call("GET", "/v1/channels/backup")
-        return lj.bytes_field(answer.get("multi_chan_backup") or {}, "multi_chan_backup")
+    async def export_backup(self) -> ChannelBackup:
+        return lj.parse_backup_snapshot(await self._call("GET", "/v1/channels/backup"))
+
+    async def verify_backup(self, multi_chan_backup: bytes) -> tuple[str, ...]:
+        answer = await self._call(
+            "POST",
+            "/v1/channels/backup/verify",
+            body={"multi_chan_backup": {"multi_chan_backup": lj.b64(multi_chan_backup)}},
+        )
+        return tuple(str(p) for p in answer.get("chan_points") or ())
+
+    async def channel_backups(self) -> AsyncGenerator[ChannelBackup, None]:
+        async def current() -> dict[str, Any]:
+            return await self._call("GET", "/v1/channels/backup")
+
+        stream = self._stream(
+            "GET", "/v1/channels/backup/subscribe", idle_forever=True, opened=current
+        )
+        async with aclosing(stream) as snapshots:
+            async for snapshot in snapshots:
+                yield lj.parse_backup_snapshot(snapshot)
 
     # --- writes ------------------------------------------------------------------------
 

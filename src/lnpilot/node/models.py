@@ -307,3 +307,13 @@ class PolicyUpdate:
         if self.cltv_delta is not None:
             needed.add(Capability.SET_CLTV_DELTA)
         return needed
+
+
+@dataclass(frozen=True)
+class ChannelBackup:
+    """A multi-channel static backup (LND's ``MultiChanBackup``) and the channel points it
+    covers. The blob is encrypted with the node's seed: only that node can read it, and only
+    to ask the peers to force-close (see ``docs/backups.md``)."""
+
+    multi_chan_backup: bytes
+    channel_points: tuple[str, ...]

@@ -20,7 +20,13 @@ from starlette.types import ASGIApp
 
 from lnpilot.collect import Collector
 from lnpilot.collect.collector import TRANSIENT_ERRORS
-from lnpilot.config import Settings, config_file_path, make_client, make_node
+from lnpilot.config import (
+    Settings,
+    config_file_path,
+    make_client,
+    make_node,
+    retention_of,
+)
 from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
@@ -33,6 +39,7 @@ from lnpilot.rebalance import (
     settings_from_policy,
 )
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
+from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
 from lnpilot.store import Store, sqlite_url
@@ -59,7 +66,12 @@ def with_engine_files(settings: Settings, config_file: Path | None) -> Settings:
         "alerts_file": alerts_file_path(settings.service.alerts_file, beside),
         "fees_policy_file": find_policy_file(settings.service.fees_policy_file, beside),
     }
-    return settings.model_copy(update={"service": settings.service.model_copy(update=found)})
+    backup = settings.backup.model_copy(
+        update={"config_file": settings.backup.config_file or beside}
+    )
+    return settings.model_copy(
+        update={"service": settings.service.model_copy(update=found), "backup": backup}
+    )
 
 
 def load_engine_config(settings: Settings) -> EngineConfig:
@@ -112,6 +124,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         Loop("monitor", every.monitor_interval_s, judge, expected=outage),
         Loop("notify", every.notify_interval_s, deliver, expected=outage),
     ]
+    loops += backup_loops(services, store_url(services.settings))
     policy = engine.fee_policy
     if policy is not None:
 
@@ -147,7 +160,7 @@ def store_url(settings: Settings) -> str:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The store, the LNbits client and the node as the configuration says; closed on exit."""
     async with (
-        await Store.open(store_url(settings)) as store,
+        await Store.open(store_url(settings), retention=retention_of(settings)) as store,
         make_client(settings) as client,
         make_node(settings, client) as node,
     ):

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from lnpilot.simnet import scb
 from lnpilot.simnet.failures import PaymentFailureReason
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.model import Channel, ChannelState, CloseType, Node, Policy
@@ -481,20 +482,38 @@ class OurNode(WatchObserver):
         self.network.update_policy(chan.chan_id, self.pubkey, disabled=not enabled)
 
     def channel_backup(self, channel_point: str | None = None) -> dict[str, bytes]:
-        """Opaque static backup blobs per channel point (LND's ExportChannelBackup)."""
+        """Static backup blobs per channel point (LND's ExportChannelBackup): every channel
+        not closed yet, pending ones included, as LND's backups do."""
+        key = scb.node_key(self.pubkey)
         blobs: dict[str, bytes] = {}
         for chan in self._our_channels():
             if chan.state is ChannelState.CLOSED:
                 continue
             if channel_point is not None and chan.channel_point != channel_point:
                 continue
-            material = f"scb:{self.pubkey}:{chan.channel_point}:{chan.peer_of(self.pubkey)}"
-            blobs[chan.channel_point] = (
-                b"SIMNET-SCB-v1" + hashlib.sha256(material.encode()).digest()
+            blobs[chan.channel_point] = scb.pack_single(
+                key, chan.channel_point, chan.peer_of(self.pubkey)
             )
         if channel_point is not None and not blobs:
             raise SimNodeError(f"unable to find channel with point {channel_point}")
         return blobs
+
+    def multi_channel_backup(self, blobs: dict[str, bytes]) -> bytes:
+        """The multi-channel backup of `blobs` (from :meth:`channel_backup`)."""
+        return scb.pack_multi(scb.node_key(self.pubkey), list(blobs.values()))
+
+    def verify_channel_backup(self, *, multi: bytes | None, single: bytes | None) -> list[str]:
+        """LND's VerifyChanBackup: the channel points a backup covers, or SimNodeError when
+        this node cannot read it."""
+        key = scb.node_key(self.pubkey)
+        try:
+            if multi is not None:
+                return scb.unpack_multi(key, multi)
+            if single is not None:
+                return [scb.unpack_single(key, single)]
+        except scb.BackupInvalid as exc:
+            raise SimNodeError(str(exc)) from exc
+        raise SimNodeError("either a Single or Multi channel backup must be specified")
 
     def fee_report(self) -> FeeReport:
         rows: list[ChannelFee] = []

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -69,7 +70,9 @@ class Retention:
     forever unless ``forwards`` says otherwise; failed forwards are bulky (probes) and
     diagnostic, so they go after ``failed_forwards``. Raw rows are deleted only once rolled
     up, whatever their age. A coarser level may not be kept shorter than a finer one: it
-    would throw away history while the finer detail of the same time survives.
+    would throw away history while the finer detail of the same time survives. With
+    ``archive_dir``, the raw rows are written there (compressed, per month) before they are
+    deleted (:mod:`lnpilot.store.retention_archive`).
     """
 
     raw: timedelta = timedelta(days=7)
@@ -78,6 +81,7 @@ class Retention:
     day: timedelta | None = None
     forwards: timedelta | None = None
     failed_forwards: timedelta | None = timedelta(days=35)
+    archive_dir: Path | None = None
 
     def __post_init__(self) -> None:
         chain = [("raw", self.raw), *((r.name.lower(), self.of(r)) for r in LEVELS)]

@@ -3,7 +3,8 @@
 Raw rows go once they are older than their retention *and* at or below their node's rollup
 watermark, so a rollup that fell behind (the daemon was down) loses nothing. Rollup buckets
 go by age alone: every level is built from the raw rows at once, so whatever a finer level
-drops is already in the coarser ones.
+drops is already in the coarser ones. With ``Retention.archive_dir`` the raw rows are archived
+before they go (:mod:`lnpilot.store.retention_archive`); rollups are not, being derived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lnpilot.store.database import writing
 from lnpilot.store.levels import LEVELS, Retention, epoch_ns
+from lnpilot.store.retention_archive import archive_rows
 from lnpilot.store.tables import (
     channel_flows,
     channel_snapshots,
@@ -40,11 +42,10 @@ async def apply_retention(
         for table, kept in raw_kept:
             if kept is None:
                 continue
-            result = await conn.execute(
-                delete(table).where(
-                    _older_than(table, now - kept), table.c.id <= _watermark_of(table)
-                )
-            )
+            doomed = [_older_than(table, now - kept), table.c.id <= _watermark_of(table)]
+            if retention.archive_dir is not None:
+                await archive_rows(conn, table, doomed, retention.archive_dir)
+            result = await conn.execute(delete(table).where(*doomed))
             deleted[table.name] = result.rowcount
         node_ids = list((await conn.execute(select(nodes.c.id))).scalars())
         for resolution in LEVELS:

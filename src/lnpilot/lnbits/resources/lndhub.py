@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from lnpilot.base.redact import register_secret
 from lnpilot.lnbits import bolt11
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.errors import InvalidRequestError, PaymentFailedError, ServerError
@@ -38,7 +39,6 @@ from lnpilot.lnbits.extension_models import (
 )
 from lnpilot.lnbits.models import Payment
 from lnpilot.lnbits.operations import operation
-from lnpilot.lnbits.redact import register_secret
 from lnpilot.lnbits.resources.base import Resource
 from lnpilot.lnbits.resources.payments import PaymentsResource
 from lnpilot.lnbits.retry import NO_RETRY

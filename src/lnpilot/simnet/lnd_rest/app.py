@@ -358,9 +358,58 @@ class _Face:
             node.set_channel_enabled(point, req.action is not m.ChanStatusAction.DISABLE)
         return m.UpdateChanStatusResponse().to_json()
 
-    async def channel_backup(self) -> dict[str, Any]:
+    def _backup_snapshot(self) -> dict[str, Any]:
         with self._locked() as node:
-            return t.channel_backups(node.channel_backup()).to_json()
+            blobs = node.channel_backup()
+            return t.channel_backups(blobs, node.multi_channel_backup(blobs)).to_json()
+
+    async def channel_backup(self) -> dict[str, Any]:
+        return self._backup_snapshot()
+
+    async def subscribe_channel_backups(self) -> StreamingResponse:
+        """SubscribeChannelBackups: nothing at first, then the whole snapshot after each
+        change of the set of channels (opened, pending, closed), as LND sends it; the
+        changes that leave the set as it was (a balance, a fee) send nothing."""
+        feed = _Feed()
+        with self._locked() as node:
+            last = [set(node.channel_backup())]
+
+        def on_change(_chan: object) -> None:
+            with self.lock:
+                points = set(self.node.channel_backup())
+            if points != last[0]:
+                last[0] = points
+                feed.push({"result": self._backup_snapshot()})
+
+        with self._locked() as node:
+            unsubscribe = node.subscribe_channels(on_change)
+
+        async def updates() -> AsyncIterator[dict[str, Any]]:
+            try:
+                while True:
+                    yield await feed.get()
+            finally:
+                with self.lock:
+                    unsubscribe()
+
+        return _lines(updates())
+
+    async def verify_channel_backup(self, request: Request) -> dict[str, Any]:
+        """VerifyChanBackup: a Single or a Multi, not both; one Single at a time."""
+        req = await _body(request, m.ChanBackupSnapshot)
+        singles = req.single_chan_backups
+        if singles is not None and req.multi_chan_backup is not None:
+            raise LndError(
+                "either a Single or Multi channel backup must be specified, but not both"
+            )
+        if singles is not None and len(singles.chan_backups) != 1:
+            raise LndError("only one Single is accepted at a time")
+        with self._locked() as node:
+            points = node.verify_channel_backup(
+                multi=req.multi_chan_backup.multi_chan_backup if req.multi_chan_backup else None,
+                single=singles.chan_backups[0].chan_backup if singles is not None else None,
+            )
+        return m.VerifyChanBackupResponse(chan_points=points).to_json()
 
     async def forwarding_history(self, request: Request) -> dict[str, Any]:
         """Forwards in [start_time, end_time), paged by offset; the id filters narrow first."""
@@ -808,6 +857,8 @@ def _routes(face: _Face) -> list[tuple[str, str, Callable[..., Any], bool]]:
         ("GET", "/v1/channels/pending", face.pending_channels, False),
         ("GET", "/v1/channels/closed", face.closed_channels, False),
         ("GET", "/v1/channels/backup", face.channel_backup, False),
+        ("GET", "/v1/channels/backup/subscribe", face.subscribe_channel_backups, True),
+        ("POST", "/v1/channels/backup/verify", face.verify_channel_backup, False),
         ("DELETE", "/v1/channels/{funding_txid_str}/{output_index}", face.close_channel, True),
         ("POST", "/v1/chanpolicy", face.update_policy, False),
         ("POST", "/v1/switch", face.forwarding_history, False),

@@ -955,6 +955,10 @@ class ChanBackupSnapshot(LndMessage):
     multi_chan_backup: MultiChanBackup | None = None
 
 
+class VerifyChanBackupResponse(LndMessage):
+    chan_points: list[str] = Field(default_factory=list)
+
+
 class FeatureBit(StrEnum):
     DATALOSS_PROTECT_REQ = "DATALOSS_PROTECT_REQ"
     DATALOSS_PROTECT_OPT = "DATALOSS_PROTECT_OPT"

@@ -553,8 +553,8 @@ def htlc_event(event: HtlcEvent, start_ns: int) -> m.HtlcEvent:
     return msg
 
 
-def channel_backups(blobs: dict[str, bytes]) -> m.ChanBackupSnapshot:
-    """Per-channel backups and the multi-channel one (the blobs concatenated, as opaque)."""
+def channel_backups(blobs: dict[str, bytes], multi: bytes) -> m.ChanBackupSnapshot:
+    """Per-channel backups and the multi-channel one that packs them all."""
     points = [channel_point_message(point) for point in blobs]
     return m.ChanBackupSnapshot(
         single_chan_backups=m.ChannelBackups(
@@ -563,7 +563,5 @@ def channel_backups(blobs: dict[str, bytes]) -> m.ChanBackupSnapshot:
                 for point, blob in blobs.items()
             ]
         ),
-        multi_chan_backup=m.MultiChanBackup(
-            chan_points=points, multi_chan_backup=b"".join(blobs.values())
-        ),
+        multi_chan_backup=m.MultiChanBackup(chan_points=points, multi_chan_backup=multi),
     )

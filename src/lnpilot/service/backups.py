@@ -1,0 +1,74 @@
+"""The daemon's backup loops: the node's channel backup followed, and archives on schedule.
+
+Kept apart from :mod:`lnpilot.service.daemon` so the loop table gains one line. The channel
+backup loop runs only when a backend can export backups (a direct LND connection); a
+follow is bounded by ``[backup] scb_follow_s`` so the daemon stops within that time, and
+each follow starts with the backup of that moment, so running them back to back misses no
+open or close.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lnpilot.backup import ScbKeeper
+from lnpilot.backup.archive import create_archive, prune
+from lnpilot.backup.scb import refresh_before_archive
+from lnpilot.config import Settings
+from lnpilot.node.models import Capability
+from lnpilot.service.context import Services
+from lnpilot.service.supervisor import Loop
+
+ARCHIVE_DIR_NAME = "backups"
+
+
+def archive_dir(settings: Settings) -> Path:
+    """``[backup] archive_dir``, else the data directory's ``backups`` folder."""
+    return settings.backup.archive_dir or settings.data_dir / ARCHIVE_DIR_NAME
+
+
+def carried_files(settings: Settings) -> list[Path]:
+    """The configuration, fee policy and alerts files the daemon runs with, once each."""
+    named = (
+        settings.backup.config_file,
+        settings.service.fees_policy_file,
+        settings.service.alerts_file,
+    )
+    files: list[Path] = []
+    for path in named:
+        if path is not None and path.is_file() and path.resolve() not in files:
+            files.append(path.resolve())
+    return files
+
+
+def backup_loops(services: Services, database_url: str) -> list[Loop]:
+    """The loops ``[backup]`` asks for (none when ``enabled = false``)."""
+    settings = services.settings
+    backup = settings.backup
+    if not backup.enabled:
+        return []
+    store, node, clock = services.store, services.node, services.clock
+    loops = []
+    if Capability.EXPORT_BACKUP in node.capabilities:
+        keeper = ScbKeeper(node, store, clock=clock, copy_dir=backup.scb_dir)
+
+        async def follow_scb() -> None:
+            await keeper.follow(backup.scb_follow_s)
+
+        loops.append(Loop("scb", backup.scb_follow_s, follow_scb))
+
+    async def archive() -> None:
+        where = archive_dir(settings)
+        await refresh_before_archive(node, store, clock)
+        await create_archive(
+            store,
+            database_url,
+            where,
+            files=carried_files(settings),
+            include_secrets=backup.include_secrets,
+            clock=clock,
+        )
+        prune(where, backup.keep)
+
+    loops.append(Loop("backup", backup.interval_s, archive))
+    return loops
