@@ -20,24 +20,18 @@ from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
 from lnpilot.store import audit
+from lnpilot.store.coltypes import MAX_STORE_ID
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tokens import ApiToken, Scope, find_token
 
 #: 422, named differently across Starlette versions.
 UNPROCESSABLE = 422
 
-#: The largest id a store row can have: ids are signed 64-bit on SQLite and PostgreSQL.
-MAX_STORE_ID = 2**63 - 1
 
 #: An id of a store row (a run, an incident, a silence, an audit entry) in a path or query.
 #: Checked here because a larger number makes the database driver fail (a 500), not miss:
 #: out of range is the caller's mistake (422), in range and absent is 404.
 StoreId = Annotated[int, Interval(ge=1, le=MAX_STORE_ID)]
-
-
-def is_store_id(value: int) -> bool:
-    """Whether a row could have this id (for the dashboard, which shows "missing" instead)."""
-    return 1 <= value <= MAX_STORE_ID
 
 
 class _Nothing(BaseModel):

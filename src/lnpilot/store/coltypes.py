@@ -40,3 +40,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: The largest id a store row can have: ids are signed 64-bit on SQLite and PostgreSQL.
+MAX_STORE_ID = 2**63 - 1
+
+
+def is_store_id(value: int) -> bool:
+    """Whether a row could have this id: a larger number makes the database driver fail
+    rather than miss, so the faces check it before asking (the API answers 422, the
+    dashboard shows its missing page)."""
+    return 1 <= value <= MAX_STORE_ID

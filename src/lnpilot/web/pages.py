@@ -21,9 +21,9 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from lnpilot.api.deps import is_store_id
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
+from lnpilot.store.coltypes import is_store_id
 from lnpilot.web import auth, charts, views
 from lnpilot.web.templating import PREFIX, render
 
