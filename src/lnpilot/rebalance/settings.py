@@ -32,8 +32,8 @@ from lnpilot.base.tomlfile import (
     FileProblems,
     StrictModel,
     Wording,
+    load_toml,
     parse_toml,
-    read_text,
     validate,
 )
 from lnpilot.node.models import Channel, chan_id_from_scid
@@ -247,7 +247,8 @@ _WORDING = Wording(key_first=True)
 def load_settings(path: Path) -> RebalanceSettings:
     """Read the ``[rebalance]`` part of a policy file; :class:`SettingsError` names problems.
     The daemon, which reads the fee policy too, uses :func:`settings_from_policy` instead."""
-    return parse_settings(read_text(path, SettingsError), str(path))
+    shared = load_toml(path, _Shared, SettingsError, _WORDING)
+    return _settings(shared.rebalance, shared.groups, str(path))
 
 
 def parse_settings(text: str, source: str = "<policy>") -> RebalanceSettings:

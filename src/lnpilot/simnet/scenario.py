@@ -21,8 +21,8 @@ from lnpilot.base.tomlfile import (
     StrictModel,
     Wording,
     indexed,
+    load_toml,
     parse_toml,
-    read_text,
     validate,
 )
 from lnpilot.simnet.model import Policy
@@ -176,7 +176,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read a scenario file (a name without directory is looked up among the shipped ones)."""
     if not path.exists() and path.parent == Path() and (SCENARIO_DIR / path).exists():
         path = SCENARIO_DIR / path
-    return parse_scenario(read_text(path, ScenarioError), str(path))
+    return load_toml(path, Scenario, ScenarioError, _WORDING)
 
 
 def snapshot_scenario(
