@@ -224,18 +224,15 @@ async def test_failed_forwards_from_the_htlc_stream_are_recorded(sim: Sim, store
     collector = sim.collector(store)
     await collector.cycle()
     await sim.lnd.start()
-    for _ in range(50):  # the HTLC event stream is live only: wait until it is subscribed
-        if sim.lnd.htlc_events_since is not None:
-            break
-        await asyncio.sleep(0.05)
+    # The stream is live only: wait until it is subscribed (the backend offers no event).
+    while sim.lnd.htlc_events_since is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     sim.pay("alice", "carol", 450_000)  # drains our side toward carol to about 50k sat
     with sim.lock:  # gina's 300k sat cannot leave toward carol: we fail it
         outcome = sim.payer.pay(sim.nodes["gina"], sim.nodes["carol"], 300_000_000)
     assert outcome.attempts and outcome.attempts[0][1] is not None
-    for _ in range(50):
-        if await sim.lnd.failed_forwards(EPOCH):
-            break
-        await asyncio.sleep(0.05)
+    while not await sim.lnd.failed_forwards(EPOCH):  # noqa: ASYNC110 - delivered in its time
+        await asyncio.sleep(0.01)
     sim.advance(timedelta(minutes=1))
     report = await collector.cycle()
     assert report.failed_forwards_new >= 1

@@ -18,6 +18,8 @@ from lnpilot.api.deps import (
     ServicesDep,
     StoreId,
     audited,
+    errors,
+    json_errors,
 )
 from lnpilot.monitor import IncidentError, acknowledge, annotate, incident_markdown, resolve
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
@@ -31,9 +33,17 @@ from lnpilot.store.alerts import (
     monitor_book,
 )
 
-router = APIRouter(tags=["alerts and incidents"])
+
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"
+
+
+router = APIRouter(tags=["alerts and incidents"], responses=errors(401, 422))
 
 MAX_SILENCE = timedelta(days=90)
+#: A matcher's syntax as the OpenAPI document states it: ``name`` then ``=``, ``!=``, ``=~``
+#: or ``!~`` then the value (what :meth:`Matcher.parse` accepts).
+MATCHER_PATTERN = r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)"
 
 
 class SilenceIn(BaseModel):
@@ -41,7 +51,9 @@ class SilenceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    matchers: list[str] = Field(
+    # The pattern is documented, and checked by Matcher.parse, whose message says more than
+    # "should match pattern".
+    matchers: list[Annotated[str, Field(json_schema_extra={"pattern": MATCHER_PATTERN})]] = Field(
         min_length=1, max_length=20, examples=[["alertname=channel_drained", "scid=800000x1x0"]]
     )
     duration_s: int = Field(gt=0, le=int(MAX_SILENCE.total_seconds()))
@@ -90,7 +102,13 @@ async def silences(
         return await book.silences(active_at=services.clock() if active else None)
 
 
-@router.post("/alerts/silences", status_code=status.HTTP_201_CREATED, summary="Silence alerts")
+@router.post(
+    "/alerts/silences",
+    status_code=status.HTTP_201_CREATED,
+    summary="Silence alerts",
+    description="A `=~` or `!~` matcher's value must be a valid regular expression; otherwise 422.",
+    responses=errors(403),
+)
 async def add_silence(services: ServicesDep, token: Admin, body: SilenceIn) -> Silence:
     async with audited(services, token, "alerts.silence", detail=body.model_dump()) as detail:
         try:
@@ -114,6 +132,7 @@ async def add_silence(services: ServicesDep, token: Admin, body: SilenceIn) -> S
     "/alerts/silences/{silence_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End a silence now",
+    responses=errors(403, 404),
 )
 async def expire_silence(
     services: ServicesDep, token: Admin, silence_id: StoreId, _body: NoBody = None
@@ -149,23 +168,35 @@ async def _incident(services: ServicesDep, incident_id: int) -> IncidentOut:
         )
 
 
-@router.get("/incidents/{incident_id}", summary="An incident, its timeline and its action plan")
+@router.get(
+    "/incidents/{incident_id}",
+    summary="An incident, its timeline and its action plan",
+    responses=errors(404),
+)
 async def incident(services: ServicesDep, _: Reader, incident_id: StoreId) -> IncidentOut:
     return await _incident(services, incident_id)
 
 
 @router.get(
     "/incidents/{incident_id}/export",
-    response_class=PlainTextResponse,
     summary="An incident as Markdown: summary, cause, resolution, plan and timeline",
+    response_class=MarkdownResponse,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+        **json_errors(401, 404, 422),
+    },
 )
 async def export(services: ServicesDep, _: Reader, incident_id: StoreId) -> PlainTextResponse:
     found = await _incident(services, incident_id)
     text = incident_markdown(found.incident, found.timeline, found.actions)
-    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+    return MarkdownResponse(text)
 
 
-@router.post("/incidents/{incident_id}/ack", summary="Acknowledge an incident")
+@router.post(
+    "/incidents/{incident_id}/ack",
+    summary="Acknowledge an incident",
+    responses=errors(403, 404, 409),
+)
 async def ack(
     services: ServicesDep, token: Admin, incident_id: StoreId, body: AckIn | None = None
 ) -> IncidentOut:
@@ -180,7 +211,11 @@ async def ack(
         return await _incident(services, incident_id)
 
 
-@router.post("/incidents/{incident_id}/resolve", summary="Resolve an incident")
+@router.post(
+    "/incidents/{incident_id}/resolve",
+    summary="Resolve an incident",
+    responses=errors(403, 404, 409),
+)
 async def resolve_incident(
     services: ServicesDep, token: Admin, incident_id: StoreId, body: ResolveIn
 ) -> IncidentOut:

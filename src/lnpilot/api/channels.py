@@ -10,21 +10,30 @@ from __future__ import annotations
 import asyncio
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
 
-from lnpilot.api.deps import UNPROCESSABLE, NodeId, Reader, ServicesDep, json_response
+from lnpilot.api.deps import (
+    SCID_PATTERN,
+    UNPROCESSABLE,
+    NodeId,
+    Reader,
+    ServicesDep,
+    errors,
+    json_response,
+)
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
 from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
+from lnpilot.store.coltypes import MAX_STORE_ID
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 from lnpilot.store.records import Event
 
-router = APIRouter(tags=["node and channels"])
+router = APIRouter(tags=["node and channels"], responses=errors(401, 422, 503))
 
 #: The windows the channel list totals forwards over.
 LIST_WINDOWS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -34,6 +43,16 @@ MAX_RANGE = timedelta(days=5 * 366)
 MAX_BUCKETS = 20_000
 MAX_FORWARDS = 10_000
 NODE_INFO_TIMEOUT_S = 5.0
+#: The span of time the store can name: nanoseconds since 1970 in a signed 64-bit integer.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 4, 11, tzinfo=UTC)
+#: A short channel id in a path or a query.
+Scid = Annotated[str, Path(pattern=SCID_PATTERN, examples=["800000x1x0"])]
+#: The range rules no schema can state; told in the description of each route that has them.
+RANGE_RULES = (
+    f"`start` must be before `end`, both between {EARLIEST.date()} and {LATEST.date()}, and "
+    f"the range at most {MAX_RANGE.days} days; otherwise 422."
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,11 @@ def _range(
     """``[start, end)``, defaulting to the ``default`` span that ends now; 422 when absurd."""
     end = end or now
     start = start or end - default
+    if start < EARLIEST or end > LATEST:  # the store counts time in ns since 1970 in 64 bits
+        raise HTTPException(
+            UNPROCESSABLE,
+            f"start and end must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}",
+        )
     if start >= end:
         raise HTTPException(UNPROCESSABLE, "start must be before end")
     if end - start > MAX_RANGE:
@@ -114,7 +138,10 @@ def _range(
 def parse_scid(scid: str) -> int:
     """The numeric channel id of ``scid``; 422 when it is not a short channel id."""
     try:
-        return chan_id_from_scid(scid)
+        chan_id = chan_id_from_scid(scid)
+        if chan_id > MAX_STORE_ID:  # a block beyond 2^23: no stored channel has such an id
+            raise ValueError(scid)
+        return chan_id
     except ValueError:
         raise HTTPException(
             UNPROCESSABLE,
@@ -186,12 +213,16 @@ async def channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Respons
     return json_response(_ROWS, await _list_rows(services, node_id))
 
 
-@router.get("/channels/{scid}", summary="One channel: its metrics, policy changes and events")
+@router.get(
+    "/channels/{scid}",
+    summary="One channel: its metrics, policy changes and events",
+    responses=errors(404),
+)
 async def channel(
     services: ServicesDep,
     node_id: NodeId,
     _: Reader,
-    scid: str,
+    scid: Scid,
     days: Annotated[int, Query(ge=1, le=366, description="History to include")] = 30,
 ) -> ChannelDetail:
     found = await _channel(services, node_id, scid)
@@ -212,15 +243,18 @@ async def channel(
     summary="One channel's balances and flows per bucket",
     description=(
         "From the rollups. `resolution=auto` picks the finest level still retained at `start` "
-        "that gives at most `max_points` buckets. Buckets without data are left out."
+        "that gives at most `max_points` buckets. Buckets without data are left out. "
+        f"{RANGE_RULES} An explicit `resolution` may give at most {MAX_BUCKETS} buckets "
+        "over the range; otherwise 422."
     ),
     response_model=ChannelSeries,
+    responses=errors(404),
 )
 async def channel_series(
     services: ServicesDep,
     node_id: NodeId,
     _: Reader,
-    scid: str,
+    scid: Scid,
     start: Annotated[AwareDatetime | None, Query(description="Default: 7 days before end")] = None,
     end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
     resolution: ResolutionChoice = ResolutionChoice.AUTO,
@@ -245,14 +279,21 @@ async def channel_series(
     return json_response(_SERIES, found_series)
 
 
-@router.get("/forwards", summary="Forwards in time order, optionally through one channel")
+@router.get(
+    "/forwards",
+    summary="Forwards in time order, optionally through one channel",
+    description=RANGE_RULES,
+    responses=errors(404),
+)
 async def forwards(
     services: ServicesDep,
     node_id: NodeId,
     _: Reader,
     start: Annotated[AwareDatetime | None, Query(description="Default: 1 day before end")] = None,
     end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
-    channel: Annotated[str | None, Query(description="Short channel id")] = None,
+    channel: Annotated[
+        str | None, Query(description="Short channel id", pattern=SCID_PATTERN)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FORWARDS)] = 1000,
 ) -> list[Forward]:
     start, end = _range(start, end, services.clock(), timedelta(days=1))

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from annotated_types import Interval
 from fastapi import Body, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -27,6 +29,65 @@ from lnpilot.store.tokens import ApiToken, Scope, find_token
 #: 422, named differently across Starlette versions.
 UNPROCESSABLE = 422
 
+
+class ErrorOut(BaseModel):
+    """Every error but bad input: what went wrong, in one sentence."""
+
+    detail: str
+
+
+class ProblemsOut(BaseModel):
+    """Bad input (422): a summary, and one line per problem (``query.start: ...``)."""
+
+    detail: str
+    problems: list[str]
+
+
+_WHY = {
+    401: "No bearer token, or an unknown or revoked one",
+    403: "A read token on a route that needs admin",
+    404: "No such thing in the store",
+    409: "Cannot be done in the current state (no policy file, a dry run to roll back, ...)",
+    422: "Bad input: one line per problem",
+    503: "The node cannot be reached, or the collector has not run once yet",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route for the error answers it really gives, so the OpenAPI
+    document describes them (``tests/api/test_openapi_conformance.py`` keeps it true)."""
+    return {
+        code: {
+            "model": ProblemsOut if code == UNPROCESSABLE else ErrorOut,
+            "description": _WHY[code],
+        }
+        for code in codes
+    }
+
+
+def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """:func:`errors` for a route whose success is not JSON (FastAPI would file the error
+    models under the route's own media type, though errors are always JSON)."""
+    return {
+        code: {
+            "description": _WHY[code],
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "$ref": "#/components/schemas/"
+                        + (ProblemsOut if code == UNPROCESSABLE else ErrorOut).__name__
+                    }
+                }
+            },
+        }
+        for code in codes
+    }
+
+
+#: A short channel id, ``BLOCKxTXxOUT``. The digit counts keep every match within what the
+#: store can hold: tx below 2^24, output below 2^16, and the block below 2^23 (not 2^24),
+#: because the store's channel ids are signed 64-bit (block 8,388,608 is a century away).
+SCID_PATTERN = r"^[0-7]?[0-9]{1,6}x[0-9]{1,7}x[0-9]{1,4}$"
 
 #: An id of a store row (a run, an incident, a silence, an audit entry) in a path or query.
 #: Checked here because a larger number makes the database driver fail (a 500), not miss:
@@ -48,6 +109,35 @@ NoBody = Annotated[
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `lnpilot tokens create`.")
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """Every query parameter the route or one of its dependencies declares."""
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def known_query_only(request: Request) -> None:
+    """422 for a query parameter the route does not take: a misspelt ``limt=5`` or
+    ``chanel=...`` would otherwise be ignored and the answer taken for what was asked."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _query_names(route)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": f"unknown parameter (this route takes: {takes})"}
+                for name in unknown
+            ]
+        )
 
 
 def get_services(request: Request) -> Services:

@@ -11,14 +11,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import (
+    Admin,
+    NoBody,
+    NodeId,
+    Reader,
+    ServicesDep,
+    StoreId,
+    audited,
+    errors,
+)
 from lnpilot.fees import PolicyError, PolicyFile, RollbackError, RunReport, evaluate, load_policy
 from lnpilot.fees import rollback as rollback_run
 from lnpilot.service.context import Services
 from lnpilot.store import fee_journal
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 
-router = APIRouter(prefix="/fees", tags=["fees"])
+router = APIRouter(prefix="/fees", tags=["fees"], responses=errors(401, 422))
 
 
 @dataclass(frozen=True)
@@ -58,17 +67,25 @@ async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
         return await _journaled(services, report)
 
 
-@router.post("/plan", summary="Plan fees now: a dry run, journaled, nothing sent")
+@router.post(
+    "/plan",
+    summary="Plan fees now: a dry run, journaled, nothing sent",
+    responses=errors(403, 409, 503),
+)
 async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=False)
 
 
-@router.post("/apply", summary="Plan and apply fees now, verified by reading back")
+@router.post(
+    "/apply",
+    summary="Plan and apply fees now, verified by reading back",
+    responses=errors(403, 409, 503),
+)
 async def apply(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=True)
 
 
-@router.get("/runs", summary="The latest fee runs, newest first")
+@router.get("/runs", summary="The latest fee runs, newest first", responses=errors(503))
 async def runs(
     services: ServicesDep,
     node_id: NodeId,
@@ -79,7 +96,7 @@ async def runs(
         return await fee_journal.runs(reader, node_id, limit=limit)
 
 
-@router.get("/runs/{run_id}", summary="One fee run and its decisions")
+@router.get("/runs/{run_id}", summary="One fee run and its decisions", responses=errors(404))
 async def run(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
     async with services.store.read() as reader:
         found = await fee_journal.get_run(reader, run_id)
@@ -88,7 +105,11 @@ async def run(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
         return RunOut(found, await fee_journal.run_decisions(reader, run_id))
 
 
-@router.post("/runs/{run_id}/rollback", summary="Restore the policies an applied run changed")
+@router.post(
+    "/runs/{run_id}/rollback",
+    summary="Restore the policies an applied run changed",
+    responses=errors(403, 404, 409, 503),
+)
 async def rollback(
     services: ServicesDep,
     token: Admin,

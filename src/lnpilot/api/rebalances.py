@@ -15,7 +15,17 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from lnpilot.api.channels import parse_scid
-from lnpilot.api.deps import Admin, NoBody, NodeId, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import (
+    SCID_PATTERN,
+    Admin,
+    NoBody,
+    NodeId,
+    Reader,
+    ServicesDep,
+    StoreId,
+    audited,
+    errors,
+)
 from lnpilot.node.backend import CapabilityMissing
 from lnpilot.rebalance import (
     Attribution,
@@ -30,7 +40,7 @@ from lnpilot.service.context import Services
 from lnpilot.store import rebalances
 from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
 
-router = APIRouter(prefix="/rebalances", tags=["rebalances"])
+router = APIRouter(prefix="/rebalances", tags=["rebalances"], responses=errors(401, 422))
 
 
 @dataclass(frozen=True)
@@ -81,17 +91,23 @@ async def _run(services: Services, token: Admin, mode: RebalanceMode) -> RunOut:
         return await _journaled(services, report.run_id)
 
 
-@router.post("/plan", summary="Plan rebalances now: a dry run, journaled")
+@router.post(
+    "/plan", summary="Plan rebalances now: a dry run, journaled", responses=errors(403, 409, 503)
+)
 async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, RebalanceMode.DRY_RUN)
 
 
-@router.post("/run", summary="Plan and execute rebalances now, within the budget")
+@router.post(
+    "/run",
+    summary="Plan and execute rebalances now, within the budget",
+    responses=errors(403, 409, 503),
+)
 async def run(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
     return await _run(services, token, RebalanceMode.APPLY)
 
 
-@router.get("/runs", summary="The latest rebalancing runs, newest first")
+@router.get("/runs", summary="The latest rebalancing runs, newest first", responses=errors(503))
 async def runs(
     services: ServicesDep,
     node_id: NodeId,
@@ -102,7 +118,7 @@ async def runs(
         return await rebalances.runs(reader, node_id, limit=limit)
 
 
-@router.get("/runs/{run_id}", summary="One run's decisions")
+@router.get("/runs/{run_id}", summary="One run's decisions", responses=errors(404))
 async def run_detail(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
     found = await _journaled(services, run_id)
     if not found.decisions:
@@ -110,13 +126,19 @@ async def run_detail(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOu
     return found
 
 
-@router.get("/history", summary="Rebalances and whether they paid for themselves")
+@router.get(
+    "/history",
+    summary="Rebalances and whether they paid for themselves",
+    responses=errors(503),
+)
 async def rebalance_history(
     services: ServicesDep,
     node_id: NodeId,
     _: Reader,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
-    channel: Annotated[str | None, Query(description="Target channel (short id)")] = None,
+    channel: Annotated[
+        str | None, Query(description="Target channel (short id)", pattern=SCID_PATTERN)
+    ] = None,
 ) -> HistoryOut:
     now = services.clock()
     chan_id = parse_scid(channel) if channel is not None else None

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from lnpilot.api import metrics
-from lnpilot.api.deps import Admin, ServicesDep, StoreId, authenticate
+from lnpilot.api.deps import Admin, ServicesDep, StoreId, authenticate, errors
 from lnpilot.service.health import LoopStatus
 from lnpilot.store import audit
 
@@ -45,7 +45,11 @@ async def health(services: ServicesDep, response: Response) -> Health:
     return Health(healthy=healthy, at=now, loops=loops)
 
 
-@router.get("/audit", summary="The audit log of writes through the API, newest first")
+@router.get(
+    "/audit",
+    summary="The audit log of writes through the API, newest first",
+    responses=errors(401, 403, 422),
+)
 async def audit_log(
     services: ServicesDep,
     _: Admin,
@@ -68,6 +72,10 @@ def metrics_route(public: bool) -> APIRouter:
         serve_metrics,
         summary="Prometheus metrics (text exposition format)",
         response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **({} if public else errors(401)),
+        },
         dependencies=[] if public else [Depends(authenticate)],
     )
     return guarded
