@@ -59,6 +59,7 @@ bench: venv lnbits chromium
 	$(BIN)/python bench/fees_sim.py
 	$(BIN)/python bench/rebalance_sim.py
 	$(BIN)/python bench/api_speed.py
+	$(BIN)/python bench/api_load.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts
