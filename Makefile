@@ -60,6 +60,7 @@ bench: venv lnbits chromium
 	$(BIN)/python bench/league.py --quick
 	$(BIN)/python bench/rebalance_sim.py
 	$(BIN)/python bench/api_speed.py
+	$(BIN)/python bench/api_load.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts
