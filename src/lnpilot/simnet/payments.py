@@ -7,6 +7,7 @@ receiver refused), no route is left, or the attempt budget is spent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lnpilot.simnet.clock import NS_PER_S
@@ -85,6 +86,9 @@ class Payer:
         self.sender_mix = dict(DEFAULT_SENDER_MIX if sender_mix is None else sender_mix)
         check_mix(self.sender_mix)
         self._profiles: dict[str, SenderProfile] = {}
+        #: Called with (source, dest, amount, outcome) after every payment: for measuring
+        #: runs (bench/simnet_calibration.py) without keeping every payment in memory.
+        self.payment_listeners: list[Callable[[str, str, int, PaymentOutcome], None]] = []
 
     def _shared_tree(self, dest: str, amt_msat: int, penalty_msat: int, penalty_ppm: int) -> Tree:
         return self.engine.search(
@@ -310,6 +314,8 @@ class Payer:
             tries=len(outcome.attempts),
             fee=outcome.fee_msat,
         )
+        for listener in self.payment_listeners:
+            listener(source, dest, amt_msat, outcome)
         return outcome
 
     def _learn(self, mc: MissionControl, route: Route, failure: HtlcFailure | None) -> None:
