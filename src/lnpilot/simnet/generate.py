@@ -186,6 +186,21 @@ def _policy(raw: dict[str, Any] | None, capacity_sat: int) -> dict[str, Any]:
     }
 
 
+#: LND's bimodal estimator assumes a channel's liquidity sits mostly near one end, falling
+#: off as exp(-x / scale) with `bimodalscalemsat` 300,000,000 msat (its default).
+BIMODAL_SCALE_SAT = 300_000
+
+
+def _bimodal_balance_sat(rng: random.Random, capacity_sat: int) -> int:
+    """One end's balance drawn from LND's bimodal model: near an end, either end alike.
+
+    Mainnet channels are mostly unbalanced (the reason LND added that estimator); a
+    balanced split would make almost every attempt succeed, so payers would never learn.
+    """
+    near_end = min(capacity_sat, int(rng.expovariate(1.0 / BIMODAL_SCALE_SAT)))
+    return near_end if rng.random() < 0.5 else capacity_sat - near_end
+
+
 def _log_uniform(rng: random.Random, low: float, high: float) -> int:
     return int(math.exp(rng.uniform(math.log(low), math.log(high))))
 
@@ -332,7 +347,7 @@ def new_scenario(
                 "a": name_of[c["node1"]],
                 "b": name_of[c["node2"]],
                 "capacity_sat": cap,
-                "a_balance_sat": int(cap * rng.betavariate(2.0, 2.0)),
+                "a_balance_sat": _bimodal_balance_sat(rng, cap),
                 "policy_a": _policy(c.get("policy1"), cap),
                 "policy_b": _policy(c.get("policy2"), cap),
             }
