@@ -288,65 +288,131 @@ def print_case(result: dict[str, Any]) -> None:
     )
 
 
-def headline(results: Sequence[dict[str, Any]], label: str, sweep: Sequence[int]) -> None:
-    """The headline lines over `results`, each name suffixed with `label`."""
-    ratios, wins, hindsight, best_fixed, updates = [], 0, [], [], []
-    for result in results:
-        f = result["figures"]
-        ours = net_msat(f[OURS]) if OURS in f else None
-        baselines = [net_msat(v) for k, v in f.items() if k != OURS and not k.startswith("fixed_")]
-        fixed = {ppm: net_msat(f[f"fixed_{ppm}"]) for ppm in sweep if f"fixed_{ppm}" in f}
-        if fixed:
-            best_ppm = max(fixed, key=lambda ppm: (fixed[ppm], -ppm))
-            best_fixed.append(best_ppm)
-        if ours is None:
+@dataclass(frozen=True)
+class Row:
+    """What the summary needs of one arm on one case."""
+
+    net_sat: float
+    updates_per_channel_day: float
+
+
+@dataclass(frozen=True)
+class CaseRows:
+    case: str
+    set: str
+    arms: dict[str, Row]
+
+
+def rows_of(result: dict[str, Any]) -> CaseRows:
+    arms = {
+        arm: Row(net_msat(f) / 1000, updates_per_channel_day(f))
+        for arm, f in result["figures"].items()
+    }
+    return CaseRows(str(result["case"]), str(result["set"]), arms)
+
+
+def parse_log(path: Path) -> list[CaseRows]:
+    """The case lines a run printed (``case=... arm=...``), so that a run cut short, or
+    one made earlier, can be summarized again (``--summarize LOG``)."""
+    cases: dict[str, CaseRows] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if "arm" not in fields or "case" not in fields:
             continue
-        updates.append(updates_per_channel_day(f[OURS]))
-        if baselines:
-            best = max(baselines)
-            ratios.append(ours / best if best > 0 else float("inf") if ours > 0 else 1.0)
-            wins += ours > best
+        rows = cases.setdefault(fields["case"], CaseRows(fields["case"], fields["set"], {}))
+        rows.arms[fields["arm"]] = Row(
+            float(fields["net_sat"]), float(fields["updates_per_channel_day"])
+        )
+    return list(cases.values())
+
+
+def _ratio(ours: float, best: float) -> float:
+    if best > 0:
+        return ours / best
+    return float("inf") if ours > 0 else 1.0
+
+
+def _is_baseline(arm: str) -> bool:
+    return arm != OURS and not arm.startswith("fixed_")
+
+
+def _fixed_ppm(arm: str) -> int | None:
+    return int(arm.removeprefix("fixed_")) if arm.startswith("fixed_") else None
+
+
+def headline(results: Sequence[CaseRows], label: str) -> None:
+    """The headline lines over `results`, each name suffixed with `label`."""
+    ratios: list[float] = []
+    hindsight: list[float] = []
+    best_fixed: list[int] = []
+    updates: list[float] = []
+    tops: set[int] = set()
+    wins = 0
+    for result in results:
+        arms = result.arms
+        fixed = {ppm: r.net_sat for a, r in arms.items() if (ppm := _fixed_ppm(a)) is not None}
         if fixed:
-            top = max(fixed.values())
-            hindsight.append(ours / top if top > 0 else float("inf") if ours > 0 else 1.0)
-    n = len(results)
+            tops.add(max(fixed))
+            best_fixed.append(max(fixed, key=lambda ppm: (fixed[ppm], -ppm)))
+        if OURS not in arms:
+            continue
+        ours = arms[OURS]
+        updates.append(ours.updates_per_channel_day)
+        baselines = [r.net_sat for a, r in arms.items() if _is_baseline(a)]
+        if baselines:
+            ratios.append(_ratio(ours.net_sat, max(baselines)))
+            wins += ours.net_sat > max(baselines)
+        if fixed:
+            hindsight.append(_ratio(ours.net_sat, max(fixed.values())))
     suffix = f"_{label}" if label else ""
-    print(f"league_scenarios{suffix}={n}")
+    print(f"league_scenarios{suffix}={len(results)}")
     if ratios:
         print(f"league_median_ratio{suffix}={statistics.median(ratios):.2f}")
         print(f"league_win_rate{suffix}={wins / len(ratios):.2f}")
     if hindsight:
         print(f"league_ratio_vs_hindsight{suffix}={statistics.median(hindsight):.2f}")
     if best_fixed:
+        top = max(tops)
         print(f"league_best_fixed_fee_ppm{suffix}={statistics.median(best_fixed):g}")
-        share = sum(1 for ppm in best_fixed if ppm == max(sweep)) / len(best_fixed)
+        share = sum(1 for ppm in best_fixed if ppm == top) / len(best_fixed)
         print(f"league_ceiling_share{suffix}={share:.2f}")
     if updates:
         print(f"league_updates_per_channel_day{suffix}={statistics.median(updates):.2f}")
 
 
-def table(results: Sequence[dict[str, Any]]) -> None:
-    """Per arm: median net profit over the best baseline's, wins, median updates/channel/day."""
-    arms = sorted({a for r in results for a in r["figures"]})
-    print("arm | median net sat | median ratio to the best other baseline | upd/ch/day")
+def table(results: Sequence[CaseRows]) -> None:
+    """Per arm: median net profit, its median ratio to the best other baseline of the same
+    case, the cases it beats them all in, and median updates per channel per day."""
+    arms = sorted({a for r in results for a in r.arms})
+    print("| arm | median net sat | median ratio to best other baseline | wins | upd/ch/day |")
+    print("|---|---|---|---|---|")
     for arm in arms:
-        nets, ratios, upd = [], [], []
+        nets, ratios, upd, wins = [], [], [], 0
         for r in results:
-            f = r["figures"]
-            if arm not in f:
+            if arm not in r.arms:
                 continue
-            nets.append(net_msat(f[arm]) / 1000)
-            baselines = [
-                net_msat(v)
-                for k, v in f.items()
-                if k not in (OURS, arm) and not k.startswith("fixed_")
-            ]
-            best = max(baselines, default=0)
-            if best > 0:
-                ratios.append(net_msat(f[arm]) / best)
-            upd.append(updates_per_channel_day(f[arm]))
+            mine = r.arms[arm]
+            nets.append(mine.net_sat)
+            upd.append(mine.updates_per_channel_day)
+            others = [v.net_sat for a, v in r.arms.items() if a != arm and _is_baseline(a)]
+            if others:
+                ratios.append(_ratio(mine.net_sat, max(others)))
+                wins += mine.net_sat > max(others)
         ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
-        print(f"{arm} | {statistics.median(nets):.0f} | {ratio} | {statistics.median(upd):.2f}")
+        print(
+            f"| {arm} | {statistics.median(nets):.0f} | {ratio} | {wins}/{len(nets)} "
+            f"| {statistics.median(upd):.2f} |"
+        )
+
+
+def summarize(results: Sequence[CaseRows]) -> None:
+    results = sorted(results, key=lambda r: r.case)
+    for label in (TUNE, EVAL):
+        chosen = [r for r in results if r.set == label]
+        if chosen:
+            headline(chosen, label)
+            table(chosen)
+    headline(results, "")
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -359,6 +425,7 @@ def _run(args: tuple[Case, list[Arm], list[int], float, float, float]) -> dict[s
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the ~2 minute smoke run")
+    parser.add_argument("--summarize", type=Path, help="only summarize a run's printed log")
     parser.add_argument("--scenarios", type=Path, help="a folder of scenario files instead")
     parser.add_argument("--graph", type=Path, default=DEFAULT_GRAPH, help="snapshot to carve")
     parser.add_argument("--graphs", type=int, default=3, help="carved graphs (graph 0: tune)")
@@ -381,6 +448,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--set", choices=(TUNE, EVAL, "all"), default="all", help="which cases")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     args = parser.parse_args(argv)
+    if args.summarize is not None:
+        summarize(parse_log(args.summarize))
+        return
     seeds = [int(s) for s in args.seeds.split(",") if s]
     sweep = [int(s) for s in args.sweep.split(",") if s]
     if args.quick:
@@ -408,13 +478,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print_case(result)
             sys.stdout.flush()
             results.append(result)
-    results.sort(key=lambda r: str(r["case"]))
-    for label in (TUNE, EVAL):
-        chosen = [r for r in results if r["set"] == label]
-        if chosen:
-            headline(chosen, label, sweep)
-    table(results)
-    headline(results, "", sweep)
+    summarize([rows_of(r) for r in results])
     print(f"league_run_s={time.perf_counter() - started:.1f}")
 
 
