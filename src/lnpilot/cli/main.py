@@ -27,6 +27,7 @@ from lnpilot.cli import (
     rebalance,
     run,
     simnet,
+    swap,
     tokens,
     users,
     wallet,
@@ -79,3 +80,4 @@ app.add_typer(rebalance.app, name="rebalance")
 app.add_typer(extensions.app, name="extensions")
 app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
+app.add_typer(swap.app, name="swap")
