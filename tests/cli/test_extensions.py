@@ -8,10 +8,13 @@ from collections.abc import Callable
 
 from lnpilot.lnbits.resources.lndhub import LndhubUrl
 from lnpilot.testing import LNbitsServer, WalletKeys
+from lnpilot.testing.boltz_backend import BoltzBackend
 
 from .conftest import Cli, json_of, wallet_env
 
 MakeWallet = Callable[..., WalletKeys]
+REFUND_ADDRESS = "bcrt1qq09wgpk83fvzjdwuamvch03tjd76f0xfasze0z"
+ONCHAIN_ADDRESS = "bcrt1qkvj8hzqfnkkspv4wndw08mfruppy07f3u6prf2"
 
 
 def test_extensions_check_warns_about_each_installed_extension(
@@ -68,3 +71,66 @@ def test_users_create_list_transactions_delete(
         "deleted": created["id"]
     }
     assert json_of(cli("users", "list", "--json", env=env))["users"] == []
+
+
+def test_swap_quote_dry_run_apply_list_status(
+    cli: Cli, ext_server: LNbitsServer, ext_wallet: MakeWallet, boltz_backend: BoltzBackend
+) -> None:
+    keys = ext_wallet(300_000)
+    env = wallet_env(ext_server, keys)
+    quoted = json_of(cli("swap", "quote", "100000", "--direction", "in", "--json", env=env))
+    assert (quoted["onchain_sat"], quoted["cost_sat"], quoted["cost_ppm"]) == (
+        101_460,
+        1_460,
+        14_600,
+    )
+
+    dry = json_of(cli("swap", "out", "100000", "--address", ONCHAIN_ADDRESS, "--json", env=env))
+    assert dry["dry_run"] is True
+    assert json_of(cli("swap", "list", "--json", env=env))["swaps"] == []
+    refused = cli(
+        "swap", "out", "100000", "--address", ONCHAIN_ADDRESS, "--apply", env=env, input="n\n"
+    )
+    assert refused.exit_code == 1 and "Not created" in refused.output
+
+    done = json_of(
+        cli(
+            "swap",
+            "out",
+            "100000",
+            "--address",
+            ONCHAIN_ADDRESS,
+            "--apply",
+            "--yes",
+            "--json",
+            env=env,
+        )
+    )
+    # The quote's on-chain amount is after our claim fee; the swap's is before it.
+    claim_sat = 1_104
+    assert done["swap"]["onchain_amount_sat"] == done["quote"]["onchain_sat"] + claim_sat
+    swap_id = done["swap"]["id"]
+    assert [s["id"] for s in json_of(cli("swap", "list", "--json", env=env))["swaps"]] == [swap_id]
+    state = json_of(cli("swap", "status", swap_id, "--json", env=env))
+    assert state["source"] == "swap list" and state["status"] in ("pending", "complete")
+
+    made = json_of(
+        cli(
+            "swap",
+            "in",
+            "60000",
+            "--refund-address",
+            REFUND_ADDRESS,
+            "--apply",
+            "--yes",
+            "--json",
+            env=env,
+        )
+    )
+    assert made["swap"]["expected_amount_sat"] == made["quote"]["onchain_sat"]
+    assert (
+        cli(
+            "swap", "in", "1000", "--refund-address", REFUND_ADDRESS, "--apply", "--yes", env=env
+        ).exit_code
+        == 2
+    )

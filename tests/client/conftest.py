@@ -8,30 +8,16 @@ import pytest
 
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.testing import LNbitsServer, WalletKeys
+from lnpilot.testing.clients import MakeClient, client_factory
 
-MakeClient = Callable[..., LNbitsClient]
+__all__ = ["MakeClient"]
 
 
 @pytest.fixture
 async def make_client(lnbits_server: LNbitsServer) -> AsyncIterator[MakeClient]:
     """Build clients on the session server; all are closed at the end of the test."""
-    made: list[LNbitsClient] = []
-
-    def build(
-        keys: WalletKeys | None = None, *, admin: bool = True, **kwargs: object
-    ) -> LNbitsClient:
-        if keys is not None:
-            kwargs.setdefault("invoice_key", keys.inkey)
-            if admin:
-                kwargs.setdefault("admin_key", keys.adminkey)
-        url = str(kwargs.pop("url", lnbits_server.url))
-        client = LNbitsClient(url, **kwargs)  # type: ignore[arg-type]
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        await client.aclose()
+    async with client_factory(lnbits_server.url) as build:
+        yield build
 
 
 @pytest.fixture

@@ -191,3 +191,34 @@ async def test_a_stale_collector_reads_as_unreachable(store: Store) -> None:
         await tx.save_collector_state(node_id, CollectorState(0, NOW - timedelta(hours=1)))
     [stale] = await judge(store, node_id, "node_unreachable")
     assert stale.labels["backend"] == "collector"
+
+
+async def test_an_active_insecure_lnbits_extension_alerts(store: Store) -> None:
+    node_id = await node(store, channel())
+    advisory = {
+        "extension": "boltz",
+        "installed_version": "1.1.0",
+        "recorded_version": "1.1.0",
+        "verdict": "affected",
+        "problem": "Boltz does not check the wallet in a request body against the key.",
+        "what_to_do": "Deactivate Boltz on an LNbits with several users.",
+    }
+    newer = advisory | {"extension": "lndhub", "verdict": "unverified"}
+    inactive = advisory | {"extension": "usermanager"}
+    probe = Probe(
+        NOW,
+        "lnbits",
+        ok=True,
+        extension_advisories=(
+            advisory | {"active": True},
+            newer | {"active": True},
+            inactive | {"active": False},
+        ),
+    )
+    async with monitor_book(store, write=True) as book:
+        await book.record_probes(node_id, [probe])
+    [found] = await judge(store, node_id, "lnbits_extension_insecure")
+    assert found.labels == {"scope": "lnbits", "extension": "boltz"}
+    assert "What to do: Deactivate Boltz" in found.summary
+    wider = await judge(store, node_id, "lnbits_extension_insecure", include_unverified=True)
+    assert [f.labels["extension"] for f in wider] == ["boltz", "lndhub"]

@@ -26,7 +26,7 @@ def check(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         output.emit_json(
             {
                 "checked": [a.ext_id for a in ADVISORIES],
-                "findings": [_finding_json(f) for f in findings],
+                "findings": [f.as_json() for f in findings],
             }
         )
     elif not findings:
@@ -44,18 +44,6 @@ def check(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             )
     if any(f.active and f.verdict == "affected" for f in findings):
         raise typer.Exit(ExitCode.FAILED)
-
-
-def _finding_json(finding: AdvisoryFinding) -> dict[str, object]:
-    return {
-        "extension": finding.ext_id,
-        "installed_version": finding.installed_version,
-        "recorded_version": finding.advisory.recorded_version,
-        "active": finding.active,
-        "verdict": finding.verdict,
-        "problem": finding.advisory.problem,
-        "what_to_do": finding.advisory.what_to_do,
-    }
 
 
 def _findings_table(findings: list[AdvisoryFinding]) -> Table:

@@ -29,6 +29,7 @@ from lnpilot.cli import (
     rebalance,
     run,
     simnet,
+    swap,
     tokens,
     users,
     wallet,
@@ -83,3 +84,4 @@ app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
 app.command("export")(export.export_command)
+app.add_typer(swap.app, name="swap")

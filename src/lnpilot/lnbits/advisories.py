@@ -73,6 +73,18 @@ class AdvisoryFinding:
     def ext_id(self) -> str:
         return self.advisory.ext_id
 
+    def as_json(self) -> dict[str, str | bool | None]:
+        """The finding as the CLI prints it and the monitor's probes store it."""
+        return {
+            "extension": self.ext_id,
+            "installed_version": self.installed_version,
+            "recorded_version": self.advisory.recorded_version,
+            "active": self.active,
+            "verdict": self.verdict,
+            "problem": self.advisory.problem,
+            "what_to_do": self.advisory.what_to_do,
+        }
+
 
 def _version(text: str | None) -> tuple[int, ...] | None:
     try:

@@ -9,12 +9,11 @@ fraction when it comes from LNDHub, which only makes and pays sat invoices.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from lnpilot.base.redact import MASK
-from lnpilot.lnbits.models import LNbitsModel
+from lnpilot.lnbits.models import LNbitsModel, Wallet
 
 
 def _whole_sat(value: Any) -> Any:
@@ -109,20 +108,11 @@ class LndhubUserInvoice(LNbitsModel):
 # --- UserManager ------------------------------------------------------------------------------
 
 
-class ManagedWallet(LNbitsModel):
-    """A wallet of a managed user; `admin` is the operator (the LNbits user who made it)."""
+class ManagedWallet(Wallet):
+    """A wallet of a managed user; `admin` is the operator (the LNbits user who made it).
+    Its keys are masked in repr like any wallet's."""
 
-    id: str
     admin: str
-    name: str
-    user: str
-    adminkey: str = Field(repr=False)
-    inkey: str = Field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"ManagedWallet(id={self.id!r}, name={self.name!r}, adminkey={MASK}, inkey={MASK})"
-
-    __str__ = __repr__
 
 
 class ManagedUser(LNbitsModel):
@@ -138,16 +128,19 @@ class ManagedUser(LNbitsModel):
 # --- Boltz ------------------------------------------------------------------------------------
 
 
-SwapStatus = Literal["pending", "complete", "failed", "refunded"]
-
-
-class SubmarineSwap(LNbitsModel):
-    """On-chain in, Lightning out to the wallet (`direction` receive) or the other way."""
+class _SwapBase(LNbitsModel):
+    """What every swap record of the extension has (amounts in sats)."""
 
     id: str
     wallet: str
     asset: str
     amount_sat: int = Field(alias="amount")
+    time: datetime
+
+
+class SubmarineSwap(_SwapBase):
+    """On-chain in, Lightning out to the wallet (`direction` receive) or the other way."""
+
     direction: str
     status: str
     payment_hash: str
@@ -160,16 +153,11 @@ class SubmarineSwap(LNbitsModel):
     refund_privkey: str = Field(repr=False)
     feerate: bool | None = None
     feerate_value: int | None = None
-    time: datetime
 
 
-class ReverseSwap(LNbitsModel):
+class ReverseSwap(_SwapBase):
     """Lightning out of the wallet, on-chain in to `onchain_address`."""
 
-    id: str
-    wallet: str
-    asset: str
-    amount_sat: int = Field(alias="amount")
     direction: str
     status: str
     boltz_id: str
@@ -183,22 +171,16 @@ class ReverseSwap(LNbitsModel):
     claim_privkey: str = Field(repr=False)
     feerate: bool | None = None
     feerate_value: int | None = None
-    time: datetime
 
 
-class AutoReverseSwap(LNbitsModel):
+class AutoReverseSwap(_SwapBase):
     """Swap `amount_sat` out whenever the wallet holds more than `balance_sat` above it."""
 
-    id: str
-    wallet: str
-    asset: str
-    amount_sat: int = Field(alias="amount")
     balance_sat: int = Field(alias="balance")
     onchain_address: str
     instant_settlement: bool
     feerate_limit: int | None = None
     count: int
-    time: datetime
 
 
 class BoltzSettings(LNbitsModel):

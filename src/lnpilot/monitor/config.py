@@ -39,6 +39,7 @@ class RuleKind(enum.StrEnum):
     NODE_SLOW = "node_slow"
     NODE_NOT_SYNCED = "node_not_synced"
     ONCHAIN_RESERVE = "onchain_reserve"
+    EXTENSION_INSECURE = "extension_insecure"
 
 
 class _Strict(BaseModel):
@@ -240,6 +241,16 @@ class OnchainReserveRule(RuleBase):
     min_sat: int = Field(default=0, ge=0)
 
 
+class ExtensionInsecureRule(RuleBase):
+    """LNbits runs an active extension whose release has a known security problem (see
+    :mod:`lnpilot.lnbits.advisories`; the probe reads the installed list with the admin
+    session). ``include_unverified`` also alerts on releases newer than the one the problem
+    was recorded on, which may or may not still have it."""
+
+    kind: Literal[RuleKind.EXTENSION_INSECURE] = RuleKind.EXTENSION_INSECURE
+    include_unverified: bool = False
+
+
 Rule = Annotated[
     UtilisationRule
     | RatioBandRule
@@ -254,7 +265,8 @@ Rule = Annotated[
     | NodeUnreachableRule
     | NodeSlowRule
     | NodeNotSyncedRule
-    | OnchainReserveRule,
+    | OnchainReserveRule
+    | ExtensionInsecureRule,
     Field(discriminator="kind"),
 ]
 
@@ -274,6 +286,7 @@ DEFAULT_RULES: dict[str, RuleKind] = {
     "node_slow": RuleKind.NODE_SLOW,
     "node_not_synced": RuleKind.NODE_NOT_SYNCED,
     "onchain_below_reserve": RuleKind.ONCHAIN_RESERVE,
+    "lnbits_extension_insecure": RuleKind.EXTENSION_INSECURE,
 }
 
 #: Labels lnpilot sets on every alert; rules may not set them.

@@ -132,6 +132,21 @@ def _income(alert: Alert) -> list[IncidentAction]:
     ]
 
 
+def _extension(alert: Alert) -> list[IncidentAction]:
+    extension = alert.labels.get("extension", "the extension")
+    what = alert.details.get("what_to_do", "")
+    return [
+        _act(_I, MANUAL, f"Check who has {extension} enabled; deactivate it if unsure", {}),
+        _act(_S, MANUAL, f"{what}", {}),
+        _act(
+            _L,
+            MANUAL,
+            f"Watch for a fixed {extension} release; re-run lnpilot extensions check",
+            {},
+        ),
+    ]
+
+
 _PLANS: dict[RuleKind, Callable[[Alert], list[IncidentAction]]] = {
     RuleKind.UTILISATION: _liquidity,
     RuleKind.RATIO_BAND: _liquidity,
@@ -147,6 +162,7 @@ _PLANS: dict[RuleKind, Callable[[Alert], list[IncidentAction]]] = {
     RuleKind.NODE_NOT_SYNCED: _not_synced,
     RuleKind.ONCHAIN_RESERVE: _onchain,
     RuleKind.FEE_INCOME_ANOMALY: _income,
+    RuleKind.EXTENSION_INSECURE: _extension,
 }
 
 

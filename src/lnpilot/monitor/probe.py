@@ -11,15 +11,19 @@ told apart.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime
 
 from lnpilot.base.redact import redact_text
-from lnpilot.node.backend import NodeBackend
+from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.composite import CompositeNode
+from lnpilot.node.lnbits_node import LNbitsNode
 from lnpilot.node.models import Capability
 from lnpilot.store.alerts import Probe
 from lnpilot.store.records import JsonValue
+
+log = logging.getLogger("lnpilot.monitor.probe")
 
 #: Longest error text kept: enough to say what went wrong, not a response body.
 _ERROR_CHARS = 300
@@ -53,6 +57,7 @@ async def _probe(backend: NodeBackend, now: datetime, timeout_s: float) -> Probe
                     }
                     for h in await backend.pending_htlcs()
                 )
+            advisories = await read_extension_advisories(backend)
     except TimeoutError:
         return Probe(now, backend.name, ok=False, error=f"no answer within {timeout_s:g} s")
     except Exception as exc:  # any failure to answer is what this probe reports
@@ -67,4 +72,20 @@ async def _probe(backend: NodeBackend, now: datetime, timeout_s: float) -> Probe
         synced_to_chain=info.synced_to_chain,
         onchain_confirmed_sat=onchain.confirmed_sat if onchain is not None else None,
         pending_htlcs=htlcs,
+        extension_advisories=advisories,
     )
+
+
+async def read_extension_advisories(
+    backend: NodeBackend,
+) -> tuple[dict[str, JsonValue], ...] | None:
+    """What LNbits says of its installed extensions' known security problems; None for
+    other backends, or when LNbits will not list them (that is not a failed probe)."""
+    if not isinstance(backend, LNbitsNode):
+        return None
+    try:
+        findings = await backend.extension_advisories()
+    except NodeError as exc:
+        log.info("extension list not read: %s", redact_text(str(exc))[:_ERROR_CHARS])
+        return None
+    return tuple(dict(f.as_json()) for f in findings)

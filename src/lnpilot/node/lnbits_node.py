@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
 from lnpilot.lnbits import LNbitsClient, LNbitsError
+from lnpilot.lnbits.advisories import AdvisoryFinding, check_extensions
 from lnpilot.lnbits.models import ChannelPoint, NodeChannel
 from lnpilot.node.backend import LNBITS_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 from lnpilot.node.models import (
@@ -118,6 +119,12 @@ class LNbitsNode(NodeBackend):
             num_peers=info.num_peers,
             uris=tuple(info.addresses),
         )
+
+    @_lnbits_errors
+    async def extension_advisories(self) -> list[AdvisoryFinding]:
+        """Installed extensions with a known security problem (the monitor's probe asks; the
+        `lnbits_extension_insecure` rule judges). Same admin session as the node API."""
+        return check_extensions(await self._client.extensions.list_all())
 
     @_lnbits_errors
     async def onchain_balance(self) -> OnchainBalance:

@@ -207,6 +207,9 @@ class Probe:
     synced_to_chain: bool | None = None
     onchain_confirmed_sat: int | None = None
     pending_htlcs: tuple[dict[str, JsonValue], ...] | None = None
+    #: LNbits' installed extensions with a known security problem (see
+    #: :mod:`lnpilot.lnbits.advisories`); None when the backend is not LNbits or would not say.
+    extension_advisories: tuple[dict[str, JsonValue], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,7 @@ monitor_probes = Table(
     Column("synced_to_chain", Boolean),
     Column("onchain_confirmed_sat", BigInteger),
     Column("pending_htlcs", Json),
+    Column("extension_advisories", Json),
     Index(None, "node_id", "at"),
 )
 
@@ -588,6 +592,9 @@ class MonitorBook:
                         "synced_to_chain": p.synced_to_chain,
                         "onchain_confirmed_sat": p.onchain_confirmed_sat,
                         "pending_htlcs": None if p.pending_htlcs is None else list(p.pending_htlcs),
+                        "extension_advisories": (
+                            None if p.extension_advisories is None else list(p.extension_advisories)
+                        ),
                     }
                     for p in probes
                 ],
@@ -615,6 +622,11 @@ class MonitorBook:
                 synced_to_chain=row["synced_to_chain"],
                 onchain_confirmed_sat=row["onchain_confirmed_sat"],
                 pending_htlcs=None if row["pending_htlcs"] is None else tuple(row["pending_htlcs"]),
+                extension_advisories=(
+                    None
+                    if row["extension_advisories"] is None
+                    else tuple(row["extension_advisories"])
+                ),
             )
             for row in result.mappings()
         ]

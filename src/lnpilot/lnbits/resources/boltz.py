@@ -24,6 +24,7 @@ Boltz 1.1.0 behaves as recorded in the shared contracts, and this client answers
 from __future__ import annotations
 
 import builtins
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -252,6 +253,53 @@ class BoltzResource(Resource):
                 path=OWN_WALLET.path,
             )
         return wallet.id
+
+
+@dataclass(frozen=True)
+class SwapQuote:
+    """What a swap of `lightning_sat` costs by the backend's pair fees (all sats).
+
+    `out` (reverse): Lightning `lightning_sat` leaves, `onchain_sat` arrives after the claim
+    fee. `in` (submarine): `onchain_sat` must be sent on-chain for `lightning_sat` to arrive
+    (plus the fee of our own funding transaction, which the backend does not know).
+    """
+
+    kind: Literal["out", "in"]
+    pair: str
+    lightning_sat: int
+    onchain_sat: int
+    boltz_fee_sat: int
+    miner_fee_sat: int
+    within_limits: bool
+
+    @property
+    def cost_sat(self) -> int:
+        return self.boltz_fee_sat + self.miner_fee_sat
+
+    @property
+    def cost_ppm(self) -> int:
+        """The cost per million sats moved, to compare with routing fees."""
+        return round(self.cost_sat * 1_000_000 / self.lightning_sat)
+
+
+def quote_swap(
+    pair_id: str, pair: BoltzPair, kind: Literal["out", "in"], lightning_sat: int
+) -> SwapQuote:
+    """Boltz v1's fee rules on a pair: a percentage of the amount plus miner fees (the lockup
+    and our claim for a reverse swap; the lockup Boltz claims for a submarine swap)."""
+    _check_amount(lightning_sat)
+    limits = pair.limits
+    within = limits.minimal_sat <= lightning_sat <= limits.maximal_sat
+    base = pair.fees.miner_fees["baseAsset"]
+    if kind == "out":
+        boltz_fee = math.ceil(lightning_sat * pair.fees.percentage / 100)
+        miner = int(base["reverse"]["lockup"]) + int(base["reverse"]["claim"])
+        onchain = lightning_sat - boltz_fee - miner
+    else:
+        boltz_fee = math.ceil(lightning_sat * pair.fees.percentage_swap_in / 100)
+        miner = int(base["normal"])
+        onchain = lightning_sat + boltz_fee + miner
+    return SwapQuote(kind, pair_id, lightning_sat, onchain, boltz_fee, miner, within)
 
 
 def _check_amount(amount_sat: int) -> None:

@@ -27,6 +27,7 @@ CHECKS: dict[RuleKind, Check] = {
     RuleKind.NODE_SLOW: node.node_slow,
     RuleKind.NODE_NOT_SYNCED: node.node_not_synced,
     RuleKind.ONCHAIN_RESERVE: node.onchain_reserve,
+    RuleKind.EXTENSION_INSECURE: node.extension_insecure,
     RuleKind.FEE_INCOME_ANOMALY: income.fee_income_anomaly,
 }
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from lnpilot.collect import GAP_INTERVALS
 from lnpilot.monitor.checks.base import Context, Finding, channel_labels, peer_name
 from lnpilot.monitor.config import (
+    ExtensionInsecureRule,
     HtlcExpiryRule,
     NodeNotSyncedRule,
     NodeSlowRule,
@@ -158,3 +159,23 @@ async def htlc_expiry(ctx: Context, rule: HtlcExpiryRule) -> list[Finding]:
             )
         )
     return found
+
+
+async def extension_insecure(ctx: Context, rule: ExtensionInsecureRule) -> list[Finding]:
+    """One finding per active LNbits extension with a known security problem, as the last
+    probe that could read LNbits' installed extensions saw them."""
+    seen = [p for p in await ctx.latest_ok_probes(3600) if p.extension_advisories is not None]
+    if not seen:
+        return []
+    advisories = seen[-1].extension_advisories or ()
+    return [
+        Finding(
+            {"scope": "lnbits", "extension": str(a["extension"])},
+            f"LNbits extension {a['extension']} {a['installed_version']} is active with a "
+            f"known security problem ({a['verdict']}, recorded on {a['recorded_version']}): "
+            f"{a['problem']} What to do: {a['what_to_do']}",
+            details=dict(a),
+        )
+        for a in advisories
+        if a["active"] and (a["verdict"] == "affected" or rule.include_unverified)
+    ]
