@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -15,18 +12,7 @@ from lnpilot.backup import SCB_FILE_NAME, BackupRefused, ScbKeeper
 from lnpilot.node.models import ChannelBackup
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
-
-_T = TypeVar("_T")
-WAIT_S = 10.0
-
-
-async def eventually(probe: Callable[[], Awaitable[_T | None]], what: str) -> _T:
-    deadline = time.monotonic() + WAIT_S
-    while (result := await probe()) is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-    return result
+from node.test_lnd_rest_on_simnet import WAIT_S, eventually
 
 
 def keeper(sim: Sim, store: Store, copy_dir: Path | None = None) -> ScbKeeper:

@@ -27,6 +27,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -191,11 +192,14 @@ def _write_tar(staging: Path, final: Path, manifest: dict[str, Any]) -> None:
     flushed under a hidden name, then renamed to `final`."""
     members = {name: Path(p) for name, p in manifest.pop("_paths").items()}
     partial = final.with_name(f".{final.name}.partial")
-    with partial.open("wb") as raw:
+    # owner-only from the first byte: the archive holds the node's history and channels
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as raw:
         with tarfile.open(fileobj=raw, mode="w:gz") as tar:
             body = json.dumps(manifest, indent=2, sort_keys=True).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mode = len(body), 0o600
+            info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(body))
             for name, source in sorted(members.items()):
                 info = tar.gettarinfo(str(source), arcname=name)
@@ -356,9 +360,11 @@ async def restore_archive(
     if not force:
         holding = {t: n for t, n in (await _counts_if_any(database_url)).items() if n}
         if holding:
-            shown = ", ".join(f"{t}: {n}" for t, n in sorted(holding.items()))
+            biggest = sorted(holding.items(), key=lambda item: -item[1])[:3]
+            shown = ", ".join(f"{t}: {n}" for t, n in biggest)
             raise RestoreRefused(
-                f"the target store is not empty ({shown}); restore into an empty database, "
+                f"the target store is not empty: {sum(holding.values())} rows in "
+                f"{len(holding)} tables ({shown}, ...); restore into an empty database, "
                 "or pass --force to replace its content with the archive's"
             )
     if files_to is not None:

@@ -19,7 +19,7 @@ import enum
 import io
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -151,7 +151,7 @@ async def export(
     fmt: ExportFormat,
     *,
     period: Period = Period.MONTH,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The export as text chunks, read from one snapshot of the store."""
     check_range(start, end)
     async with store.read() as reader:

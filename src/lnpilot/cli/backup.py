@@ -74,7 +74,7 @@ def _summary(report: ArchiveReport) -> dict[str, Any]:
 
 
 def _print_summary(title: str, summary: dict[str, Any]) -> None:
-    table = output.table(title, "", "")
+    table = output.fields_table(title)
     for key, value in summary.items():
         if isinstance(value, list):
             value = "\n".join(map(str, value)) or "-"

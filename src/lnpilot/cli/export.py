@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from contextlib import aclosing
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -92,19 +93,23 @@ def export_command(
         async with await Store.open(url) as store:
             node_id = await pick_node(store, node)
             chunks = export(store, node_id, kind, since, until, fmt, period=period)
-            if out is None:
-                async for text in chunks:
-                    sys.stdout.write(text)
-                sys.stdout.flush()
-                return
-            partial = out.with_name(f".{out.name}.partial")
-            with partial.open("w", encoding="utf-8", newline="") as file:
-                async for text in chunks:
-                    file.write(text)
-            os.replace(partial, out)
+            async with aclosing(chunks):
+                if out is None:
+                    async for text in chunks:
+                        sys.stdout.write(text)
+                    sys.stdout.flush()
+                    return
+                partial = out.with_name(f".{out.name}.partial")
+                with partial.open("w", encoding="utf-8", newline="") as file:
+                    async for text in chunks:
+                        file.write(text)
+                os.replace(partial, out)
 
     try:
         asyncio.run(main())
+    except BrokenPipeError:
+        # the reader stopped early (``| head``): not an error; keep Python's exit quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except ValueError as exc:
         fail(exc, ExitCode.BAD_INPUT)
     except (SQLAlchemyError, OSError) as exc:

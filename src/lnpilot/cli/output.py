@@ -68,7 +68,7 @@ def wallet_json(wallet: WalletBalance) -> dict[str, Any]:
 
 
 def wallet_table(wallet: WalletBalance, title: str | None = None) -> Table:
-    table = _fields_table(title or f"Wallet {wallet.name}")
+    table = fields_table(title or f"Wallet {wallet.name}")
     table.add_row("name", escape(wallet.name))
     # LNbits returns the wallet id for the admin key only.
     table.add_row("id", wallet.id or "(admin key only)")
@@ -85,7 +85,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
 
 def payment_table(payment: Payment, title: str) -> Table:
     """One payment in detail, e.g. the invoice just created or the payment just made."""
-    table = _fields_table(title)
+    table = fields_table(title)
     table.add_row("status", _status(payment.status))
     table.add_row("amount", sat(payment.amount_msat))
     if payment.fee_msat:
@@ -181,7 +181,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
 
 def invoice_table(invoice: Invoice, title: str, payee: str | None = None) -> Table:
     """A decoded invoice; ``payee`` overrides the invoice's own (often absent) payee field."""
-    table = _fields_table(title)
+    table = fields_table(title)
     amount = sat(invoice.amount_msat) if invoice.amount_msat is not None else "any (not set)"
     table.add_row("amount", amount)
     if invoice.description is not None:
@@ -201,7 +201,7 @@ def invoice_table(invoice: Invoice, title: str, payee: str | None = None) -> Tab
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _fields_table(title: str) -> Table:
+def fields_table(title: str) -> Table:
     """Name/value rows; borderless so a 64-character hash fits on one 80-column line."""
     table = Table(
         title=escape(title), title_justify="left", show_header=False, box=None, pad_edge=False

@@ -113,6 +113,18 @@ class _Feed:
     async def get(self) -> dict[str, Any]:
         return await self._queue.get()
 
+    async def items(
+        self, lock: threading.RLock, unsubscribe: Callable[[], None]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item pushed, for as long as the reader reads; then `unsubscribe` (under
+        `lock`), so a closed stream stops being fed."""
+        try:
+            while True:
+                yield await self.get()
+        finally:
+            with lock:
+                unsubscribe()
+
 
 class _Face:
     """The handlers, bound to one `OurNode` and the lock that guards it."""
@@ -384,15 +396,7 @@ class _Face:
         with self._locked() as node:
             unsubscribe = node.subscribe_channels(on_change)
 
-        async def updates() -> AsyncIterator[dict[str, Any]]:
-            try:
-                while True:
-                    yield await feed.get()
-            finally:
-                with self.lock:
-                    unsubscribe()
-
-        return _lines(updates())
+        return _lines(feed.items(self.lock, unsubscribe))
 
     async def verify_channel_backup(self, request: Request) -> dict[str, Any]:
         """VerifyChanBackup: a Single or a Multi, not both; one Single at a time."""
@@ -555,15 +559,7 @@ class _Face:
                 if settle_index and inv.settle_index > settle_index:
                     feed.push(_result(t.invoice(inv, self.start_ns)))
 
-        async def updates() -> AsyncIterator[dict[str, Any]]:
-            try:
-                while True:
-                    yield await feed.get()
-            finally:
-                with self.lock:
-                    unsubscribe()
-
-        return _lines(updates())
+        return _lines(feed.items(self.lock, unsubscribe))
 
     # --- payments and routes -----------------------------------------------------------
 
