@@ -1,7 +1,7 @@
 """Static channel backups: each verified multi-channel backup with its channel set and time.
 
-Revision ID: d17_channel_backups
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Frozen like 0001: every column is spelt out here, whatever ``lnpilot.store.channel_backups``
 says later.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "d17_channel_backups"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

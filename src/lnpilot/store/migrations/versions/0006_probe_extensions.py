@@ -1,6 +1,6 @@
 """Probes keep what LNbits said of its installed extensions and their known security problems.
 
-Revision ID: 0006c
+Revision ID: 0006
 Revises: 0005
 
 Frozen like 0001: the column is spelt out here, whatever ``lnpilot.store.alerts`` says later.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0006c"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
