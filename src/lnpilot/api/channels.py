@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -17,8 +18,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
 
 from lnpilot.api.deps import (
-    MAX_STORE_ID,
     SCID_PATTERN,
+    SCID_SCHEMA,
     UNPROCESSABLE,
     NodeId,
     Reader,
@@ -47,7 +48,7 @@ NODE_INFO_TIMEOUT_S = 5.0
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2262, 4, 11, tzinfo=UTC)
 #: A short channel id in a path or a query.
-Scid = Annotated[str, Path(pattern=SCID_PATTERN, examples=["800000x1x0"])]
+Scid = Annotated[str, Path(json_schema_extra=SCID_SCHEMA)]
 #: The range rules no schema can state; told in the description of each route that has them.
 RANGE_RULES = (
     f"`start` must be before `end`, both between {EARLIEST.date()} and {LATEST.date()}, and "
@@ -135,12 +136,12 @@ def _range(
 
 
 def parse_scid(scid: str) -> int:
-    """The numeric channel id of ``scid``; 422 when it is not a short channel id."""
+    """The numeric channel id of ``scid``; 422 when it is not a short channel id as the OpenAPI
+    document states it (``SCID_PATTERN``: within what the store's 64-bit ids can hold)."""
     try:
-        chan_id = chan_id_from_scid(scid)
-        if chan_id > MAX_STORE_ID:  # a block beyond 2^23: no stored channel has such an id
+        if re.fullmatch(SCID_PATTERN, scid) is None:
             raise ValueError(scid)
-        return chan_id
+        return chan_id_from_scid(scid)
     except ValueError:
         raise HTTPException(
             UNPROCESSABLE,
@@ -294,7 +295,7 @@ async def forwards(
     start: Annotated[AwareDatetime | None, Query(description="Default: 1 day before end")] = None,
     end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
     channel: Annotated[
-        str | None, Query(description="Short channel id", pattern=SCID_PATTERN)
+        str | None, Query(description="Short channel id", json_schema_extra=SCID_SCHEMA)
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FORWARDS)] = 1000,
 ) -> list[Forward]:

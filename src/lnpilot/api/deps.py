@@ -87,6 +87,9 @@ def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 #: store can hold: tx below 2^24, output below 2^16, and the block below 2^23 (not 2^24),
 #: because the store's channel ids are signed 64-bit (block 8,388,608 is a century away).
 SCID_PATTERN = r"^[0-7]?[0-9]{1,6}x[0-9]{1,7}x[0-9]{1,4}$"
+#: The pattern as documentation only: the routes parse the id themselves
+#: (``channels.parse_scid``), whose 422 names the format instead of quoting a regex.
+SCID_SCHEMA: dict[str, Any] = {"pattern": SCID_PATTERN, "examples": ["800000x1x0"]}
 
 #: The largest id a store row can have: ids are signed 64-bit on SQLite and PostgreSQL.
 MAX_STORE_ID = 2**63 - 1
