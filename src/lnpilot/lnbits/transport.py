@@ -41,7 +41,7 @@ from lnpilot.lnbits.errors import (
 )
 from lnpilot.lnbits.operations import Operation
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN, TokenBucket
-from lnpilot.lnbits.redact import install_log_redaction, redact_text
+from lnpilot.lnbits.redact import redact_text
 from lnpilot.lnbits.retry import RetryPolicy
 
 log = logging.getLogger("lnpilot.lnbits")
@@ -86,7 +86,6 @@ class Transport:
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        install_log_redaction()
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings or TransportSettings()
