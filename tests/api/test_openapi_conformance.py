@@ -25,6 +25,7 @@ from schemathesis import GenerationMode
 from collect.conftest import T0, running_sim
 from lnpilot.api.app import create_app
 from lnpilot.store import Store, sqlite_url
+from web.conftest import free_port
 
 from .conftest import serving
 
@@ -36,14 +37,6 @@ EXAMPLES = 25
 class Served:
     base_url: str
     admin_token: str
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             await Store.open(sqlite_url(tmp_path)) as store,
             serving(sim, store, tmp_path) as api,
         ):
-            port = _free_port()
+            port = free_port()
             config = uvicorn.Config(
                 create_app(api.services),
                 host="127.0.0.1",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -18,6 +19,7 @@ from pydantic import AwareDatetime, TypeAdapter
 
 from lnpilot.api.deps import (
     SCID_PATTERN,
+    SCID_SCHEMA,
     UNPROCESSABLE,
     NodeId,
     Reader,
@@ -29,7 +31,6 @@ from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
 from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
-from lnpilot.store.coltypes import MAX_STORE_ID
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 from lnpilot.store.records import Event
 
@@ -47,7 +48,7 @@ NODE_INFO_TIMEOUT_S = 5.0
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2262, 4, 11, tzinfo=UTC)
 #: A short channel id in a path or a query.
-Scid = Annotated[str, Path(pattern=SCID_PATTERN, examples=["800000x1x0"])]
+Scid = Annotated[str, Path(json_schema_extra=SCID_SCHEMA)]
 #: The range rules no schema can state; told in the description of each route that has them.
 RANGE_RULES = (
     f"`start` must be before `end`, both between {EARLIEST.date()} and {LATEST.date()}, and "
@@ -136,12 +137,12 @@ def _range(
 
 
 def parse_scid(scid: str) -> int:
-    """The numeric channel id of ``scid``; 422 when it is not a short channel id."""
+    """The numeric channel id of ``scid``; 422 when it is not a short channel id as the OpenAPI
+    document states it (``SCID_PATTERN``: within what the store's 64-bit ids can hold)."""
     try:
-        chan_id = chan_id_from_scid(scid)
-        if chan_id > MAX_STORE_ID:  # a block beyond 2^23: no stored channel has such an id
+        if re.fullmatch(SCID_PATTERN, scid) is None:
             raise ValueError(scid)
-        return chan_id
+        return chan_id_from_scid(scid)
     except ValueError:
         raise HTTPException(
             UNPROCESSABLE,
@@ -292,7 +293,7 @@ async def forwards(
     start: Annotated[AwareDatetime | None, Query(description="Default: 1 day before end")] = None,
     end: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
     channel: Annotated[
-        str | None, Query(description="Short channel id", pattern=SCID_PATTERN)
+        str | None, Query(description="Short channel id", json_schema_extra=SCID_SCHEMA)
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FORWARDS)] = 1000,
 ) -> list[Forward]:

@@ -88,6 +88,9 @@ def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 #: store can hold: tx below 2^24, output below 2^16, and the block below 2^23 (not 2^24),
 #: because the store's channel ids are signed 64-bit (block 8,388,608 is a century away).
 SCID_PATTERN = r"^[0-7]?[0-9]{1,6}x[0-9]{1,7}x[0-9]{1,4}$"
+#: The pattern as documentation only: the routes parse the id themselves
+#: (``channels.parse_scid``), whose 422 names the format instead of quoting a regex.
+SCID_SCHEMA: dict[str, Any] = {"pattern": SCID_PATTERN, "examples": ["800000x1x0"]}
 
 #: An id of a store row (a run, an incident, a silence, an audit entry) in a path or query.
 #: Checked here because a larger number makes the database driver fail (a 500), not miss:

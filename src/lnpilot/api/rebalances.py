@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from lnpilot.api.channels import parse_scid
 from lnpilot.api.deps import (
-    SCID_PATTERN,
+    SCID_SCHEMA,
     Admin,
     NoBody,
     NodeId,
@@ -137,7 +137,7 @@ async def rebalance_history(
     _: Reader,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     channel: Annotated[
-        str | None, Query(description="Target channel (short id)", pattern=SCID_PATTERN)
+        str | None, Query(description="Target channel (short id)", json_schema_extra=SCID_SCHEMA)
     ] = None,
 ) -> HistoryOut:
     now = services.clock()

@@ -122,8 +122,13 @@ _FILTER = RedactingFilter()
 
 def install_log_redaction() -> None:
     """Mask secrets in what httpx, httpcore and websockets log, whatever the embedding
-    program's logging configuration (idempotent; called by every client's transport)."""
+    program's logging configuration (idempotent)."""
     for name in THIRD_PARTY_LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+# Installed on import: every lnpilot module that holds a secret imports this one, and the
+# libraries may log before any client exists (the test harness's login, a webhook's URL).
+install_log_redaction()

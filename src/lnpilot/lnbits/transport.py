@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from lnpilot.base.redact import install_log_redaction, redact_text
+from lnpilot.base.redact import redact_text
 from lnpilot.lnbits.cache import TTLCache
 from lnpilot.lnbits.credentials import Credential, Credentials
 from lnpilot.lnbits.errors import (
@@ -86,7 +86,6 @@ class Transport:
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        install_log_redaction()
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings or TransportSettings()

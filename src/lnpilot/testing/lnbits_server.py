@@ -34,6 +34,8 @@ from typing import Any, Protocol, TextIO
 
 import httpx
 
+from lnpilot.base.redact import install_log_redaction
+
 LNBITS_VERSION = "1.6.2"
 VENV_ENV_VAR = "LNPILOT_LNBITS_VENV"
 """Names a virtual environment holding LNbits, instead of the repository's `.cache` one."""
@@ -415,6 +417,7 @@ class LNbitsServer:
             )
         atexit.register(self.stop)
         # trust_env=False: a proxy from the environment must not intercept loopback calls.
+        install_log_redaction()  # its login answer carries the super user's token
         self._client = httpx.Client(base_url=self.url, timeout=_HTTP_TIMEOUT, trust_env=False)
         try:
             installed = self._wait_until_up()
