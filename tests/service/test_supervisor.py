@@ -196,10 +196,11 @@ class NodeDown(Exception):
 async def test_a_backing_off_loop_runs_as_soon_as_its_probe_answers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The loop fails twice; each time it runs again right after its probe's first yes,
-    not after its backoff (without a probe, no run would come after a yes). Its expected
-    failures are one log line for the change of state, without a traceback."""
+    """The loop fails three times; each time it runs again right after its probe's first
+    yes, not after its backoff (without a probe, no run would come after a yes). Its
+    expected failures are one log line per change, without a traceback."""
     answers = iter([False, None, True, False, True])
+    refusals = iter(["connection refused (port 1)", "connection refused (port 2)"])
     probes: list[bool | None] = []
     runs: list[int] = []
     again = asyncio.Event()
@@ -213,7 +214,9 @@ async def test_a_backing_off_loop_runs_as_soon_as_its_probe_answers(
     async def once() -> None:
         runs.append(len(probes))
         if len(runs) <= 2:
-            raise NodeDown("connection refused")
+            raise NodeDown(next(refusals))
+        if len(runs) == 3:
+            raise NodeDown("macaroon rejected")
         again.set()
 
     health = LoopHealth()
@@ -228,6 +231,8 @@ async def test_a_backing_off_loop_runs_as_soon_as_its_probe_answers(
         supervisor.stop()
         await task
     assert runs[:3] == [0, 3, 5]
+    # the same refusal twice is one line; another failure is another line
     assert caplog.text.count("loop collect failed: NodeDown: connection refused") == 1
-    assert caplog.text.count("loop collect recovered after 2 failed runs") == 1
+    assert caplog.text.count("loop collect failed: NodeDown: macaroon rejected") == 1
+    assert caplog.text.count("loop collect recovered after 3 failed runs") == 1
     assert "Traceback" not in caplog.text

@@ -5,7 +5,8 @@ last call started. A call that raises is counted in the health registry and retr
 an exponential backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``); the other loops never
 notice. The log says what changed, not every attempt: one line when a loop starts failing
 (with the redacted traceback, unless the failure is one of its ``expected`` ones: the node
-or the database out of reach), one when the failure changes kind, one when it recovers.
+or the database out of reach), one when the failure changes (its text, numbers aside), one
+when it recovers.
 A loop with a ``ready`` probe (the collector: the node's getinfo) does not wait out its
 backoff when the outage ends: while it backs off, the probe is asked every
 ``PROBE_EVERY_S`` (or its interval, if shorter), and the first yes runs it again at once.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -105,7 +107,7 @@ class Supervisor:
 
     async def _run_loop(self, loop: Loop) -> None:
         failures = waits = 0
-        failing_with: type[Exception] | None = None
+        failing_with: str | None = None
         while not self._stopping.is_set():
             started = time.monotonic()
             self._health.started(loop.name, self._clock())
@@ -124,8 +126,8 @@ class Supervisor:
                 error = redact_text(f"{type(exc).__name__}: {exc}")
                 self._health.failed(loop.name, self._clock(), elapsed, error)
                 delay = backoff_s(failures, self._backoff_max_s)
-                if type(exc) is not failing_with:
-                    failing_with = type(exc)
+                if _kind(error) != failing_with:
+                    failing_with = _kind(error)
                     _log_failure(loop, exc, error)
                 await self._back_off(loop, delay)
                 continue
@@ -164,6 +166,13 @@ class Supervisor:
                     return
             except Exception as exc:  # still down: the probe exists to fail cheaply
                 log.debug("loop %s: probe failed: %s", loop.name, redact_text(str(exc)))
+
+
+def _kind(error: str) -> str:
+    """What makes two failures the same for the log: their text without its numbers (a
+    port, a count, a duration), so "connection refused" then "macaroon rejected" are two
+    lines, and the same refusal retried is one."""
+    return re.sub(r"\d+", "#", error)
 
 
 def _log_failure(loop: Loop, exc: Exception, error: str) -> None:
