@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from lnpilot.testing import LNbitsServer, WalletKeys, lnbits_required
-from lnpilot.testing.lnbits_server import shared_dir
+from lnpilot.testing import LNbitsServer, WalletKeys
+
+from .conftest import recorded_contract
 
 #: Exchanges whose outcome depends on a state of the recording that is not rebuilt here.
 STATEFUL = {
@@ -51,16 +51,6 @@ def _replayable_here(exchange: dict[str, Any]) -> bool:
 
 
 _LEFTOVER = re.compile(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{64}\b|lnbc[0-9a-z]{20,}")
-
-
-def _contract(ext_id: str) -> dict[str, Any]:
-    path: Path = shared_dir() / "contracts" / f"{ext_id}.json"
-    if not path.is_file():
-        if lnbits_required():
-            pytest.fail(f"CI=true and the recorded contract {path} is missing")
-        pytest.skip(f"recorded contract {path} not found (the shared folder is absent)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
 def _token(kind: str, key: str) -> str:
@@ -134,7 +124,7 @@ def people(ext_server: LNbitsServer) -> dict[str, WalletKeys]:
 def test_recorded_exchanges_replay_with_the_recorded_outcome(
     ext_id: str, ext_server: LNbitsServer, people: dict[str, WalletKeys]
 ) -> None:
-    contract = _contract(ext_id)
+    contract = recorded_contract(ext_id)
     live = _live_values(ext_server, people)
     recorded = _recorded_values(contract["actors"], live, people)
     live_values = set(live.values()) | set(recorded.values())
