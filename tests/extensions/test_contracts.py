@@ -8,11 +8,9 @@ recorded answers of that route (a field added, renamed or dropped fails).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,11 +35,10 @@ from lnpilot.lnbits.extension_models import (
 )
 from lnpilot.lnbits.models import Payment
 from lnpilot.lnbits.resources.lndhub import parse_pay_result
-from lnpilot.testing import LNbitsServer, lnbits_required
+from lnpilot.testing import LNbitsServer
 from lnpilot.testing.boltz_backend import BoltzBackend
-from lnpilot.testing.lnbits_server import shared_dir
 
-from .conftest import MakeWallet
+from .conftest import MakeWallet, recorded_contract
 
 CONTRACTS = ("lndhub", "usermanager", "boltz")
 REFUND_ADDRESS = "bcrt1qq09wgpk83fvzjdwuamvch03tjd76f0xfasze0z"
@@ -102,20 +99,10 @@ READERS: dict[tuple[str, str], Callable[[Any], object]] = {
 }
 
 
-def _contract(ext_id: str) -> dict[str, Any]:
-    path: Path = shared_dir() / "contracts" / f"{ext_id}.json"
-    if not path.is_file():
-        if lnbits_required():
-            pytest.fail(f"CI=true and the recorded contract {path} is missing")
-        pytest.skip(f"recorded contract {path} not found (the shared folder is absent)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
 def _recorded_2xx(ext_id: str) -> list[dict[str, Any]]:
     return [
         e
-        for e in _contract(ext_id)["exchanges"]
+        for e in recorded_contract(ext_id)["exchanges"]
         if e.get("route_owner") != "core" and 200 <= e["response"]["status"] < 300
     ]
 
@@ -129,7 +116,7 @@ def _fields(body: Any) -> frozenset[str] | None:
 
 @pytest.mark.parametrize("ext_id", CONTRACTS)
 def test_every_recorded_answer_reads_with_the_client_model(ext_id: str) -> None:
-    routes = {(r["method"], r["path"]) for r in _contract(ext_id)["routes"]}
+    routes = {(r["method"], r["path"]) for r in recorded_contract(ext_id)["routes"]}
     read: set[tuple[str, str]] = set()
     for exchange in _recorded_2xx(ext_id):
         route = (exchange["method"], exchange["path"])

@@ -10,6 +10,7 @@ ppm, to compare with what a circular rebalance would cost.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import click
@@ -103,6 +104,21 @@ def _approved(made: SwapQuote, apply: bool, yes: bool, as_json: bool) -> bool:
     return True
 
 
+def _quote_then_create(
+    ctx: typer.Context,
+    made: SwapQuote,
+    create: Callable[[LNbitsClient], Awaitable[dict[str, object]]],
+    flags: tuple[bool, bool, bool],
+) -> dict[str, object] | None:
+    """Show the quote; unless a dry run, create after approval. JSON goes out either way."""
+    apply, yes, as_json = flags
+    created = run(ctx, create) if _approved(made, apply, yes, as_json) else None
+    if as_json:
+        answer: dict[str, object] = {"dry_run": created is None, "quote": _quote_json(made)}
+        output.emit_json(answer | ({"swap": created} if created else {}))
+    return created
+
+
 @app.command("out")
 def swap_out(
     ctx: typer.Context,
@@ -114,11 +130,6 @@ def swap_out(
     as_json: JsonFlag = False,
 ) -> None:
     """Reverse swap: pay Lightning out, receive on-chain (needs the admin key)."""
-    made = _quote(ctx, "out", amount_sat, pair)
-    if not _approved(made, apply, yes, as_json):
-        if as_json:
-            output.emit_json({"dry_run": True, "quote": _quote_json(made)})
-        return
 
     async def create(client: LNbitsClient) -> dict[str, object]:
         swap = await client.boltz.create_reverse_swap(
@@ -132,10 +143,9 @@ def swap_out(
             "timeout_block_height": swap.timeout_block_height,
         }
 
-    created = run(ctx, create)
-    if as_json:
-        output.emit_json({"dry_run": False, "quote": _quote_json(made), "swap": created})
-    else:
+    made = _quote(ctx, "out", amount_sat, pair)
+    created = _quote_then_create(ctx, made, create, (apply, yes, as_json))
+    if created and not as_json:
         output.stdout.print(f"Created reverse swap {created['id']} ({created['status']}).")
 
 
@@ -152,11 +162,6 @@ def swap_in(
     as_json: JsonFlag = False,
 ) -> None:
     """Submarine swap: get an address to pay on-chain, receive Lightning (admin key)."""
-    made = _quote(ctx, "in", amount_sat, pair)
-    if not _approved(made, apply, yes, as_json):
-        if as_json:
-            output.emit_json({"dry_run": True, "quote": _quote_json(made)})
-        return
 
     async def create(client: LNbitsClient) -> dict[str, object]:
         swap = await client.boltz.create_swap(amount_sat, refund_address=refund_address, asset=pair)
@@ -165,14 +170,12 @@ def swap_in(
             "status": swap.status,
             "address": swap.address,
             "expected_amount_sat": swap.expected_amount_sat,
-            "bip21": swap.bip21,
             "timeout_block_height": swap.timeout_block_height,
         }
 
-    created = run(ctx, create)
-    if as_json:
-        output.emit_json({"dry_run": False, "quote": _quote_json(made), "swap": created})
-    else:
+    made = _quote(ctx, "in", amount_sat, pair)
+    created = _quote_then_create(ctx, made, create, (apply, yes, as_json))
+    if created and not as_json:
         output.stdout.print(
             f"Created swap {created['id']}: send {created['expected_amount_sat']:,} sat to "
             f"{created['address']} before block {created['timeout_block_height']}.",
