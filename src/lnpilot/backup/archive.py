@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,14 +211,30 @@ def _write_tar(staging: Path, final: Path, manifest: dict[str, Any]) -> None:
     os.replace(partial, final)
 
 
-def prune(out_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` complete archives in `out_dir`; returns the ones
-    deleted. Other files in the folder are never touched."""
-    archives = sorted(
+def _complete_archives(out_dir: Path) -> list[Path]:
+    """The complete archives in `out_dir`, oldest first (their names sort by time)."""
+    return sorted(
         p
         for p in out_dir.glob(f"{ARCHIVE_PREFIX}*{ARCHIVE_SUFFIX}")
         if p.is_file() and not p.name.startswith(".")
     )
+
+
+def newest_archive_at(out_dir: Path) -> datetime | None:
+    """When the newest complete archive in `out_dir` was made (from its name), if any."""
+    for path in reversed(_complete_archives(out_dir)):
+        stamp = path.name.removeprefix(ARCHIVE_PREFIX).removesuffix(ARCHIVE_SUFFIX)
+        try:
+            return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def prune(out_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` complete archives in `out_dir`; returns the ones
+    deleted. Other files in the folder are never touched."""
+    archives = _complete_archives(out_dir)
     doomed = archives[: max(0, len(archives) - keep)]
     for path in doomed:
         path.unlink()
