@@ -63,6 +63,10 @@ class RestoreRefused(Exception):
     """The restore would overwrite something the operator did not say may be overwritten."""
 
 
+class RestoreFailed(Exception):
+    """The restore ran but the database does not hold what the archive says it should."""
+
+
 @dataclass(frozen=True)
 class ArchiveReport:
     """A verified archive: where it is and what its manifest says."""
@@ -404,7 +408,7 @@ async def restore_archive(
         t: (n, counts.get(t)) for t, n in database["row_counts"].items() if counts.get(t) != n
     }
     if differing:
-        raise RestoreRefused(f"restored, but row counts differ from the archive's: {differing}")
+        raise RestoreFailed(f"restored, but row counts differ from the archive's: {differing}")
     log.info("store restored from %s (%s, revision %s)", path, target_kind, revision)
     return RestoreReport(path, target_kind, counts, revision, files_written)
 

@@ -22,6 +22,7 @@ from lnpilot.backup import SCB_FILE_NAME, BackupRefused, ScbKeeper
 from lnpilot.backup.archive import (
     ArchiveInvalid,
     ArchiveReport,
+    RestoreFailed,
     RestoreRefused,
     create_archive,
     restore_archive,
@@ -184,7 +185,7 @@ def restore(
         raise typer.Exit(ExitCode.FAILED) from None
     except RestoreRefused as exc:
         fail(exc, ExitCode.BAD_INPUT)
-    except (DumpError, SQLAlchemyError, OSError) as exc:
+    except (RestoreFailed, DumpError, SQLAlchemyError, OSError) as exc:
         fail(exc, ExitCode.FAILED)
     summary = {
         "archive": str(report.archive),
