@@ -219,8 +219,9 @@ def scb(
         async with await Store.open(url) as store, make_node(settings) as node:
             keeper = ScbKeeper(node, store, clock=_now, copy_dir=copy_dir)
             kept = await keeper.take("on demand")
+            pubkey = (await node.get_info()).pubkey
             async with store.read() as reader:
-                latest = await stored.latest(reader)
+                latest = await stored.latest(reader, await reader.node_id(pubkey))
         assert latest is not None  # take() stored it, or found the same channels stored
         return {
             "stored_now": kept is not None,
