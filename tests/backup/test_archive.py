@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from lnpilot.backup.archive import (
     ArchiveInvalid,
     RestoreRefused,
     create_archive,
+    newest_archive_at,
     prune,
     restore_archive,
     verify_archive,
@@ -144,6 +145,7 @@ def test_prune_keeps_the_newest_archives_only(tmp_path: Path) -> None:
     names = [f"lnpilot-backup-2026120{d}T000000Z.tar.gz" for d in range(1, 6)]
     for name in [*names, "notes.txt", ".lnpilot-backup-20261209T000000Z.tar.gz.partial"]:
         (tmp_path / name).write_text("x")
+    assert newest_archive_at(tmp_path) == datetime(2026, 12, 5, tzinfo=UTC)
     deleted = prune(tmp_path, keep=2)
     assert [p.name for p in deleted] == names[:3]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

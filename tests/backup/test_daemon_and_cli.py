@@ -68,6 +68,12 @@ async def test_daemon_follows_the_channel_backup_and_archives_on_schedule(
         ]
         assert summary["secrets_left_out"]["config/lnpilot.toml"] == ["lnd.macaroon"]
 
+        taken = run(config, "backup", "scb", "--to", str(tmp_path / "manual-scb"), "--json")
+        assert taken.returncode == 0, taken.stderr
+        scb_now = json.loads(taken.stdout)
+        assert opened.channel_point in scb_now["channel_points"]
+        assert (tmp_path / "manual-scb" / "channel.backup").is_file()
+
         made = run(config, "backup", "create", "--to", str(tmp_path / "manual"), "--json")
         assert made.returncode == 0, made.stderr
         fresh = json.loads(made.stdout)

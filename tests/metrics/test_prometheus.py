@@ -53,6 +53,8 @@ def test_loops_alerts_and_the_lnbits_client_are_visible(stack: Stack) -> None:
         "notify": 1,
         "fees": 1,
         "rebalance": 1,
+        "scb": 1,
+        "backup": 1,
     }
     wait_for(stack, 'lnpilot_alerts{status="firing",severity="warning"} == 6')
     firing = prom.query("lnpilot_alert_firing")

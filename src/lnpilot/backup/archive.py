@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ class ArchiveInvalid(Exception):
 
 class RestoreRefused(Exception):
     """The restore would overwrite something the operator did not say may be overwritten."""
+
+
+class RestoreFailed(Exception):
+    """The restore ran but the database does not hold what the archive says it should."""
 
 
 @dataclass(frozen=True)
@@ -211,14 +215,30 @@ def _write_tar(staging: Path, final: Path, manifest: dict[str, Any]) -> None:
     os.replace(partial, final)
 
 
-def prune(out_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` complete archives in `out_dir`; returns the ones
-    deleted. Other files in the folder are never touched."""
-    archives = sorted(
+def _complete_archives(out_dir: Path) -> list[Path]:
+    """The complete archives in `out_dir`, oldest first (their names sort by time)."""
+    return sorted(
         p
         for p in out_dir.glob(f"{ARCHIVE_PREFIX}*{ARCHIVE_SUFFIX}")
         if p.is_file() and not p.name.startswith(".")
     )
+
+
+def newest_archive_at(out_dir: Path) -> datetime | None:
+    """When the newest complete archive in `out_dir` was made (from its name), if any."""
+    for path in reversed(_complete_archives(out_dir)):
+        stamp = path.name.removeprefix(ARCHIVE_PREFIX).removesuffix(ARCHIVE_SUFFIX)
+        try:
+            return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def prune(out_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` complete archives in `out_dir`; returns the ones
+    deleted. Other files in the folder are never touched."""
+    archives = _complete_archives(out_dir)
     doomed = archives[: max(0, len(archives) - keep)]
     for path in doomed:
         path.unlink()
@@ -388,7 +408,7 @@ async def restore_archive(
         t: (n, counts.get(t)) for t, n in database["row_counts"].items() if counts.get(t) != n
     }
     if differing:
-        raise RestoreRefused(f"restored, but row counts differ from the archive's: {differing}")
+        raise RestoreFailed(f"restored, but row counts differ from the archive's: {differing}")
     log.info("store restored from %s (%s, revision %s)", path, target_kind, revision)
     return RestoreReport(path, target_kind, counts, revision, files_written)
 

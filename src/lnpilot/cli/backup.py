@@ -22,6 +22,7 @@ from lnpilot.backup import SCB_FILE_NAME, BackupRefused, ScbKeeper
 from lnpilot.backup.archive import (
     ArchiveInvalid,
     ArchiveReport,
+    RestoreFailed,
     RestoreRefused,
     create_archive,
     restore_archive,
@@ -184,7 +185,7 @@ def restore(
         raise typer.Exit(ExitCode.FAILED) from None
     except RestoreRefused as exc:
         fail(exc, ExitCode.BAD_INPUT)
-    except (DumpError, SQLAlchemyError, OSError) as exc:
+    except (RestoreFailed, DumpError, SQLAlchemyError, OSError) as exc:
         fail(exc, ExitCode.FAILED)
     summary = {
         "archive": str(report.archive),
@@ -218,8 +219,9 @@ def scb(
         async with await Store.open(url) as store, make_node(settings) as node:
             keeper = ScbKeeper(node, store, clock=_now, copy_dir=copy_dir)
             kept = await keeper.take("on demand")
+            pubkey = (await node.get_info()).pubkey
             async with store.read() as reader:
-                latest = await stored.latest(reader)
+                latest = await stored.latest(reader, await reader.node_id(pubkey))
         assert latest is not None  # take() stored it, or found the same channels stored
         return {
             "stored_now": kept is not None,

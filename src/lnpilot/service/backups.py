@@ -9,15 +9,20 @@ open or close.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 from lnpilot.backup import ScbKeeper
-from lnpilot.backup.archive import create_archive, prune
+from lnpilot.backup.archive import create_archive, newest_archive_at, prune
 from lnpilot.backup.scb import refresh_before_archive
 from lnpilot.config import Settings
 from lnpilot.node.models import Capability
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop
+
+log = logging.getLogger(__name__)
 
 ARCHIVE_DIR_NAME = "backups"
 
@@ -58,7 +63,14 @@ def backup_loops(services: Services, database_url: str) -> list[Loop]:
         loops.append(Loop("scb", backup.scb_follow_s, follow_scb))
 
     async def archive() -> None:
+        """An archive when the newest in the folder is an interval old (a restarted daemon
+        does not write one per start, which would push the daily ones out of ``keep``)."""
         where = archive_dir(settings)
+        now = clock()
+        newest = await asyncio.to_thread(newest_archive_at, where)
+        if newest is not None and now - newest < timedelta(seconds=backup.interval_s * 0.99):
+            log.info("backup archive not due: the newest in %s is from %s", where, newest)
+            return
         await refresh_before_archive(node, store, clock)
         await create_archive(
             store,
