@@ -425,9 +425,10 @@ def scenario_new(
         str,
         typer.Option(
             help=f"Balance split of the carved channels: {', '.join(BALANCE_MODELS)} "
-            "(near one end, as LND's bimodal estimator assumes, or around the middle)."
+            "(tiered: centred among the biggest fifth of nodes, near one end elsewhere, "
+            "as LND's bimodal estimator assumes)."
         ),
-    ] = "bimodal",
+    ] = "tiered",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:

@@ -38,9 +38,13 @@ from lnpilot.simnet.scenario import Scenario, ScenarioError
 
 #: The demand families `new_scenario` writes.
 DEMAND_FAMILIES = ("balanced", "sink", "source", "lsp", "bursty")
-#: How the carved channels' balances are split: near one end (LND's bimodal model, the
-#: default) or around the middle (beta(2, 2), what `load_snapshot` does).
-BALANCE_MODELS = ("bimodal", "centred")
+#: How the carved channels' balances are split: near one end (LND's bimodal model), around
+#: the middle (beta(2, 2), what `load_snapshot` does), or `tiered`: centred between two of
+#: the piece's biggest fifth of nodes (professionally run, rebalanced routing nodes),
+#: bimodal wherever a smaller node is an end.
+BALANCE_MODELS = ("tiered", "bimodal", "centred")
+#: The share of the piece's nodes, by capacity, whose channels among themselves stay centred.
+_PROFESSIONAL_SHARE = 0.2
 #: Bounds that keep a scenario meaningful and the league's runtime in reach.
 MIN_NODES, MAX_NODES = 20, 3000
 MAX_OUR_CHANNELS = 30
@@ -298,7 +302,7 @@ def new_scenario(
     around: str | None = None,
     random_center: bool = False,
     check_hours: float = 24.0,
-    balances: str = "bimodal",
+    balances: str = "tiered",
 ) -> GeneratedScenario:
     """Carve, populate and check a scenario (see the module docstring).
 
@@ -340,6 +344,7 @@ def new_scenario(
         capacity[c["node2"]] += int(c["capacity_sat"])
     ranked = sorted(piece, key=lambda k: (-capacity[k], k))
     name_of = {k: f"n{i}" for i, k in enumerate(ranked)}
+    professional = set(ranked[: max(2, int(len(ranked) * _PROFESSIONAL_SHARE))])
     raw_nodes: list[dict[str, Any]] = [
         {
             "name": name_of[k],
@@ -357,9 +362,14 @@ def new_scenario(
                 "b": name_of[c["node2"]],
                 "capacity_sat": cap,
                 "a_balance_sat": (
-                    _bimodal_balance_sat(rng, cap)
-                    if balances == "bimodal"
-                    else int(cap * rng.betavariate(2.0, 2.0))
+                    int(cap * rng.betavariate(2.0, 2.0))
+                    if balances == "centred"
+                    or (
+                        balances == "tiered"
+                        and c["node1"] in professional
+                        and c["node2"] in professional
+                    )
+                    else _bimodal_balance_sat(rng, cap)
                 ),
                 "policy_a": _policy(c.get("policy1"), cap),
                 "policy_b": _policy(c.get("policy2"), cap),
