@@ -85,6 +85,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=1.0, help="virtual days per scenario")
     parser.add_argument("--nodes", type=int, default=250, help="nodes carved per scenario")
+    parser.add_argument("--balances", default="tiered", help="balance split of the carved channels")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} not present (the graphs of ../shared/data are needed)")
@@ -96,13 +97,14 @@ def main() -> int:
     ):
         made = new_scenario(
             DATA / graph, random_center=True, nodes=args.nodes, our_channels=6, demand="lsp",
-            seed=1,
+            seed=1, balances=args.balances,
         )  # fmt: skip
         measure(label, made.scenario, args.days)
     before = snapshot_scenario(DATA / "ln_graph_500.json.gz", seed=1)
     demand = before.demand.model_copy(update={"sender_mix": {"lnd": 1.0}})
     measure("ref_snapshot_lnd_only", before.model_copy(update={"demand": demand}), args.days)
     print(f"days_per_scenario={args.days:g}")
+    print(f"balances={args.balances}")
     print(f"elapsed_s={time.perf_counter() - started:.1f}")
     return 0
 

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lnpilot.simnet.generate import IdleScenarioError, new_scenario
+from lnpilot.simnet.generate import IdleScenarioError, first_busy_scenario
 from lnpilot.simnet.scenario import Scenario
 from lnpilot.simnet.simulation import Simulation
 
@@ -111,6 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=1.0, help="virtual days per run")
     parser.add_argument("--quick", action="store_true", help="one scenario, four fees")
+    parser.add_argument("--balances", default="tiered", help="balance split of the carved channels")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} not present (the graphs of ../shared/data are needed)")
@@ -120,21 +121,17 @@ def main() -> int:
     started = time.perf_counter()
     summary: dict[str, dict[str, list[float]]] = {m: {} for m in MIXES}
     for label, graph, family, nodes, first_seed in scenarios:
-        made = None
-        for seed in range(first_seed, first_seed + 5):
-            try:
-                made = new_scenario(
-                    DATA / graph,
-                    random_center=True,
-                    nodes=nodes,
-                    our_channels=6,
-                    demand=family,
-                    seed=seed,
-                )
-                break
-            except IdleScenarioError:
-                continue
-        if made is None:
+        try:
+            made = first_busy_scenario(
+                DATA / graph,
+                first_seed=first_seed,
+                random_center=True,
+                nodes=nodes,
+                our_channels=6,
+                demand=family,
+                balances=args.balances,
+            )
+        except IdleScenarioError:
             print(f"{label}_skipped=idle in 5 seeds")
             continue
         baseline = _run(made.scenario, None, None, args.days)
@@ -163,6 +160,7 @@ def main() -> int:
             print(f"median_{mix_name}_{name}={statistics.median(values):.3f}")
     print(f"sweep_fees_ppm={','.join(str(f) for f in fees)}")
     print(f"days_per_run={args.days:g}")
+    print(f"balances={args.balances}")
     print(f"elapsed_s={time.perf_counter() - started:.1f}")
     return 0
 
