@@ -135,3 +135,82 @@ def test_fee_limit_refuses_a_route_that_costs_too_much() -> None:
 def test_unknown_profile_in_a_scenario_is_named() -> None:
     with pytest.raises(ScenarioError, match=r"demand\.sender_mix.*unknown sender profile"):
         parse_scenario(TWO_WAYS.format(mix='"eclair"', pricey_ppm=1))
+
+
+# Two ways of 60k sat each from the payer to the shop: 100k sat needs both.
+TWO_SMALL_WAYS = """
+[simulation]
+our_node = "ours"
+
+[[nodes]]
+name = "ours"
+[[nodes]]
+name = "payer"
+[[nodes]]
+name = "left"
+[[nodes]]
+name = "shop"
+
+[[channels]]
+a = "payer"
+b = "ours"
+capacity_sat = 60_000
+a_balance_sat = 60_000
+policy_b = { base_fee_msat = 0, fee_rate_ppm = 0 }
+[[channels]]
+a = "ours"
+b = "shop"
+capacity_sat = 60_000
+a_balance_sat = 60_000
+policy_a = { base_fee_msat = 0, fee_rate_ppm = 0 }
+
+[[channels]]
+a = "payer"
+b = "left"
+capacity_sat = 60_000
+a_balance_sat = 60_000
+[[channels]]
+a = "left"
+b = "shop"
+capacity_sat = 60_000
+a_balance_sat = 60_000
+policy_a = { base_fee_msat = 0, fee_rate_ppm = 0 }
+
+[dynamics]
+fee_changes_per_node_per_day = 0
+opens_per_day = 0
+closes_per_day = 0
+offline_mean_s = 0
+"""
+
+
+def _shop_balance_msat(sim: Simulation) -> int:
+    shop = sim.resolve("shop", "t")
+    return sum(
+        chan.balance_msat[chan.side_of(shop)]
+        for chan in sim.network.channels.values()
+        if shop in (chan.node1, chan.node2)
+    )
+
+
+def test_a_payment_no_route_carries_is_split_as_lnd_does() -> None:
+    sim = Simulation(parse_scenario(TWO_SMALL_WAYS))
+    before = _shop_balance_msat(sim)
+    outcome = sim.payer.pay(sim.resolve("payer", "t"), sim.resolve("shop", "t"), 100_000_000)
+    assert outcome.status is AttemptStatus.SETTLED
+    assert len(outcome.parts) >= 2
+    assert sum(part.amounts_msat[-1] for part in outcome.parts) == 100_000_000
+    assert _shop_balance_msat(sim) - before == 100_000_000
+    assert len(sim.our_node.forwards) >= 1  # one part crossed our node, and settled
+
+
+def test_a_split_payment_that_cannot_complete_pays_nothing() -> None:
+    sim = Simulation(parse_scenario(TWO_SMALL_WAYS))
+    before = _shop_balance_msat(sim)
+    outcome = sim.payer.pay(sim.resolve("payer", "t"), sim.resolve("shop", "t"), 130_000_000)
+    assert outcome.status is AttemptStatus.FAILED
+    assert not outcome.parts
+    assert _shop_balance_msat(sim) == before  # locked parts were failed back
+    assert not sim.our_node.forwards
+    for chan in sim.network.channels.values():
+        assert chan.in_flight_msat == [0, 0]

@@ -31,6 +31,7 @@ from rich.table import Table
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
 from lnpilot.simnet.generate import (
+    BALANCE_MODELS,
     DEMAND_FAMILIES,
     GeneratorError,
     IdleScenarioError,
@@ -420,6 +421,14 @@ def scenario_new(
         str, typer.Option(help=f"Demand family: {', '.join(DEMAND_FAMILIES)}.")
     ] = "lsp",
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    balances: Annotated[
+        str,
+        typer.Option(
+            help=f"Balance split of the carved channels: {', '.join(BALANCE_MODELS)} "
+            "(tiered: centred among the biggest fifth of nodes, near one end elsewhere, "
+            "as LND's bimodal estimator assumes)."
+        ),
+    ] = "tiered",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:
@@ -440,6 +449,7 @@ def scenario_new(
             our_channels=our_channels,
             demand=demand,
             seed=seed,
+            balances=balances,
         )
     except IdleScenarioError as exc:
         output.error(str(exc))

@@ -38,6 +38,13 @@ from lnpilot.simnet.scenario import Scenario, ScenarioError
 
 #: The demand families `new_scenario` writes.
 DEMAND_FAMILIES = ("balanced", "sink", "source", "lsp", "bursty")
+#: How the carved channels' balances are split: near one end (LND's bimodal model), around
+#: the middle (beta(2, 2), what `load_snapshot` does), or `tiered`: centred between two of
+#: the piece's biggest fifth of nodes (professionally run, rebalanced routing nodes),
+#: bimodal wherever a smaller node is an end.
+BALANCE_MODELS = ("tiered", "bimodal", "centred")
+#: The share of the piece's nodes, by capacity, whose channels among themselves stay centred.
+_PROFESSIONAL_SHARE = 0.2
 #: Bounds that keep a scenario meaningful and the league's runtime in reach.
 MIN_NODES, MAX_NODES = 20, 3000
 MAX_OUR_CHANNELS = 30
@@ -186,6 +193,21 @@ def _policy(raw: dict[str, Any] | None, capacity_sat: int) -> dict[str, Any]:
     }
 
 
+#: LND's bimodal estimator assumes a channel's liquidity sits mostly near one end, falling
+#: off as exp(-x / scale) with `bimodalscalemsat` 300,000,000 msat (its default).
+BIMODAL_SCALE_SAT = 300_000
+
+
+def _bimodal_balance_sat(rng: random.Random, capacity_sat: int) -> int:
+    """One end's balance drawn from LND's bimodal model: near an end, either end alike.
+
+    Mainnet channels are mostly unbalanced (the reason LND added that estimator); a
+    balanced split would make almost every attempt succeed, so payers would never learn.
+    """
+    near_end = min(capacity_sat, int(rng.expovariate(1.0 / BIMODAL_SCALE_SAT)))
+    return near_end if rng.random() < 0.5 else capacity_sat - near_end
+
+
 def _log_uniform(rng: random.Random, low: float, high: float) -> int:
     return int(math.exp(rng.uniform(math.log(low), math.log(high))))
 
@@ -280,6 +302,7 @@ def new_scenario(
     around: str | None = None,
     random_center: bool = False,
     check_hours: float = 24.0,
+    balances: str = "tiered",
 ) -> GeneratedScenario:
     """Carve, populate and check a scenario (see the module docstring).
 
@@ -299,6 +322,11 @@ def new_scenario(
         raise GeneratorError(f"--our-channels: {our_channels} is outside 1..{MAX_OUR_CHANNELS}")
     if seed < 0:
         raise GeneratorError(f"--seed: {seed} is negative; use 0 or more")
+    if balances not in BALANCE_MODELS:
+        raise GeneratorError(
+            f"--balances: {balances!r} is not a balance model; use one of "
+            f"{', '.join(BALANCE_MODELS)}"
+        )
     if check_hours <= 0:
         raise GeneratorError(f"check_hours: {check_hours} must be positive")
     rng = random.Random(f"generate-{seed}")
@@ -316,6 +344,7 @@ def new_scenario(
         capacity[c["node2"]] += int(c["capacity_sat"])
     ranked = sorted(piece, key=lambda k: (-capacity[k], k))
     name_of = {k: f"n{i}" for i, k in enumerate(ranked)}
+    professional = set(ranked[: max(2, int(len(ranked) * _PROFESSIONAL_SHARE))])
     raw_nodes: list[dict[str, Any]] = [
         {
             "name": name_of[k],
@@ -332,30 +361,43 @@ def new_scenario(
                 "a": name_of[c["node1"]],
                 "b": name_of[c["node2"]],
                 "capacity_sat": cap,
-                "a_balance_sat": int(cap * rng.betavariate(2.0, 2.0)),
+                "a_balance_sat": (
+                    int(cap * rng.betavariate(2.0, 2.0))
+                    if balances == "centred"
+                    or (
+                        balances == "tiered"
+                        and c["node1"] in professional
+                        and c["node2"] in professional
+                    )
+                    else _bimodal_balance_sat(rng, cap)
+                ),
                 "policy_a": _policy(c.get("policy1"), cap),
                 "policy_b": _policy(c.get("policy2"), cap),
             }
         )
-    ppms = [
-        p["fee_rate_ppm"]
-        for ch in raw_channels
-        for p in (ch["policy_a"], ch["policy_b"])
-        if not p.get("disabled")
-    ]
-    median_ppm = int(statistics.median(ppms)) if ppms else 100
+    by_node: dict[str, list[int]] = {}
+    for ch in raw_channels:
+        for end, policy in ((ch["a"], ch["policy_a"]), (ch["b"], ch["policy_b"])):
+            if not policy.get("disabled"):
+                by_node.setdefault(end, []).append(policy["fee_rate_ppm"])
+    all_ppms = [ppm for ppms in by_node.values() for ppm in ppms]
+    median_ppm = int(statistics.median(all_ppms)) if all_ppms else 100
+    # A real node prices its new channels as it prices its others (its median): the
+    # routes our node competes with carry the real spread of fees, not one number.
+    own_ppm = {k: int(statistics.median(v)) for k, v in by_node.items()}
     hubs = [name_of[k] for k in ranked[: min(_HUBS, len(ranked))]]
     lsps = rng.sample(hubs, min(_LSPS, len(hubs)))
 
-    def channel(a: str, b: str, cap: int, a_share: float, a_ppm: int, b_ppm: int) -> None:
+    def channel(a: str, b: str, cap: float, a_share: float, a_ppm: int = 0) -> None:
+        """A channel from a new end `a` to `b`, which charges what it usually charges."""
         raw_channels.append(
             {
                 "a": a,
                 "b": b,
-                "capacity_sat": cap,
+                "capacity_sat": int(cap),
                 "a_balance_sat": int(cap * a_share),
                 "policy_a": {"base_fee_msat": 0, "fee_rate_ppm": a_ppm},
-                "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": b_ppm},
+                "policy_b": {"base_fee_msat": 0, "fee_rate_ppm": own_ppm.get(b, median_ppm)},
             }
         )
 
@@ -363,22 +405,22 @@ def new_scenario(
     leaves = [f"leaf{i}" for i in range(n_leaves)]
     for leaf in leaves:
         raw_nodes.append({"name": leaf})
-        lsp = lsps[rng.randrange(len(lsps))]
-        channel(leaf, lsp, _log_uniform(rng, 300_000, 5_000_000), 0.6, 0, median_ppm)
+        channel(leaf, lsps[rng.randrange(len(lsps))], _log_uniform(rng, 3e5, 5e6), 0.6)
     n_shops = max(4, nodes // 40)
     shops = [f"shop{i}" for i in range(n_shops)]
     mid = [name_of[k] for k in ranked[_HUBS : max(_HUBS + 1, len(ranked) // 3)]] or hubs
+    # A shop has a routing hub and a smaller node as peers, not an LSP: its payers' LSPs
+    # reach it through one routing node, where our node competes on price.
+    shop_hubs = [h for h in hubs if h not in lsps] or hubs
     for shop in shops:
         raw_nodes.append({"name": shop})
-        channel(
-            shop, hubs[rng.randrange(len(hubs))], _log_uniform(rng, 2e6, 1e7), 0.2, 0, median_ppm
-        )
-        channel(shop, mid[rng.randrange(len(mid))], _log_uniform(rng, 1e6, 5e6), 0.2, 0, median_ppm)
+        channel(shop, shop_hubs[rng.randrange(len(shop_hubs))], _log_uniform(rng, 2e6, 1e7), 0.2)
+        channel(shop, mid[rng.randrange(len(mid))], _log_uniform(rng, 1e6, 5e6), 0.2)
     exchanges = [f"exchange{i}" for i in range(_EXCHANGES)]
     for exchange in exchanges:
         raw_nodes.append({"name": exchange, "onchain_sat": 1_000_000_000})
         for hub in rng.sample(hubs, min(4, len(hubs))):
-            channel(exchange, hub, _log_uniform(rng, 2e7, 5e7), 0.5, median_ppm, median_ppm)
+            channel(exchange, hub, _log_uniform(rng, 2e7, 5e7), 0.5, median_ppm)
     raw_nodes.append({"name": "ours", "alias": "lnpilot", "onchain_sat": 100_000_000})
     pools = {"lsp": list(lsps), "shop": list(shops), "exchange": list(exchanges)}
     peers: list[str] = []
@@ -390,7 +432,7 @@ def new_scenario(
     while len(peers) < our_channels and others:
         peers.append(others.pop(rng.randrange(min(len(others), 20))))
     for peer in peers[:our_channels]:
-        channel("ours", peer, OUR_CHANNEL_SAT, 0.5, median_ppm, median_ppm)
+        channel("ours", peer, OUR_CHANNEL_SAT, 0.5, median_ppm)
     raw = {
         "simulation": {"our_node": "ours", "seed": seed},
         "nodes": raw_nodes,
@@ -405,7 +447,8 @@ def new_scenario(
     header = (
         f"# Generated by `lnpilot simnet scenario new`: {nodes} nodes of {graph.name} around "
         f"{g.aliases.get(center, center)} ({center}),\n# {our_channels} channels of ours, "
-        f"demand {demand}, seed {seed}. Our fees start at the piece's median, {median_ppm} ppm.\n"
+        f"demand {demand}, {balances} balances, seed {seed}.\n# Our fees start at the piece's "
+        f"median, {median_ppm} ppm.\n"
     )
     check = _check(scenario, check_hours)
     result = GeneratedScenario(
@@ -427,6 +470,25 @@ def new_scenario(
             f"nothing. Try another --seed, more --our-channels or another --demand."
         )
     return result
+
+
+def first_busy_scenario(
+    graph: Path, *, first_seed: int, tries: int = 5, **kwargs: Any
+) -> GeneratedScenario:
+    """`new_scenario` with seeds `first_seed`, `first_seed + 1`, … until our node forwards.
+
+    What a caller that needs N scenarios of a family does (the league, the benches): some
+    seeds give our node no competitive route at its starting fee. Raises the last
+    IdleScenarioError after `tries` seeds.
+    """
+    error: IdleScenarioError | None = None
+    for seed in range(first_seed, first_seed + tries):
+        try:
+            return new_scenario(graph, seed=seed, **kwargs)
+        except IdleScenarioError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def _check(scenario: Scenario, hours: float) -> tuple[int, float, int]:

@@ -465,6 +465,32 @@ class SimNetwork:
         payments without one are taken as spontaneous and accepted). A hold invoice keeps the
         HTLCs locked until `settle_held` or `cancel_held`.
         """
+        htlc_ids, failure = self._add_htlcs(route)
+        if failure is not None:
+            return AttemptStatus.FAILED, failure
+        n = len(route.channels)
+        amts = route.amounts_msat
+        if payment_hash is not None:
+            invoice = self.invoices.by_hash(payment_hash)
+            final = self._check_invoice(invoice, route)
+            if final is not None:
+                self._unwind(route, n)
+                self._watch_result(route, htlc_ids, final)
+                return AttemptStatus.FAILED, final
+            assert invoice is not None
+            if invoice.hold:
+                self.held.setdefault(payment_hash, []).append(HeldHtlcs(route, htlc_ids, invoice))
+                self.invoices.accept(invoice, amts[-1])
+                self._watch_held(route, htlc_ids)
+                return AttemptStatus.HELD, None
+            self.invoices.settle(invoice, amts[-1], self.now_ns, None)
+        self._settle(route)
+        self._watch_result(route, htlc_ids, None)
+        return AttemptStatus.SETTLED, None
+
+    def _add_htlcs(self, route: Route) -> tuple[list[int], HtlcFailure | None]:
+        """Add the route's HTLCs hop by hop with each forwarding node's checks; the first
+        refusal unwinds what was added and is reported (and shown to the watched node)."""
         chans = route.channels
         dirs = route.directions
         amts = route.amounts_msat
@@ -515,29 +541,45 @@ class SimNetwork:
                 start = chan.node1 if d == 0 else chan.node2
                 result = HtlcFailure(i, failure[0], failure[1], chan.chan_id, start, failure[2])
                 self._watch_result(route, htlc_ids, result)
-                return AttemptStatus.FAILED, result
+                return htlc_ids, result
             chan.balance_msat[d] -= x
             chan.in_flight_msat[d] += x
             chan.in_flight_count[d] += 1
             htlc_ids[i] = chan.next_htlc_id[d]
             chan.next_htlc_id[d] += 1
-        if payment_hash is not None:
-            invoice = self.invoices.by_hash(payment_hash)
-            final = self._check_invoice(invoice, route)
-            if final is not None:
-                self._unwind(route, n)
-                self._watch_result(route, htlc_ids, final)
-                return AttemptStatus.FAILED, final
-            assert invoice is not None
-            if invoice.hold:
-                self.held.setdefault(payment_hash, []).append(HeldHtlcs(route, htlc_ids, invoice))
-                self.invoices.accept(invoice, amts[-1])
-                self._watch_held(route, htlc_ids)
-                return AttemptStatus.HELD, None
-            self.invoices.settle(invoice, amts[-1], self.now_ns, None)
+        return htlc_ids, None
+
+    def lock(self, route: Route) -> tuple[list[int], HtlcFailure | None]:
+        """Add one part of a multi-path payment and keep it locked at the receiver.
+
+        A receiver holds the parts of a payment until their sum reaches the total (BOLT 4's
+        `total_msat`); the payer then has every part settled (`settle_locked`) or, giving
+        up, every part failed back (`release_locked`). Spontaneous payments only: the
+        simulated senders' background traffic.
+        """
+        htlc_ids, failure = self._add_htlcs(route)
+        if failure is None:
+            self._watch_held(route, htlc_ids)
+        return htlc_ids, failure
+
+    def settle_locked(self, route: Route, htlc_ids: list[int]) -> None:
+        """Settle a part locked by `lock`: the whole payment has arrived."""
         self._settle(route)
         self._watch_result(route, htlc_ids, None)
-        return AttemptStatus.SETTLED, None
+
+    def release_locked(self, route: Route, htlc_ids: list[int]) -> None:
+        """Fail back a part locked by `lock`, as a receiver does when the rest never comes."""
+        n = len(route.channels)
+        self._unwind(route, n)
+        failure = HtlcFailure(
+            n,
+            WireFailure.MPP_TIMEOUT,
+            FailureDetail.NO_DETAIL,
+            route.channels[-1].chan_id,
+            route.destination,
+            "mpp timeout",
+        )
+        self._watch_result(route, htlc_ids, failure)
 
     def settle_held(self, payment_hash: str, preimage: str) -> None:
         """Settle a hold invoice's HTLCs with its preimage (LND's SettleInvoice)."""

@@ -7,6 +7,7 @@ receiver refused), no route is left, or the attempt budget is spent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lnpilot.simnet.clock import NS_PER_S
@@ -32,6 +33,11 @@ from lnpilot.simnet.tree_engine import TreeEngine
 DEFAULT_MAX_ATTEMPTS = 10
 #: How many alternative channels a detour tries at each node of the path.
 _DETOUR_CANDIDATES = 4
+#: LND's multi-path splitting: when no route carries the amount, the largest part is halved
+#: down to `routing.DefaultShardMinAmt` (10,000 sat), into at most 16 parts (`max_parts`,
+#: lncli's default).
+MIN_SHARD_MSAT = 10_000_000
+MAX_PARTS = 16
 
 
 @dataclass(slots=True)
@@ -41,6 +47,8 @@ class PaymentOutcome:
     status: AttemptStatus
     attempts: list[tuple[Route, HtlcFailure | None]] = field(default_factory=list)
     failure_reason: PaymentFailureReason = PaymentFailureReason.FAILURE_REASON_NONE
+    #: The routes of a payment that settled in several parts (empty for one route).
+    parts: list[Route] = field(default_factory=list)
 
     @property
     def route(self) -> Route | None:
@@ -51,6 +59,8 @@ class PaymentOutcome:
 
     @property
     def fee_msat(self) -> int:
+        if self.parts:
+            return sum(part.total_fees_msat for part in self.parts)
         route = self.route
         return route.total_fees_msat if route is not None else 0
 
@@ -85,6 +95,9 @@ class Payer:
         self.sender_mix = dict(DEFAULT_SENDER_MIX if sender_mix is None else sender_mix)
         check_mix(self.sender_mix)
         self._profiles: dict[str, SenderProfile] = {}
+        #: Called with (source, dest, amount, outcome) after every payment: for measuring
+        #: runs (bench/simnet_calibration.py) without keeping every payment in memory.
+        self.payment_listeners: list[Callable[[str, str, int, PaymentOutcome], None]] = []
 
     def _shared_tree(self, dest: str, amt_msat: int, penalty_msat: int, penalty_ppm: int) -> Tree:
         return self.engine.search(
@@ -273,10 +286,16 @@ class Payer:
         net = self.network
         outcome = PaymentOutcome(AttemptStatus.FAILED)
         mc = self.mission_control(source)
-        for _ in range(max_attempts):
+        splittable = payment_hash is None and limits is None and source != net.watched
+        for tried in range(max_attempts):
             try:
                 route = self.find_route(source, dest, amt_msat, limits, final_cltv_delta)
             except NoRouteError:
+                if splittable and amt_msat >= 2 * MIN_SHARD_MSAT:
+                    budget = max_attempts - tried
+                    self._pay_in_parts(outcome, source, dest, amt_msat, budget, final_cltv_delta)
+                    if outcome.status is not AttemptStatus.FAILED:
+                        break
                 outcome.failure_reason = self._no_route_reason(source, amt_msat)
                 break
             status, failure = net.execute(route, payment_hash)
@@ -309,8 +328,62 @@ class Payer:
             ok=int(outcome.status is not AttemptStatus.FAILED),
             tries=len(outcome.attempts),
             fee=outcome.fee_msat,
+            **({"parts": len(outcome.parts)} if outcome.parts else {}),
         )
+        for listener in self.payment_listeners:
+            listener(source, dest, amt_msat, outcome)
         return outcome
+
+    def _pay_in_parts(
+        self,
+        outcome: PaymentOutcome,
+        source: str,
+        dest: str,
+        amt_msat: int,
+        budget: int,
+        final_cltv_delta: int,
+    ) -> None:
+        """LND's multi-path payment for an amount no single route carries.
+
+        Parts are at most half the amount, halved again whenever no route carries the part
+        (not below 10,000 sat, at most 16 parts); each part is locked at the receiver until
+        the sum arrives, then all settle; if the attempts run out first, all fail back, so
+        a payment is never half paid. Sets `outcome.status`/`parts` on success.
+        """
+        net = self.network
+        mc = self.mission_control(source)
+        part_max = amt_msat // 2
+        remaining = amt_msat
+        locked: list[tuple[Route, list[int]]] = []
+        while remaining > 0 and budget > 0 and len(locked) < MAX_PARTS:
+            part = min(remaining, part_max)
+            try:
+                route = self.find_route(source, dest, part, None, final_cltv_delta)
+            except NoRouteError:
+                if part_max // 2 < MIN_SHARD_MSAT:
+                    break
+                part_max //= 2
+                continue
+            htlc_ids, failure = net.lock(route)
+            budget -= 1
+            self.stats.attempts += 1
+            outcome.attempts.append((route, failure))
+            self._learn(mc, route, failure)
+            if failure is None:
+                locked.append((route, htlc_ids))
+                remaining -= part
+            else:
+                wire = failure.wire.value
+                self.stats.failures_by_wire[wire] = self.stats.failures_by_wire.get(wire, 0) + 1
+        if remaining == 0:
+            for route, htlc_ids in locked:
+                net.settle_locked(route, htlc_ids)
+            outcome.status = AttemptStatus.SETTLED
+            outcome.failure_reason = PaymentFailureReason.FAILURE_REASON_NONE
+            outcome.parts = [route for route, _ in locked]
+        else:
+            for route, htlc_ids in locked:
+                net.release_locked(route, htlc_ids)
 
     def _learn(self, mc: MissionControl, route: Route, failure: HtlcFailure | None) -> None:
         now_ns = self.network.now_ns
