@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, WindowStats
 from lnpilot.fees.planner import Action, plan
@@ -20,6 +22,7 @@ from lnpilot.fees.policy import RuleSettings, load_policy
 from lnpilot.fees.strategies import OUTBOUND, StrategyContext
 from lnpilot.fees.strategies.clboss import bins_for
 from lnpilot.node.models import Initiator, PolicyUpdate
+from lnpilot.rebalance.settings import load_settings
 from lnpilot.store.records import FlowStats
 
 from .factories import DAY_S, NOW, PEER_B, channel, inputs, plan_inputs, policy, window
@@ -190,7 +193,8 @@ def test_lndg_clips_to_its_rates_and_waits_for_update_hours() -> None:
     assert lndg(local_sat=100_000, failures=26, fee_rate_ppm=2490) == 2500
     assert lndg(settings={"min_rate_ppm": 90}) == 90  # 100 − 15 = 85 → clipped to 90
     assert lndg(changed_ago_s=12 * 3600) is None  # changed 12h ago, eligible after 24h
-    assert lndg(changed_ago_s=24 * 3600) == 85
+    assert lndg(changed_ago_s=24 * 3600) is None  # LNDg: strictly more than AF-UpdateHours
+    assert lndg(changed_ago_s=24 * 3600 + 1) == 85
 
 
 def test_lndg_sums_the_peer_channels() -> None:
@@ -245,8 +249,84 @@ def test_every_league_arm_is_a_valid_policy_naming_a_baseline(arm: str) -> None:
     found = load_policy(ARMS / arm)
     assert found.rule[-1].strategy in OUTBOUND
     assert found.safety.max_step_pct == 1000  # the tool's rules decide, not lnpilot's limits
+    rebalancing = load_settings(ARMS / arm).section
+    # only the arm that turns LNDg's auto-rebalancer on rebalances; fee-only tools do not
+    assert rebalancing.enabled is (arm == "lndg_autofees_ar.toml")
 
 
 def test_the_league_has_an_arm_per_baseline() -> None:
     names = {load_policy(path).rule[-1].strategy for path in ARMS.glob("*.toml")}
     assert names == {"proportional", "static", "cost", "lndg_autofees", "clboss"}
+
+
+# --- properties over generated channels -------------------------------------------------
+
+
+@given(
+    capacity_sat=st.integers(20_000, 50_000_000),
+    share=st.integers(0, 1000),
+    full=st.integers(0, 5_000),
+    empty=st.integers(0, 5_000),
+)
+def test_proportional_stays_between_its_ends_and_moves_against_the_balance(
+    capacity_sat: int, share: int, full: int, empty: int
+) -> None:
+    settings = {"proportional": {"fee_rate_ppm_full": full, "fee_rate_ppm_empty": empty}}
+    local_sat = capacity_sat * share // 1000
+
+    def fee_at(local: int) -> int | None:
+        return run(
+            "proportional", inputs(channel(capacity_sat=capacity_sat, local_sat=local)), settings
+        )
+
+    fee, more = fee_at(local_sat), fee_at(min(capacity_sat, local_sat + 1))
+    assert fee is not None and more is not None
+    assert min(full, empty) <= fee <= max(full, empty)
+    assert (more - fee) * (full - empty) >= 0  # more of the balance ours: toward `full`
+
+
+@given(
+    fee=st.integers(0, 3_000),
+    share=st.integers(0, 1000),
+    failures=st.integers(0, 60),
+    week_in=st.integers(0, 3_000_000),
+    week_out=st.integers(0, 3_000_000),
+    increment=st.integers(1, 50),
+)
+def test_lndg_lands_on_its_increment_within_its_rates(
+    fee: int, share: int, failures: int, week_in: int, week_out: int, increment: int
+) -> None:
+    settings = {"increment_ppm": increment, "min_rate_ppm": 10, "max_rate_ppm": 2500}
+    found = lndg(
+        local_sat=share * 1000,
+        fee_rate_ppm=fee,
+        failures=failures,
+        week=(week_in, week_out),
+        settings=settings,
+    )
+    assert found is not None
+    assert 10 <= found <= 2500
+    assert found % increment == 0 or found in (10, 2500)
+
+
+@given(
+    rates=st.lists(st.integers(0, 5_000), min_size=1, max_size=7),
+    capacity_sat=st.integers(20_000, 50_000_000),
+    share=st.integers(0, 999),
+)
+def test_clboss_never_charges_less_for_less_of_the_balance(
+    rates: list[int], capacity_sat: int, share: int
+) -> None:
+    local_sat = capacity_sat * share // 1000
+
+    def fee(local: int) -> int:
+        chan = inputs(
+            channel(capacity_sat=capacity_sat, local_sat=local), peer_fee_rates_ppm=tuple(rates)
+        )
+        found = run("clboss", chan, {})
+        assert found is not None
+        return found
+
+    median = sorted(rates)[(len(rates) - 1) // 2]
+    assert fee(local_sat) >= fee(capacity_sat) and fee(0) >= fee(local_sat)
+    assert round(median * 0.14) <= fee(local_sat) <= round(median * 7.08)

@@ -65,6 +65,22 @@ def test_guard_pays_at_most_the_margin_times_the_factor() -> None:
     assert capped.max_fee_ppm == 300
 
 
+def test_the_target_fee_guard_pays_a_share_of_the_targets_fee_as_lndg_does() -> None:
+    # LNDg's AR-MaxCost% 65 of the target's 100 ppm: 65 ppm, whatever the source charges
+    target = channel(1, local_pct=10, fee_ppm=100, peer_fee_ppm=10)
+    source = channel(2, local_pct=90, fee_ppm=100)
+    margin = guard(target, source, 10**8, fee_factor_pct=65, cap_ppm=500)
+    assert margin.refusal is not None  # lnpilot's own guard: no margin, no rebalance
+    lndg = guard(target, source, 10**8, fee_factor_pct=65, cap_ppm=500, of="target_fee")
+    assert (lndg.max_fee_ppm, lndg.refusal) == (65, None)
+    dear = replace(target, local_policy=replace(target.local_policy, fee_rate_ppm=1000))
+    assert guard(
+        dear, source, 10**8, fee_factor_pct=65, cap_ppm=500, of="target_fee"
+    ).max_fee_ppm == (
+        500  # AR-MaxFeeRate caps it
+    )
+
+
 @pytest.mark.parametrize(
     ("target_ppm", "source_ppm", "peer_ppm", "refusal"),
     [

@@ -33,6 +33,7 @@ from lnpilot.fees import (
     Result,
     RollbackError,
     RunReport,
+    charge_lnd,
     evaluate,
     gather,
     load_policy,
@@ -453,3 +454,53 @@ def _show_channel_history(scid: str, rows: Sequence[dict[str, Any]]) -> None:
             escape(row["reason"]),
         )
     output.stdout.print(table)
+
+
+# -- import -----------------------------------------------------------------------------------
+
+import_app = typer.Typer(
+    help="Turn another tool's fee configuration into a policy file.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("charge-lnd")
+def import_charge_lnd(
+    config: Annotated[Path, typer.Argument(help="charge-lnd configuration file (.ini/.config).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the policy here (default: stdout)."),
+    ] = None,
+    open_cost_sat: Annotated[
+        int | None,
+        typer.Option(
+            "--open-cost-sat",
+            min=0,
+            help="Opening fee in sat for the 'cost' strategy (charge-lnd reads it from LND's "
+            "wallet; lnpilot does not).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --output.")] = False,
+) -> None:
+    """Convert a charge-lnd configuration to fees.toml, or name every part that cannot be."""
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        output.error(f"{config}: cannot read: {exc}")
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    try:
+        converted = charge_lnd.convert(text, str(config), open_cost_sat=open_cost_sat)
+    except charge_lnd.ConversionError as exc:
+        for problem in exc.problems:
+            output.error(problem)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    if out is None:
+        typer.echo(converted.toml, nl=False)
+        return
+    if out.exists() and not force:
+        output.error(f"{out} exists; pass --force to overwrite it")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    out.write_text(converted.toml, encoding="utf-8")
+    for note in converted.notes:
+        output.stderr.print(f"note: {escape(note)}", soft_wrap=True)
+    output.stdout.print(f"wrote {escape(str(out))}: check it with `lnpilot fees check`")

@@ -8,18 +8,26 @@ So the most a rebalance may cost, per million msat moved, is
 
     max_fee_ppm = (target's fee rate - source's fee rate) × fee_factor_pct / 100
 
-capped by the ``max_fee_ppm`` setting. Base fees are left out on the earning side, which
-only makes the guard stricter. The route's last hop is not ours to choose: it is the
-target's peer forwarding to us over the target channel, at the peer's own fee. When that
-hop alone costs more than the limit, no route can do, and the rebalance is skipped before
-any query.
+capped by the ``max_fee_ppm`` setting (``guard = "margin"``, the default). LNDg's
+auto-rebalancer pays instead a share of the target's own fee rate, whatever the source
+earns (``guard = "target_fee"``: ``target's fee rate × fee_factor_pct / 100``); lnpilot
+offers it so that behaviour can be reproduced and compared, not as the safer choice. Base
+fees are left out on the earning side, which only makes the guard stricter. The route's
+last hop is not ours to choose: it is the target's peer forwarding to us over the target
+channel, at the peer's own fee. When that hop alone costs more than the limit, no route can
+do, and the rebalance is skipped before any query.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from lnpilot.node.models import Channel, ChannelPolicy
+
+#: What the most a rebalance may pay is a share of: the margin over the source's fee, or
+#: (LNDg's rule) the target's fee alone.
+GuardRule = Literal["margin", "target_fee"]
 
 PPM = 1_000_000
 
@@ -57,6 +65,7 @@ def guard(
     fee_factor_pct: int,
     cap_ppm: int,
     override_ppm: int | None = None,
+    of: GuardRule = "margin",
 ) -> Guard:
     """The fee limit of moving ``amount_msat`` from ``source`` into ``target``.
 
@@ -69,7 +78,9 @@ def guard(
         if target.local_policy is None or source.local_policy is None:
             return Guard(0, None, "our fee rate on the target or the source is unknown")
         target_ppm = target.local_policy.fee_rate_ppm
-        source_ppm = source.local_policy.fee_rate_ppm
+        source_ppm = 0 if of == "target_fee" else source.local_policy.fee_rate_ppm
+        if of == "target_fee" and target_ppm == 0:
+            return Guard(0, None, "target's fee is 0 ppm: a share of it pays nothing")
         if target_ppm <= source_ppm:
             return Guard(
                 0,

@@ -253,6 +253,7 @@ def _pair(
             fee_factor_pct=t.target.fee_factor_pct,
             cap_ppm=t.target.max_fee_ppm,
             override_ppm=request.max_fee_ppm,
+            of=t.target.guard,
         )
         if verdict.refusal is not None:
             refusals.append(f"{verdict.refusal} (source {s.channel.scid})")

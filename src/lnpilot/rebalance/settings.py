@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from lnpilot.node.models import Channel, chan_id_from_scid
+from lnpilot.rebalance.economics import GuardRule
 
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")
 
@@ -88,6 +89,7 @@ class ChannelSettings(_Strict):
     band_pct: Annotated[int, Field(ge=1, le=50)] | None = None
     direction: DirectionSetting | None = None
     fee_factor_pct: Pct | None = None
+    guard: GuardRule | None = None
     max_fee_ppm: Annotated[int, Field(ge=0, le=100_000)] | None = None
     amount_pct: Annotated[int, Field(ge=1, le=100)] | None = None
     max_amount_pct: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -116,6 +118,7 @@ class Section(ChannelSettings):
     band_pct: Annotated[int, Field(ge=1, le=50)] | None = 20
     direction: DirectionSetting | None = "auto"
     fee_factor_pct: Pct | None = 50
+    guard: GuardRule | None = "margin"
     max_fee_ppm: Annotated[int, Field(ge=0, le=100_000)] | None = 2_000
     amount_pct: Annotated[int, Field(ge=1, le=100)] | None = 20
     max_amount_pct: Annotated[int, Field(ge=1, le=100)] | None = 50
@@ -172,6 +175,7 @@ class ChannelTarget:
     band_pct: int
     direction: DirectionSetting
     fee_factor_pct: int
+    guard: GuardRule
     max_fee_ppm: int
     amount_pct: int
     max_amount_pct: int

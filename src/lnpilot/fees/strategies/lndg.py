@@ -23,7 +23,8 @@ our channels with the peer, and the move applies to each channel's own fee:
   otherwise 0;
 - ``new = round(fee + adjustment, to a multiple of increment_ppm)`` (half to even, as
   pandas rounds), then clipped to ``min_rate_ppm..max_rate_ppm``;
-- a channel whose fee changed less than ``update_after`` ago waits (LNDg's eligibility).
+- a channel whose fee changed ``update_after`` ago or less waits (LNDg's eligibility:
+  strictly more than ``AF-UpdateHours`` since ``fees_updated``).
 
 Defaults are LNDg's: increment 5, multiplier 5, failed HTLCs 25, update every 24 h, low
 liquidity 15 %, excess 95 %, rates 0..2500 ppm. Differences: LNDg counts only forwards of
@@ -119,7 +120,7 @@ def adjustment_ppm(
 )
 def lndg_autofees(ctx: StrategyContext, params: LndgAutofeesParams) -> Target:
     last = ctx.inputs.last_change_at
-    if last is not None and (ctx.plan.now - last).total_seconds() < params.update_after_s:
+    if last is not None and (ctx.plan.now - last).total_seconds() <= params.update_after_s:
         ago = int((ctx.plan.now - last).total_seconds())
         return Target(
             None,
