@@ -118,10 +118,15 @@ class ResolutionChoice(enum.StrEnum):
     DAY = "1d"
 
 
-def _range(
-    start: datetime | None, end: datetime | None, now: datetime, default: timedelta
+def time_range(
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    default: timedelta,
+    max_range: timedelta | None = MAX_RANGE,
 ) -> tuple[datetime, datetime]:
-    """``[start, end)``, defaulting to the ``default`` span that ends now; 422 when absurd."""
+    """``[start, end)``, defaulting to the ``default`` span that ends now; 422 when absurd
+    (``max_range`` None: any length, for the exports, whose memory does not grow with it)."""
     end = end or now
     start = start or end - default
     if start < EARLIEST or end > LATEST:  # the store counts time in ns since 1970 in 64 bits
@@ -131,8 +136,8 @@ def _range(
         )
     if start >= end:
         raise HTTPException(UNPROCESSABLE, "start must be before end")
-    if end - start > MAX_RANGE:
-        raise HTTPException(UNPROCESSABLE, f"a range spans at most {MAX_RANGE.days} days")
+    if max_range is not None and end - start > max_range:
+        raise HTTPException(UNPROCESSABLE, f"a range spans at most {max_range.days} days")
     return start, end
 
 
@@ -263,7 +268,7 @@ async def channel_series(
 ) -> Response:
     chan_id = parse_scid(scid)
     now = services.clock()
-    start, end = _range(start, end, now, timedelta(days=7))
+    start, end = time_range(start, end, now, timedelta(days=7))
     chosen = None if resolution is ResolutionChoice.AUTO else Resolution(resolution.value)
     if chosen is not None and (end - start) / chosen.step > MAX_BUCKETS:
         raise HTTPException(
@@ -297,7 +302,7 @@ async def forwards(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FORWARDS)] = 1000,
 ) -> list[Forward]:
-    start, end = _range(start, end, services.clock(), timedelta(days=1))
+    start, end = time_range(start, end, services.clock(), timedelta(days=1))
     chan_id = None
     if channel is not None:
         chan_id = (await _channel(services, node_id, channel)).chan_id

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from lnpilot.api.deps import UNPROCESSABLE, NodeId, Reader, ServicesDep
+from lnpilot.api.channels import EARLIEST, LATEST, time_range
+from lnpilot.api.deps import NodeId, Reader, ServicesDep, json_errors
 from lnpilot.backup.export import MEDIA_TYPES, ExportFormat, ExportKind, Period, export
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -32,8 +33,12 @@ DEFAULT_SPAN = timedelta(days=30)
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
             },
         },
-        422: {"description": "start is not before end"},
+        **json_errors(401, 422),
     },
+    description=(
+        f"`start` must be before `end`, both between {EARLIEST.date()} and {LATEST.date()}; "
+        "otherwise 422. Any length is allowed: the rows are streamed."
+    ),
 )
 async def download(
     services: ServicesDep,
@@ -47,10 +52,7 @@ async def download(
     ),
     period: Annotated[Period, Query(description="Accounting period")] = Period.MONTH,
 ) -> StreamingResponse:
-    end = end or services.clock()
-    start = start or end - DEFAULT_SPAN
-    if start >= end:
-        raise HTTPException(UNPROCESSABLE, "start must be before end")
+    start, end = time_range(start, end, services.clock(), DEFAULT_SPAN, max_range=None)
     name = f"lnpilot-{kind.value}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt.value}"
     chunks = export(services.store, node_id, kind, start, end, fmt, period=period)
     return StreamingResponse(

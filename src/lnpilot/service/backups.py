@@ -46,8 +46,11 @@ def carried_files(settings: Settings) -> list[Path]:
     return files
 
 
-def backup_loops(services: Services, database_url: str) -> list[Loop]:
-    """The loops ``[backup]`` asks for (none when ``enabled = false``)."""
+def backup_loops(
+    services: Services, database_url: str, expected: tuple[type[Exception], ...]
+) -> list[Loop]:
+    """The loops ``[backup]`` asks for (none when ``enabled = false``); ``expected`` are the
+    failures logged in one line (the node out of reach), as for the daemon's other loops."""
     settings = services.settings
     backup = settings.backup
     if not backup.enabled:
@@ -60,7 +63,7 @@ def backup_loops(services: Services, database_url: str) -> list[Loop]:
         async def follow_scb() -> None:
             await keeper.follow(backup.scb_follow_s)
 
-        loops.append(Loop("scb", backup.scb_follow_s, follow_scb))
+        loops.append(Loop("scb", backup.scb_follow_s, follow_scb, expected=expected))
 
     async def archive() -> None:
         """An archive when the newest in the folder is an interval old (a restarted daemon
@@ -82,5 +85,5 @@ def backup_loops(services: Services, database_url: str) -> list[Loop]:
         )
         prune(where, backup.keep)
 
-    loops.append(Loop("backup", backup.interval_s, archive))
+    loops.append(Loop("backup", backup.interval_s, archive, expected=expected))
     return loops

@@ -124,7 +124,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         Loop("monitor", every.monitor_interval_s, judge, expected=outage),
         Loop("notify", every.notify_interval_s, deliver, expected=outage),
     ]
-    loops += backup_loops(services, store_url(services.settings))
+    loops += backup_loops(services, store_url(services.settings), expected=outage)
     policy = engine.fee_policy
     if policy is not None:
 
