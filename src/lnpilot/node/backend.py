@@ -294,8 +294,17 @@ class NodeBackend(Protocol):
         """Open a public channel to a connected peer; returns its channel point."""
         raise refuse(self, "open_channel")
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
-        """Start closing `channel`; returns the closing txid when the backend reports it."""
+    def close_fee_rate_settable(self) -> bool:
+        """Whether :meth:`close_channel` can be given the closing transaction's fee rate."""
+        return False
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
+        """Start closing `channel`; returns the closing txid when the backend reports it.
+
+        ``sat_per_vbyte`` is the cooperative close's fee rate, where the backend can set it
+        (``close_fee_rate_settable()``); elsewhere it must be None, and the node chooses."""
         raise refuse(self, "close_channel")
 
     async def connect_peer(self, pubkey: str, host: str) -> None:

@@ -159,8 +159,15 @@ class CompositeNode(NodeBackend):
             sat_per_vbyte=sat_per_vbyte,
         )
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
-        return await self._for("close_channel").close_channel(channel, force=force)
+    def close_fee_rate_settable(self) -> bool:
+        return self._for("close_channel").close_fee_rate_settable()
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
+        return await self._for("close_channel").close_channel(
+            channel, force=force, sat_per_vbyte=sat_per_vbyte
+        )
 
     async def connect_peer(self, pubkey: str, host: str) -> None:
         await self._for("connect_peer").connect_peer(pubkey, host)

@@ -467,7 +467,12 @@ class LndRest(NodeBackend):
             body["sat_per_vbyte"] = str(sat_per_vbyte)
         return lj.channel_point_text(await self._call("POST", "/v1/channels", body=body))
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
+    def close_fee_rate_settable(self) -> bool:
+        return True
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
         """Start the close and return the closing txid once LND has broadcast it.
 
         LND answers with a stream that ends only when the close confirms; it is read until
@@ -475,7 +480,10 @@ class LndRest(NodeBackend):
         """
         point = lj.channel_point_json(channel.channel_point)
         path = f"/v1/channels/{point['funding_txid_str']}/{point['output_index']}"
-        stream = self._stream("DELETE", path, params={"force": str(force).lower()})
+        params = {"force": str(force).lower()}
+        if sat_per_vbyte is not None:
+            params["sat_per_vbyte"] = str(sat_per_vbyte)
+        stream = self._stream("DELETE", path, params=params)
         async with aclosing(stream) as updates:
             async for update in updates:
                 pending = update.get("close_pending")

@@ -63,6 +63,20 @@ class NodeInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class HtlcView:
+    """An HTLC in flight on one of our channels (LND's ``Channel.pending_htlcs`` entry).
+
+    Only HTLCs held by a hold invoice stay in flight in the simulation: every other HTLC
+    settles or fails within the step that sent it."""
+
+    incoming: bool
+    amount_msat: int
+    hash_lock: str
+    expiration_height: int
+    htlc_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelView:
     """A channel from our side (LND's `Channel`/`PendingChannel`), balances in msat."""
 
@@ -86,6 +100,7 @@ class ChannelView:
     state: ChannelState
     local_policy: Policy
     remote_policy: Policy
+    htlcs: tuple[HtlcView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +324,29 @@ class OurNode(WatchObserver):
             state=chan.state,
             local_policy=chan.policies[side].copy(),
             remote_policy=chan.policies[other].copy(),
+            htlcs=self._held_htlcs(chan) if chan.in_flight_count != [0, 0] else (),
         )
+
+    def _held_htlcs(self, chan: Channel) -> tuple[HtlcView, ...]:
+        """The held HTLCs crossing `chan`: incoming when they cross it toward us."""
+        found = []
+        for payment_hash, items in self.network.held.items():
+            for item in items:
+                route = item.route
+                for i, crossed in enumerate(route.channels):
+                    if crossed.chan_id != chan.chan_id:
+                        continue
+                    toward = crossed.node2 if route.directions[i] == 0 else crossed.node1
+                    found.append(
+                        HtlcView(
+                            incoming=toward == self.pubkey,
+                            amount_msat=route.amounts_msat[i],
+                            hash_lock=payment_hash,
+                            expiration_height=route.expiries[i],
+                            htlc_index=item.htlc_ids[i],
+                        )
+                    )
+        return tuple(found)
 
     def _our_channels(self) -> list[Channel]:
         net = self.network

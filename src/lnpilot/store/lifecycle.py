@@ -279,6 +279,16 @@ async def closed_records(
     ]
 
 
+async def first_seen(reader: StoreReader, node_id: int, chan_id: int) -> datetime | None:
+    """When the collector first saw the channel ``chan_id``, if it did."""
+    c = channels.c
+    result = await reader.connection.execute(
+        select(c.first_seen_at).where(c.node_id == node_id, c.chan_id == chan_id)
+    )
+    found: datetime | None = result.scalar_one_or_none()
+    return found
+
+
 def _row(record: PlanRecord | StepRecord | Agreement) -> dict[str, Any]:
     row = dict(record.__dict__)
     row.pop("id")

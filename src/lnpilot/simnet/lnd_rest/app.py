@@ -270,6 +270,7 @@ class _Face:
         output_index: int,
         force: bool = False,
         no_wait: bool = False,
+        sat_per_vbyte: int = 0,
     ) -> StreamingResponse:
         point = f"{funding_txid_str}:{output_index}"
         with self._locked() as node:
