@@ -46,16 +46,18 @@ _STATE_STYLE = {
 _WEEK = timedelta(days=7)
 
 
-class _NotCollected(Exception):
+class NotCollected(Exception):
     """The store has nothing for this node (or channel) yet."""
 
 
-async def _node_id(node: NodeBackend, store: Store, pubkey: str | None) -> tuple[int, NodeIdentity]:
+async def store_node_id(
+    node: NodeBackend, store: Store, pubkey: str | None
+) -> tuple[int, NodeIdentity]:
     identity = NodeIdentity(pubkey) if pubkey else await node_identity(node, store)
     async with store.read() as reader:
         node_id = await reader.node_id(identity.pubkey)
     if node_id is None:
-        raise _NotCollected(
+        raise NotCollected(
             f"the store has nothing of node {identity.pubkey} yet: run lnpilot collect"
         )
     return node_id, identity
@@ -71,12 +73,12 @@ def _say_unreachable(identity: NodeIdentity, state: CollectorState | None) -> No
     )
 
 
-def _run(
+def run_on_store(
     ctx: typer.Context, db: str | None, work: Callable[[NodeBackend, Store], Awaitable[T]]
 ) -> T:
     try:
         return with_node_and_store(ctx, db, work)
-    except _NotCollected as exc:
+    except NotCollected as exc:
         output.error(str(exc))
         raise typer.Exit(ExitCode.FAILED) from None
 
@@ -101,14 +103,14 @@ def channels(
     async def work(
         backend: NodeBackend, store: Store
     ) -> tuple[list[ChannelMetrics], CollectorState | None, int, NodeIdentity]:
-        node_id, identity = await _node_id(backend, store, node)
+        node_id, identity = await store_node_id(backend, store, node)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, datetime.now(UTC))
             state = await reader.collector_state(node_id)
             opening = [c for c in await reader.channels(node_id) if c.chan_id is None]
         return found, state, len(opening), identity
 
-    found, state, opening, identity = _run(ctx, db, work)
+    found, state, opening, identity = run_on_store(ctx, db, work)
     _say_unreachable(identity, state)
     if as_json:
         output.emit_json(
@@ -156,11 +158,11 @@ def channels(
 
 def _closed_channels(ctx: typer.Context, node: str | None, db: str | None, as_json: bool) -> None:
     async def work(backend: NodeBackend, store: Store) -> tuple[list[ClosedView], NodeIdentity]:
-        node_id, identity = await _node_id(backend, store, node)
+        node_id, identity = await store_node_id(backend, store, node)
         async with store.read() as reader:
             return await closed_views(reader, node_id, datetime.now(UTC)), identity
 
-    views, identity = _run(ctx, db, work)
+    views, identity = run_on_store(ctx, db, work)
     if identity.unreachable is not None:
         output.error(f"node unreachable ({identity.unreachable}); showing the store")
     if as_json:
@@ -178,8 +180,10 @@ def channel(
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """One channel's history: metrics over 1, 7 and 30 days, events and policy changes; for a
-    closed channel, its close, settlement and final accounting."""
+    """One channel's history: metrics, events and policy changes (closed: close, accounting).
+
+    For a closed channel: its close, settlement, final accounting and lnpilot's procedure.
+    """
     try:
         chan_id = chan_id_from_scid(scid)
     except ValueError as exc:
@@ -194,7 +198,7 @@ def channel(
         NodeIdentity,
         CollectorState | None,
     ]:
-        node_id, identity = await _node_id(backend, store, node)
+        node_id, identity = await store_node_id(backend, store, node)
         now = datetime.now(UTC)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, now, chan_ids=[chan_id])
@@ -202,15 +206,13 @@ def channel(
             if not found:
                 history = await closed_history(reader, node_id, chan_id, now)
                 if history is None:
-                    raise _NotCollected(
-                        f"node {identity.pubkey} has no channel {scid} in the store"
-                    )
+                    raise NotCollected(f"node {identity.pubkey} has no channel {scid} in the store")
                 return history, [], [], identity, state
             events = await reader.events(node_id, now - HISTORY, now, chan_id=chan_id)
             policies = await reader.policy_history(node_id, chan_id, now - HISTORY, now)
         return found[0], events, policies, identity, state
 
-    metrics, events, policies, identity, state = _run(ctx, db, work)
+    metrics, events, policies, identity, state = run_on_store(ctx, db, work)
     _say_unreachable(identity, state)
     if isinstance(metrics, ClosedHistory):
         if as_json:

@@ -15,6 +15,7 @@ from lnpilot.cli import (
     alerts,
     backup,
     channels,
+    close,
     collect,
     decode,
     demo,
@@ -82,4 +83,5 @@ app.add_typer(extensions.app, name="extensions")
 app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
+app.add_typer(close.app, name="close")
 app.command("export")(export.export_command)

@@ -328,7 +328,7 @@ async def _accounting(
     flows = await tx.channel_totals(node_id, EPOCH, now + timedelta(seconds=1), now=now)
     spent = await rebalances.spent_by_channel(tx, node_id, [chan_id])
     flow = flows.get(chan_id)
-    first_seen = await lifecycle.first_seen(tx, node_id, chan_id)
+    first_seen = (await lifecycle.first_seen(tx, node_id)).get(chan_id)
     return {
         "fees_earned_msat": flow.fee_out_msat if flow else 0,
         "fees_inbound_msat": flow.fee_in_msat if flow else 0,

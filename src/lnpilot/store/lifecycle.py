@@ -279,14 +279,13 @@ async def closed_records(
     ]
 
 
-async def first_seen(reader: StoreReader, node_id: int, chan_id: int) -> datetime | None:
-    """When the collector first saw the channel ``chan_id``, if it did."""
+async def first_seen(reader: StoreReader, node_id: int) -> dict[int, datetime]:
+    """When the collector first saw each of the node's confirmed channels, by channel id."""
     c = channels.c
     result = await reader.connection.execute(
-        select(c.first_seen_at).where(c.node_id == node_id, c.chan_id == chan_id)
+        select(c.chan_id, c.first_seen_at).where(c.node_id == node_id, c.chan_id.is_not(None))
     )
-    found: datetime | None = result.scalar_one_or_none()
-    return found
+    return {int(chan_id): at for chan_id, at in result}
 
 
 def _row(record: PlanRecord | StepRecord | Agreement) -> dict[str, Any]:
