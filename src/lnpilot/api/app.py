@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from lnpilot.api import alerts, channels, exports, fees, rebalances, system
+from lnpilot.api import alerts, channels, exports, fees, lifecycle, rebalances, system
 from lnpilot.api.deps import UNPROCESSABLE
 from lnpilot.service.context import Services
 
@@ -37,7 +37,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _validation_error)
-    routers = (channels, fees, rebalances, alerts, exports, system)
+    routers = (channels, fees, rebalances, alerts, exports, lifecycle, system)
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_api_route("/health", system.health, tags=["daemon"], include_in_schema=False)
