@@ -6,6 +6,7 @@ a script moving from the CLI to ``GET /api/v1/channels/closed`` reads the same f
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -35,12 +36,13 @@ def closed_table(views: list[ClosedView]) -> Table:
         "peer",
         "capacity",
         "close",
-        "by",
         "settled",
         "closed seen",
         "earned",
         "spent",
     )
+    for column in listing.columns:  # ids and times read whole or not at all
+        column.no_wrap = True
     for view in views:
         c, a = view.record.channel, view.accounting
         listing.add_row(
@@ -48,9 +50,8 @@ def closed_table(views: list[ClosedView]) -> Table:
             escape(view.record.peer_alias or c.peer_pubkey[:12] + "…"),
             f"{c.capacity_sat:,}",
             c.close_type.value,
-            c.close_initiator.value,
             _maybe_int(c.settled_balance_sat),
-            output.when(view.record.closed_seen_at),
+            _minute(view.record.closed_seen_at),
             f"{a.fees_earned_msat // 1000:,}",
             f"{a.rebalance_spent_msat // 1000:,}",
         )
@@ -124,6 +125,10 @@ def _accounting_rows(a: FinalAccounting) -> list[tuple[str, str]]:
         ("net", output.sat(a.net_msat)),
         ("lifetime", lifetime or "unknown"),
     ]
+
+
+def _minute(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "unknown"
 
 
 def _duration(seconds: int | None) -> str:
