@@ -25,6 +25,7 @@ from lnpilot.cli import (
     fees,
     invoice,
     lndhub,
+    opening,
     pay,
     payments,
     rebalance,
@@ -84,4 +85,5 @@ app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
 app.add_typer(close.app, name="close")
+app.add_typer(opening.app, name="open")
 app.command("export")(export.export_command)

@@ -27,6 +27,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -111,6 +112,7 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "failed_forwards": _C.READ_FAILED_FORWARDS,
     "pending_htlcs": _C.READ_PENDING_HTLCS,
     "policies_toward": _C.READ_GRAPH,
+    "describe_graph": _C.READ_GRAPH,
     "set_channel_enabled": _C.SET_CHANNEL_ENABLED,
     "open_channel": _C.OPEN_CHANNEL,
     "close_channel": _C.CLOSE_CHANNEL,
@@ -263,6 +265,10 @@ class NodeBackend(Protocol):
 
     async def pending_htlcs(self) -> list[PendingHtlc]:
         raise refuse(self, "pending_htlcs")
+
+    async def describe_graph(self) -> Graph:
+        """The whole public graph (LND ``GET /v1/graph``): nodes and public channels."""
+        raise refuse(self, "describe_graph")
 
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         """By channel id, the policy each public channel of node `pubkey` charges toward it.

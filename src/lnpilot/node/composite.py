@@ -37,6 +37,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -132,6 +133,9 @@ class CompositeNode(NodeBackend):
 
     async def pending_htlcs(self) -> list[PendingHtlc]:
         return await self._for("pending_htlcs").pending_htlcs()
+
+    async def describe_graph(self) -> Graph:
+        return await self._for("describe_graph").describe_graph()
 
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         return await self._for("policies_toward").policies_toward(pubkey)

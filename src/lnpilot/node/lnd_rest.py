@@ -40,6 +40,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -311,6 +312,10 @@ class LndRest(NodeBackend):
             return replace(channel, local_policy=local, remote_policy=remote)
 
         return list(await asyncio.gather(*(with_policies(c) for c in channels)))
+
+    async def describe_graph(self) -> Graph:
+        """One ``GET /v1/graph`` read (mainnet: some 15k nodes and 50k channels, tens of MB)."""
+        return lj.parse_graph(await self._call("GET", "/v1/graph"))
 
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         """One ``graph/node/{pubkey}?include_channels`` read: the policy of each channel's

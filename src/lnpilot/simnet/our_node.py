@@ -636,6 +636,17 @@ class OurNode(WatchObserver):
             chan_ids=tuple(c.chan_id for c in chans),
         )
 
+    def graph(self) -> tuple[list[GraphNodeView], list[Channel]]:
+        """The whole public graph as gossip knows it (LND's DescribeGraph): every node, and
+        every public open channel (read their `policies`, do not mutate)."""
+        nodes = [self.graph_node(pubkey) for pubkey in sorted(self.network.nodes)]
+        edges = [
+            c
+            for _, c in sorted(self.network.channels.items())
+            if c.state is ChannelState.OPEN and not c.private
+        ]
+        return nodes, edges
+
     def graph_edge(self, chan_id: int) -> Channel:
         """A channel of the graph as gossip knows it (read its `policies`, do not mutate)."""
         chan = self.network.channels.get(chan_id)
