@@ -66,7 +66,8 @@ def suggest_command(
         return
     output.stdout.print(
         f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB; "
-        + "; ".join(found.reasons)
+        + "; ".join(found.reasons),
+        soft_wrap=True,
     )
     if not found.candidates:
         output.stdout.print("No candidate: every node of the graph is our peer already.")
