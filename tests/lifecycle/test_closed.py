@@ -104,3 +104,20 @@ async def test_the_api_lists_and_shows_a_closed_channel(api: Api) -> None:
     bad = await api.http.get("/api/v1/channels/closed/nope", headers=api.auth())
     assert bad.status_code == 422
     assert (await api.http.get("/api/v1/channels/closed")).status_code == 401
+
+
+async def test_the_dashboard_lists_closed_channels_under_the_open_ones(api: Api) -> None:
+    sim = api.sim
+    with sim.lock:
+        sim.ours.close_channel(sim.chans[CAROL].channel_point)
+    sim.mine()
+    sim.advance(timedelta(minutes=1))
+    await sim.collector(api.store).cycle()
+
+    signed_in = await api.http.get(f"/dashboard/channels?token={api.read_token}")
+    assert signed_in.status_code == 303
+    page = await api.http.get("/dashboard/channels")
+    assert page.status_code == 200
+    closed = page.text.split("<h2>Closed</h2>")[1]
+    assert CAROL in closed and "cooperative (local)" in closed
+    assert "800000x1x0" not in closed
