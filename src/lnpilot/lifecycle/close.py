@@ -91,7 +91,7 @@ class RunReport:
 
 
 @dataclass
-class _Journal:
+class Journal:
     """Writes a run's journal lines, each in its own transaction (so a crash keeps them),
     and keeps them for the run's report."""
 
@@ -194,7 +194,7 @@ async def run_close(
         plan = await lifecycle.plan(reader, plan_id)
     if plan is None or plan.kind != KIND:
         raise CloseError(f"there is no close plan {plan_id}: see lnpilot close plans")
-    journal = _Journal(store, plan_id, by, clock, [])
+    journal = Journal(store, plan_id, by, clock, [])
     written = journal.written
     if plan.next_step is None:
         return RunReport(plan, written)
@@ -220,13 +220,13 @@ async def run_close(
             problem = await _stale(node, plan, clock())
             if problem is not None:
                 await journal(step, Outcome.REFUSED, problem + ": make a new plan")
-                plan = await _advance(store, plan, clock(), PlanState.STALE, None)
+                plan = await advance(store, plan, clock(), PlanState.STALE, None)
                 break
             channel = await _open_channel(node, _chan_id(plan), plan.scid or "")
             await node.set_channel_enabled(channel, False)
             deadline = clock() + timedelta(seconds=_int(plan.params.get("htlc_deadline_s")))
             await journal(step, Outcome.DONE, "disabled our direction: no new HTLC enters")
-            plan = await _advance(
+            plan = await advance(
                 store,
                 plan,
                 clock(),
@@ -254,7 +254,7 @@ async def run_close(
                 )
                 break
             await journal(step, Outcome.DONE, "no HTLC in flight")
-            plan = await _advance(store, plan, clock(), PlanState.RUNNING, Step.CLOSE)
+            plan = await advance(store, plan, clock(), PlanState.RUNNING, Step.CLOSE)
         elif step is Step.CLOSE:
             plan = await _close(node, store, plan, clock, journal, force)
         else:
@@ -267,7 +267,7 @@ async def _close(
     store: Store,
     plan: PlanRecord,
     clock: Callable[[], datetime],
-    journal: _Journal,
+    journal: Journal,
     force: bool,
 ) -> PlanRecord:
     rate = plan.params.get("sat_per_vbyte")
@@ -289,7 +289,7 @@ async def _close(
         )
     if sat_per_vbyte is not None and not force:
         result["onchain_fee_sat"] = sat_per_vbyte * COOP_CLOSE_VBYTES
-    return await _advance(store, plan, clock(), PlanState.RUNNING, Step.CLEANUP, result)
+    return await advance(store, plan, clock(), PlanState.RUNNING, Step.CLEANUP, result)
 
 
 async def _cleanup(
@@ -297,7 +297,7 @@ async def _cleanup(
     store: Store,
     plan: PlanRecord,
     now: datetime,
-    journal: _Journal,
+    journal: Journal,
 ) -> PlanRecord:
     still_open = {c.channel_point for c in await node.list_channels()}
     if plan.channel_point in still_open:
@@ -318,7 +318,7 @@ async def _cleanup(
         f"{archived} agreement(s) archived; final accounting recorded",
         **accounting,
     )
-    return await _advance(store, plan, now, PlanState.DONE, None, result)
+    return await advance(store, plan, now, PlanState.DONE, None, result)
 
 
 async def _accounting(
@@ -376,12 +376,12 @@ def _basis(channel: Channel) -> dict[str, JsonValue]:
     }
 
 
-async def _advance(
+async def advance(
     store: Store,
     plan: PlanRecord,
     now: datetime,
     state: PlanState,
-    next_step: Step | None,
+    next_step: str | None,
     result: dict[str, JsonValue] | None = None,
 ) -> PlanRecord:
     assert plan.id is not None

@@ -24,13 +24,26 @@ the candidates; when it cannot give each one a channel worth its cost, fewer are
 
 from __future__ import annotations
 
+import enum
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lnpilot.lifecycle.close import COOP_CLOSE_VBYTES
-from lnpilot.node.models import Channel, Graph
+from lnpilot.lifecycle.close import (
+    COOP_CLOSE_VBYTES,
+    Journal,
+    Outcome,
+    PlanState,
+    RunReport,
+    advance,
+)
+from lnpilot.node.backend import NodeBackend
+from lnpilot.node.models import Channel, Graph, PolicyUpdate
+from lnpilot.store import Store, lifecycle
+from lnpilot.store.lifecycle import Agreement, PlanRecord, StepRecord
+from lnpilot.store.records import JsonValue
 
 #: A funding transaction of one P2WPKH input, the 2-of-2 output and change: about 150 vB.
 OPEN_VBYTES = 150
@@ -175,3 +188,229 @@ def _cost(fee_rate_sat_per_vbyte: int) -> int:
 
 def _clamp(value: float) -> float:
     return min(1.0, max(0.0, value))
+
+
+# --- the open procedure ------------------------------------------------------------------
+
+OPEN_KIND = "open"
+
+
+class OpenStep(enum.StrEnum):
+    CONNECT = "connect"
+    OPEN = "open"
+    POLICY = "policy"
+    AGREEMENT = "agreement"
+
+
+@dataclass(frozen=True)
+class OpenTerms:
+    """The security and policy parameters set on the channel, and the agreement's words."""
+
+    fee_rate_ppm: int | None = None
+    base_fee_msat: int | None = None
+    inbound_fee_rate_ppm: int | None = None
+    cltv_delta: int | None = None
+    min_htlc_msat: int | None = None
+    max_htlc_msat: int | None = None
+    name: str | None = None
+    note: str | None = None
+    contact: str | None = None
+
+
+async def plan_open(
+    node: NodeBackend,
+    store: Store,
+    node_id: int,
+    peer_pubkey: str,
+    capacity_sat: int,
+    *,
+    by: str,
+    now: datetime,
+    terms: OpenTerms,
+    address: str | None = None,
+    sat_per_vbyte: int | None = None,
+) -> PlanRecord:
+    """Store an open plan: checked against the graph, LND's minimum and the wallet."""
+    if len(peer_pubkey) != 66 or not all(ch in "0123456789abcdef" for ch in peer_pubkey):
+        raise OpenError(f"{peer_pubkey!r} is not a node pubkey (66 lowercase hex digits)")
+    if capacity_sat < LND_MIN_CHANNEL_SAT:
+        raise OpenError(
+            f"capacity {capacity_sat:,} sat is below LND's minimum of {LND_MIN_CHANNEL_SAT:,}"
+        )
+    balance = (await node.onchain_balance()).confirmed_sat
+    if capacity_sat > balance:
+        raise OpenError(
+            f"capacity {capacity_sat:,} sat is above the wallet's confirmed {balance:,} sat"
+        )
+    if terms.cltv_delta is not None and not 18 <= terms.cltv_delta <= 2016:
+        raise OpenError(f"CLTV delta {terms.cltv_delta}: give 18 to 2016 blocks")
+    for name, value in (("fee rate", terms.fee_rate_ppm), ("base fee", terms.base_fee_msat)):
+        if value is not None and value < 0:
+            raise OpenError(f"{name} {value} is negative: give 0 or more")
+    graph = await node.describe_graph()
+    known = {n.pubkey: n for n in graph.nodes}
+    if peer_pubkey not in known and address is None:
+        raise OpenError(
+            f"peer {peer_pubkey} is not in the public graph: give its address (host:port)"
+        )
+    if address is None and not known[peer_pubkey].addresses:
+        raise OpenError(f"peer {peer_pubkey} announces no address: give one (host:port)")
+    host = address or known[peer_pubkey].addresses[0]
+    params: dict[str, JsonValue] = {
+        "capacity_sat": capacity_sat,
+        "address": host,
+        "sat_per_vbyte": sat_per_vbyte,
+        "terms": {k: v for k, v in terms.__dict__.items() if v is not None},
+    }
+    plan = PlanRecord(
+        node_id=node_id,
+        kind=OPEN_KIND,
+        created_at=now,
+        created_by=by,
+        updated_at=now,
+        state=PlanState.PLANNED,
+        next_step=OpenStep.CONNECT,
+        peer_pubkey=peer_pubkey,
+        params=params,
+        basis={"onchain_confirmed_sat": balance},
+    )
+    async with store.transaction() as tx:
+        plan_id = await lifecycle.add_plan(tx, plan)
+        await lifecycle.add_step(
+            tx,
+            StepRecord(
+                plan_id,
+                now,
+                "plan",
+                Outcome.PLANNED,
+                f"open {capacity_sat:,} sat to {peer_pubkey} at {host}",
+                approved_by=by,
+                detail=params,
+            ),
+        )
+    return PlanRecord(**{**plan.__dict__, "id": plan_id})
+
+
+async def run_open(
+    node: NodeBackend,
+    store: Store,
+    plan_id: int,
+    *,
+    by: str,
+    clock: Callable[[], datetime],
+    apply: bool = False,
+) -> RunReport:
+    """Connect, open, set the policy once the channel confirms, store the agreement."""
+    async with store.read() as reader:
+        plan = await lifecycle.plan(reader, plan_id)
+    if plan is None or plan.kind != OPEN_KIND:
+        raise OpenError(f"there is no open plan {plan_id}")
+    journal = Journal(store, plan_id, by, clock, [])
+    if plan.next_step is None:
+        return RunReport(plan, journal.written)
+    terms = plan.params.get("terms")
+    agreed = dict(terms) if isinstance(terms, dict) else {}
+    capacity = int(str(plan.params["capacity_sat"]))
+    if not apply:
+        await journal(
+            plan.next_step,
+            Outcome.DRY_RUN,
+            f"would connect to {plan.peer_pubkey}, open {capacity:,} sat, set {agreed or 'no'} "
+            "terms once it confirms and store the agreement (dry run: nothing sent)",
+        )
+        return RunReport(plan, journal.written)
+    while plan.next_step is not None:
+        step = OpenStep(plan.next_step)
+        now = clock()
+        if step is OpenStep.CONNECT:
+            peers = {p.pubkey for p in await node.list_peers()}
+            if plan.peer_pubkey in peers:
+                await journal(step, Outcome.DONE, "connected already")
+            else:
+                await node.connect_peer(plan.peer_pubkey, str(plan.params["address"]))
+                await journal(step, Outcome.DONE, f"connected to {plan.params['address']}")
+            plan = await advance(store, plan, now, PlanState.RUNNING, OpenStep.OPEN)
+        elif step is OpenStep.OPEN:
+            balance = (await node.onchain_balance()).confirmed_sat
+            if capacity > balance:
+                await journal(
+                    step, Outcome.REFUSED, f"the wallet holds {balance:,} sat now: make a new plan"
+                )
+                plan = await advance(store, plan, now, PlanState.STALE, None)
+                break
+            rate = plan.params.get("sat_per_vbyte")
+            point = await node.open_channel(
+                plan.peer_pubkey, capacity, sat_per_vbyte=rate if isinstance(rate, int) else None
+            )
+            await journal(step, Outcome.DONE, f"funding sent: channel point {point}")
+            plan = await advance(
+                store,
+                plan,
+                now,
+                PlanState.RUNNING,
+                OpenStep.POLICY,
+                {**plan.result, "channel_point": point},
+            )
+        elif step is OpenStep.POLICY:
+            point = str(plan.result["channel_point"])
+            channel = next(
+                (c for c in await node.list_channels() if c.channel_point == point), None
+            )
+            if channel is None:
+                await journal(step, Outcome.WAITING, "the funding is not confirmed yet")
+                break
+            update = PolicyUpdate(
+                base_fee_msat=_maybe(agreed, "base_fee_msat"),
+                fee_rate_ppm=_maybe(agreed, "fee_rate_ppm"),
+                inbound_fee_rate_ppm=_maybe(agreed, "inbound_fee_rate_ppm"),
+                min_htlc_msat=_maybe(agreed, "min_htlc_msat"),
+                max_htlc_msat=_maybe(agreed, "max_htlc_msat"),
+                cltv_delta=_maybe(agreed, "cltv_delta"),
+            )
+            if update.needed_capabilities():
+                await node.update_policy(channel, update)
+                reason = "set right after the open (LND's open takes none of them)"
+            else:
+                reason = "no policy agreed: the node's defaults stay"
+            await journal(step, Outcome.DONE, reason, scid=channel.scid)
+            plan = await advance(
+                store,
+                plan,
+                now,
+                PlanState.RUNNING,
+                OpenStep.AGREEMENT,
+                {**plan.result, "scid": channel.scid, "chan_id": channel.chan_id},
+            )
+        else:
+            chan_id = plan.result.get("chan_id")
+            async with store.transaction() as tx:
+                await lifecycle.add_agreement(
+                    tx,
+                    Agreement(
+                        node_id=plan.node_id,
+                        peer_pubkey=plan.peer_pubkey,
+                        created_at=now,
+                        channel_point=str(plan.result["channel_point"]),
+                        chan_id=chan_id if isinstance(chan_id, int) else None,
+                        name=_text(agreed, "name"),
+                        note=_text(agreed, "note"),
+                        contact=_text(agreed, "contact"),
+                        terms={k: v for k, v in agreed.items() if k not in _WORDS},
+                    ),
+                )
+            await journal(step, Outcome.DONE, "agreement stored")
+            plan = await advance(store, plan, now, PlanState.DONE, None)
+    return RunReport(plan, journal.written)
+
+
+_WORDS = ("name", "note", "contact")
+
+
+def _maybe(terms: dict[str, JsonValue], name: str) -> int | None:
+    value = terms.get(name)
+    return value if isinstance(value, int) else None
+
+
+def _text(terms: dict[str, JsonValue], name: str) -> str | None:
+    value = terms.get(name)
+    return value if isinstance(value, str) else None
