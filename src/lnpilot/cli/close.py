@@ -49,7 +49,7 @@ FeeRateOption = Annotated[
 ]
 
 
-def _who(by: str | None) -> str:
+def who(by: str | None) -> str:
     return by or getpass.getuser()
 
 
@@ -122,14 +122,14 @@ def plan_command(
             store,
             node_id,
             scid,
-            by=_who(by),
+            by=who(by),
             now=datetime.now(UTC),
             sat_per_vbyte=fee_rate,
             force=force,
             htlc_deadline=deadline,
         )
 
-    plan = _checked(ctx, db, work)
+    plan = checked(ctx, db, work)
     if as_json:
         output.emit_json(_PLAN.dump_python(plan, mode="json"))
         return
@@ -165,7 +165,7 @@ def run_command(
                 backend,
                 store,
                 plan_id,
-                by=_who(by),
+                by=who(by),
                 clock=lambda: datetime.now(UTC),
                 apply=apply,
                 approve_force=approve_force,
@@ -176,14 +176,14 @@ def run_command(
                 return steps
             await asyncio.sleep(POLL_S)
 
-    steps = _checked(ctx, db, work)
+    steps = checked(ctx, db, work)
     if as_json:
         output.emit_json(_STEPS.dump_python(steps, mode="json"))
         return
     if not steps:
         output.stdout.print(f"Plan {plan_id} is finished: nothing to do.")
     for step in steps:
-        output.stdout.print(escape(_step_line(step)), soft_wrap=True)
+        output.stdout.print(escape(step_line(step)), soft_wrap=True)
     if any(s.outcome in (Outcome.REFUSED, Outcome.DEADLINE) for s in steps):
         raise typer.Exit(ExitCode.FAILED)
 
@@ -224,20 +224,23 @@ def plans_command(
         )
         for step in journal:
             if step.plan_id == p.id:
-                output.stdout.print("  " + escape(_step_line(step)), soft_wrap=True)
+                output.stdout.print("  " + escape(step_line(step)), soft_wrap=True)
 
 
-def _step_line(step: StepRecord) -> str:
+def step_line(step: StepRecord) -> str:
     who = f" [{step.approved_by}]" if step.approved_by else ""
     return f"{output.when(step.at)} {step.step}: {step.outcome}{who} — {step.reason}"
 
 
-def _checked(
-    ctx: typer.Context, db: str | None, work: Callable[[NodeBackend, Store], Awaitable[T]]
+def checked(
+    ctx: typer.Context,
+    db: str | None,
+    work: Callable[[NodeBackend, Store], Awaitable[T]],
+    refused: type[ValueError] = CloseError,
 ) -> T:
-    """``work`` on the store, a refused plan or run a clear error with exit code 2."""
+    """``work`` on the store, a refused plan or run (``refused``) a clear error, exit 2."""
     try:
         return run_on_store(ctx, db, work)
-    except CloseError as exc:
+    except refused as exc:
         output.error(str(exc))
         raise typer.Exit(ExitCode.BAD_INPUT) from None
