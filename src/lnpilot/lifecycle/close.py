@@ -162,21 +162,30 @@ async def plan_close(
         basis=_basis(channel),
     )
     how = "force" if force else f"cooperative at {_rate(sat_per_vbyte)}"
+    reason = f"close {scid} ({how}), HTLCs given {_span(htlc_deadline)} to settle"
+    return await store_plan(store, plan, reason, {"basis": plan.basis, "params": params})
+
+
+async def store_plan(
+    store: Store, plan: PlanRecord, reason: str, detail: dict[str, JsonValue]
+) -> PlanRecord:
+    """Store a new plan with its first journal line (planned, by its author); with its id."""
     async with store.transaction() as tx:
         plan_id = await lifecycle.add_plan(tx, plan)
-        await lifecycle.add_step(
-            tx,
-            StepRecord(
-                plan_id,
-                now,
-                "plan",
-                Outcome.PLANNED,
-                f"close {scid} ({how}), HTLCs given {_span(htlc_deadline)} to settle",
-                approved_by=by,
-                detail={"basis": plan.basis, "params": params},
-            ),
+        step = StepRecord(
+            plan_id, plan.created_at, "plan", Outcome.PLANNED, reason, plan.created_by, detail
         )
+        await lifecycle.add_step(tx, step)
     return PlanRecord(**{**plan.__dict__, "id": plan_id})
+
+
+async def load_plan(store: Store, plan_id: int, kind: str, refused: type[ValueError]) -> PlanRecord:
+    """The stored plan ``plan_id`` of ``kind``; ``refused`` naming it when there is none."""
+    async with store.read() as reader:
+        plan = await lifecycle.plan(reader, plan_id)
+    if plan is None or plan.kind != kind:
+        raise refused(f"there is no {kind} plan {plan_id}: see lnpilot {kind} plans")
+    return plan
 
 
 async def run_close(
@@ -190,10 +199,7 @@ async def run_close(
     approve_force: bool = False,
 ) -> RunReport:
     """Take the plan's remaining steps in order, as far as they go now (module docstring)."""
-    async with store.read() as reader:
-        plan = await lifecycle.plan(reader, plan_id)
-    if plan is None or plan.kind != KIND:
-        raise CloseError(f"there is no close plan {plan_id}: see lnpilot close plans")
+    plan = await load_plan(store, plan_id, KIND, CloseError)
     journal = Journal(store, plan_id, by, clock, [])
     written = journal.written
     if plan.next_step is None:

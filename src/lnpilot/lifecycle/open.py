@@ -38,11 +38,13 @@ from lnpilot.lifecycle.close import (
     PlanState,
     RunReport,
     advance,
+    load_plan,
+    store_plan,
 )
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.models import Channel, Graph, PolicyUpdate
 from lnpilot.store import Store, lifecycle
-from lnpilot.store.lifecycle import Agreement, PlanRecord, StepRecord
+from lnpilot.store.lifecycle import Agreement, PlanRecord
 from lnpilot.store.records import JsonValue
 
 #: A funding transaction of one P2WPKH input, the 2-of-2 output and change: about 150 vB.
@@ -274,21 +276,9 @@ async def plan_open(
         params=params,
         basis={"onchain_confirmed_sat": balance},
     )
-    async with store.transaction() as tx:
-        plan_id = await lifecycle.add_plan(tx, plan)
-        await lifecycle.add_step(
-            tx,
-            StepRecord(
-                plan_id,
-                now,
-                "plan",
-                Outcome.PLANNED,
-                f"open {capacity_sat:,} sat to {peer_pubkey} at {host}",
-                approved_by=by,
-                detail=params,
-            ),
-        )
-    return PlanRecord(**{**plan.__dict__, "id": plan_id})
+    return await store_plan(
+        store, plan, f"open {capacity_sat:,} sat to {peer_pubkey} at {host}", params
+    )
 
 
 async def run_open(
@@ -301,10 +291,7 @@ async def run_open(
     apply: bool = False,
 ) -> RunReport:
     """Connect, open, set the policy once the channel confirms, store the agreement."""
-    async with store.read() as reader:
-        plan = await lifecycle.plan(reader, plan_id)
-    if plan is None or plan.kind != OPEN_KIND:
-        raise OpenError(f"there is no open plan {plan_id}")
+    plan = await load_plan(store, plan_id, OPEN_KIND, OpenError)
     journal = Journal(store, plan_id, by, clock, [])
     if plan.next_step is None:
         return RunReport(plan, journal.written)
