@@ -69,6 +69,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
             "convert",
             "exports",
             "fee_journal",
+            "lifecycle",
             "metrics",
             "reads",
             "records",

@@ -309,6 +309,7 @@ def take_tour(sim: Sim, tour: Tour) -> None:
     )
     tour.call("DELETE", "/v1/peers/{pub_key}", f"/v1/peers/{n['frank']}")
     tour.call("GET", "/v1/graph/node/{pub_key}", f"/v1/graph/node/{carol}")
+    tour.call("GET", "/v1/graph", "/v1/graph")
 
     # Policies: a full update, a partial one on a channel that does not exist.
     tour.call(

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from lnpilot.api import alerts, channels, exports, fees, rebalances, system
+from lnpilot.api import alerts, channels, exports, fees, lifecycle, rebalances, system
 from lnpilot.api.deps import UNPROCESSABLE, known_query_only
 from lnpilot.service.context import Services
 
@@ -49,6 +49,7 @@ def create_app(services: Services) -> FastAPI:
         rebalances.router,
         alerts.router,
         exports.router,
+        lifecycle.router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=strict)

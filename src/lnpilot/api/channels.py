@@ -27,6 +27,7 @@ from lnpilot.api.deps import (
     errors,
     json_response,
 )
+from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeError
 from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
@@ -108,6 +109,7 @@ class ChannelDetail:
 
 
 _ROWS = TypeAdapter(list[ChannelRow])
+_CLOSED = TypeAdapter(list[ClosedView])
 _SERIES = TypeAdapter(ChannelSeries)
 
 
@@ -162,6 +164,12 @@ async def _channel(services: Services, node_id: int, scid: str) -> Channel:
         for channel in await reader.channels(node_id):
             if channel.chan_id == chan_id:
                 return channel
+        closed = await closed_views(reader, node_id, services.clock(), chan_id=chan_id)
+    if closed:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"channel {scid} is closed: GET /api/v1/channels/closed/{scid} shows it",
+        )
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no open or pending channel {scid}")
 
 
@@ -217,6 +225,34 @@ async def node(services: ServicesDep, node_id: NodeId, _: Reader) -> NodeSummary
 )
 async def channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Response:
     return json_response(_ROWS, await _list_rows(services, node_id))
+
+
+@router.get(
+    "/channels/closed",
+    summary="Closed channels: close type, settlement and final accounting",
+    response_model=list[ClosedView],
+    responses=errors(503),
+)
+async def closed_channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Response:
+    async with services.store.read() as reader:
+        views = await closed_views(reader, node_id, services.clock())
+    return json_response(_CLOSED, views)
+
+
+@router.get(
+    "/channels/closed/{scid}",
+    summary="One closed channel: its close, accounting, agreements, procedure and history",
+    responses=errors(404, 503),
+)
+async def closed_channel(
+    services: ServicesDep, node_id: NodeId, _: Reader, scid: Scid
+) -> ClosedHistory:
+    chan_id = parse_scid(scid)
+    async with services.store.read() as reader:
+        found = await closed_history(reader, node_id, chan_id, services.clock())
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no closed channel {scid}")
+    return found
 
 
 @router.get(

@@ -18,10 +18,12 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from lnpilot.cli import closed as closed_output
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
 from lnpilot.cli.runtime import ExitCode, JsonFlag
 from lnpilot.collect.identity import NodeIdentity, node_identity
+from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeBackend
 from lnpilot.node.models import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.store import CollectorState, Event, PolicyRecord, Store
@@ -44,16 +46,18 @@ _STATE_STYLE = {
 _WEEK = timedelta(days=7)
 
 
-class _NotCollected(Exception):
+class NotCollected(Exception):
     """The store has nothing for this node (or channel) yet."""
 
 
-async def _node_id(node: NodeBackend, store: Store, pubkey: str | None) -> tuple[int, NodeIdentity]:
+async def store_node_id(
+    node: NodeBackend, store: Store, pubkey: str | None
+) -> tuple[int, NodeIdentity]:
     identity = NodeIdentity(pubkey) if pubkey else await node_identity(node, store)
     async with store.read() as reader:
         node_id = await reader.node_id(identity.pubkey)
     if node_id is None:
-        raise _NotCollected(
+        raise NotCollected(
             f"the store has nothing of node {identity.pubkey} yet: run lnpilot collect"
         )
     return node_id, identity
@@ -69,32 +73,44 @@ def _say_unreachable(identity: NodeIdentity, state: CollectorState | None) -> No
     )
 
 
-def _run(
+def run_on_store(
     ctx: typer.Context, db: str | None, work: Callable[[NodeBackend, Store], Awaitable[T]]
 ) -> T:
     try:
         return with_node_and_store(ctx, db, work)
-    except _NotCollected as exc:
+    except NotCollected as exc:
         output.error(str(exc))
         raise typer.Exit(ExitCode.FAILED) from None
 
 
 def channels(
-    ctx: typer.Context, node: NodeOption = None, db: DbOption = None, as_json: JsonFlag = False
+    ctx: typer.Context,
+    node: NodeOption = None,
+    db: DbOption = None,
+    as_json: JsonFlag = False,
+    closed: Annotated[
+        bool,
+        typer.Option(
+            "--closed", help="The closed channels instead: close type, settlement, accounting."
+        ),
+    ] = False,
 ) -> None:
     """Every channel: peer, capacity, balance, ratio, fees earned over 7 days, flow trend."""
+    if closed:
+        _closed_channels(ctx, node, db, as_json)
+        return
 
     async def work(
         backend: NodeBackend, store: Store
     ) -> tuple[list[ChannelMetrics], CollectorState | None, int, NodeIdentity]:
-        node_id, identity = await _node_id(backend, store, node)
+        node_id, identity = await store_node_id(backend, store, node)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, datetime.now(UTC))
             state = await reader.collector_state(node_id)
             opening = [c for c in await reader.channels(node_id) if c.chan_id is None]
         return found, state, len(opening), identity
 
-    found, state, opening, identity = _run(ctx, db, work)
+    found, state, opening, identity = run_on_store(ctx, db, work)
     _say_unreachable(identity, state)
     if as_json:
         output.emit_json(
@@ -140,6 +156,23 @@ def channels(
         output.stdout.print(f"and {opening} opening (no channel id yet)")
 
 
+def _closed_channels(ctx: typer.Context, node: str | None, db: str | None, as_json: bool) -> None:
+    async def work(backend: NodeBackend, store: Store) -> tuple[list[ClosedView], NodeIdentity]:
+        node_id, identity = await store_node_id(backend, store, node)
+        async with store.read() as reader:
+            return await closed_views(reader, node_id, datetime.now(UTC)), identity
+
+    views, identity = run_on_store(ctx, db, work)
+    if identity.unreachable is not None:
+        output.error(f"node unreachable ({identity.unreachable}); showing the store")
+    if as_json:
+        output.emit_json(
+            {"node_unreachable": identity.unreachable, "closed": closed_output.views_json(views)}
+        )
+        return
+    output.stdout.print(closed_output.closed_table(views))
+
+
 def channel(
     ctx: typer.Context,
     scid: Annotated[str, typer.Argument(help="Short channel id, BLOCKxTXxOUT.")],
@@ -147,7 +180,10 @@ def channel(
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """One channel's history: metrics over 1, 7 and 30 days, events and policy changes."""
+    """One channel's history: metrics, events and policy changes (closed: close, accounting).
+
+    For a closed channel: its close, settlement, final accounting and lnpilot's procedure.
+    """
     try:
         chan_id = chan_id_from_scid(scid)
     except ValueError as exc:
@@ -156,21 +192,40 @@ def channel(
     async def work(
         backend: NodeBackend, store: Store
     ) -> tuple[
-        ChannelMetrics, list[Event], list[PolicyRecord], NodeIdentity, CollectorState | None
+        ChannelMetrics | ClosedHistory,
+        list[Event],
+        list[PolicyRecord],
+        NodeIdentity,
+        CollectorState | None,
     ]:
-        node_id, identity = await _node_id(backend, store, node)
+        node_id, identity = await store_node_id(backend, store, node)
         now = datetime.now(UTC)
         async with store.read() as reader:
             found = await channel_metrics(reader, node_id, now, chan_ids=[chan_id])
+            state = await reader.collector_state(node_id)
             if not found:
-                raise _NotCollected(f"node {identity.pubkey} has no channel {scid} in the store")
+                history = await closed_history(reader, node_id, chan_id, now)
+                if history is None:
+                    raise NotCollected(f"node {identity.pubkey} has no channel {scid} in the store")
+                return history, [], [], identity, state
             events = await reader.events(node_id, now - HISTORY, now, chan_id=chan_id)
             policies = await reader.policy_history(node_id, chan_id, now - HISTORY, now)
-            state = await reader.collector_state(node_id)
         return found[0], events, policies, identity, state
 
-    metrics, events, policies, identity, state = _run(ctx, db, work)
+    metrics, events, policies, identity, state = run_on_store(ctx, db, work)
     _say_unreachable(identity, state)
+    if isinstance(metrics, ClosedHistory):
+        if as_json:
+            output.emit_json(
+                {
+                    "node_unreachable": identity.unreachable,
+                    "state": "closed",
+                    **closed_output.history_json(metrics),
+                }
+            )
+        else:
+            closed_output.print_history(scid, metrics)
+        return
     if as_json:
         output.emit_json(
             {

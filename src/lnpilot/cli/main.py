@@ -15,6 +15,7 @@ from lnpilot.cli import (
     alerts,
     backup,
     channels,
+    close,
     collect,
     decode,
     demo,
@@ -24,6 +25,7 @@ from lnpilot.cli import (
     fees,
     invoice,
     lndhub,
+    opening,
     pay,
     payments,
     rebalance,
@@ -83,5 +85,7 @@ app.add_typer(extensions.app, name="extensions")
 app.add_typer(lndhub.app, name="lndhub")
 app.add_typer(users.app, name="users")
 app.add_typer(backup.app, name="backup")
+app.add_typer(close.app, name="close")
+app.add_typer(opening.app, name="open")
 app.command("export")(export.export_command)
 app.add_typer(swap.app, name="swap")

@@ -27,6 +27,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -111,6 +112,7 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "failed_forwards": _C.READ_FAILED_FORWARDS,
     "pending_htlcs": _C.READ_PENDING_HTLCS,
     "policies_toward": _C.READ_GRAPH,
+    "describe_graph": _C.READ_GRAPH,
     "set_channel_enabled": _C.SET_CHANNEL_ENABLED,
     "open_channel": _C.OPEN_CHANNEL,
     "close_channel": _C.CLOSE_CHANNEL,
@@ -264,6 +266,10 @@ class NodeBackend(Protocol):
     async def pending_htlcs(self) -> list[PendingHtlc]:
         raise refuse(self, "pending_htlcs")
 
+    async def describe_graph(self) -> Graph:
+        """The whole public graph (LND ``GET /v1/graph``): nodes and public channels."""
+        raise refuse(self, "describe_graph")
+
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         """By channel id, the policy each public channel of node `pubkey` charges toward it.
 
@@ -294,8 +300,17 @@ class NodeBackend(Protocol):
         """Open a public channel to a connected peer; returns its channel point."""
         raise refuse(self, "open_channel")
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
-        """Start closing `channel`; returns the closing txid when the backend reports it."""
+    def close_fee_rate_settable(self) -> bool:
+        """Whether :meth:`close_channel` can be given the closing transaction's fee rate."""
+        return False
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
+        """Start closing `channel`; returns the closing txid when the backend reports it.
+
+        ``sat_per_vbyte`` is the cooperative close's fee rate, where the backend can set it
+        (``close_fee_rate_settable()``); elsewhere it must be None, and the node chooses."""
         raise refuse(self, "close_channel")
 
     async def connect_peer(self, pubkey: str, host: str) -> None:

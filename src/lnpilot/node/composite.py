@@ -37,6 +37,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -133,6 +134,9 @@ class CompositeNode(NodeBackend):
     async def pending_htlcs(self) -> list[PendingHtlc]:
         return await self._for("pending_htlcs").pending_htlcs()
 
+    async def describe_graph(self) -> Graph:
+        return await self._for("describe_graph").describe_graph()
+
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         return await self._for("policies_toward").policies_toward(pubkey)
 
@@ -159,8 +163,15 @@ class CompositeNode(NodeBackend):
             sat_per_vbyte=sat_per_vbyte,
         )
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
-        return await self._for("close_channel").close_channel(channel, force=force)
+    def close_fee_rate_settable(self) -> bool:
+        return self._for("close_channel").close_fee_rate_settable()
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
+        return await self._for("close_channel").close_channel(
+            channel, force=force, sat_per_vbyte=sat_per_vbyte
+        )
 
     async def connect_peer(self, pubkey: str, host: str) -> None:
         await self._for("connect_peer").connect_peer(pubkey, host)

@@ -32,7 +32,13 @@ from typing import Any, ParamSpec, TypeVar
 from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.lnbits.advisories import AdvisoryFinding, check_extensions
 from lnpilot.lnbits.models import ChannelPoint, NodeChannel
-from lnpilot.node.backend import LNBITS_CAPABILITIES, NodeBackend, NodeError, check_policy_update
+from lnpilot.node.backend import (
+    LNBITS_CAPABILITIES,
+    LND_REST_HINT,
+    NodeBackend,
+    NodeError,
+    check_policy_update,
+)
 from lnpilot.node.models import (
     Channel,
     ChannelPolicy,
@@ -236,7 +242,15 @@ class LNbitsNode(NodeBackend):
         return str(point)
 
     @_lnbits_errors
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
+        if sat_per_vbyte is not None:
+            # LNbits' close takes no fee rate: say so rather than close at another one.
+            raise ValueError(
+                "the LNbits node API cannot set a close's fee rate; leave it to the node "
+                f"or use {LND_REST_HINT}"
+            )
         txid, _, index = channel.channel_point.rpartition(":")
         point = ChannelPoint(funding_txid=txid, output_index=int(index))
         # LNbits 1.6.2 insists on short_id (CLN closes by it; its LND path only logs it).

@@ -29,6 +29,9 @@ from lnpilot.node.models import (
     CloseType,
     FailedForward,
     Forward,
+    Graph,
+    GraphEdge,
+    GraphNode,
     Initiator,
     NodeInfo,
     OwnInvoice,
@@ -277,6 +280,31 @@ def parse_policy(msg: Json | None) -> ChannelPolicy | None:
         disabled=bool(msg.get("disabled", False)),
         last_update=_time_from_s(_int(msg, "last_update")),
     )
+
+
+def parse_graph(msg: Json) -> Graph:
+    """A ChannelGraph (``GET /v1/graph``) as domain objects."""
+    nodes = tuple(
+        GraphNode(
+            pubkey=str(n.get("pub_key", "")),
+            alias=n.get("alias") or None,
+            last_update=_time_from_s(_int(n, "last_update")),
+            addresses=tuple(str(a.get("addr", "")) for a in n.get("addresses") or ()),
+        )
+        for n in msg.get("nodes") or ()
+    )
+    edges = tuple(
+        GraphEdge(
+            chan_id=_int(e, "channel_id"),
+            node1=str(e.get("node1_pub", "")),
+            node2=str(e.get("node2_pub", "")),
+            capacity_sat=_int(e, "capacity"),
+            node1_policy=parse_policy(e.get("node1_policy")),
+            node2_policy=parse_policy(e.get("node2_policy")),
+        )
+        for e in msg.get("edges") or ()
+    )
+    return Graph(nodes, edges)
 
 
 def edge_policies(edge: Json, our_pubkey: str) -> tuple[ChannelPolicy | None, ChannelPolicy | None]:

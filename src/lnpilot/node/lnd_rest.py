@@ -40,6 +40,7 @@ from lnpilot.node.models import (
     ClosedChannel,
     FailedForward,
     Forward,
+    Graph,
     NodeInfo,
     OnchainBalance,
     OwnInvoice,
@@ -312,6 +313,10 @@ class LndRest(NodeBackend):
 
         return list(await asyncio.gather(*(with_policies(c) for c in channels)))
 
+    async def describe_graph(self) -> Graph:
+        """One ``GET /v1/graph`` read (mainnet: some 15k nodes and 50k channels, tens of MB)."""
+        return lj.parse_graph(await self._call("GET", "/v1/graph"))
+
     async def policies_toward(self, pubkey: str) -> dict[int, ChannelPolicy]:
         """One ``graph/node/{pubkey}?include_channels`` read: the policy of each channel's
         other end is the direction toward `pubkey`."""
@@ -467,7 +472,12 @@ class LndRest(NodeBackend):
             body["sat_per_vbyte"] = str(sat_per_vbyte)
         return lj.channel_point_text(await self._call("POST", "/v1/channels", body=body))
 
-    async def close_channel(self, channel: Channel, *, force: bool = False) -> str | None:
+    def close_fee_rate_settable(self) -> bool:
+        return True
+
+    async def close_channel(
+        self, channel: Channel, *, force: bool = False, sat_per_vbyte: int | None = None
+    ) -> str | None:
         """Start the close and return the closing txid once LND has broadcast it.
 
         LND answers with a stream that ends only when the close confirms; it is read until
@@ -475,7 +485,10 @@ class LndRest(NodeBackend):
         """
         point = lj.channel_point_json(channel.channel_point)
         path = f"/v1/channels/{point['funding_txid_str']}/{point['output_index']}"
-        stream = self._stream("DELETE", path, params={"force": str(force).lower()})
+        params = {"force": str(force).lower()}
+        if sat_per_vbyte is not None:
+            params["sat_per_vbyte"] = str(sat_per_vbyte)
+        stream = self._stream("DELETE", path, params=params)
         async with aclosing(stream) as updates:
             async for update in updates:
                 pending = update.get("close_pending")

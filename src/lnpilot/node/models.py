@@ -153,6 +153,35 @@ class ClosedChannel:
 
 
 @dataclass(frozen=True)
+class GraphNode:
+    """A node of the public graph as gossip announced it."""
+
+    pubkey: str
+    alias: str | None
+    last_update: datetime | None
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """A public channel of the graph; ``node1`` is the smaller pubkey, as BOLT 7 orders them,
+    and ``node1_policy`` the one node1 sets (None until it announced one)."""
+
+    chan_id: int
+    node1: str
+    node2: str
+    capacity_sat: int
+    node1_policy: ChannelPolicy | None
+    node2_policy: ChannelPolicy | None
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+
+
+@dataclass(frozen=True)
 class Peer:
     pubkey: str
     alias: str | None = None

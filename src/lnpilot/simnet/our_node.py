@@ -63,6 +63,20 @@ class NodeInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class HtlcView:
+    """An HTLC in flight on one of our channels (LND's ``Channel.pending_htlcs`` entry).
+
+    Only HTLCs held by a hold invoice stay in flight in the simulation: every other HTLC
+    settles or fails within the step that sent it."""
+
+    incoming: bool
+    amount_msat: int
+    hash_lock: str
+    expiration_height: int
+    htlc_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelView:
     """A channel from our side (LND's `Channel`/`PendingChannel`), balances in msat."""
 
@@ -86,6 +100,7 @@ class ChannelView:
     state: ChannelState
     local_policy: Policy
     remote_policy: Policy
+    htlcs: tuple[HtlcView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +324,29 @@ class OurNode(WatchObserver):
             state=chan.state,
             local_policy=chan.policies[side].copy(),
             remote_policy=chan.policies[other].copy(),
+            htlcs=self._held_htlcs(chan) if chan.in_flight_count != [0, 0] else (),
         )
+
+    def _held_htlcs(self, chan: Channel) -> tuple[HtlcView, ...]:
+        """The held HTLCs crossing `chan`: incoming when they cross it toward us."""
+        found = []
+        for payment_hash, items in self.network.held.items():
+            for item in items:
+                route = item.route
+                for i, crossed in enumerate(route.channels):
+                    if crossed.chan_id != chan.chan_id:
+                        continue
+                    toward = crossed.node2 if route.directions[i] == 0 else crossed.node1
+                    found.append(
+                        HtlcView(
+                            incoming=toward == self.pubkey,
+                            amount_msat=route.amounts_msat[i],
+                            hash_lock=payment_hash,
+                            expiration_height=route.expiries[i],
+                            htlc_index=item.htlc_ids[i],
+                        )
+                    )
+        return tuple(found)
 
     def _our_channels(self) -> list[Channel]:
         net = self.network
@@ -598,6 +635,17 @@ class OurNode(WatchObserver):
             total_capacity_sat=sum(c.capacity_sat for c in chans),
             chan_ids=tuple(c.chan_id for c in chans),
         )
+
+    def graph(self) -> tuple[list[GraphNodeView], list[Channel]]:
+        """The whole public graph as gossip knows it (LND's DescribeGraph): every node, and
+        every public open channel (read their `policies`, do not mutate)."""
+        nodes = [self.graph_node(pubkey) for pubkey in sorted(self.network.nodes)]
+        edges = [
+            c
+            for _, c in sorted(self.network.channels.items())
+            if c.state is ChannelState.OPEN and not c.private
+        ]
+        return nodes, edges
 
     def graph_edge(self, chan_id: int) -> Channel:
         """A channel of the graph as gossip knows it (read its `policies`, do not mutate)."""

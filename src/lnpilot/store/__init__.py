@@ -5,7 +5,7 @@ through a :class:`StoreTransaction` (one per collector cycle), reads through a
 :class:`StoreReader`. Schema and retention: ``docs/monitoring-data.md``.
 """
 
-from lnpilot.store import audit, channel_backups, fee_journal, rebalances, tokens
+from lnpilot.store import audit, channel_backups, fee_journal, lifecycle, rebalances, tokens
 from lnpilot.store.alerts import MonitorBook, monitor_book
 from lnpilot.store.database import normalize_url, sqlite_url
 from lnpilot.store.levels import Resolution, Retention
@@ -57,6 +57,7 @@ __all__ = [
     "channel_flows",
     "fee_journal",
     "head_revision",
+    "lifecycle",
     "monitor_book",
     "normalize_url",
     "rebalances",

@@ -352,6 +352,22 @@ async def spending(reader: StoreReader, node_id: int, since: Sequence[datetime])
     return [int(value) for value in result.one()]
 
 
+async def spent_by_channel(
+    reader: StoreReader, node_id: int, chan_ids: Sequence[int], since: datetime | None = None
+) -> dict[int, int]:
+    """Fees paid (msat) by finished rebalances into each of ``chan_ids`` (as the target),
+    since ``since`` or ever: what the channel's liquidity cost to keep; channels without
+    any are left out."""
+    d = rebalance_decisions.c
+    query = select(d.chan_id, func.sum(d.fee_paid_msat)).where(
+        d.node_id == node_id, d.chan_id.in_(chan_ids), d.fee_paid_msat.is_not(None)
+    )
+    if since is not None:
+        query = query.where(d.finished_at >= since)
+    result = await reader.connection.execute(query.group_by(d.chan_id))
+    return {int(chan_id): int(total) for chan_id, total in result if total}
+
+
 async def busy_channels(reader: StoreReader, node_id: int, since: datetime) -> set[int]:
     """Channels (target or source) of rebalances started after ``since`` and not finished,
     or with an attempt of unknown outcome: no other rebalance may touch them now."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
 from lnpilot.node.models import Channel, ChannelState
 from lnpilot.store import (
@@ -164,15 +165,17 @@ class ChannelTable:
     now: datetime
     since: datetime
     rows: list[ChannelFlows]  # flows: one per sparkline window, oldest first
+    closed: list[ClosedView]  # most recently closed first
 
 
 async def channel_table(store: Store, node_id: int, now: datetime) -> ChannelTable:
     async with store.read() as reader:
         channels = await reader.channels(node_id)
         spans = since_first_data(await windows(reader, node_id, now, SPARK_STEP, SPARK_WINDOWS))
+        closed = await closed_views(reader, node_id, now)
     rows = channel_flows(channels, [w.by_channel for w in spans])
     rows.sort(key=lambda r: (r.channel.chan_id is None, -r.total.fee_out_msat))
-    return ChannelTable(now, spans[0].start, rows)
+    return ChannelTable(now, spans[0].start, rows, closed)
 
 
 @dataclass(frozen=True)

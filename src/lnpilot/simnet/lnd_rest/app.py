@@ -198,6 +198,15 @@ class _Face:
             )
         return t.graph_node(view, self.start_ns, edges).to_json()
 
+    async def describe_graph(self, include_unannounced: bool = False) -> dict[str, Any]:
+        with self._locked() as node:
+            views, chans = node.graph()
+            graph = m.ChannelGraph(
+                nodes=[n for v in views if (n := t.graph_node(v, self.start_ns).node)],
+                edges=[t.channel_edge(c, self.start_ns) for c in chans],
+            )
+        return graph.to_json()
+
     async def graph_edge(self, chan_id: int) -> dict[str, Any]:
         with self._locked() as node:
             return t.channel_edge(node.graph_edge(chan_id), self.start_ns).to_json()
@@ -282,6 +291,7 @@ class _Face:
         output_index: int,
         force: bool = False,
         no_wait: bool = False,
+        sat_per_vbyte: int = 0,
     ) -> StreamingResponse:
         point = f"{funding_txid_str}:{output_index}"
         with self._locked() as node:
@@ -845,6 +855,7 @@ def _routes(face: _Face) -> list[tuple[str, str, Callable[..., Any], bool]]:
         ("GET", "/v1/peers", face.list_peers, False),
         ("POST", "/v1/peers", face.connect_peer, False),
         ("DELETE", "/v1/peers/{pub_key}", face.disconnect_peer, False),
+        ("GET", "/v1/graph", face.describe_graph, False),
         ("GET", "/v1/graph/node/{pub_key}", face.graph_node, False),
         ("GET", "/v1/graph/edge/{chan_id}", face.graph_edge, False),
         ("GET", "/v1/graph/routes/{pub_key}/{amt}", face.query_routes, False),

@@ -364,6 +364,11 @@ class ChannelEdge(LndMessage):
     auth_proof: ChannelAuthProof | None = None
 
 
+class ChannelGraph(LndMessage):
+    nodes: list[LightningNode] = Field(default_factory=list)
+    edges: list[ChannelEdge] = Field(default_factory=list)
+
+
 class NodeInfo(LndMessage):
     node: LightningNode | None = None
     num_channels: int = 0

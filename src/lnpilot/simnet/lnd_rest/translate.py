@@ -191,6 +191,17 @@ def channel(view: ChannelView) -> m.Channel:
         commitment_type=m.CommitmentType.ANCHORS,
         local_constraints=_constraints(view, view.local_policy, view.local_reserve_sat),
         remote_constraints=_constraints(view, view.remote_policy, view.remote_reserve_sat),
+        pending_htlcs=[
+            m.HTLC(
+                incoming=h.incoming,
+                amount=h.amount_msat // 1000,
+                hash_lock=bytes.fromhex(h.hash_lock),
+                expiration_height=h.expiration_height,
+                htlc_index=h.htlc_index,
+                locked_in=True,
+            )
+            for h in view.htlcs
+        ],
     )
 
 

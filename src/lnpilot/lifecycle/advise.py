@@ -1,0 +1,134 @@
+"""Which channels should close, and why; "keep" is an answer too, with its reasons.
+
+Each open channel is read from the store's metrics (:mod:`lnpilot.store.metrics`) and the
+rebalancing journal, and judged on what the guide names:
+
+- **idle**: no forward in or out over ``idle`` (30 days), for a channel lnpilot has
+  watched at least that long (a new channel is not idle, only young);
+- **costs more than it earns**: rebalancing paid into it over the last 30 days exceeds
+  the fees it earned over them;
+- **unreliable peer**: connected less than ``min_peer_uptime`` of the last 7 days.
+
+Against each verdict stands the on-chain cost of closing (a cooperative close of
+``COOP_CLOSE_VBYTES`` at the given fee rate, since no backend estimates it) and what
+keeping the channel earned over 30 days. Not judged yet: whether the peer still reaches
+where our flows go (it needs the public graph).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lnpilot.lifecycle.close import COOP_CLOSE_VBYTES
+from lnpilot.store import StoreReader, lifecycle, rebalances
+from lnpilot.store.metrics import channel_metrics
+
+WINDOW = timedelta(days=30)
+
+
+class Verdict(enum.StrEnum):
+    CLOSE = "close"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class AdviseSettings:
+    idle: timedelta = WINDOW
+    min_peer_uptime: float = 0.9
+    fee_rate_sat_per_vbyte: int = 10
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One channel's verdict with every reason behind it and the figures they rest on."""
+
+    scid: str
+    chan_id: int
+    peer_pubkey: str
+    peer_alias: str | None
+    capacity_sat: int
+    verdict: Verdict
+    reasons: list[str]
+    earned_30d_msat: int
+    rebalance_spent_30d_msat: int
+    close_cost_sat: int
+    days_since_last_forward: int | None
+    peer_uptime: float | None
+    watched_days: int | None
+
+
+async def advise(
+    reader: StoreReader, node_id: int, now: datetime, settings: AdviseSettings | None = None
+) -> list[Advice]:
+    """A verdict per open channel: those to close first, then by earnings, lowest first."""
+    settings = settings or AdviseSettings()
+    found = await channel_metrics(reader, node_id, now, windows=[WINDOW])
+    chan_ids = [m.channel.chan_id for m in found if m.channel.chan_id is not None]
+    spent = await rebalances.spent_by_channel(reader, node_id, chan_ids, now - WINDOW)
+    seen = await lifecycle.first_seen(reader, node_id)
+    close_cost_sat = settings.fee_rate_sat_per_vbyte * COOP_CLOSE_VBYTES
+    advice = []
+    for m in found:
+        c = m.channel
+        if c.chan_id is None or c.scid is None:
+            continue
+        earned = m.windows[0].fees_earned_msat
+        cost = spent.get(c.chan_id, 0)
+        first = seen.get(c.chan_id)
+        watched = now - first if first is not None else None
+        against = []
+        if m.days_since_last_forward is None and watched is not None and watched >= settings.idle:
+            against.append(f"idle: no forward in {settings.idle.days} days")
+        if cost > earned:
+            against.append(
+                f"costs more than it earns: rebalancing paid {cost // 1000:,} sat into it, it "
+                f"earned {earned // 1000:,} sat over {WINDOW.days} days"
+            )
+        if m.peer_uptime is not None and m.peer_uptime < settings.min_peer_uptime:
+            against.append(
+                f"unreliable peer: connected {m.peer_uptime:.0%} of the last 7 days "
+                f"(below {settings.min_peer_uptime:.0%})"
+            )
+        weighed = (
+            f"closing costs about {close_cost_sat:,} sat on chain "
+            f"({settings.fee_rate_sat_per_vbyte} sat/vB); it earned {earned // 1000:,} sat "
+            f"in {WINDOW.days} days"
+        )
+        if against:
+            verdict, reasons = Verdict.CLOSE, [*against, weighed]
+        else:
+            kept = _for(m.windows[0].forwards_out, watched, m.peer_uptime)
+            verdict, reasons = Verdict.KEEP, [*kept, weighed]
+        advice.append(
+            Advice(
+                scid=c.scid,
+                chan_id=c.chan_id,
+                peer_pubkey=c.peer_pubkey,
+                peer_alias=c.peer_alias,
+                capacity_sat=c.capacity_sat,
+                verdict=verdict,
+                reasons=reasons,
+                earned_30d_msat=earned,
+                rebalance_spent_30d_msat=cost,
+                close_cost_sat=close_cost_sat,
+                days_since_last_forward=m.days_since_last_forward,
+                peer_uptime=m.peer_uptime,
+                watched_days=watched.days if watched is not None else None,
+            )
+        )
+    return sorted(advice, key=lambda a: (a.verdict != Verdict.CLOSE, a.earned_30d_msat))
+
+
+def _for(forwards_out: int, watched: timedelta | None, uptime: float | None) -> list[str]:
+    reasons = []
+    if forwards_out:
+        reasons.append(f"routes: {forwards_out} forwards out in {WINDOW.days} days")
+    elif watched is None or watched < WINDOW:
+        reasons.append(f"young: watched {watched.days if watched else 0} days, too soon to judge")
+    else:
+        reasons.append("forwards in only; no reason to close found")
+    reliable = f"peer connected {uptime:.0%} of 7 days" if uptime is not None else None
+    reasons.append(f"{reliable or 'peer uptime not known yet'}; not costing more than it earns")
+    return reasons

@@ -1,0 +1,403 @@
+"""Whom to open a channel to, and how large: candidates from the public graph, explained.
+
+Each node of the graph that is not us and not already our peer is scored on five parts,
+each from 0 to 1, and the score is their weighted sum (``WEIGHTS``), so the ranking
+explains itself:
+
+- **capacity**: its public capacity, on a log scale from 1M sat (0) to 1B sat (1);
+- **channels**: how many public channels it has, up to 50 (1);
+- **freshness**: how recent its gossip is (our uptime proxy for a node we have no channel
+  with): 1 within a day, falling to 0 at 14 days;
+- **fees**: the median fee rate it charges on its channels, what our payments and
+  forwards through it would pay: 0 ppm is 1, 1000 ppm or more is 0;
+- **reach**: the share of our peers that do *not* already have a channel with it: a node
+  our peers reach anyway adds less.
+
+Not scored yet: where our own flows go and fail for lack of liquidity (the store knows the
+channel a forward failed on, not where it was headed).
+
+Capacity sizing: a channel must be worth its on-chain cost, an open and a cooperative close
+(``OPEN_VBYTES`` + ``COOP_CLOSE_VBYTES`` at the fee rate), taken at most ``MAX_COST_SHARE``
+of the capacity; and at least LND's minimum channel size. The budget is split evenly over
+the candidates; when it cannot give each one a channel worth its cost, fewer are proposed.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lnpilot.lifecycle.close import (
+    COOP_CLOSE_VBYTES,
+    Journal,
+    Outcome,
+    PlanState,
+    RunReport,
+    advance,
+    load_plan,
+    store_plan,
+)
+from lnpilot.node.backend import NodeBackend
+from lnpilot.node.models import Channel, Graph, PolicyUpdate
+from lnpilot.store import Store, lifecycle
+from lnpilot.store.lifecycle import Agreement, PlanRecord
+from lnpilot.store.records import JsonValue
+
+#: A funding transaction of one P2WPKH input, the 2-of-2 output and change: about 150 vB.
+OPEN_VBYTES = 150
+#: The on-chain cost of opening and closing may be at most this share of the capacity.
+MAX_COST_SHARE = 0.01
+#: LND refuses smaller channels by default (``minchansize``).
+LND_MIN_CHANNEL_SAT = 20_000
+WEIGHTS = {"capacity": 0.25, "channels": 0.2, "freshness": 0.15, "fees": 0.2, "reach": 0.2}
+_FRESH = timedelta(days=1)
+_STALE = timedelta(days=14)
+
+
+class OpenError(ValueError):
+    """A suggestion or plan that cannot be made as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A node to open to, its score with each part, and the capacity recommended for it."""
+
+    pubkey: str
+    alias: str | None
+    address: str | None
+    score: float
+    parts: dict[str, float]
+    capacity_sat: int
+    num_channels: int
+    median_fee_rate_ppm: int | None
+    peers_reaching: int
+    last_update: datetime | None
+    recommended_capacity_sat: int
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    candidates: list[Candidate]
+    budget_sat: int
+    fee_rate_sat_per_vbyte: int
+    onchain_cost_sat: int
+    min_worth_sat: int
+    reasons: list[str]
+
+
+def min_worth_sat(fee_rate_sat_per_vbyte: int) -> int:
+    """The smallest channel worth its on-chain cost at this fee rate (module docstring)."""
+    cost = fee_rate_sat_per_vbyte * (OPEN_VBYTES + COOP_CLOSE_VBYTES)
+    return max(LND_MIN_CHANNEL_SAT, math.ceil(cost / MAX_COST_SHARE))
+
+
+def suggest(
+    graph: Graph,
+    our_pubkey: str,
+    channels: list[Channel],
+    now: datetime,
+    *,
+    budget_sat: int,
+    count: int,
+    fee_rate_sat_per_vbyte: int,
+) -> Suggestion:
+    """The ``count`` best candidates, each sized within ``budget_sat``."""
+    if count < 1:
+        raise OpenError(f"count {count}: give at least 1")
+    if fee_rate_sat_per_vbyte < 1:
+        raise OpenError(f"fee rate {fee_rate_sat_per_vbyte} sat/vB: give at least 1")
+    smallest = min_worth_sat(fee_rate_sat_per_vbyte)
+    affordable = budget_sat // smallest
+    if affordable < 1:
+        raise OpenError(
+            f"a budget of {budget_sat:,} sat is below the smallest channel worth its on-chain "
+            f"cost ({smallest:,} sat at {fee_rate_sat_per_vbyte} sat/vB): raise the budget"
+        )
+    peers = {c.peer_pubkey for c in channels}
+    neighbours: dict[str, set[str]] = {}
+    fee_rates: dict[str, list[int]] = {}
+    capacity: dict[str, int] = {}
+    count_of: dict[str, int] = {}
+    for edge in graph.edges:
+        for end, other, policy in (
+            (edge.node1, edge.node2, edge.node1_policy),
+            (edge.node2, edge.node1, edge.node2_policy),
+        ):
+            neighbours.setdefault(end, set()).add(other)
+            capacity[end] = capacity.get(end, 0) + edge.capacity_sat
+            count_of[end] = count_of.get(end, 0) + 1
+            if policy is not None and not policy.disabled:
+                fee_rates.setdefault(end, []).append(policy.fee_rate_ppm)
+    scored = []
+    for node in graph.nodes:
+        if node.pubkey == our_pubkey or node.pubkey in peers or node.pubkey not in neighbours:
+            continue
+        reaching = len(neighbours[node.pubkey] & peers)
+        rates = fee_rates.get(node.pubkey)
+        median = round(statistics.median(rates)) if rates else None
+        age = now - node.last_update if node.last_update else None
+        parts = {
+            "capacity": _clamp((math.log10(max(capacity[node.pubkey], 1)) - 6) / 3),
+            "channels": _clamp(count_of[node.pubkey] / 50),
+            "freshness": 0.0 if age is None else _clamp(1 - (age - _FRESH) / (_STALE - _FRESH)),
+            "fees": 0.0 if median is None else _clamp(1 - median / 1000),
+            "reach": 1 - reaching / len(peers) if peers else 1.0,
+        }
+        score = round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+        scored.append((score, node, parts, median, reaching))
+    scored.sort(key=lambda found: (-found[0], found[1].pubkey))
+    chosen = scored[: min(count, affordable)]
+    each = max(smallest, budget_sat // max(len(chosen), 1))
+    reasons = [
+        f"an open and a close cost about {_cost(fee_rate_sat_per_vbyte):,} sat on chain at "
+        f"{fee_rate_sat_per_vbyte} sat/vB: no channel below {smallest:,} sat "
+        f"(cost at most {MAX_COST_SHARE:.0%} of it)"
+    ]
+    if affordable < count:
+        reasons.append(f"the budget gives {affordable} channel(s) worth their cost, not {count}")
+    return Suggestion(
+        candidates=[
+            Candidate(
+                pubkey=node.pubkey,
+                alias=node.alias,
+                address=node.addresses[0] if node.addresses else None,
+                score=score,
+                parts={name: round(value, 4) for name, value in parts.items()},
+                capacity_sat=capacity[node.pubkey],
+                num_channels=count_of[node.pubkey],
+                median_fee_rate_ppm=median,
+                peers_reaching=reaching,
+                last_update=node.last_update,
+                recommended_capacity_sat=each,
+            )
+            for score, node, parts, median, reaching in chosen
+        ],
+        budget_sat=budget_sat,
+        fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte,
+        onchain_cost_sat=_cost(fee_rate_sat_per_vbyte),
+        min_worth_sat=smallest,
+        reasons=reasons,
+    )
+
+
+def _cost(fee_rate_sat_per_vbyte: int) -> int:
+    return fee_rate_sat_per_vbyte * (OPEN_VBYTES + COOP_CLOSE_VBYTES)
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+# --- the open procedure ------------------------------------------------------------------
+
+OPEN_KIND = "open"
+
+
+class OpenStep(enum.StrEnum):
+    CONNECT = "connect"
+    OPEN = "open"
+    POLICY = "policy"
+    AGREEMENT = "agreement"
+
+
+@dataclass(frozen=True)
+class OpenTerms:
+    """The security and policy parameters set on the channel, and the agreement's words."""
+
+    fee_rate_ppm: int | None = None
+    base_fee_msat: int | None = None
+    inbound_fee_rate_ppm: int | None = None
+    cltv_delta: int | None = None
+    min_htlc_msat: int | None = None
+    max_htlc_msat: int | None = None
+    name: str | None = None
+    note: str | None = None
+    contact: str | None = None
+
+
+async def plan_open(
+    node: NodeBackend,
+    store: Store,
+    node_id: int,
+    peer_pubkey: str,
+    capacity_sat: int,
+    *,
+    by: str,
+    now: datetime,
+    terms: OpenTerms,
+    address: str | None = None,
+    sat_per_vbyte: int | None = None,
+) -> PlanRecord:
+    """Store an open plan: checked against the graph, LND's minimum and the wallet."""
+    if len(peer_pubkey) != 66 or not all(ch in "0123456789abcdef" for ch in peer_pubkey):
+        raise OpenError(f"{peer_pubkey!r} is not a node pubkey (66 lowercase hex digits)")
+    if capacity_sat < LND_MIN_CHANNEL_SAT:
+        raise OpenError(
+            f"capacity {capacity_sat:,} sat is below LND's minimum of {LND_MIN_CHANNEL_SAT:,}"
+        )
+    balance = (await node.onchain_balance()).confirmed_sat
+    if capacity_sat > balance:
+        raise OpenError(
+            f"capacity {capacity_sat:,} sat is above the wallet's confirmed {balance:,} sat"
+        )
+    if terms.cltv_delta is not None and not 18 <= terms.cltv_delta <= 2016:
+        raise OpenError(f"CLTV delta {terms.cltv_delta}: give 18 to 2016 blocks")
+    for name, value in (("fee rate", terms.fee_rate_ppm), ("base fee", terms.base_fee_msat)):
+        if value is not None and value < 0:
+            raise OpenError(f"{name} {value} is negative: give 0 or more")
+    graph = await node.describe_graph()
+    known = {n.pubkey: n for n in graph.nodes}
+    if peer_pubkey not in known and address is None:
+        raise OpenError(
+            f"peer {peer_pubkey} is not in the public graph: give its address (host:port)"
+        )
+    if address is None and not known[peer_pubkey].addresses:
+        raise OpenError(f"peer {peer_pubkey} announces no address: give one (host:port)")
+    host = address or known[peer_pubkey].addresses[0]
+    params: dict[str, JsonValue] = {
+        "capacity_sat": capacity_sat,
+        "address": host,
+        "sat_per_vbyte": sat_per_vbyte,
+        "terms": {k: v for k, v in terms.__dict__.items() if v is not None},
+    }
+    plan = PlanRecord(
+        node_id=node_id,
+        kind=OPEN_KIND,
+        created_at=now,
+        created_by=by,
+        updated_at=now,
+        state=PlanState.PLANNED,
+        next_step=OpenStep.CONNECT,
+        peer_pubkey=peer_pubkey,
+        params=params,
+        basis={"onchain_confirmed_sat": balance},
+    )
+    return await store_plan(
+        store, plan, f"open {capacity_sat:,} sat to {peer_pubkey} at {host}", params
+    )
+
+
+async def run_open(
+    node: NodeBackend,
+    store: Store,
+    plan_id: int,
+    *,
+    by: str,
+    clock: Callable[[], datetime],
+    apply: bool = False,
+) -> RunReport:
+    """Connect, open, set the policy once the channel confirms, store the agreement."""
+    plan = await load_plan(store, plan_id, OPEN_KIND, OpenError)
+    journal = Journal(store, plan_id, by, clock, [])
+    if plan.next_step is None:
+        return RunReport(plan, journal.written)
+    terms = plan.params.get("terms")
+    agreed = dict(terms) if isinstance(terms, dict) else {}
+    capacity = int(str(plan.params["capacity_sat"]))
+    if not apply:
+        await journal(
+            plan.next_step,
+            Outcome.DRY_RUN,
+            f"would connect to {plan.peer_pubkey}, open {capacity:,} sat, set {agreed or 'no'} "
+            "terms once it confirms and store the agreement (dry run: nothing sent)",
+        )
+        return RunReport(plan, journal.written)
+    while plan.next_step is not None:
+        step = OpenStep(plan.next_step)
+        now = clock()
+        if step is OpenStep.CONNECT:
+            peers = {p.pubkey for p in await node.list_peers()}
+            if plan.peer_pubkey in peers:
+                await journal(step, Outcome.DONE, "connected already")
+            else:
+                await node.connect_peer(plan.peer_pubkey, str(plan.params["address"]))
+                await journal(step, Outcome.DONE, f"connected to {plan.params['address']}")
+            plan = await advance(store, plan, now, PlanState.RUNNING, OpenStep.OPEN)
+        elif step is OpenStep.OPEN:
+            balance = (await node.onchain_balance()).confirmed_sat
+            if capacity > balance:
+                await journal(
+                    step, Outcome.REFUSED, f"the wallet holds {balance:,} sat now: make a new plan"
+                )
+                plan = await advance(store, plan, now, PlanState.STALE, None)
+                break
+            rate = plan.params.get("sat_per_vbyte")
+            point = await node.open_channel(
+                plan.peer_pubkey, capacity, sat_per_vbyte=rate if isinstance(rate, int) else None
+            )
+            await journal(step, Outcome.DONE, f"funding sent: channel point {point}")
+            plan = await advance(
+                store,
+                plan,
+                now,
+                PlanState.RUNNING,
+                OpenStep.POLICY,
+                {**plan.result, "channel_point": point},
+            )
+        elif step is OpenStep.POLICY:
+            point = str(plan.result["channel_point"])
+            channel = next(
+                (c for c in await node.list_channels() if c.channel_point == point), None
+            )
+            if channel is None:
+                await journal(step, Outcome.WAITING, "the funding is not confirmed yet")
+                break
+            update = PolicyUpdate(
+                base_fee_msat=_maybe(agreed, "base_fee_msat"),
+                fee_rate_ppm=_maybe(agreed, "fee_rate_ppm"),
+                inbound_fee_rate_ppm=_maybe(agreed, "inbound_fee_rate_ppm"),
+                min_htlc_msat=_maybe(agreed, "min_htlc_msat"),
+                max_htlc_msat=_maybe(agreed, "max_htlc_msat"),
+                cltv_delta=_maybe(agreed, "cltv_delta"),
+            )
+            if update.needed_capabilities():
+                await node.update_policy(channel, update)
+                reason = "set right after the open (LND's open takes none of them)"
+            else:
+                reason = "no policy agreed: the node's defaults stay"
+            await journal(step, Outcome.DONE, reason, scid=channel.scid)
+            plan = await advance(
+                store,
+                plan,
+                now,
+                PlanState.RUNNING,
+                OpenStep.AGREEMENT,
+                {**plan.result, "scid": channel.scid, "chan_id": channel.chan_id},
+            )
+        else:
+            chan_id = plan.result.get("chan_id")
+            async with store.transaction() as tx:
+                await lifecycle.add_agreement(
+                    tx,
+                    Agreement(
+                        node_id=plan.node_id,
+                        peer_pubkey=plan.peer_pubkey,
+                        created_at=now,
+                        channel_point=str(plan.result["channel_point"]),
+                        chan_id=chan_id if isinstance(chan_id, int) else None,
+                        name=_text(agreed, "name"),
+                        note=_text(agreed, "note"),
+                        contact=_text(agreed, "contact"),
+                        terms={k: v for k, v in agreed.items() if k not in _WORDS},
+                    ),
+                )
+            await journal(step, Outcome.DONE, "agreement stored")
+            plan = await advance(store, plan, now, PlanState.DONE, None)
+    return RunReport(plan, journal.written)
+
+
+_WORDS = ("name", "note", "contact")
+
+
+def _maybe(terms: dict[str, JsonValue], name: str) -> int | None:
+    value = terms.get(name)
+    return value if isinstance(value, int) else None
+
+
+def _text(terms: dict[str, JsonValue], name: str) -> str | None:
+    value = terms.get(name)
+    return value if isinstance(value, str) else None

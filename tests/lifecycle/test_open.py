@@ -1,0 +1,79 @@
+"""The open procedure on the simulated node through its LND face: planned with its checks,
+dry run, then connect → open → (confirmation) → policy set → agreement stored, read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from lnpilot.lifecycle.open import OpenError, OpenTerms, plan_open, run_open
+from lnpilot.store import Store, lifecycle
+
+from .conftest import Sim
+from .test_open_suggest import _grow
+
+
+async def test_open_sets_the_agreed_policy_and_stores_the_agreement(sim: Sim, store: Store) -> None:
+    hub = _grow(sim)["hub"]
+    node_id = (await sim.collector(store).cycle()).node_id
+    terms = OpenTerms(
+        fee_rate_ppm=250,
+        base_fee_msat=0,
+        cltv_delta=80,
+        min_htlc_msat=5_000,
+        name="hub",
+        contact="ops@hub.example",
+    )
+    for peer, capacity, words in (
+        ("zz", 500_000, "is not a node pubkey"),
+        (hub, 10_000, "below LND's minimum of 20,000"),
+        (hub, 50_000_000, "above the wallet's confirmed"),
+        ("02" + "ab" * 32, 500_000, "not in the public graph: give its address"),
+    ):
+        with pytest.raises(OpenError, match=words):
+            await plan_open(
+                sim.lnd, store, node_id, peer, capacity, by="op", now=sim.now, terms=terms
+            )
+
+    plan = await plan_open(
+        sim.lnd,
+        store,
+        node_id,
+        hub,
+        500_000,
+        by="op",
+        now=sim.now,
+        terms=terms,
+        address="hub.example:9735",
+    )
+    assert plan.id is not None
+    dry = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now)
+    assert [s.outcome for s in dry.steps] == ["dry_run"]
+    first = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now, apply=True)
+    assert [(s.step, s.outcome) for s in first.steps] == [
+        ("connect", "done"),
+        ("open", "done"),
+        ("policy", "waiting"),
+    ]
+    again = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now, apply=True)
+    assert [(s.step, s.outcome) for s in again.steps] == [("policy", "waiting")]  # not twice
+    for _ in range(10):
+        sim.mine()
+    done = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now, apply=True)
+    assert [(s.step, s.outcome) for s in done.steps] == [("policy", "done"), ("agreement", "done")]
+    assert done.finished
+
+    point = done.plan.result["channel_point"]
+    [channel] = [c for c in await sim.lnd.list_channels() if c.channel_point == point]
+    [read] = await sim.lnd.get_policies([channel])
+    assert read.local_policy is not None
+    assert (read.local_policy.fee_rate_ppm, read.local_policy.cltv_delta) == (250, 80)
+    assert read.local_policy.min_htlc_msat == 5_000
+    async with store.read() as reader:
+        [agreement] = await lifecycle.agreements(reader, node_id, str(point))
+    assert (agreement.name, agreement.contact) == ("hub", "ops@hub.example")
+    assert agreement.terms == {
+        "fee_rate_ppm": 250,
+        "base_fee_msat": 0,
+        "cltv_delta": 80,
+        "min_htlc_msat": 5_000,
+    }
