@@ -14,7 +14,17 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from lnpilot.api.deps import UNPROCESSABLE, Admin, NodeId, Reader, ServicesDep, StoreId, audited
+from lnpilot.api.deps import (
+    SCID_PATTERN,
+    UNPROCESSABLE,
+    Admin,
+    NodeId,
+    Reader,
+    ServicesDep,
+    StoreId,
+    audited,
+    errors,
+)
 from lnpilot.lifecycle.advise import Advice, AdviseSettings, advise
 from lnpilot.lifecycle.close import (
     DEFAULT_HTLC_DEADLINE,
@@ -28,13 +38,13 @@ from lnpilot.node.backend import NodeError
 from lnpilot.store import lifecycle
 from lnpilot.store.lifecycle import PlanRecord, StepRecord
 
-router = APIRouter(prefix="/close", tags=["channel lifecycle"])
+router = APIRouter(prefix="/close", tags=["channel lifecycle"], responses=errors(401, 422))
 
 
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scid: str = Field(examples=["800000x3x0"])
+    scid: str = Field(pattern=SCID_PATTERN, examples=["800000x3x0"])
     sat_per_vbyte: int | None = Field(
         default=None, ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB
     )
@@ -57,7 +67,11 @@ class PlanOut:
     journal: list[StepRecord]
 
 
-@router.get("/advice", summary="Which channels should close and why; keep, with its reasons")
+@router.get(
+    "/advice",
+    summary="Which channels should close and why; keep, with its reasons",
+    responses=errors(503),
+)
 async def advice(
     services: ServicesDep,
     node_id: NodeId,
@@ -75,18 +89,22 @@ async def advice(
         )
 
 
-@router.get("/plans", summary="Close plans, newest first")
+@router.get("/plans", summary="Close plans, newest first", responses=errors(503))
 async def plans(services: ServicesDep, node_id: NodeId, _: Reader) -> list[PlanRecord]:
     async with services.store.read() as reader:
         return [p for p in await lifecycle.plans(reader, node_id) if p.kind == "close"]
 
 
-@router.get("/plans/{plan_id}", summary="One close plan with its journal")
+@router.get("/plans/{plan_id}", summary="One close plan with its journal", responses=errors(404))
 async def plan_detail(services: ServicesDep, _: Reader, plan_id: StoreId) -> PlanOut:
     return await _plan_out(services, plan_id)
 
 
-@router.post("/plans", summary="Store a close plan; nothing is sent to the node")
+@router.post(
+    "/plans",
+    summary="Store a close plan; nothing is sent to the node",
+    responses=errors(403, 503),
+)
 async def make_plan(services: ServicesDep, node_id: NodeId, token: Admin, body: PlanIn) -> PlanOut:
     async with audited(services, token, "close.plan", body.scid) as detail:
         try:
@@ -108,8 +126,13 @@ async def make_plan(services: ServicesDep, node_id: NodeId, token: Admin, body: 
         return await _plan_out(services, plan.id)
 
 
-@router.post("/plans/{plan_id}/run", summary="Take the plan's next steps (dry run unless apply)")
+@router.post(
+    "/plans/{plan_id}/run",
+    summary="Take the plan's next steps (dry run unless apply)",
+    responses=errors(403, 404, 409),
+)
 async def run_plan(services: ServicesDep, token: Admin, plan_id: StoreId, body: RunIn) -> PlanOut:
+    await _plan_out(services, plan_id)  # 404 for a plan that is not there, before the audit
     action = "close.run" if body.apply else "close.dry_run"
     async with audited(services, token, action, str(plan_id)) as detail:
         try:
