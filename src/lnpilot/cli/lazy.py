@@ -40,7 +40,7 @@ class Lazy:
         if isinstance(found, typer.Typer):
             command: click.Command = typer.main.get_group(found)
         else:
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)  # as the app: no completion options
             single.command(self.name)(found)
             command = typer.main.get_command(single)
         command.name = self.name
