@@ -113,3 +113,41 @@ async def test_usage_and_outage_exit_codes(cli: Cli) -> None:
     assert down.code == 1
     assert down.stderr.splitlines()[-1].startswith("LndRestError: GET /v1/getinfo: ")
     assert (await cli("channels", "--node", cli.sim.nodes["ours"])).code == 1  # not collected
+
+
+async def _lnpilot(workdir: Path, *args: str) -> Run:
+    """lnpilot with no LNPILOT_ variable: only the files configure it."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("lnpilot")),
+        *args,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+async def test_init_checks_lnd_and_writes_a_config_that_collects(cli: Cli) -> None:
+    """``lnpilot init`` with LND only: the macaroon is tried on the node, and the written
+    configuration alone reads the node."""
+    work = cli.workdir
+    (work / "lnpilot.macaroon").write_text(MACAROON)
+    args = ["--lnbits-url", "http://127.0.0.1:9", "--lnd-rest-url", cli.sim.face.url]
+    done = await _lnpilot(
+        work, "init", "--dir", "node", *args, "--macaroon-file", "lnpilot.macaroon"
+    )
+    assert done.code == 0, done.stderr
+    assert "ok LND: node" in done.stdout
+    assert "Node backends: lnd-rest." in done.stdout
+    (work / "bad.macaroon").write_text("0201" + "00" * 8)
+    refused = await _lnpilot(
+        work, "init", "--dir", "other", *args, "--macaroon-file", "bad.macaroon"
+    )
+    assert refused.code == 2 and "nothing written" in refused.stderr
+    assert not (work / "other").exists()
+
+    [cycle] = (await _lnpilot(work, "-c", "node/lnpilot.toml", "collect", "--json")).json()
+    assert cycle["channels"] > 0

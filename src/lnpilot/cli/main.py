@@ -19,6 +19,12 @@ from lnpilot.cli.lazy import Lazy, lazy_group
 #: first help line, copied here so the listing imports nothing; a test keeps them equal.
 COMMANDS = (
     Lazy(
+        "init",
+        "lnpilot.cli.init:init",
+        "Check the LNbits (and LND) credentials live and write lnpilot.toml, fees.toml, "
+        "alerts.toml.",
+    ),
+    Lazy(
         "pay",
         "lnpilot.cli.pay:pay",
         "Pay an invoice (needs the admin key). Asks before paying unless --yes.",

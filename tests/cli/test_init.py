@@ -1,0 +1,85 @@
+"""``lnpilot init`` against a real LNbits: each credential checked live, files written only
+when every check passed, and the written configuration works at once."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from lnpilot.fees import parse_policy
+from lnpilot.service.alerts_file import load_alerts_file
+from lnpilot.testing import LNbitsServer
+
+from .conftest import Cli, NewWallet, json_of
+
+
+def test_init_checks_the_keys_and_writes_a_working_configuration(
+    cli: Cli, tmp_path: Path, lnbits_server: LNbitsServer, new_wallet: NewWallet
+) -> None:
+    keys = new_wallet(1_000)
+    done = cli(
+        "init",
+        "--lnbits-url",
+        lnbits_server.url,
+        "--invoice-key",
+        keys.inkey,
+        "--admin-key",
+        keys.adminkey,
+    )
+    assert done.exit_code == 0, done.output
+    assert "ok invoice key: wallet" in done.stdout and "1,000 sat" in done.stdout
+    assert "ok admin key:" in done.stdout
+    assert "Node: none configured" in done.stdout  # says what the keys alone cannot do
+    config = tmp_path / "lnpilot.toml"
+    for private in (config, tmp_path / "secrets" / "lnbits-admin-key"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert keys.adminkey not in config.read_text()  # secrets live in their files
+    assert "fees_apply = false" in config.read_text()
+    parse_policy((tmp_path / "fees.toml").read_text(), "fees.toml")
+    load_alerts_file(tmp_path / "alerts.toml")
+
+    shown = json_of(cli("wallet", "show", "--json"))  # the written file is ./lnpilot.toml
+    assert shown["balance_msat"] == 1_000_000
+
+    again = cli("init", "--lnbits-url", lnbits_server.url, "--invoice-key", keys.inkey)
+    assert again.exit_code == 2 and "--force overwrites them" in again.stderr
+
+
+def test_init_checks_the_login_and_says_what_the_node_api_gives(
+    cli: Cli, tmp_path: Path, lnbits_server: LNbitsServer
+) -> None:
+    superuser = lnbits_server.superuser
+    done = cli(
+        "init",
+        "--lnbits-url",
+        lnbits_server.url,
+        "--username",
+        superuser.username,
+        "--password",
+        superuser.password,
+    )
+    assert done.exit_code == 0, done.output
+    assert f"ok login {superuser.username}: superuser" in done.stdout
+    assert "Node backends: lnbits." in done.stdout
+    assert "Not available without a direct LND REST connection" in done.stdout
+    assert "forwarding history" in done.stdout.split("Not available without")[1]
+    assert superuser.password not in (tmp_path / "lnpilot.toml").read_text()
+
+
+def test_a_failed_check_writes_nothing(
+    cli: Cli, tmp_path: Path, lnbits_server: LNbitsServer, new_wallet: NewWallet
+) -> None:
+    keys = new_wallet(0)
+    # An invoice key given as the admin key: LNbits accepts it for reading, so init must
+    # notice it cannot pay.
+    wrong = cli("init", "--lnbits-url", lnbits_server.url, "--admin-key", keys.inkey)
+    assert wrong.exit_code == 2
+    assert "--admin-key is an invoice key" in wrong.stderr and "nothing written" in wrong.stderr
+    unknown = cli("init", "--lnbits-url", lnbits_server.url, "--invoice-key", "0" * 32)
+    assert unknown.exit_code == 2 and "NotFoundError" in unknown.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_without_a_terminal_needs_the_url(cli: Cli, tmp_path: Path) -> None:
+    done = cli("init")
+    assert done.exit_code == 2 and "give --lnbits-url" in done.stderr
