@@ -43,17 +43,7 @@ class Cli:
             "LNPILOT_LND__REST_URL": self.sim.face.url,
             "LNPILOT_LND__MACAROON": MACAROON,
         }
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("lnpilot")),
-            *args,
-            env=env,
-            cwd=self.workdir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode is not None
-        return Run(process.returncode, out.decode(), err.decode())
+        return await _lnpilot(self.workdir, *args, env=env)
 
 
 @pytest.fixture
@@ -115,12 +105,13 @@ async def test_usage_and_outage_exit_codes(cli: Cli) -> None:
     assert (await cli("channels", "--node", cli.sim.nodes["ours"])).code == 1  # not collected
 
 
-async def _lnpilot(workdir: Path, *args: str) -> Run:
-    """lnpilot with no LNPILOT_ variable: only the files configure it."""
+async def _lnpilot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    """lnpilot as its own process; with no ``env``, no LNPILOT_ variable: only the files
+    configure it."""
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("lnpilot")),
         *args,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        env=env or {"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
         cwd=workdir,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
