@@ -82,8 +82,10 @@ async def test_channels_and_one_channel_from_the_store(cli: Cli) -> None:
     week = carol["windows"][str(7 * 86400) + "s"]
     assert week["forwards_out"] == 2 and week["forwards_in"] == 2
     assert carol["state"] == "active" and carol["local_policy"]["fee_rate_ppm"] == 100
+    assert carol["peer_alias"] == "carol"  # from the node's graph, as LND answers it
     table = await cli("channels")
     assert table.code == 0 and "800000x2x0" in table.stdout and "fees 7d" in table.stdout
+    assert "carol" in table.stdout
 
     one = (await cli("channel", "800000x2x0", "--json")).json()
     assert one["chan_id"] == sim.chans["800000x2x0"].chan_id
