@@ -3,7 +3,12 @@ when every check passed, and the written configuration works at once."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import stat
+import sys
+import time
 from pathlib import Path
 
 from lnpilot.fees import parse_policy
@@ -83,3 +88,45 @@ def test_a_failed_check_writes_nothing(
 def test_init_without_a_terminal_needs_the_url(cli: Cli, tmp_path: Path) -> None:
     done = cli("init")
     assert done.exit_code == 2 and "give --lnbits-url" in done.stderr
+
+
+def _expect(fd: int, text: str, seen: list[str]) -> None:
+    """Read the terminal until ``text`` has appeared (the prompt is the signal to answer)."""
+    deadline = time.monotonic() + 60  # only bounds a hang; normal runs answer at once
+    while text not in "".join(seen):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {text!r} in {''.join(seen)!r}"
+        try:
+            seen.append(os.read(fd, 4096).decode(errors="replace"))
+        except OSError:  # the child closed the terminal
+            break
+    assert text in "".join(seen), "".join(seen)
+
+
+def test_init_asks_in_a_terminal_with_hidden_secrets(
+    tmp_path: Path, lnbits_server: LNbitsServer, new_wallet: NewWallet
+) -> None:
+    keys = new_wallet(0)
+    lnpilot = str(Path(sys.executable).with_name("lnpilot"))
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LNPILOT_")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lnpilot init in a terminal
+        os.chdir(tmp_path)
+        os.execve(lnpilot, [lnpilot, "init"], env)  # noqa: S606 (no shell wanted)
+    seen: list[str] = []
+    try:
+        for prompt, answer in (
+            ("LNbits URL", lnbits_server.url),
+            ("Invoice key", keys.inkey),
+            ("Admin key", ""),
+            ("LNbits admin login", ""),
+        ):
+            _expect(fd, prompt, seen)
+            os.write(fd, (answer + "\n").encode())
+        _expect(fd, "Wrote lnpilot.toml", seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, "".join(seen)
+    assert keys.inkey not in "".join(seen)  # typed, not echoed
+    assert (tmp_path / "secrets" / "lnbits-invoice-key").read_text().strip() == keys.inkey
