@@ -6,7 +6,9 @@ run filled; the expected figures are read from that store."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from lnpilot.web.templating import CSP
 
 from .conftest import Served
 
-PAGES = ("/", "/channels", "/fees", "/rebalances", "/alerts")
+PAGES = ("/", "/channels", "/fees", "/rebalances", "/failed", "/alerts")
 
 
 @pytest.fixture
@@ -130,6 +132,23 @@ async def test_the_overview_shows_the_stores_figures(
     for channel in channels:
         table = (await http.get("/dashboard/channels")).text
         assert f'href="/dashboard/channels/{channel.scid}"' in table
+
+
+async def test_the_failed_htlcs_page_counts_the_stores_failures(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    store, now = served.services.store, served.services.clock()
+    async with store.read() as reader:
+        node_id = await reader.node_id(served.filled.pubkey)
+        assert node_id is not None
+        failed = await reader.failed_forwards(node_id, now - timedelta(days=7), now)
+    page = (await http.get("/dashboard/failed")).text
+    assert f"{len(failed)} in all" in page
+    assert failed, "the demo run fails some HTLCs: the page must have rows to show"
+    reasons = Counter(f.failure for f in failed)
+    top, count = reasons.most_common(1)[0]
+    assert re.search(rf"<td>{top}</td><td class=\"num\">{count}</td>", page)
 
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:

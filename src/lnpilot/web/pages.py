@@ -152,6 +152,18 @@ def router(services: Services) -> APIRouter:
             "rebalances.html", view=found, now=seen.now, outage=seen.outage, nav="rebalances"
         )
 
+    @pages.get("/failed", response_class=HTMLResponse)
+    async def failed(seen: Seen) -> HTMLResponse:
+        found = await views.failed_page(store, seen.node_id, seen.now)
+        return render(
+            "failed.html",
+            view=found,
+            scid=views.scid_or_dash,
+            now=seen.now,
+            outage=seen.outage,
+            nav="failed",
+        )
+
     @pages.get("/alerts", response_class=HTMLResponse)
     async def alerts(seen: Seen) -> HTMLResponse:
         found = await views.alerts_page(store, seen.node_id, seen.now)

@@ -14,12 +14,12 @@ whatever the number of channels or of windows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
-from lnpilot.node.models import Channel, ChannelState
+from lnpilot.node.models import Channel, ChannelState, FailedForward, scid_from_chan_id
 from lnpilot.store import (
     ChannelFlows,
     ChannelSeries,
@@ -359,3 +359,68 @@ async def rebalance_page(store: Store, node_id: int, now: datetime) -> Rebalance
         runs = await rebalances.runs(reader, node_id, limit=FEE_RUNS_SHOWN)
         spent_today, spent_since = await rebalances.spending(reader, node_id, [today, since])
     return RebalancePage(now, since, executed[::-1], runs, spent_today, spent_since)
+
+
+#: How far back the failed-HTLC page counts, and how many of the latest it lists.
+FAILED_WINDOW = timedelta(days=7)
+FAILED_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Failed HTLCs of one kind: a reason, or a channel pair (``-`` where LND gave none)."""
+
+    key: str
+    count: int
+    amount_msat: int
+    for_lack_of_liquidity: bool
+
+
+@dataclass(frozen=True)
+class FailedPage:
+    """What LNDg's failed-HTLCs page answers: why forwards failed and through which
+    channels, over :data:`FAILED_WINDOW`, most frequent first, and the latest ones."""
+
+    now: datetime
+    since: datetime
+    total: int
+    by_reason: list[FailureCount]
+    by_channel: list[FailureCount]
+    latest: list[FailedForward]  # newest first
+
+
+def scid_or_dash(chan_id: int | None) -> str:
+    return scid_from_chan_id(chan_id) if chan_id else "-"
+
+
+async def failed_page(store: Store, node_id: int, now: datetime) -> FailedPage:
+    since = now - FAILED_WINDOW
+    async with store.read() as reader:
+        failed = await reader.failed_forwards(node_id, since, now)
+    return FailedPage(
+        now,
+        since,
+        len(failed),
+        _count(failed, lambda f: f.failure),
+        _count(failed, lambda f: f"{scid_or_dash(f.chan_id_in)} → {scid_or_dash(f.chan_id_out)}"),
+        failed[::-1][:FAILED_SHOWN],
+    )
+
+
+def _count(
+    failed: Sequence[FailedForward], key_of: Callable[[FailedForward], str]
+) -> list[FailureCount]:
+    """Counts and amounts per key, most frequent first (ties by key, for a stable page)."""
+    groups: dict[str, list[FailedForward]] = {}
+    for f in failed:
+        groups.setdefault(key_of(f), []).append(f)
+    counts = [
+        FailureCount(
+            key,
+            len(group),
+            sum(f.amt_out_msat or f.amt_in_msat or 0 for f in group),
+            any(f.for_lack_of_liquidity for f in group),
+        )
+        for key, group in groups.items()
+    ]
+    return sorted(counts, key=lambda c: (-c.count, c.key))
