@@ -169,6 +169,9 @@ async def test_history_alert_and_incident_pages_load_cleanly(
     assert served.filled.rebalances > 0
     assert await executed.count() == served.filled.rebalances
     await desktop.shot("dashboard-rebalances.png")
+    await desktop.open(served.url("/peers"))
+    assert await desktop.page.locator("#peers tbody tr").count() >= 1
+    await desktop.shot("dashboard-peers.png")
     await desktop.open(served.url("/failed"))
     assert await desktop.page.locator("#by-reason tbody tr").count() >= 1
     assert await desktop.page.locator("#latest tbody tr").count() >= 1
@@ -186,7 +189,7 @@ async def test_history_alert_and_incident_pages_load_cleanly(
 
 async def test_pages_fit_a_phone_width(phone: Watched, served: Served) -> None:
     scid = served.filled.scids[0]
-    for path in ("/", "/channels", f"/channels/{scid}", "/fees", "/failed", "/alerts"):
+    for path in ("/", "/channels", f"/channels/{scid}", "/peers", "/fees", "/failed", "/alerts"):
         await phone.open(served.url(path))
         overflow = await phone.page.evaluate(
             "document.documentElement.scrollWidth - window.innerWidth"

@@ -19,7 +19,7 @@ from lnpilot.web.templating import CSP
 
 from .conftest import Served
 
-PAGES = ("/", "/channels", "/fees", "/rebalances", "/failed", "/alerts")
+PAGES = ("/", "/channels", "/peers", "/fees", "/rebalances", "/failed", "/alerts")
 
 
 @pytest.fixture
@@ -149,6 +149,23 @@ async def test_the_failed_htlcs_page_counts_the_stores_failures(
     reasons = Counter(f.failure for f in failed)
     top, count = reasons.most_common(1)[0]
     assert re.search(rf"<td>{top}</td><td class=\"num\">{count}</td>", page)
+
+
+async def test_the_peers_page_names_each_peer_by_its_alias(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    store = served.services.store
+    async with store.read() as reader:
+        node_id = await reader.node_id(served.filled.pubkey)
+        assert node_id is not None
+        channels = [c for c in await reader.channels(node_id) if c.scid is not None]
+    page = (await http.get("/dashboard/peers")).text
+    for channel in channels:
+        assert channel.peer_alias, "simnet's face answers aliases from its graph"
+        assert f"<strong>{channel.peer_alias}</strong>" in page
+        assert f'href="/dashboard/channels/{channel.scid}"' in page
+    assert "uptime" in page and " %" in page
 
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:

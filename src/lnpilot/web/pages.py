@@ -152,6 +152,11 @@ def router(services: Services) -> APIRouter:
             "rebalances.html", view=found, now=seen.now, outage=seen.outage, nav="rebalances"
         )
 
+    @pages.get("/peers", response_class=HTMLResponse)
+    async def peers(seen: Seen) -> HTMLResponse:
+        found = await views.peers_page(store, seen.node_id, seen.now)
+        return render("peers.html", view=found, now=seen.now, outage=seen.outage, nav="peers")
+
     @pages.get("/failed", response_class=HTMLResponse)
     async def failed(seen: Seen) -> HTMLResponse:
         found = await views.failed_page(store, seen.node_id, seen.now)

@@ -37,7 +37,9 @@ from lnpilot.store import (
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.metrics import UPTIME_WINDOW
 from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
+from lnpilot.store.uptime import uptime_share_watched
 
 #: Days of forwards and fees the overview charts (one store query each: the page's cost).
 OVERVIEW_DAYS = 14
@@ -424,3 +426,53 @@ def _count(
         for key, group in groups.items()
     ]
     return sorted(counts, key=lambda c: (-c.count, c.key))
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    """One peer across its open channels: fees both ways as ranges (a peer with several
+    channels may price them apart), and its uptime as the channel metrics have it (the
+    share of 7 days it was connected, over the part the collector watched)."""
+
+    pubkey: str
+    alias: str | None
+    channels: list[Channel]
+    capacity_sat: int
+    local_balance_msat: int
+    our_fee_ppm: tuple[int, int] | None  # (lowest, highest) over its channels
+    their_fee_ppm: tuple[int, int] | None
+    uptime: float | None  # 0..1; None before the collector saw the peer
+
+
+@dataclass(frozen=True)
+class PeersPage:
+    now: datetime
+    rows: list[PeerRow]  # most capacity first
+
+
+async def peers_page(store: Store, node_id: int, now: datetime) -> PeersPage:
+    async with store.read() as reader:
+        found = await reader.channels(node_id)
+        events = await reader.peer_events(node_id, EPOCH, now)
+    uptime = uptime_share_watched(events, now - UPTIME_WINDOW, now)
+    by_peer: dict[str, list[Channel]] = {}
+    for channel in found:
+        if channel.state is ChannelState.ACTIVE or channel.state is ChannelState.INACTIVE:
+            by_peer.setdefault(channel.peer_pubkey, []).append(channel)
+    rows = [_peer_row(pubkey, chans, uptime.get(pubkey)) for pubkey, chans in by_peer.items()]
+    return PeersPage(now, sorted(rows, key=lambda r: (-r.capacity_sat, r.pubkey)))
+
+
+def _peer_row(pubkey: str, chans: list[Channel], uptime: float | None) -> PeerRow:
+    ours = [c.local_policy.fee_rate_ppm for c in chans if c.local_policy is not None]
+    theirs = [c.remote_policy.fee_rate_ppm for c in chans if c.remote_policy is not None]
+    return PeerRow(
+        pubkey,
+        next((c.peer_alias for c in chans if c.peer_alias), None),
+        sorted(chans, key=lambda c: c.scid or ""),
+        sum(c.capacity_sat for c in chans),
+        sum(c.local_balance_msat for c in chans),
+        (min(ours), max(ours)) if ours else None,
+        (min(theirs), max(theirs)) if theirs else None,
+        uptime,
+    )
