@@ -13,6 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from lnpilot.store import StoreReader
 from lnpilot.store.tokens import Scope, create_token, revoke_token
 from lnpilot.web import auth
 from lnpilot.web.templating import CSP
@@ -32,6 +33,13 @@ async def signed_in(http: httpx.AsyncClient, served: Served) -> httpx.AsyncClien
     answer = await http.get(served.url("/", token=True))
     assert answer.status_code == 303
     return http
+
+
+async def node_of(reader: StoreReader, served: Served) -> int:
+    """The filled store's id of our node."""
+    node_id = await reader.node_id(served.filled.pubkey)
+    assert node_id is not None
+    return node_id
 
 
 async def test_without_a_token_every_page_sends_to_the_sign_in_form(
@@ -121,11 +129,8 @@ async def test_the_overview_shows_the_stores_figures(
     http: httpx.AsyncClient, served: Served
 ) -> None:
     await signed_in(http, served)
-    store = served.services.store
-    async with store.read() as reader:
-        node_id = await reader.node_id(served.filled.pubkey)
-        assert node_id is not None
-        channels = await reader.channels(node_id)
+    async with served.services.store.read() as reader:
+        channels = await reader.channels(await node_of(reader, served))
     page = (await http.get("/dashboard/")).text
     capacity = sum(c.capacity_sat for c in channels if c.chan_id is not None)
     assert f"{capacity:,}" in page
@@ -140,8 +145,7 @@ async def test_the_failed_htlcs_page_counts_the_stores_failures(
     await signed_in(http, served)
     store, now = served.services.store, served.services.clock()
     async with store.read() as reader:
-        node_id = await reader.node_id(served.filled.pubkey)
-        assert node_id is not None
+        node_id = await node_of(reader, served)
         failed = await reader.failed_forwards(node_id, now - timedelta(days=7), now)
     page = (await http.get("/dashboard/failed")).text
     assert f"{len(failed)} in all" in page
@@ -155,10 +159,8 @@ async def test_the_peers_page_names_each_peer_by_its_alias(
     http: httpx.AsyncClient, served: Served
 ) -> None:
     await signed_in(http, served)
-    store = served.services.store
-    async with store.read() as reader:
-        node_id = await reader.node_id(served.filled.pubkey)
-        assert node_id is not None
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
         channels = [c for c in await reader.channels(node_id) if c.scid is not None]
     page = (await http.get("/dashboard/peers")).text
     for channel in channels:
