@@ -5,6 +5,7 @@ run filled; the expected figures are read from that store."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from lnpilot.store import StoreReader
+from lnpilot.store import StoreReader, rebalances
 from lnpilot.store.tokens import Scope, create_token, revoke_token
 from lnpilot.web import auth
 from lnpilot.web.templating import CSP
@@ -168,6 +169,20 @@ async def test_the_peers_page_names_each_peer_by_its_alias(
         assert f"<strong>{channel.peer_alias}</strong>" in page
         assert f'href="/dashboard/channels/{channel.scid}"' in page
     assert "uptime" in page and " %" in page
+
+
+async def test_the_rebalances_page_says_what_each_run_decided_and_why(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
+        [latest] = await rebalances.runs(reader, node_id, limit=1)
+    page = (await http.get("/dashboard/rebalances")).text
+    assert "budget room (sat)" in page
+    summary = latest.detail.get("summary")
+    assert isinstance(summary, str) and summary
+    assert html.escape(summary, quote=False) in page
 
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:
