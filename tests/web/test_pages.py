@@ -21,7 +21,7 @@ from lnpilot.web.templating import CSP
 
 from .conftest import Served
 
-PAGES = ("/", "/channels", "/peers", "/fees", "/rebalances", "/failed", "/alerts")
+PAGES = ("/", "/channels", "/forwards", "/peers", "/fees", "/rebalances", "/failed", "/alerts")
 
 
 @pytest.fixture
@@ -183,6 +183,39 @@ async def test_the_rebalances_page_says_what_each_run_decided_and_why(
     summary = latest.detail.get("summary")
     assert isinstance(summary, str) and summary
     assert html.escape(summary, quote=False) in page
+
+
+async def test_the_forwards_page_filters_and_pages_in_sql(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    now = served.services.clock()
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
+        week = await reader.forwards(node_id, now - timedelta(days=7), now)
+        channels = {c.chan_id: c for c in await reader.channels(node_id)}
+    page = (await http.get("/dashboard/forwards")).text
+    assert f"{len(week)} forwards in the last 7d" in page
+    assert len(week) > 50, "the demo run routes enough for two pages"
+    assert page.count('<tr><td class="when">') == 50 and 'rel="next"' in page
+    newest = max(week, key=lambda f: f.timestamp_ns)
+    assert newest.timestamp.strftime("%Y-%m-%d %H:%M UTC") in page.split("</tr>")[1]
+
+    busiest = Counter(f.chan_id_out for f in week).most_common(1)[0][0]
+    scid = channels[busiest].scid
+    through = [f for f in week if busiest in (f.chan_id_in, f.chan_id_out)]
+    one = (await http.get(f"/dashboard/forwards?channel={scid}")).text
+    assert f"{len(through)} forwards in the last 7d through {scid}" in one
+    peer = channels[busiest].peer_pubkey
+    theirs = {c for c, ch in channels.items() if ch.peer_pubkey == peer}
+    with_peer = [f for f in week if {f.chan_id_in, f.chan_id_out} & theirs]
+    by_peer = (await http.get(f"/dashboard/forwards?peer={peer}&page=2")).text
+    assert f"{len(with_peer)} forwards in the last 7d with that peer" in by_peer
+    assert 'rel="prev"' in by_peer
+
+    assert (await http.get("/dashboard/forwards?channel=1x1x1")).status_code == 404
+    assert (await http.get("/dashboard/forwards?period=2d")).status_code == 404
+    assert (await http.get("/dashboard/forwards?page=0")).status_code == 404
 
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
-from lnpilot.node.models import Channel, ChannelState, FailedForward, scid_from_chan_id
+from lnpilot.node.models import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.store import (
     ChannelFlows,
     ChannelSeries,
@@ -476,3 +476,67 @@ def _peer_row(pubkey: str, chans: list[Channel], uptime: float | None) -> PeerRo
         (min(theirs), max(theirs)) if theirs else None,
         uptime,
     )
+
+
+#: Forwards per page of the forwards page, and the periods it offers (by URL name).
+FORWARDS_PER_PAGE = 50
+FORWARD_PERIODS: dict[str, timedelta] = {
+    "7d": timedelta(days=7),
+    "1d": timedelta(days=1),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
+
+
+@dataclass(frozen=True)
+class ForwardsPage:
+    """One page of forwards, newest first, paged in SQL; filtered by a channel or a peer."""
+
+    now: datetime
+    period: str
+    channel: str | None  # the scid filtered on
+    peer: str | None  # the pubkey filtered on
+    page: int  # from 1
+    pages: int
+    total: int
+    rows: list[Forward]
+    names: dict[int, str]  # chan_id -> "scid (alias)" for every channel of the node
+    peers: list[tuple[str, str]]  # (pubkey, alias or short pubkey) to filter by
+
+
+async def forwards_page(
+    store: Store,
+    node_id: int,
+    now: datetime,
+    *,
+    period: str,
+    channel: str | None,
+    peer: str | None,
+    page: int,
+) -> ForwardsPage | None:
+    """None when the channel or the peer is not one of the node's."""
+    async with store.read() as reader:
+        channels = await reader.channels(node_id)
+        chan_ids: list[int] | None = None
+        if channel is not None:
+            chan_ids = [c.chan_id for c in channels if c.scid == channel and c.chan_id]
+        elif peer is not None:
+            chan_ids = [c.chan_id for c in channels if c.peer_pubkey == peer and c.chan_id]
+        if chan_ids == []:
+            return None
+        rows, total = await reader.forwards_page(
+            node_id,
+            now - FORWARD_PERIODS[period],
+            now,
+            chan_ids=chan_ids,
+            limit=FORWARDS_PER_PAGE,
+            offset=(page - 1) * FORWARDS_PER_PAGE,
+        )
+    names = {
+        c.chan_id: c.scid + (f" ({c.peer_alias})" if c.peer_alias else "")
+        for c in channels
+        if c.chan_id is not None and c.scid is not None
+    }
+    peers = sorted({(c.peer_pubkey, c.peer_alias or c.peer_pubkey[:16]) for c in channels})
+    pages = max(1, -(-total // FORWARDS_PER_PAGE))
+    return ForwardsPage(now, period, channel, peer, page, pages, total, rows, names, peers)
