@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import stat
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -103,6 +105,20 @@ def _expect(fd: int, text: str, seen: list[str]) -> None:
     assert text in "".join(seen), "".join(seen)
 
 
+def _echo_off(fd: int, seen: list[str]) -> None:
+    """Wait until the program has turned the terminal's echo off for a hidden answer.
+
+    click prints a hidden prompt before getpass turns echo off, and getpass discards what
+    was typed until then: answering on the prompt's text alone loses the answer when the
+    program is slower than the test. The terminal's own state is the signal."""
+    deadline = time.monotonic() + 60  # only bounds a hang
+    while termios.tcgetattr(fd)[3] & termios.ECHO:
+        assert time.monotonic() < deadline, "".join(seen)
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            seen.append(os.read(fd, 4096).decode(errors="replace"))
+
+
 def test_init_asks_in_a_terminal_with_hidden_secrets(
     tmp_path: Path, lnbits_server: LNbitsServer, new_wallet: NewWallet
 ) -> None:
@@ -115,15 +131,20 @@ def test_init_asks_in_a_terminal_with_hidden_secrets(
         os.execve(lnpilot, [lnpilot, "init"], env)  # noqa: S606 (no shell wanted)
     seen: list[str] = []
     try:
-        for prompt, answer in (
-            ("LNbits URL", lnbits_server.url),
-            ("Invoice key", keys.inkey),
-            ("Admin key", ""),
-            ("LNbits admin login", ""),
+        for prompt, answer, hidden in (
+            ("LNbits URL", lnbits_server.url, False),
+            ("Invoice key", keys.inkey, True),
+            ("Admin key", "", True),
+            ("LNbits admin login", "", False),
         ):
             _expect(fd, prompt, seen)
+            if hidden:
+                _echo_off(fd, seen)
             os.write(fd, (answer + "\n").encode())
         _expect(fd, "Wrote lnpilot.toml", seen)
+    except BaseException:  # it may wait for an answer that will not come: end it
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
