@@ -8,7 +8,7 @@ LNBITS_VERSION := 1.6.2
 LNBITS_VENV := .cache/lnbits-$(LNBITS_VERSION)
 LNBITS_STAMP := $(LNBITS_VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus chromium clean
+.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus chromium dist clean
 
 venv: $(STAMP)
 
@@ -66,6 +66,12 @@ lint: venv
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+
+# The sdist and, built from it (so the sdist is known complete), the wheel, into $(DIST).
+# build fetches setuptools for its isolated build environment from the package index.
+DIST ?= dist
+dist: venv
+	$(BIN)/python -m build --outdir $(DIST) .
 
 api-coverage: venv
 	$(BIN)/python scripts/api_coverage.py

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -41,11 +41,12 @@ from lnpilot.base.tomlfile import (
 )
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN
-from lnpilot.node.backend import NodeBackend
-from lnpilot.node.composite import CompositeNode
-from lnpilot.node.lnbits_node import LNbitsNode
-from lnpilot.node.lnd_rest import LndRest
-from lnpilot.store.levels import Retention
+
+if TYPE_CHECKING:
+    # Imported where used: every command reads the configuration, and the store package
+    # brings SQLAlchemy and Alembic, which `lnpilot --help` or `wallet show` never need.
+    from lnpilot.node.composite import CompositeNode
+    from lnpilot.store.levels import Retention
 
 ENV_PREFIX = "LNPILOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -224,13 +225,15 @@ class LoggingSettings(StrictModel):
 class ApiSettings(StrictModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
-    It listens on localhost unless told otherwise. ``/metrics`` asks for a read token like
-    the API (Prometheus sends it as a bearer token) unless ``metrics_public = true``.
+    It listens on localhost unless told otherwise, on port 8181 by default: not 8080, which
+    is LND's REST port and often taken on the very machine lnpilot runs on. ``/metrics``
+    asks for a read token like the API (Prometheus sends it as a bearer token) unless
+    ``metrics_public = true``.
     """
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65_535)
+    port: int = Field(default=8181, ge=0, le=65_535)
     metrics_public: bool = False
 
 
@@ -366,6 +369,8 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
 
 def retention_of(settings: Settings) -> Retention:
     """The store's retention as ``[retention]`` configures it."""
+    from lnpilot.store.levels import Retention
+
     section = settings.retention
     if not section.archive:
         return Retention()
@@ -398,6 +403,11 @@ def make_node(settings: Settings, client: LNbitsClient | None = None) -> Composi
     """The node backends in preference order: direct LND first (it can do everything and
     LNbits' fee updates reset the CLTV delta), then the LNbits node API when a login is
     configured for it."""
+    from lnpilot.node.backend import NodeBackend
+    from lnpilot.node.composite import CompositeNode
+    from lnpilot.node.lnbits_node import LNbitsNode
+    from lnpilot.node.lnd_rest import LndRest
+
     backends: list[NodeBackend] = []
     if settings.lnd is not None:
         lnd = settings.lnd
@@ -413,4 +423,20 @@ def make_node(settings: Settings, client: LNbitsClient | None = None) -> Composi
     lnbits = settings.lnbits
     if lnbits.access_token is not None or (lnbits.username and lnbits.password is not None):
         backends.append(LNbitsNode(client or make_client(settings)))
+    if not backends:
+        # The invoice and admin keys reach wallets only: LNbits' node API wants a login.
+        # Say exactly which keys would give a node, since [lnbits] alone looks configured.
+        half = (
+            "lnbits.username is set but lnbits.password (or password_file) is not"
+            if lnbits.username
+            else "lnbits.password is set but lnbits.username is not"
+            if lnbits.password is not None
+            else "[lnbits] has wallet keys only"
+        )
+        raise ValueError(
+            f"no node backend: [lnd] is not configured and {half}; LNbits' node API needs "
+            "lnbits.username with lnbits.password (or password_file), or lnbits.access_token "
+            "(or access_token_file), of an LNbits admin (the superuser to change fees); or "
+            "configure [lnd] rest_url and macaroon_file (docs/node-backends.md)"
+        )
     return CompositeNode(backends)

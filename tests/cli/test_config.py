@@ -196,17 +196,23 @@ def test_cli_invalid_toml(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
+    """As copied, with no secrets file made yet (tests/cli/test_start.py runs commands on it);
+    its commented admin_key_file line works once uncommented."""
     example = Path(__file__).resolve().parents[2] / "lnpilot.example.toml"
-    config = write(tmp_path / "lnpilot.toml", example.read_text(encoding="utf-8"))
+    text = example.read_text(encoding="utf-8")
+    settings = load_settings(write(tmp_path / "lnpilot.toml", text))
+    assert settings.lnbits.admin_key is None
     (tmp_path / "secrets").mkdir()
     write(tmp_path / "secrets" / "lnbits-admin-key", SECRET)
-    settings = load_settings(config)
-    assert settings.lnbits.admin_key is not None
-    assert settings.lnbits.admin_key.get_secret_value() == SECRET
+    line = '# admin_key_file = "secrets/lnbits-admin-key"'
+    assert line in text
+    with_file = load_settings(write(tmp_path / "lnpilot.toml", text.replace(line, line[2:])))
+    assert with_file.lnbits.admin_key is not None
+    assert with_file.lnbits.admin_key.get_secret_value() == SECRET
     assert settings.data_dir == tmp_path / "data"
     assert settings.lnd is None  # optional, shown commented out
     assert not settings.service.fees_apply and not settings.service.rebalance_apply
-    assert (settings.api.host, settings.api.port) == ("127.0.0.1", 8080)
+    assert (settings.api.host, settings.api.port) == ("127.0.0.1", 8181)
 
 
 def test_lnd_section_reads_a_binary_macaroon_file_as_hex(tmp_path: Path) -> None:

@@ -43,17 +43,7 @@ class Cli:
             "LNPILOT_LND__REST_URL": self.sim.face.url,
             "LNPILOT_LND__MACAROON": MACAROON,
         }
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("lnpilot")),
-            *args,
-            env=env,
-            cwd=self.workdir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode is not None
-        return Run(process.returncode, out.decode(), err.decode())
+        return await _lnpilot(self.workdir, *args, env=env)
 
 
 @pytest.fixture
@@ -92,8 +82,10 @@ async def test_channels_and_one_channel_from_the_store(cli: Cli) -> None:
     week = carol["windows"][str(7 * 86400) + "s"]
     assert week["forwards_out"] == 2 and week["forwards_in"] == 2
     assert carol["state"] == "active" and carol["local_policy"]["fee_rate_ppm"] == 100
+    assert carol["peer_alias"] == "carol"  # from the node's graph, as LND answers it
     table = await cli("channels")
     assert table.code == 0 and "800000x2x0" in table.stdout and "fees 7d" in table.stdout
+    assert "carol" in table.stdout
 
     one = (await cli("channel", "800000x2x0", "--json")).json()
     assert one["chan_id"] == sim.chans["800000x2x0"].chan_id
@@ -106,10 +98,49 @@ async def test_channels_and_one_channel_from_the_store(cli: Cli) -> None:
 
 
 async def test_usage_and_outage_exit_codes(cli: Cli) -> None:
-    assert (await cli("collect")).code == 2  # neither --once nor --every
+    assert (await cli("collect", "--once", "--every", "1m")).code == 2  # one or the other
     assert (await cli("collect", "--every", "soon")).code == 2
     cli.sim.stop_face()
-    down = await cli("collect", "--once")
+    down = await cli("collect")  # one reading is the default
     assert down.code == 1
     assert down.stderr.splitlines()[-1].startswith("LndRestError: GET /v1/getinfo: ")
     assert (await cli("channels", "--node", cli.sim.nodes["ours"])).code == 1  # not collected
+
+
+async def _lnpilot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    """lnpilot as its own process; with no ``env``, no LNPILOT_ variable: only the files
+    configure it."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("lnpilot")),
+        *args,
+        env=env or {"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+async def test_init_checks_lnd_and_writes_a_config_that_collects(cli: Cli) -> None:
+    """``lnpilot init`` with LND only: the macaroon is tried on the node, and the written
+    configuration alone reads the node."""
+    work = cli.workdir
+    (work / "lnpilot.macaroon").write_text(MACAROON)
+    args = ["--lnbits-url", "http://127.0.0.1:9", "--lnd-rest-url", cli.sim.face.url]
+    done = await _lnpilot(
+        work, "init", "--dir", "node", *args, "--macaroon-file", "lnpilot.macaroon"
+    )
+    assert done.code == 0, done.stderr
+    assert "ok LND: node" in done.stdout
+    assert "Node backends: lnd-rest." in done.stdout
+    (work / "bad.macaroon").write_text("0201" + "00" * 8)
+    refused = await _lnpilot(
+        work, "init", "--dir", "other", *args, "--macaroon-file", "bad.macaroon"
+    )
+    assert refused.code == 2 and "nothing written" in refused.stderr
+    assert not (work / "other").exists()
+
+    [cycle] = (await _lnpilot(work, "-c", "node/lnpilot.toml", "collect", "--json")).json()
+    assert cycle["channels"] > 0

@@ -477,6 +477,8 @@ def take_tour(sim: Sim, tour: Tour) -> None:
     tour.call("GET", "/v1/channels", "/v1/channels")
     peer = base64.urlsafe_b64encode(bytes.fromhex(carol)).decode()
     tour.call("GET", "/v1/channels", f"/v1/channels?peer={peer}")
+    named = tour.call("GET", "/v1/channels", "/v1/channels?peer_alias_lookup=true")
+    assert all(c["peer_alias"] for c in named["channels"])  # each peer's alias from the graph
     subscribe = "/v1/channels/backup/subscribe"
     with tour.stream("GET", subscribe, subscribe) as read_backup:
         tour.call(

@@ -169,6 +169,20 @@ async def test_history_alert_and_incident_pages_load_cleanly(
     assert served.filled.rebalances > 0
     assert await executed.count() == served.filled.rebalances
     await desktop.shot("dashboard-rebalances.png")
+    await desktop.open(served.url("/forwards"))
+    assert await desktop.page.locator("#forwards tbody tr").count() == 50
+    await desktop.page.select_option("select[name=period]", "30d")
+    await desktop.page.click("form.filters button")
+    await desktop.page.wait_for_load_state("load")
+    assert "period=30d" in desktop.page.url
+    await desktop.shot("dashboard-forwards.png")
+    await desktop.open(served.url("/peers"))
+    assert await desktop.page.locator("#peers tbody tr").count() >= 1
+    await desktop.shot("dashboard-peers.png")
+    await desktop.open(served.url("/failed"))
+    assert await desktop.page.locator("#by-reason tbody tr").count() >= 1
+    assert await desktop.page.locator("#latest tbody tr").count() >= 1
+    await desktop.shot("dashboard-failed.png")
     await desktop.open(served.url("/alerts"))
     assert await desktop.page.locator(".sev").count() >= served.filled.alerts_fired
     incidents = desktop.page.locator('a[href^="/dashboard/incidents/"]')
@@ -182,7 +196,8 @@ async def test_history_alert_and_incident_pages_load_cleanly(
 
 async def test_pages_fit_a_phone_width(phone: Watched, served: Served) -> None:
     scid = served.filled.scids[0]
-    for path in ("/", "/channels", f"/channels/{scid}", "/fees", "/alerts"):
+    pages = ("/", "/channels", f"/channels/{scid}", "/forwards", "/peers", "/fees", "/failed")
+    for path in (*pages, "/alerts"):
         await phone.open(served.url(path))
         overflow = await phone.page.evaluate(
             "document.documentElement.scrollWidth - window.innerWidth"

@@ -5,19 +5,23 @@ run filled; the expected figures are read from that store."""
 
 from __future__ import annotations
 
+import html
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from lnpilot.store import StoreReader, rebalances
 from lnpilot.store.tokens import Scope, create_token, revoke_token
 from lnpilot.web import auth
 from lnpilot.web.templating import CSP
 
 from .conftest import Served
 
-PAGES = ("/", "/channels", "/fees", "/rebalances", "/alerts")
+PAGES = ("/", "/channels", "/forwards", "/peers", "/fees", "/rebalances", "/failed", "/alerts")
 
 
 @pytest.fixture
@@ -30,6 +34,13 @@ async def signed_in(http: httpx.AsyncClient, served: Served) -> httpx.AsyncClien
     answer = await http.get(served.url("/", token=True))
     assert answer.status_code == 303
     return http
+
+
+async def node_of(reader: StoreReader, served: Served) -> int:
+    """The filled store's id of our node."""
+    node_id = await reader.node_id(served.filled.pubkey)
+    assert node_id is not None
+    return node_id
 
 
 async def test_without_a_token_every_page_sends_to_the_sign_in_form(
@@ -119,17 +130,92 @@ async def test_the_overview_shows_the_stores_figures(
     http: httpx.AsyncClient, served: Served
 ) -> None:
     await signed_in(http, served)
-    store = served.services.store
-    async with store.read() as reader:
-        node_id = await reader.node_id(served.filled.pubkey)
-        assert node_id is not None
-        channels = await reader.channels(node_id)
+    async with served.services.store.read() as reader:
+        channels = await reader.channels(await node_of(reader, served))
     page = (await http.get("/dashboard/")).text
     capacity = sum(c.capacity_sat for c in channels if c.chan_id is not None)
     assert f"{capacity:,}" in page
     for channel in channels:
         table = (await http.get("/dashboard/channels")).text
         assert f'href="/dashboard/channels/{channel.scid}"' in table
+
+
+async def test_the_failed_htlcs_page_counts_the_stores_failures(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    store, now = served.services.store, served.services.clock()
+    async with store.read() as reader:
+        node_id = await node_of(reader, served)
+        failed = await reader.failed_forwards(node_id, now - timedelta(days=7), now)
+    page = (await http.get("/dashboard/failed")).text
+    assert f"{len(failed)} in all" in page
+    assert failed, "the demo run fails some HTLCs: the page must have rows to show"
+    reasons = Counter(f.failure for f in failed)
+    top, count = reasons.most_common(1)[0]
+    assert re.search(rf"<td>{top}</td><td class=\"num\">{count}</td>", page)
+
+
+async def test_the_peers_page_names_each_peer_by_its_alias(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
+        channels = [c for c in await reader.channels(node_id) if c.scid is not None]
+    page = (await http.get("/dashboard/peers")).text
+    for channel in channels:
+        assert channel.peer_alias, "simnet's face answers aliases from its graph"
+        assert f"<strong>{channel.peer_alias}</strong>" in page
+        assert f'href="/dashboard/channels/{channel.scid}"' in page
+    assert "uptime" in page and " %" in page
+
+
+async def test_the_rebalances_page_says_what_each_run_decided_and_why(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
+        [latest] = await rebalances.runs(reader, node_id, limit=1)
+    page = (await http.get("/dashboard/rebalances")).text
+    assert "budget room (sat)" in page
+    summary = latest.detail.get("summary")
+    assert isinstance(summary, str) and summary
+    assert html.escape(summary, quote=False) in page
+
+
+async def test_the_forwards_page_filters_and_pages_in_sql(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    await signed_in(http, served)
+    now = served.services.clock()
+    async with served.services.store.read() as reader:
+        node_id = await node_of(reader, served)
+        week = await reader.forwards(node_id, now - timedelta(days=7), now)
+        channels = {c.chan_id: c for c in await reader.channels(node_id)}
+    page = (await http.get("/dashboard/forwards")).text
+    assert f"{len(week)} forwards in the last 7d" in page
+    assert len(week) > 50, "the demo run routes enough for two pages"
+    assert page.count('<tr><td class="when">') == 50 and 'rel="next"' in page
+    newest = max(week, key=lambda f: f.timestamp_ns)
+    assert newest.timestamp.strftime("%Y-%m-%d %H:%M UTC") in page.split("</tr>")[1]
+
+    busiest = Counter(f.chan_id_out for f in week).most_common(1)[0][0]
+    scid = channels[busiest].scid
+    through = [f for f in week if busiest in (f.chan_id_in, f.chan_id_out)]
+    one = (await http.get(f"/dashboard/forwards?channel={scid}")).text
+    assert f"{len(through)} forwards in the last 7d through {scid}" in one
+    peer = channels[busiest].peer_pubkey
+    theirs = {c for c, ch in channels.items() if ch.peer_pubkey == peer}
+    with_peer = [f for f in week if {f.chan_id_in, f.chan_id_out} & theirs]
+    by_peer = (await http.get(f"/dashboard/forwards?peer={peer}&page=2")).text
+    assert f"{len(with_peer)} forwards in the last 7d with that peer" in by_peer
+    assert 'rel="prev"' in by_peer
+
+    assert (await http.get("/dashboard/forwards?channel=1x1x1")).status_code == 404
+    assert (await http.get("/dashboard/forwards?period=2d")).status_code == 404
+    assert (await http.get("/dashboard/forwards?page=0")).status_code == 404
 
 
 async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Served) -> None:

@@ -521,11 +521,3 @@ def notify_outbox(ctx: typer.Context, as_json: JsonFlag = False, db: DbOption = 
         )
     if waiting:
         output.stdout.print(table)
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to the ``lnpilot`` application."""
-    app.add_typer(alerts_app, name="alerts")
-    app.add_typer(incidents_app, name="incidents")
-    app.command("incident")(incident)
-    app.add_typer(notify_app, name="notify")

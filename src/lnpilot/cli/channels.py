@@ -407,9 +407,3 @@ def _rol(ppm_per_day: float | None) -> str:
     if ppm_per_day is None:
         return "unknown"
     return f"{ppm_per_day:.2f} ppm/day ({ppm_per_day * 365 / 10_000:.2f} %/year)"
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``channels`` and ``channel`` to the lnpilot app."""
-    app.command()(channels)
-    app.command()(channel)

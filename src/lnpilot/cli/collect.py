@@ -2,10 +2,11 @@
 
 The node is the configured one (``[lnd]`` first, then LNbits' node API when a login is
 configured: :func:`lnpilot.config.make_node`); the store is ``--db``, else ``[service]
-database_url``, else the data directory's SQLite file (the daemon's database). ``--every``
-keeps going through outages of the node or the database (each failure is one warning line);
-``--once`` is for cron and for trying a configuration, and fails with exit code 1 when the
-node cannot be read. The daemon (``lnpilot run``) runs the same collector on its schedule.
+database_url``, else the data directory's SQLite file (the daemon's database). One reading
+is the default (``--once`` says so explicitly): it is what a new user tries first and what
+cron wants, and it fails with exit code 1 when the node cannot be read. ``--every`` keeps
+going through outages of the node or the database (each failure is one warning line).
+The daemon (``lnpilot run``) runs the same collector on its schedule.
 
 This module also holds what other commands that need the node and the store share with it:
 opening both together, and saying an event in one line.
@@ -68,7 +69,9 @@ def with_node_and_store(
 
 def collect(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, then exit (the default without --every).")
+    ] = False,
     every: Annotated[
         str | None,
         typer.Option("--every", help="Cycle on this interval until Ctrl-C: 60s, 5m, 1h."),
@@ -81,8 +84,10 @@ def collect(
     as_json: JsonFlag = False,
 ) -> None:
     """Read the node and record its channels, balances, forwards and events in the store."""
-    if once == (every is not None):
-        raise typer.BadParameter("give either --once or --every INTERVAL")
+    if once and every is not None:
+        raise typer.BadParameter(
+            "give --once (one reading, the default) or --every INTERVAL, not both"
+        )
     interval = parse_duration(every) if every is not None else None
     if interval is not None and interval < timedelta(seconds=1):
         raise typer.BadParameter("--every must be at least 1s")
@@ -101,7 +106,7 @@ def collect(
     except KeyboardInterrupt:
         output.stderr.print("Stopped.")
         raise typer.Exit(ExitCode.OK) from None
-    if as_json and once:
+    if as_json and interval is None:
         output.emit_json(printer.reports)
 
 

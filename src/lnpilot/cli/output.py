@@ -4,6 +4,8 @@ Every command renders through here so that a wallet, a payment or an invoice loo
 same wherever it appears (a command's answer, ``watch``, the demo). JSON keeps the
 client's units (``*_msat`` integers, ISO-8601 UTC times); tables show satoshi.
 Payment preimages are left out everywhere: the client treats them as secrets.
+
+Output that goes to a pipe, a file or cron is not fitted to 80 columns: see :class:`_Console`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -25,8 +27,35 @@ from lnpilot.lnbits.bolt11 import Invoice
 from lnpilot.lnbits.models import Payment, WalletBalance
 from lnpilot.lnbits.stream import PaymentUpdate
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+#: The width of output that is not going to a terminal: wide enough that no table or line
+#: lnpilot prints is ever folded, so `lnpilot channels | grep` and `> file` see whole rows.
+PIPE_WIDTH = 1000
+
+
+class _Console(Console):
+    """A console that is only as narrow as a terminal it writes to.
+
+    Rich fits output to 80 columns when it finds no terminal (and to the width of whichever
+    of stdin, stdout or stderr is one, so ``lnpilot channels | less`` folds to the window
+    although nothing is being displayed there yet). Tables folded that way lose their rows'
+    one-line shape for grep, awk and log files. Not writing to a terminal, the width is
+    :data:`PIPE_WIDTH`, unless ``COLUMNS`` asks for another.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or self._width is not None or "COLUMNS" in self._environ:
+            return size
+        return ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 _STATUS_STYLE = {"success": "green", "failed": "red", "pending": "yellow"}
 

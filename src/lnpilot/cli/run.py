@@ -62,7 +62,8 @@ async def _serve(settings: Settings, engine: EngineConfig) -> None:
             loop.add_signal_handler(sig, daemon.stop)
         loops = ", ".join(s.name for s in services.health.all())
         where = f"; API on {daemon.api_url}" if daemon.api_url else ""
-        output.stdout.print(f"lnpilot running: {loops}{where}")
+        # One line, whatever the width: scripts and people copy the address from it.
+        output.stdout.print(f"lnpilot running: {loops}{where}", soft_wrap=True)
         settle_heap()
         await daemon.run()
         output.stdout.print("lnpilot stopped.")

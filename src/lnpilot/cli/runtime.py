@@ -34,7 +34,6 @@ from lnpilot.lnbits import (
     PaymentOutcomeUnknownError,
     PermissionDeniedError,
 )
-from lnpilot.service.logs import attach_file
 
 T = TypeVar("T")
 
@@ -151,6 +150,9 @@ def _configure_logging(settings: Settings) -> None:
         )
     file = settings.logging
     if file.file is not None:
+        # Here, not at the top: the service package brings the daemon's whole composition.
+        from lnpilot.service.logs import attach_file
+
         attach_file(logger, file.file, max_bytes=file.max_bytes, keep=file.keep, fmt=file.format)
 
 

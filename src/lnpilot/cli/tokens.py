@@ -59,6 +59,10 @@ def create(
         Scope.READ
     ),
     as_json: JsonFlag = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print the token alone (for `> file`), no header line."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Create a token and print it: it is shown this once only."""
@@ -75,7 +79,10 @@ def create(
     if as_json:
         output.emit_json({**_json(token), "token": secret})
         return
-    output.stdout.print(f"Token {token.id} ({token.name}, {token.scope.value}); keep it now:")
+    if not quiet:
+        # The header goes to stdout with the token on purpose: a person reads both together.
+        # Redirecting into a file wants the token alone, hence --quiet.
+        output.stdout.print(f"Token {token.id} ({token.name}, {token.scope.value}); keep it now:")
     typer.echo(secret)
 
 

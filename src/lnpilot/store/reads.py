@@ -142,6 +142,38 @@ class StoreReader:
         result = await self._conn.execute(query.order_by(forwards.c.timestamp_ns, forwards.c.id))
         return [convert.forward_from_row(row) for row in result.mappings()]
 
+    async def forwards_page(
+        self,
+        node_id: int,
+        start: datetime,
+        end: datetime,
+        *,
+        chan_ids: Collection[int] | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[Forward], int]:
+        """One page of forwards, newest first, with the count of all that match: the
+        dashboard pages through a year of forwards without loading them. ``chan_ids``:
+        those that entered or left through any of these channels (a peer's, or one)."""
+        where = [
+            forwards.c.node_id == node_id,
+            forwards.c.timestamp_ns >= epoch_ns(start),
+            forwards.c.timestamp_ns < epoch_ns(end),
+        ]
+        if chan_ids is not None:
+            ids = list(chan_ids)
+            where.append(forwards.c.chan_id_in.in_(ids) | forwards.c.chan_id_out.in_(ids))
+        total = await self._conn.scalar(select(func.count()).select_from(forwards).where(*where))
+        query = (
+            select(forwards)
+            .where(*where)
+            .order_by(forwards.c.timestamp_ns.desc(), forwards.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        result = await self._conn.execute(query)
+        return [convert.forward_from_row(row) for row in result.mappings()], int(total or 0)
+
     async def failed_forwards(
         self, node_id: int, start: datetime, end: datetime, chan_id: int | None = None
     ) -> list[FailedForward]:

@@ -152,6 +152,55 @@ def router(services: Services) -> APIRouter:
             "rebalances.html", view=found, now=seen.now, outage=seen.outage, nav="rebalances"
         )
 
+    @pages.get("/forwards", response_class=HTMLResponse)
+    async def forwards(
+        seen: Seen,
+        period: str = "7d",
+        channel: str | None = None,
+        peer: str | None = None,
+        page: int = 1,
+    ) -> HTMLResponse:
+        if period not in views.FORWARD_PERIODS:
+            raise HTTPException(404, f"period must be one of {', '.join(views.FORWARD_PERIODS)}")
+        if not 1 <= page <= 1_000_000:
+            raise HTTPException(404, "page must be a number from 1")
+        found = await views.forwards_page(
+            store,
+            seen.node_id,
+            seen.now,
+            period=period,
+            channel=channel or None,
+            peer=peer or None,
+            page=page,
+        )
+        if found is None:
+            return missing(f"channel or peer {channel or peer}", seen.now)
+        return render(
+            "forwards.html",
+            view=found,
+            periods=list(views.FORWARD_PERIODS),
+            now=seen.now,
+            outage=seen.outage,
+            nav="forwards",
+        )
+
+    @pages.get("/peers", response_class=HTMLResponse)
+    async def peers(seen: Seen) -> HTMLResponse:
+        found = await views.peers_page(store, seen.node_id, seen.now)
+        return render("peers.html", view=found, now=seen.now, outage=seen.outage, nav="peers")
+
+    @pages.get("/failed", response_class=HTMLResponse)
+    async def failed(seen: Seen) -> HTMLResponse:
+        found = await views.failed_page(store, seen.node_id, seen.now)
+        return render(
+            "failed.html",
+            view=found,
+            scid=views.scid_or_dash,
+            now=seen.now,
+            outage=seen.outage,
+            nav="failed",
+        )
+
     @pages.get("/alerts", response_class=HTMLResponse)
     async def alerts(seen: Seen) -> HTMLResponse:
         found = await views.alerts_page(store, seen.node_id, seen.now)

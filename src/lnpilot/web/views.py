@@ -14,13 +14,13 @@ whatever the number of channels or of windows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
-from lnpilot.node.models import Channel, ChannelState
+from lnpilot.node.models import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.store import (
     ChannelFlows,
     ChannelSeries,
@@ -38,7 +38,9 @@ from lnpilot.store import (
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.metrics import UPTIME_WINDOW
 from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
+from lnpilot.store.uptime import uptime_share_watched
 
 #: Days of forwards and fees the overview charts (one store query each: the page's cost).
 OVERVIEW_DAYS = 14
@@ -362,3 +364,182 @@ async def rebalance_page(store: Store, node_id: int, now: datetime) -> Rebalance
         runs = await rebalances.runs(reader, node_id, limit=FEE_RUNS_SHOWN)
         spent_today, spent_since = await rebalances.spending(reader, node_id, [today, since])
     return RebalancePage(now, since, executed[::-1], runs, spent_today, spent_since)
+
+
+#: How far back the failed-HTLC page counts, and how many of the latest it lists.
+FAILED_WINDOW = timedelta(days=7)
+FAILED_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Failed HTLCs of one kind: a reason, or a channel pair (``-`` where LND gave none)."""
+
+    key: str
+    count: int
+    amount_msat: int
+    for_lack_of_liquidity: bool
+
+
+@dataclass(frozen=True)
+class FailedPage:
+    """What LNDg's failed-HTLCs page answers: why forwards failed and through which
+    channels, over :data:`FAILED_WINDOW`, most frequent first, and the latest ones."""
+
+    now: datetime
+    since: datetime
+    total: int
+    by_reason: list[FailureCount]
+    by_channel: list[FailureCount]
+    latest: list[FailedForward]  # newest first
+
+
+def scid_or_dash(chan_id: int | None) -> str:
+    return scid_from_chan_id(chan_id) if chan_id else "-"
+
+
+async def failed_page(store: Store, node_id: int, now: datetime) -> FailedPage:
+    since = now - FAILED_WINDOW
+    async with store.read() as reader:
+        failed = await reader.failed_forwards(node_id, since, now)
+    return FailedPage(
+        now,
+        since,
+        len(failed),
+        _count(failed, lambda f: f.failure),
+        _count(failed, lambda f: f"{scid_or_dash(f.chan_id_in)} → {scid_or_dash(f.chan_id_out)}"),
+        failed[::-1][:FAILED_SHOWN],
+    )
+
+
+def _count(
+    failed: Sequence[FailedForward], key_of: Callable[[FailedForward], str]
+) -> list[FailureCount]:
+    """Counts and amounts per key, most frequent first (ties by key, for a stable page)."""
+    groups: dict[str, list[FailedForward]] = {}
+    for f in failed:
+        groups.setdefault(key_of(f), []).append(f)
+    counts = [
+        FailureCount(
+            key,
+            len(group),
+            sum(f.amt_out_msat or f.amt_in_msat or 0 for f in group),
+            any(f.for_lack_of_liquidity for f in group),
+        )
+        for key, group in groups.items()
+    ]
+    return sorted(counts, key=lambda c: (-c.count, c.key))
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    """One peer across its open channels: fees both ways as ranges (a peer with several
+    channels may price them apart), and its uptime as the channel metrics have it (the
+    share of 7 days it was connected, over the part the collector watched)."""
+
+    pubkey: str
+    alias: str | None
+    channels: list[Channel]
+    capacity_sat: int
+    local_balance_msat: int
+    our_fee_ppm: tuple[int, int] | None  # (lowest, highest) over its channels
+    their_fee_ppm: tuple[int, int] | None
+    uptime: float | None  # 0..1; None before the collector saw the peer
+
+
+@dataclass(frozen=True)
+class PeersPage:
+    now: datetime
+    rows: list[PeerRow]  # most capacity first
+
+
+async def peers_page(store: Store, node_id: int, now: datetime) -> PeersPage:
+    async with store.read() as reader:
+        found = await reader.channels(node_id)
+        events = await reader.peer_events(node_id, EPOCH, now)
+    uptime = uptime_share_watched(events, now - UPTIME_WINDOW, now)
+    by_peer: dict[str, list[Channel]] = {}
+    for channel in found:
+        if channel.state is ChannelState.ACTIVE or channel.state is ChannelState.INACTIVE:
+            by_peer.setdefault(channel.peer_pubkey, []).append(channel)
+    rows = [_peer_row(pubkey, chans, uptime.get(pubkey)) for pubkey, chans in by_peer.items()]
+    return PeersPage(now, sorted(rows, key=lambda r: (-r.capacity_sat, r.pubkey)))
+
+
+def _peer_row(pubkey: str, chans: list[Channel], uptime: float | None) -> PeerRow:
+    ours = [c.local_policy.fee_rate_ppm for c in chans if c.local_policy is not None]
+    theirs = [c.remote_policy.fee_rate_ppm for c in chans if c.remote_policy is not None]
+    return PeerRow(
+        pubkey,
+        next((c.peer_alias for c in chans if c.peer_alias), None),
+        sorted(chans, key=lambda c: c.scid or ""),
+        sum(c.capacity_sat for c in chans),
+        sum(c.local_balance_msat for c in chans),
+        (min(ours), max(ours)) if ours else None,
+        (min(theirs), max(theirs)) if theirs else None,
+        uptime,
+    )
+
+
+#: Forwards per page of the forwards page, and the periods it offers (by URL name).
+FORWARDS_PER_PAGE = 50
+FORWARD_PERIODS: dict[str, timedelta] = {
+    "7d": timedelta(days=7),
+    "1d": timedelta(days=1),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
+
+
+@dataclass(frozen=True)
+class ForwardsPage:
+    """One page of forwards, newest first, paged in SQL; filtered by a channel or a peer."""
+
+    now: datetime
+    period: str
+    channel: str | None  # the scid filtered on
+    peer: str | None  # the pubkey filtered on
+    page: int  # from 1
+    pages: int
+    total: int
+    rows: list[Forward]
+    names: dict[int, str]  # chan_id -> "scid (alias)" for every channel of the node
+    peers: list[tuple[str, str]]  # (pubkey, alias or short pubkey) to filter by
+
+
+async def forwards_page(
+    store: Store,
+    node_id: int,
+    now: datetime,
+    *,
+    period: str,
+    channel: str | None,
+    peer: str | None,
+    page: int,
+) -> ForwardsPage | None:
+    """None when the channel or the peer is not one of the node's."""
+    async with store.read() as reader:
+        channels = await reader.channels(node_id)
+        chan_ids: list[int] | None = None
+        if channel is not None:
+            chan_ids = [c.chan_id for c in channels if c.scid == channel and c.chan_id]
+        elif peer is not None:
+            chan_ids = [c.chan_id for c in channels if c.peer_pubkey == peer and c.chan_id]
+        if chan_ids == []:
+            return None
+        rows, total = await reader.forwards_page(
+            node_id,
+            now - FORWARD_PERIODS[period],
+            now,
+            chan_ids=chan_ids,
+            limit=FORWARDS_PER_PAGE,
+            offset=(page - 1) * FORWARDS_PER_PAGE,
+        )
+    names = {
+        c.chan_id: c.scid + (f" ({c.peer_alias})" if c.peer_alias else "")
+        for c in channels
+        if c.chan_id is not None and c.scid is not None
+    }
+    peers = sorted({(c.peer_pubkey, c.peer_alias or c.peer_pubkey[:16]) for c in channels})
+    pages = max(1, -(-total // FORWARDS_PER_PAGE))
+    return ForwardsPage(now, period, channel, peer, page, pages, total, rows, names, peers)

@@ -220,17 +220,25 @@ class _Face:
         public_only: bool = False,
         private_only: bool = False,
         peer: str | None = None,
+        peer_alias_lookup: bool = False,
     ) -> dict[str, Any]:
         peer_hex = _b64_param(peer, "peer").hex() if peer else None
         with self._locked() as node:
             views = node.channels(
                 active_only=active_only, inactive_only=inactive_only, peer=peer_hex
             )
+            # LND answers each peer's alias from its graph when asked; lnpilot asks, so
+            # without this every peer would show as a bare pubkey in the demo.
+            aliases = {p: n.alias for p, n in node.network.nodes.items()}
         if public_only:
             views = [v for v in views if not v.private]
         if private_only:
             views = [v for v in views if v.private]
-        return m.ListChannelsResponse(channels=[t.channel(v) for v in views]).to_json()
+        msgs = [t.channel(v) for v in views]
+        if peer_alias_lookup:
+            for msg in msgs:
+                msg.peer_alias = aliases.get(msg.remote_pubkey, "")
+        return m.ListChannelsResponse(channels=msgs).to_json()
 
     async def pending_channels(self) -> dict[str, Any]:
         with self._locked() as node:
