@@ -74,7 +74,7 @@ COMMANDS = (
     Lazy(
         "channel",
         "lnpilot.cli.channels:channel",
-        "One channel's history: metrics over 1, 7 and 30 days, events and policy changes.",
+        "One channel's history: metrics, events and policy changes (closed: close, accounting).",
     ),
     Lazy("simnet", "lnpilot.cli.simnet:app", "The simulated Lightning network (simnet)."),
     Lazy(
