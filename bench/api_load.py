@@ -45,7 +45,7 @@ from fastapi import FastAPI
 import api_speed  # beside this file: the year of data, the lnpilot server, the quantiles
 import store_speed
 from lnpilot.api.channels import LIST_WINDOWS
-from lnpilot.node.models import scid_from_chan_id
+from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.store import Store, sqlite_url
 from lnpilot.web.templating import PREFIX
 

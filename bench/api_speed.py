@@ -40,9 +40,9 @@ import uvicorn
 import store_speed  # beside this file: its synthetic year of rollups
 from lnpilot.api.app import create_app
 from lnpilot.api.channels import LIST_WINDOWS
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState, NodeInfo, scid_from_chan_id
 from lnpilot.config import Settings
 from lnpilot.node import LndRest
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, NodeInfo, scid_from_chan_id
 from lnpilot.service import Services
 from lnpilot.service.heap import settle_heap
 from lnpilot.store import Store, sqlite_url

@@ -7,7 +7,7 @@ uncached path), not a claim.
 
 How, and why so:
 
-- It starts its own LNbits 1.6.2 (FakeWallet) with :class:`lnpilot.testing.LNbitsServer`, so
+- It starts its own LNbits 1.6.2 (FakeWallet) with :class:`lnpilot.devtools.LNbitsServer`, so
   the result does not depend on what else runs on a shared server.
 - Both sides use the same connection settings: the same ``httpx.Limits`` (pool size and
   keep-alive) and timeout as :class:`~lnpilot.lnbits.transport.Transport` builds from
@@ -44,9 +44,9 @@ from typing import Any
 
 import httpx
 
+from lnpilot.devtools import LNbitsServer, LNbitsUnavailable, WalletKeys
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.transport import TransportSettings
-from lnpilot.testing import LNbitsServer, LNbitsUnavailable, WalletKeys
 
 TARGET_RATIO = 1.10
 #: High enough that the token bucket never waits during the bench (the default is 180/min).

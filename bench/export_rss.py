@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lnpilot.backup.export import ExportFormat, ExportKind, export
-from lnpilot.node.models import NodeInfo
+from lnpilot.base.domain import NodeInfo
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.database import SQLITE_FILE_NAME
 from lnpilot.store.levels import epoch_ns

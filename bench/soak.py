@@ -38,6 +38,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from lnpilot.base.domain import Forward
 from lnpilot.cli.demo import POLICY, SCENARIO
 from lnpilot.cli.simnet import LiveSimulation, live_simulation
 from lnpilot.collect import GAP_INTERVALS, EventKind
@@ -46,7 +47,6 @@ from lnpilot.config import Settings
 from lnpilot.fees import parse_policy
 from lnpilot.monitor import MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
-from lnpilot.node.models import Forward
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance.settings import parse_settings
 from lnpilot.service import Services

@@ -52,11 +52,11 @@ from typing import Any
 
 from sqlalchemy import event
 
+from lnpilot.base.domain import Forward, NodeInfo
 from lnpilot.collect import Collector
 from lnpilot.collect.collector import DEFAULT_MAX_FORWARDS
 from lnpilot.collect.observe import observe
 from lnpilot.node import LndRest
-from lnpilot.node.models import Forward, NodeInfo
 from lnpilot.simnet.lnd_rest import FaceServer
 from lnpilot.simnet.lnd_rest.app import create_app
 from lnpilot.simnet.model import Node, Policy

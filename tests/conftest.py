@@ -6,18 +6,18 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from lnpilot.testing import (
+from lnpilot.devtools import (
     LNbitsServer,
     WalletKeys,
-    lnbits_for_tests,
     lnbits_required,
 )
-from lnpilot.testing.boltz_backend import BoltzBackend, point_boltz_at
-from lnpilot.testing.lnbits_server import (
+from lnpilot.devtools.boltz_backend import BoltzBackend, point_boltz_at
+from lnpilot.devtools.lnbits_server import (
     LNbitsUnavailable,
     find_extension_archives,
     shared_dir,
 )
+from real_lnbits import lnbits_for_tests
 
 # --- real LNbits (one server per test session) -----------------------------------------------
 

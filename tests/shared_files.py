@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lnpilot.testing import lnbits_required as ci_requires_real_servers
+from lnpilot.devtools import lnbits_required as ci_requires_real_servers
 
 REPO = Path(__file__).resolve().parents[1]
 

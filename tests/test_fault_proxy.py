@@ -24,7 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
 
-from lnpilot.testing.fault_proxy import Fault, FaultProxy, ThreadedFaultProxy
+from lnpilot.devtools.fault_proxy import Fault, FaultProxy, ThreadedFaultProxy
 
 PAY = "/api/v1/payments"
 HITS: Counter[str] = Counter()

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("clients and simulators", frozenset({"lnbits", "simnet"})),
     # servers for tests and the demo (a real LNbits, the fault proxy, the Boltz stand-in),
     # built on the client
-    ("dev servers", frozenset({"testing"})),
+    ("dev servers", frozenset({"devtools"})),
     ("state and the node", frozenset({"node", "store"})),
     (
         "engines",
@@ -54,28 +54,10 @@ RANK = {package: rank for rank, (_, packages) in enumerate(LAYERS) for package i
 
 #: Imported only by these packages, whatever their layer: the simulator and the dev
 #: servers are for processes that set up a network (lab, ``lnpilot demo``/``simnet``/``dev``).
-ONLY_FROM = {"simnet": frozenset({"lab", "cli"}), "testing": frozenset({"cli"})}
+ONLY_FROM = {"simnet": frozenset({"lab", "cli"}), "devtools": frozenset({"cli"})}
 
 #: (importing file, imported module) -> why it is allowed for now, and what removes it.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    **{
-        (f"store/{name}.py", "lnpilot.node.models"): (
-            "the domain types (Channel, Forward, ChannelPolicy, ...) live in node/models.py; "
-            "they move to a bottom module both store/ and node/ import (integrator, after "
-            "this wave)"
-        )
-        for name in (
-            "alerts",
-            "convert",
-            "exports",
-            "fee_journal",
-            "lifecycle",
-            "metrics",
-            "reads",
-            "records",
-            "transaction",
-        )
-    },
     ("monitor/causes.py", "lnpilot.collect"): (
         "the kinds of stored events (EventKind) are defined by the collector that writes "
         "them; they move to store/ beside the events table"
@@ -167,5 +149,5 @@ def test_the_check_sees_a_wrong_import() -> None:
     assert _problem("store", "lnpilot.fees.policy") is not None
     assert _problem("rebalance", "lnpilot.collect.collector") is not None
     assert _problem("monitor", "lnpilot.simnet.simulation") is not None
-    assert _problem("lnbits", "lnpilot.node.models") is not None
+    assert _problem("lnbits", "lnpilot.node.backend") is not None
     assert _problem("api", "lnpilot.store.reads") is None

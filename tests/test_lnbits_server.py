@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lnpilot.testing import (
+from lnpilot.devtools import (
     FakeWalletFunding,
     LNbitsServer,
     LNbitsUnavailable,

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lnpilot.devtools import LNbitsServer
+from lnpilot.devtools.fault_proxy import Fault, FaultProxy
 from lnpilot.lnbits import (
     LNbitsClient,
     PaymentFailedError,
@@ -25,8 +27,6 @@ from lnpilot.lnbits import (
     RetryPolicy,
     TransportSettings,
 )
-from lnpilot.testing import LNbitsServer
-from lnpilot.testing.fault_proxy import Fault, FaultProxy
 
 pytestmark = [pytest.mark.lnbits, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import pytest
 
 from collect.conftest import Sim
 from lnpilot.backup import SCB_FILE_NAME, BackupRefused, ScbKeeper
-from lnpilot.node.models import ChannelBackup
+from lnpilot.base.domain import ChannelBackup
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
 from node.test_lnd_rest_on_simnet import WAIT_S, eventually

@@ -15,7 +15,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from lnpilot.cli.main import app
-from lnpilot.testing import LNbitsServer, WalletKeys
+from lnpilot.devtools import LNbitsServer, WalletKeys
 
 Cli = Callable[..., Result]
 NewWallet = Callable[[int], WalletKeys]

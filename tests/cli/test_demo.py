@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lnpilot.testing import LNbitsUnavailable, find_lnbits_python, lnbits_required
+from lnpilot.devtools import LNbitsUnavailable, find_lnbits_python, lnbits_required
 
 from .conftest import Cli
 

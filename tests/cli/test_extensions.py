@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from lnpilot.devtools import LNbitsServer, WalletKeys
+from lnpilot.devtools.boltz_backend import BoltzBackend
 from lnpilot.lnbits.resources.lndhub import LndhubUrl
-from lnpilot.testing import LNbitsServer, WalletKeys
-from lnpilot.testing.boltz_backend import BoltzBackend
 
 from .conftest import Cli, json_of, wallet_env
 

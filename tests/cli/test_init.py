@@ -13,9 +13,9 @@ import termios
 import time
 from pathlib import Path
 
+from lnpilot.devtools import LNbitsServer
 from lnpilot.fees import parse_policy
 from lnpilot.service.alerts_file import load_alerts_file
-from lnpilot.testing import LNbitsServer
 
 from .conftest import Cli, NewWallet, json_of
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lnpilot.testing import LNbitsServer
+from lnpilot.devtools import LNbitsServer
 
 from .conftest import Cli, NewWallet, create_invoice, invoice_paid, json_of, wallet_env
 

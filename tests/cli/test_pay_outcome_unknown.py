@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from lnpilot.testing import Fault, LNbitsServer, ThreadedFaultProxy
+from lnpilot.devtools import Fault, LNbitsServer, ThreadedFaultProxy
 
 from .conftest import Cli, NewWallet, create_invoice, invoice_paid, wallet_env
 

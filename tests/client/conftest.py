@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from lnpilot.devtools import LNbitsServer, WalletKeys
+from lnpilot.devtools.clients import MakeClient, client_factory
 from lnpilot.lnbits import LNbitsClient
-from lnpilot.testing import LNbitsServer, WalletKeys
-from lnpilot.testing.clients import MakeClient, client_factory
 
 __all__ = ["MakeClient"]
 

@@ -8,11 +8,11 @@ import base64
 import pytest
 
 from lnpilot.base.redact import redact_text
+from lnpilot.devtools.boltz_backend import p2sh_p2wsh, p2wsh, reverse_script, submarine_script
 from lnpilot.lnbits.advisories import check_extensions
 from lnpilot.lnbits.credentials import Credential, Credentials, lndhub_token
 from lnpilot.lnbits.models import AvailableExtension
 from lnpilot.lnbits.resources.lndhub import LndhubUrl
-from lnpilot.testing.boltz_backend import p2sh_p2wsh, p2wsh, reverse_script, submarine_script
 
 KEY = "aa442caacb3946989a0b2015661f0a49"
 

@@ -61,7 +61,7 @@ async def test_a_real_login_leaks_no_session_token_at_debug(lnbits_server, caplo
     caplog.set_level(logging.DEBUG)  # the root logger: httpx, httpcore, websockets, ours
     for name in ("lnpilot", "httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=name)  # even if another test set them higher
-    # lnpilot.testing's own login first (the demo uses it), before any client exists
+    # lnpilot.devtools's own login first (the demo uses it), before any client exists
     harness_token = lnbits_server.login()
     su = lnbits_server.superuser
     client = LNbitsClient(lnbits_server.url, username=su.username, password=su.password)

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from lnpilot.devtools import FaultProxy
 from lnpilot.lnbits import MissingCredentialError, RetryPolicy
-from lnpilot.testing import FaultProxy
 
 pytestmark = pytest.mark.lnbits
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from lnpilot.base.domain import Capability, ChannelState, PolicyUpdate
 from lnpilot.collect import EventKind
-from lnpilot.node.models import Capability, ChannelState, PolicyUpdate
 from lnpilot.store import Event, Resolution, Store
 
 from .conftest import EPOCH, Sim

@@ -15,16 +15,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lnpilot.base.domain import Capability, ChannelState, PolicyUpdate
 from lnpilot.collect import Collector, EventKind
-from lnpilot.lnbits import LNbitsClient, TransportSettings
-from lnpilot.node import CompositeNode, LNbitsNode
-from lnpilot.node.models import Capability, ChannelState, PolicyUpdate
-from lnpilot.store import Store
-from lnpilot.testing import (
+from lnpilot.devtools import (
     LNbitsServer,
     LndRestFunding,
-    lnbits_for_tests,
 )
+from lnpilot.lnbits import LNbitsClient, TransportSettings
+from lnpilot.node import CompositeNode, LNbitsNode
+from lnpilot.store import Store
+from real_lnbits import lnbits_for_tests
 
 from .conftest import EPOCH, MACAROON, Sim, running_sim
 

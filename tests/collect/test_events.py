@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState
 from lnpilot.collect import EventKind
 from lnpilot.collect.events import channel_events, peer_events, policy_events
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState
 from lnpilot.store import Direction, PeerEvent, PolicyRecord, PolicySource
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, Forward, NodeInfo, Peer
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState, Forward, NodeInfo, Peer
 from lnpilot.store import Store
 from lnpilot.store.levels import epoch_ns
 from lnpilot.store.metrics import channel_metrics

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from lnpilot.testing import LNbitsServer, WalletKeys, lnbits_required
-from lnpilot.testing.clients import MakeClient, client_factory
-from lnpilot.testing.lnbits_server import shared_dir
+from lnpilot.devtools import LNbitsServer, WalletKeys, lnbits_required
+from lnpilot.devtools.clients import MakeClient, client_factory
+from lnpilot.devtools.lnbits_server import shared_dir
 
 __all__ = ["MakeClient"]
 

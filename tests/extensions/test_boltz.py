@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from lnpilot.devtools import LNbitsServer
+from lnpilot.devtools.boltz_backend import BoltzBackend, point_boltz_at
+from lnpilot.devtools.waiting import eventually
 from lnpilot.lnbits import InvalidRequestError, LNbitsClient, LNbitsError, NotFoundError
-from lnpilot.testing import LNbitsServer
-from lnpilot.testing.boltz_backend import BoltzBackend, point_boltz_at
-from lnpilot.testing.waiting import eventually
 
 from .conftest import MakeClient, MakeWallet
 

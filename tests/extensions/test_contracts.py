@@ -17,6 +17,8 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from lnpilot.devtools import LNbitsServer
+from lnpilot.devtools.boltz_backend import BoltzBackend
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.extension_models import (
     AutoReverseSwap,
@@ -35,8 +37,6 @@ from lnpilot.lnbits.extension_models import (
 )
 from lnpilot.lnbits.models import Payment
 from lnpilot.lnbits.resources.lndhub import parse_pay_result
-from lnpilot.testing import LNbitsServer
-from lnpilot.testing.boltz_backend import BoltzBackend
 
 from .conftest import MakeWallet, recorded_contract
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from lnpilot.devtools import LNbitsServer
 from lnpilot.monitor.probe import read_extension_advisories
 from lnpilot.node.lnbits_node import LNbitsNode
-from lnpilot.testing import LNbitsServer
 
 from .conftest import MakeClient
 

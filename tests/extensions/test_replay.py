@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lnpilot.testing import LNbitsServer, WalletKeys
+from lnpilot.devtools import LNbitsServer, WalletKeys
 
 from .conftest import recorded_contract
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from lnpilot.devtools import LNbitsServer
 from lnpilot.lnbits import MissingCredentialError, NotOwnedError, PermissionDeniedError
 from lnpilot.lnbits.errors import NotFoundError
-from lnpilot.testing import LNbitsServer
 
 from .conftest import MakeClient, MakeWallet
 

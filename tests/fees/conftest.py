@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from lnpilot.devtools import (
+    LNbitsServer,
+    LndRestFunding,
+)
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.node import CompositeNode, LNbitsNode, LndRest
 from lnpilot.simnet.lnd_rest import FaceServer, serve
@@ -24,11 +28,7 @@ from lnpilot.simnet.our_node import ChannelView
 from lnpilot.simnet.scenario import parse_scenario
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.store import Store, sqlite_url
-from lnpilot.testing import (
-    LNbitsServer,
-    LndRestFunding,
-    lnbits_for_tests,
-)
+from real_lnbits import lnbits_for_tests
 
 MACAROON = "0201036c6e64" + "fe" * 26
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from lnpilot.base.domain import Capability, Channel, ChannelPolicy, ChannelState, Initiator
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
 from lnpilot.fees.policy import PolicyFile, parse_policy
-from lnpilot.node.models import Capability, Channel, ChannelPolicy, ChannelState, Initiator
 from lnpilot.store.records import FlowStats
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lnpilot.base.domain import Initiator, PolicyUpdate
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, WindowStats
 from lnpilot.fees.planner import Action, plan
 from lnpilot.fees.policy import RuleSettings, load_policy
 from lnpilot.fees.strategies import OUTBOUND, StrategyContext
 from lnpilot.fees.strategies.clboss import bins_for
-from lnpilot.node.models import Initiator, PolicyUpdate
 from lnpilot.rebalance.settings import load_settings
 from lnpilot.store.records import FlowStats
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lnpilot.base.domain import PolicyUpdate
 from lnpilot.cli.main import app
 from lnpilot.fees.charge_lnd import ConversionError, convert
 from lnpilot.fees.inputs import ChannelInputs
 from lnpilot.fees.planner import Action, plan
 from lnpilot.fees.policy import parse_policy
-from lnpilot.node.models import PolicyUpdate
 
 from .factories import PEER_A, channel, inputs, plan_inputs
 

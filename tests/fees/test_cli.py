@@ -14,7 +14,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from lnpilot.cli.main import app
-from lnpilot.testing import LNbitsServer
+from lnpilot.devtools import LNbitsServer
 
 from .conftest import MACAROON, World
 

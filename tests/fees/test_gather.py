@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lnpilot.base.domain import FailedForward, Forward, Peer, PolicyUpdate, chan_id_from_scid
 from lnpilot.fees.applier import Result, UpdateOutcome
 from lnpilot.fees.gather import gather
 from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
 from lnpilot.fees.policy import parse_policy
 from lnpilot.node import CompositeNode, LndRest
-from lnpilot.node.models import FailedForward, Forward, Peer, PolicyUpdate, chan_id_from_scid
 from lnpilot.store import CollectorState, Store
 
 from .conftest import World

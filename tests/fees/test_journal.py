@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from lnpilot.base.domain import NodeInfo, PolicyUpdate
 from lnpilot.fees.applier import Result, UpdateOutcome
 from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
-from lnpilot.node.models import NodeInfo, PolicyUpdate
 from lnpilot.store import Direction, PolicySource, Store, fee_journal
 
 from .factories import NOW, PEER_A, channel

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lnpilot.base.domain import Capability
 from lnpilot.fees import evaluate
 from lnpilot.fees.gather import gather
 from lnpilot.fees.policy import parse_policy
 from lnpilot.node import CapabilityMissing, CompositeNode, LndRest
-from lnpilot.node.models import Capability
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.store import Store
 

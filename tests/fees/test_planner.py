@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from lnpilot.base.domain import ChannelState, PolicyUpdate
 from lnpilot.fees.planner import Action, plan
-from lnpilot.node.models import ChannelState, PolicyUpdate
 
 from .factories import LNBITS_ONLY, NOW, channel, inputs, plan_inputs, policy
 

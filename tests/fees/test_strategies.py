@@ -7,6 +7,7 @@ from typing import get_args
 
 import pytest
 
+from lnpilot.base.domain import Initiator
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
 from lnpilot.fees.policy import InboundStrategy, OutboundStrategy, RuleSettings
 from lnpilot.fees.strategies import INBOUND, OUTBOUND, StrategyContext, liquidity_cost
@@ -14,7 +15,6 @@ from lnpilot.fees.strategies.flow_adaptive import flow_adaptive
 from lnpilot.fees.strategies.inbound import inbound_discount
 from lnpilot.fees.strategies.peer_aware import peer_aware
 from lnpilot.fees.strategies.proportional import proportional
-from lnpilot.node.models import Initiator
 
 from .factories import DAY_S, NOW, channel, inputs, plan_inputs, window
 

@@ -24,12 +24,12 @@ import httpx
 import pytest
 
 from collect.conftest import MACAROON, Sim
-from lnpilot.testing import (
+from lnpilot.devtools import (
     LNbitsServer,
     LndRestFunding,
-    lnbits_for_tests,
     lnbits_required,
 )
+from real_lnbits import lnbits_for_tests
 from service.conftest import Daemon, busy_sim, daemon_process
 
 READY_TIMEOUT_S = 60.0

@@ -13,10 +13,10 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from lnpilot.base.domain import ClosedChannel, CloseType, Initiator, NodeInfo
 from lnpilot.cli.alerts import AlertsFileError, load_alerts_file
 from lnpilot.cli.main import app
 from lnpilot.monitor import Monitor, MonitorConfig
-from lnpilot.node.models import ClosedChannel, CloseType, Initiator, NodeInfo
 from lnpilot.store import Store, sqlite_url
 
 from .conftest import T0

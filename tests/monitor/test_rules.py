@@ -7,10 +7,7 @@ import math
 from dataclasses import replace
 from datetime import timedelta
 
-from lnpilot.monitor.checks import CHECKS, Context, Finding
-from lnpilot.monitor.checks.income import robust_z
-from lnpilot.monitor.config import MonitorConfig
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelState,
     FailedForward,
@@ -19,6 +16,9 @@ from lnpilot.node.models import (
     Peer,
     scid_from_chan_id,
 )
+from lnpilot.monitor.checks import CHECKS, Context, Finding
+from lnpilot.monitor.checks.income import robust_z
+from lnpilot.monitor.config import MonitorConfig
 from lnpilot.store import CollectorState, Store
 from lnpilot.store.alerts import Probe, monitor_book
 from lnpilot.store.levels import epoch_ns

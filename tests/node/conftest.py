@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lnpilot.devtools import (
+    LNbitsServer,
+    LndRestFunding,
+)
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.node import LNbitsNode, LndRest
 from lnpilot.simnet.lnd_rest import FaceServer, serve
@@ -26,11 +30,7 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.testing import (
-    LNbitsServer,
-    LndRestFunding,
-    lnbits_for_tests,
-)
+from real_lnbits import lnbits_for_tests
 
 MACAROON = "0201036c6e6402f801030a10" + "c3" * 24
 

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import pytest
 
+from lnpilot.base.domain import Channel, ChannelState, PolicyUpdate
 from lnpilot.node import NodeBackend
-from lnpilot.node.models import Channel, ChannelState, PolicyUpdate
 
 from .conftest import World
 

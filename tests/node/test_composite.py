@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from lnpilot.lnbits import LNbitsClient
-from lnpilot.node import CapabilityMissing, CompositeNode, LNbitsNode, LndRest
-from lnpilot.node.backend import OPERATION_NEEDS, how_to_get
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Capability,
     Channel,
     ChannelState,
     PolicyUpdate,
     Route,
 )
+from lnpilot.lnbits import LNbitsClient
+from lnpilot.node import CapabilityMissing, CompositeNode, LNbitsNode, LndRest
+from lnpilot.node.backend import OPERATION_NEEDS, how_to_get
 
 from .conftest import MACAROON, World
 

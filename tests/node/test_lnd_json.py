@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from lnpilot.node import lnd_json as lj
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     ChannelPolicy,
     ChannelState,
     CloseType,
@@ -26,6 +25,7 @@ from lnpilot.node.models import (
     PolicyUpdate,
     chan_id_from_scid,
 )
+from lnpilot.node import lnd_json as lj
 from shared_files import shared_path
 
 US = "03" + "a1" * 32

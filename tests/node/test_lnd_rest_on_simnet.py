@@ -16,9 +16,9 @@ from typing import TypeVar
 
 import pytest
 
+from lnpilot.base.domain import Channel, FailedForward, Forward, PolicyUpdate
 from lnpilot.node import LndRest, LndRestError
 from lnpilot.node.lnd_json import DOWNSTREAM_FAILURE
-from lnpilot.node.models import Channel, FailedForward, Forward, PolicyUpdate
 from lnpilot.simnet.lnd_rest import FaceServer, create_app, serve
 from lnpilot.simnet.model import Channel as SimChannel
 from lnpilot.simnet.model import Policy

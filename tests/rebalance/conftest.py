@@ -23,10 +23,10 @@ import pytest
 
 import lnpilot.rebalance
 from collect.conftest import MACAROON  # the collector's CLI tests present it
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState, Route, RouteAttempt
 from lnpilot.collect import Collector
 from lnpilot.node import LndRest
 from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, Route, RouteAttempt
 from lnpilot.rebalance import Rebalancer, RebalanceSettings, parse_settings
 from lnpilot.simnet.lnd_rest import FaceServer, serve
 from lnpilot.simnet.model import Channel as SimChannel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from lnpilot.node.models import Forward
+from lnpilot.base.domain import Forward
 from lnpilot.rebalance import attribute
 from lnpilot.rebalance.attribution import Bought
 

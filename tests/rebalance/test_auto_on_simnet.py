@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from lnpilot.node.models import chan_id_from_scid
+from lnpilot.base.domain import chan_id_from_scid
 from lnpilot.rebalance import RebalanceMode, RebalanceOutcome, RebalanceReport, history
 from lnpilot.store import Store
 

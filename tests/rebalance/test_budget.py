@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lnpilot.node.models import Route, RouteHop
+from lnpilot.base.domain import Route, RouteHop
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.executor import Attempt, AttemptOutcome
 from lnpilot.rebalance.run import StoreLedger

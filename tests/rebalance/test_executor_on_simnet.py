@@ -8,9 +8,9 @@ import asyncio
 
 import pytest
 
+from lnpilot.base.domain import chan_id_from_scid
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node import CapabilityMissing, CompositeNode, LNbitsNode
-from lnpilot.node.models import chan_id_from_scid
 from lnpilot.rebalance import (
     AttemptOutcome,
     RebalanceMode,

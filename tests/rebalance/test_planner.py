@@ -8,7 +8,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState
 from lnpilot.rebalance import (
     RebalanceAction,
     RebalanceInputs,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lnpilot.node.models import ChannelPolicy
+from lnpilot.base.domain import ChannelPolicy
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.economics import guard, hop_fee_msat, sat_text
 from lnpilot.rebalance.settings import Budget

@@ -20,6 +20,11 @@ from typing import TypeVar
 import httpx
 import pytest
 
+from lnpilot.devtools import (
+    LNbitsServer,
+    LndRestFunding,
+    lnbits_for_tests,
+)
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.models import NodeChannel
 from lnpilot.simnet.invoices import InvoiceRequest
@@ -29,11 +34,6 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.testing import (
-    LNbitsServer,
-    LndRestFunding,
-    lnbits_for_tests,
-)
 
 pytestmark = pytest.mark.lnbits
 

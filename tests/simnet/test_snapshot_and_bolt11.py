@@ -7,12 +7,12 @@ import subprocess
 
 import pytest
 
+from lnpilot.devtools import LNbitsUnavailable, find_lnbits_python, lnbits_required
 from lnpilot.lnbits.bolt11 import decode
 from lnpilot.simnet.bolt11 import encode
 from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.secp256k1 import pubkey_of
 from lnpilot.simnet.snapshot import load_snapshot
-from lnpilot.testing import LNbitsUnavailable, find_lnbits_python, lnbits_required
 from shared_files import shared_path
 
 SNAPSHOT = ("data", "ln_graph_500.json.gz")

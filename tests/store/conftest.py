@@ -19,9 +19,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from lnpilot.devtools import lnbits_required as ci_requires_real_servers
 from lnpilot.store import Store, normalize_url, sqlite_url, upgrade
 from lnpilot.store.tables import metadata
-from lnpilot.testing import lnbits_required as ci_requires_real_servers
 
 LOCAL_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelPolicy,
     ChannelState,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from lnpilot.node.models import ChannelState, FailedForward, Forward
+from lnpilot.base.domain import ChannelState, FailedForward, Forward
 from lnpilot.store import Retention, Store
 from lnpilot.store.levels import LEVELS, Resolution, bucket_floor
 from lnpilot.store.tables import channel_flows, channel_snapshots, channel_stats, forwards

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
-from lnpilot.node.models import FailedForward, Forward
+from lnpilot.base.domain import FailedForward, Forward
 from lnpilot.store import FlowStats, Store
 from lnpilot.store.levels import LEVELS, Resolution, Retention, bucket_ceil, bucket_floor, epoch_ns
 from lnpilot.store.windows import plan_window

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from lnpilot.node.models import ChannelState, ClosedChannel, CloseType, Initiator, NodeInfo
+from lnpilot.base.domain import ChannelState, ClosedChannel, CloseType, Initiator, NodeInfo
 from lnpilot.store import (
     CollectorState,
     Direction,

@@ -27,9 +27,9 @@ from lnpilot.api.deps import (
     errors,
     json_response,
 )
+from lnpilot.base.domain import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeError
-from lnpilot.node.models import Channel, ChannelState, Forward, chan_id_from_scid
 from lnpilot.service.context import Services
 from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics

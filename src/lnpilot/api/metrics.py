@@ -26,8 +26,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from lnpilot.base.domain import Channel, ChannelState
 from lnpilot.node.backend import NodeError
-from lnpilot.node.models import Channel, ChannelState
 from lnpilot.rebalance import RebalanceOutcome
 from lnpilot.service.context import Services
 from lnpilot.store import Direction, FlowStats, PolicyRecord, fee_journal, rebalances

@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lnpilot.node.models import scid_from_chan_id
+from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.store import Store
 from lnpilot.store import exports as read_model
 from lnpilot.store.exports import Export, Row

@@ -23,8 +23,8 @@ from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 
+from lnpilot.base.domain import Capability, ChannelBackup
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import Capability, ChannelBackup
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
 from lnpilot.store.channel_backups import StoredBackup

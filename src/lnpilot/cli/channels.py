@@ -18,6 +18,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from lnpilot.base.domain import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.cli import closed as closed_output
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
@@ -25,7 +26,6 @@ from lnpilot.cli.runtime import ExitCode, JsonFlag
 from lnpilot.collect.identity import NodeIdentity, node_identity
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.store import CollectorState, Event, PolicyRecord, Store
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 

@@ -37,6 +37,7 @@ from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, fail
 from lnpilot.cli.simnet import LiveSimulation, channels_table, live_simulation, pace, status_line
 from lnpilot.config import Settings
+from lnpilot.devtools import LNbitsStartError, LNbitsUnavailable
 from lnpilot.fees import parse_policy
 from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.monitor import MonitorConfig
@@ -50,7 +51,6 @@ from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.summary import channel_rows
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.tokens import Scope, create_token
-from lnpilot.testing import LNbitsStartError, LNbitsUnavailable
 from lnpilot.web.templating import PREFIX
 
 #: The shipped scenario (src/lnpilot/simnet/scenarios/): generated graph, auto-paid invoices.

@@ -9,8 +9,8 @@ import typer
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode
-from lnpilot.testing import LNbitsStartError, LNbitsUnavailable, run_dev_server
-from lnpilot.testing.lnbits_server import find_extension_archives
+from lnpilot.devtools import LNbitsStartError, LNbitsUnavailable, run_dev_server
+from lnpilot.devtools.lnbits_server import find_extension_archives
 
 app = typer.Typer(help="Development helpers.", no_args_is_help=True)
 

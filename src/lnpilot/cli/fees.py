@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
+from lnpilot.base.domain import ChannelPolicy, PolicyUpdate, chan_id_from_scid
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, daemon_file, state_of
 from lnpilot.config import config_file_path, make_client, make_node
@@ -42,7 +43,6 @@ from lnpilot.fees import (
 )
 from lnpilot.fees.policy import POLICY_ENV_VAR, POLICY_FILE_NAME, find_policy_file
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import ChannelPolicy, PolicyUpdate, chan_id_from_scid
 from lnpilot.store import Store, StoreReader, fee_journal, sqlite_url
 from lnpilot.store.fee_journal import FeeDecision
 

@@ -24,6 +24,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
+from lnpilot.base.domain import Capability
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode
 from lnpilot.config import ConfigError, LndSettings, Settings, load_settings
@@ -31,7 +32,6 @@ from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.node.backend import DESCRIPTIONS, NodeBackend, NodeError, how_to_get
 from lnpilot.node.lnbits_node import LNbitsNode
 from lnpilot.node.lnd_rest import LndRest
-from lnpilot.node.models import Capability
 
 #: A policy that only ever plans (``fees_apply = false`` in lnpilot.toml) and, once applied,
 #: moves slowly: fees follow each channel's flow, kept between 1 and 2,500 ppm and never

@@ -24,12 +24,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
+from lnpilot.base.domain import chan_id_from_scid, scid_from_chan_id
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, with_node_and_store
 from lnpilot.cli.fees import PolicyOption, policy_path
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
-from lnpilot.node.models import chan_id_from_scid, scid_from_chan_id
 from lnpilot.rebalance import (
     NO_CHANNEL_TARGETED_PATH,
     Attempt,

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
+from lnpilot.devtools import LNbitsServer, LNbitsStartError, LNbitsUnavailable, LndRestFunding
 from lnpilot.simnet.generate import (
     BALANCE_MODELS,
     DEMAND_FAMILIES,
@@ -41,7 +42,6 @@ from lnpilot.simnet.lnd_rest import FaceServer, serve
 from lnpilot.simnet.scenario import Scenario, ScenarioError, load_scenario, snapshot_scenario
 from lnpilot.simnet.simulation import Simulation
 from lnpilot.simnet.summary import summarize
-from lnpilot.testing import LNbitsServer, LNbitsStartError, LNbitsUnavailable, LndRestFunding
 
 app = typer.Typer(help="The simulated Lightning network (simnet).", no_args_is_help=True)
 

@@ -28,10 +28,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from lnpilot.base.domain import Capability
 from lnpilot.collect.observe import observe
 from lnpilot.collect.record import Outage, record
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import Capability
 from lnpilot.store import Event, Store
 from lnpilot.store.levels import EPOCH
 

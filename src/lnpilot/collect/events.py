@@ -21,7 +21,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from lnpilot.node.models import Channel, ChannelPolicy, ChannelState, ClosedChannel
+from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState, ClosedChannel
 from lnpilot.store import Direction, Event, PeerEvent, PolicyRecord
 from lnpilot.store.records import JsonValue
 

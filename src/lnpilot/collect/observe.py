@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Capability,
     Channel,
     ClosedChannel,
@@ -29,6 +28,7 @@ from lnpilot.node.models import (
     NodeInfo,
     Peer,
 )
+from lnpilot.node.backend import NodeBackend
 
 _T = TypeVar("_T")
 

@@ -17,9 +17,9 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Channel, ChannelState
 from lnpilot.collect import events
 from lnpilot.collect.observe import Observation
-from lnpilot.node.models import Channel, ChannelState
 from lnpilot.store import CollectorState, Event, StoreTransaction
 
 

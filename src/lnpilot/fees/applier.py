@@ -17,9 +17,9 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
+from lnpilot.base.domain import Channel, ChannelPolicy, PolicyUpdate
 from lnpilot.fees.planner import Action, ChannelDecision
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import Channel, ChannelPolicy, PolicyUpdate
 
 
 class UpdateOutcome(enum.StrEnum):

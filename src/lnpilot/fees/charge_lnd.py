@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.fees.policy import PolicyError, parse_policy
-from lnpilot.node.models import scid_from_chan_id
 
 SUPPORTED_STRATEGIES = ("static", "proportional", "cost", "ignore", "ignore_fees")
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")

@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from lnpilot.base.domain import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
 from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.safety import BUDGET_WINDOW
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
 from lnpilot.store import Direction, FlowStats, Store, StoreReader, fee_journal
 from lnpilot.store.uptime import uptime_permille_full_window
 

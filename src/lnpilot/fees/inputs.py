@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lnpilot.node.models import Capability, Channel
+from lnpilot.base.domain import Capability, Channel
 from lnpilot.store.records import FlowStats
 
 

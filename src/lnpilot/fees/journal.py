@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from lnpilot.base.domain import NodeInfo
 from lnpilot.fees.applier import Result
-from lnpilot.node.models import NodeInfo
 from lnpilot.store import Direction, PolicyRecord, PolicySource, Store, fee_journal
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Capability, ChannelPolicy, ChannelState, PolicyUpdate
 from lnpilot.fees import safety
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs, format_ratio
 from lnpilot.fees.policy import PolicyFile
@@ -31,7 +32,6 @@ from lnpilot.fees.strategies import (
 )
 from lnpilot.fees.values import format_duration
 from lnpilot.node.backend import how_to_get
-from lnpilot.node.models import Capability, ChannelPolicy, ChannelState, PolicyUpdate
 from lnpilot.store.records import JsonValue
 
 

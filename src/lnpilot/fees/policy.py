@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BeforeValidator, Field, PrivateAttr, create_model, model_validator
 
+from lnpilot.base.domain import chan_id_from_scid
 from lnpilot.base.tomlfile import FileProblems, Loc, Wording, parse_toml, read_text, validate
 from lnpilot.fees.strategies import INBOUND, OUTBOUND
 from lnpilot.fees.strategies import tables as strategy_tables
@@ -34,7 +35,6 @@ from lnpilot.fees.values import (
     Ppm,
     StrictModel,
 )
-from lnpilot.node.models import chan_id_from_scid
 
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from datetime import datetime
 
+from lnpilot.base.domain import Channel, PolicyUpdate
 from lnpilot.fees import applier
 from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
 from lnpilot.fees.run import RunReport
 from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import Channel, PolicyUpdate
 from lnpilot.store import Store, fee_journal
 from lnpilot.store.fee_journal import FeeDecision
 

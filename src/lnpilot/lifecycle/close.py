@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Channel, ChannelState, chan_id_from_scid
 from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import Channel, ChannelState, chan_id_from_scid
 from lnpilot.store import Store, StoreTransaction, lifecycle, rebalances
 from lnpilot.store.levels import EPOCH
 from lnpilot.store.lifecycle import PlanRecord, StepRecord

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Channel, Graph, PolicyUpdate
 from lnpilot.lifecycle.close import (
     COOP_CLOSE_VBYTES,
     Journal,
@@ -42,7 +43,6 @@ from lnpilot.lifecycle.close import (
     store_plan,
 )
 from lnpilot.node.backend import NodeBackend
-from lnpilot.node.models import Channel, Graph, PolicyUpdate
 from lnpilot.store import Store, lifecycle
 from lnpilot.store.lifecycle import Agreement, PlanRecord
 from lnpilot.store.records import JsonValue

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import ChannelPolicy, chan_id_from_scid
 from lnpilot.collect import EventKind
-from lnpilot.node.models import ChannelPolicy, chan_id_from_scid
 from lnpilot.store import StoreReader
 from lnpilot.store.alerts import Incident, MonitorBook, TimelineEntry
 from lnpilot.store.levels import EPOCH

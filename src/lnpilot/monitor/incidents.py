@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Capability, Channel, ChannelPolicy, PolicyUpdate
 from lnpilot.base.redact import redact_text
 from lnpilot.monitor.config import ActionMode, IncidentPolicy, RuleKind
 from lnpilot.monitor.playbook import (
@@ -34,7 +35,6 @@ from lnpilot.monitor.playbook import (
     plan_for,
 )
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.node.models import Capability, Channel, ChannelPolicy, PolicyUpdate
 from lnpilot.store import Store
 from lnpilot.store.alerts import (
     ALERT_FIRING,

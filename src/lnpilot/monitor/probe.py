@@ -15,11 +15,11 @@ import logging
 import time
 from datetime import datetime
 
+from lnpilot.base.domain import Capability
 from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.node.composite import CompositeNode
 from lnpilot.node.lnbits_node import LNbitsNode
-from lnpilot.node.models import Capability
 from lnpilot.store.alerts import Probe
 from lnpilot.store.records import JsonValue
 

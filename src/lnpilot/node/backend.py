@@ -3,7 +3,7 @@
 The engine talks to the node only through :class:`NodeBackend`. Backends differ a lot in
 reach: the LNbits node API shows channels and peers and sets outbound fees, while a direct
 LND REST connection also gives forwarding history, failed HTLCs, the full policy and route
-building. So every backend declares its :class:`~lnpilot.node.models.Capability` set, the
+building. So every backend declares its :class:`~lnpilot.base.domain.Capability` set, the
 composite routes each operation to a backend that has the capability, and an operation no
 configured backend can do fails with :class:`CapabilityMissing`, which says which
 configuration would add it, instead of with a 501 from deep inside an HTTP call.
@@ -19,7 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Capability,
     Channel,
     ChannelBackup,

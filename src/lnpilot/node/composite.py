@@ -23,13 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
-from lnpilot.node.backend import (
-    OPERATION_NEEDS,
-    CapabilityMissing,
-    NodeBackend,
-    NodeError,
-)
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Capability,
     Channel,
     ChannelBackup,
@@ -46,6 +40,12 @@ from lnpilot.node.models import (
     PolicyUpdate,
     Route,
     RouteAttempt,
+)
+from lnpilot.node.backend import (
+    OPERATION_NEEDS,
+    CapabilityMissing,
+    NodeBackend,
+    NodeError,
 )
 
 

@@ -29,17 +29,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
-from lnpilot.lnbits import LNbitsClient, LNbitsError
-from lnpilot.lnbits.advisories import AdvisoryFinding, check_extensions
-from lnpilot.lnbits.models import ChannelPoint, NodeChannel
-from lnpilot.node.backend import (
-    LNBITS_CAPABILITIES,
-    LND_REST_HINT,
-    NodeBackend,
-    NodeError,
-    check_policy_update,
-)
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelPolicy,
     ChannelState,
@@ -51,6 +41,16 @@ from lnpilot.node.models import (
     Peer,
     PolicyUpdate,
     scid_from_chan_id,
+)
+from lnpilot.lnbits import LNbitsClient, LNbitsError
+from lnpilot.lnbits.advisories import AdvisoryFinding, check_extensions
+from lnpilot.lnbits.models import ChannelPoint, NodeChannel
+from lnpilot.node.backend import (
+    LNBITS_CAPABILITIES,
+    LND_REST_HINT,
+    NodeBackend,
+    NodeError,
+    check_policy_update,
 )
 
 _P = ParamSpec("_P")

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelBackup,
     ChannelPolicy,

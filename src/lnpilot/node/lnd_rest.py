@@ -30,10 +30,7 @@ from typing import Any
 
 import httpx
 
-from lnpilot.base.redact import redact_text, register_secret
-from lnpilot.node import lnd_json as lj
-from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelBackup,
     ChannelPolicy,
@@ -50,6 +47,9 @@ from lnpilot.node.models import (
     Route,
     RouteAttempt,
 )
+from lnpilot.base.redact import redact_text, register_secret
+from lnpilot.node import lnd_json as lj
+from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 
 log = logging.getLogger(__name__)
 

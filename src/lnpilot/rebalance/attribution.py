@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from lnpilot.node.models import Forward
+from lnpilot.base.domain import Forward
 from lnpilot.store import Store, rebalances
 from lnpilot.store.rebalances import PENDING, AttemptRecord, RebalanceDecision
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lnpilot.node.models import Channel
+from lnpilot.base.domain import Channel
 from lnpilot.rebalance.economics import sat_text
 from lnpilot.rebalance.settings import ChannelTarget, RebalanceSettings
 from lnpilot.rebalance.targets import Band, FlowDirection, band_for, learn_direction, ratio_permille

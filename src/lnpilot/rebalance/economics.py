@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lnpilot.node.models import Channel, ChannelPolicy
+from lnpilot.base.domain import Channel, ChannelPolicy
 
 #: What the most a rebalance may pay is a share of: the margin over the source's fee, or
 #: (LNDg's rule) the target's fee alone.

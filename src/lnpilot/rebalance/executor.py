@@ -32,9 +32,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from lnpilot.base.domain import Capability, Route, scid_from_chan_id
 from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
 from lnpilot.node.composite import CompositeNode
-from lnpilot.node.models import Capability, Route, scid_from_chan_id
 from lnpilot.rebalance.economics import PPM, fee_limit_msat, hop_fee_msat, sat_text
 from lnpilot.rebalance.planner import Order
 

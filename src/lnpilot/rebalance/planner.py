@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from lnpilot.node.models import Channel, ChannelState
+from lnpilot.base.domain import Channel, ChannelState
 from lnpilot.rebalance.budget import Room, Spending, room
 from lnpilot.rebalance.candidates import Assessed, ChannelInput, amount_cap_msat, assess
 from lnpilot.rebalance.economics import fee_limit_msat, guard, sat_text

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from lnpilot.base.domain import Channel, chan_id_from_scid
 from lnpilot.base.tomlfile import (
     FileProblems,
     StrictModel,
@@ -36,7 +37,6 @@ from lnpilot.base.tomlfile import (
     parse_toml,
     validate,
 )
-from lnpilot.node.models import Channel, chan_id_from_scid
 from lnpilot.rebalance.economics import GuardRule
 
 _PUBKEY = re.compile(r"(02|03)[0-9a-f]{64}")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from lnpilot.node.models import Channel
+from lnpilot.base.domain import Channel
 from lnpilot.rebalance.settings import ChannelTarget
 from lnpilot.store.metrics import WindowFlow
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from lnpilot.backup import ScbKeeper
 from lnpilot.backup.archive import create_archive, newest_archive_at, prune
 from lnpilot.backup.scb import refresh_before_archive
+from lnpilot.base.domain import Capability
 from lnpilot.config import Settings
-from lnpilot.node.models import Capability
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop
 

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lnpilot.node.models import ChannelState, ClosedChannel
+from lnpilot.base.domain import ChannelState, ClosedChannel
 from lnpilot.store import convert
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
 from lnpilot.store.database import insert_returning_id, reading, upsert, writing

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelPolicy,
     ChannelState,

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, select
 
-from lnpilot.node.models import scid_from_chan_id
+from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.store.levels import Resolution, epoch_ns, time_from_ns
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.rebalances import rebalance_attempts, rebalance_decisions, rebalance_runs

@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
 )
 
-from lnpilot.node.models import ChannelPolicy, PolicyUpdate
+from lnpilot.base.domain import ChannelPolicy, PolicyUpdate
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
 from lnpilot.store.database import insert_returning_id
 from lnpilot.store.reads import StoreReader

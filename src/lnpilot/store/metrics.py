@@ -37,7 +37,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lnpilot.node.models import Channel
+from lnpilot.base.domain import Channel
 from lnpilot.store import FlowStats, Resolution, SeriesPoint, StoreReader
 from lnpilot.store.levels import EPOCH, bucket_floor
 from lnpilot.store.uptime import uptime_share_watched

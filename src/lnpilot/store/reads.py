@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lnpilot.node.models import Channel, ChannelState, ClosedChannel, FailedForward, Forward, Peer
+from lnpilot.base.domain import Channel, ChannelState, ClosedChannel, FailedForward, Forward, Peer
 from lnpilot.store import convert, series, windows
 from lnpilot.store.levels import Resolution, Retention, epoch_ns
 from lnpilot.store.records import (

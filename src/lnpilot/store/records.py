@@ -1,6 +1,6 @@
 """The store's own value types: what it takes and gives beyond the node's domain objects.
 
-Channels, peers, forwards and policies travel as :mod:`lnpilot.node.models` objects; these
+Channels, peers, forwards and policies travel as :mod:`lnpilot.base.domain` objects; these
 types cover what only the store knows (history with its source, derived events, rollup
 aggregates, the collector's bookmark). Frozen dataclasses, units in the names, UTC times.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from typing_extensions import TypeAliasType
 
-from lnpilot.node.models import Channel, ChannelPolicy
+from lnpilot.base.domain import Channel, ChannelPolicy
 from lnpilot.store.levels import Resolution
 
 #: Free-form JSON (an event's payload, a decision's detail). A named recursive alias, so

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from lnpilot.node.models import (
+from lnpilot.base.domain import (
     Channel,
     ChannelPolicy,
     ChannelState,

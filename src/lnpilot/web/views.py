@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
-from lnpilot.node.models import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.store import (
     ChannelFlows,
     ChannelSeries,

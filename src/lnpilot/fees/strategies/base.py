@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from lnpilot.base.domain import ChannelPolicy
 from lnpilot.fees.inputs import ChannelInputs, PlanInputs
-from lnpilot.node.models import ChannelPolicy
 
 if TYPE_CHECKING:  # the policy's settings model is built from the strategies' registrations
     from lnpilot.fees.policy import RuleSettings

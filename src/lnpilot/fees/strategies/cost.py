@@ -27,10 +27,10 @@ from typing import Annotated
 
 from pydantic import Field
 
+from lnpilot.base.domain import Initiator
 from lnpilot.fees.strategies.base import StrategyContext, Target
 from lnpilot.fees.strategies.registry import params_in, strategy
 from lnpilot.fees.values import Pct, StrictModel
-from lnpilot.node.models import Initiator
 
 
 class CostParams(StrictModel):

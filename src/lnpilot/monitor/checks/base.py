@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from lnpilot.node.models import Channel, ChannelState, Peer
+from lnpilot.base.domain import Channel, ChannelState, Peer
 from lnpilot.store import StoreReader
 from lnpilot.store.alerts import MonitorBook, Probe
 from lnpilot.store.outbox import Severity

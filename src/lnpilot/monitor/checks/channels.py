@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+from lnpilot.base.domain import Channel, ChannelState, CloseType, scid_from_chan_id
 from lnpilot.monitor.checks.base import Context, Finding, channel_labels, peer_name, sat_text
 from lnpilot.monitor.config import (
     ChannelClosedRule,
@@ -14,7 +15,6 @@ from lnpilot.monitor.config import (
     RatioBandRule,
     UtilisationRule,
 )
-from lnpilot.node.models import Channel, ChannelState, CloseType, scid_from_chan_id
 from lnpilot.store.levels import Resolution
 
 #: Close types where a party broadcast its commitment alone: funds wait for time locks,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from lnpilot.base.domain import Peer
 from lnpilot.monitor.checks.base import Context, Finding, peer_name
 from lnpilot.monitor.config import PeerFlappingRule, PeerOfflineRule
-from lnpilot.node.models import Peer
 from lnpilot.store.records import JsonValue
 
 

@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 
 from lnpilot.base import bech32
+from lnpilot.devtools.lnbits_server import LNbitsServer
 from lnpilot.lnbits import bolt11
-from lnpilot.testing.lnbits_server import LNbitsServer
 
 #: Boltz's own key in the HTLC scripts (the recorded one; nothing here signs with it).
 BOLTZ_PUBKEY = "02637224c5aaa78ba1b989e8340f1c3eabcc73a67711d2a29875c348fc61eb888b"

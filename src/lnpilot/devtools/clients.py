@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+from lnpilot.devtools.lnbits_server import WalletKeys
 from lnpilot.lnbits import LNbitsClient
-from lnpilot.testing.lnbits_server import WalletKeys
 
 MakeClient = Callable[..., LNbitsClient]
 

@@ -1,7 +1,7 @@
 """Test support that runs real services: a real LNbits, and a fault-injecting proxy."""
 
-from lnpilot.testing.fault_proxy import Fault, FaultProxy, RequestRecord, ThreadedFaultProxy
-from lnpilot.testing.lnbits_server import (
+from lnpilot.devtools.fault_proxy import Fault, FaultProxy, RequestRecord, ThreadedFaultProxy
+from lnpilot.devtools.lnbits_server import (
     DEFAULT_WALLETS,
     FakeWalletFunding,
     FundingSource,
@@ -12,7 +12,6 @@ from lnpilot.testing.lnbits_server import (
     Superuser,
     WalletKeys,
     find_lnbits_python,
-    lnbits_for_tests,
     lnbits_required,
     run_dev_server,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "ThreadedFaultProxy",
     "WalletKeys",
     "find_lnbits_python",
-    "lnbits_for_tests",
     "lnbits_required",
     "run_dev_server",
 ]

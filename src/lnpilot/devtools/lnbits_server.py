@@ -693,25 +693,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def lnbits_for_tests(server: LNbitsServer) -> Iterator[LNbitsServer]:
-    """Start ``server`` for a test and always stop it.
-
-    LNbits not installed: the test is skipped with the reason, except on CI
-    (:func:`lnbits_required`), where a skip would hide that nothing was tested, so it fails.
-    An installed LNbits that does not start always fails.
-    """
-    import pytest  # test support only: pytest is a dev dependency
-
-    try:
-        server.start()
-    except LNbitsUnavailable as exc:
-        if lnbits_required():
-            raise
-        pytest.skip(f"real LNbits not available: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
