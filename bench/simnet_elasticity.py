@@ -111,7 +111,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=1.0, help="virtual days per run")
     parser.add_argument("--quick", action="store_true", help="one scenario, four fees")
-    parser.add_argument("--balances", default="tiered", help="balance split of the carved channels")
+    parser.add_argument(
+        "--balances", default="centred", help="balance split of the carved channels"
+    )
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} not present (the graphs of ../shared/data are needed)")

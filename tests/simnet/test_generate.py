@@ -32,7 +32,7 @@ FULL = "ln_graph_full_2026-02-03.json.gz"
         ({"nodes": 5}, "--nodes: 5 is outside 20..3000"),
         ({"our_channels": 0}, "--our-channels: 0 is outside 1..30"),
         ({"seed": -1}, "--seed: -1 is negative"),
-        ({"balances": "flat"}, "--balances: 'flat' is not a balance model; use one of tiered"),
+        ({"balances": "flat"}, "--balances: 'flat' is not a balance model; use one of centred"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(

@@ -425,10 +425,10 @@ def scenario_new(
         str,
         typer.Option(
             help=f"Balance split of the carved channels: {', '.join(BALANCE_MODELS)} "
-            "(tiered: centred among the biggest fifth of nodes, near one end elsewhere, "
-            "as LND's bimodal estimator assumes)."
+            "(around the middle; centred among the biggest fifth of nodes and near one end "
+            "elsewhere; near one end, as LND's bimodal estimator assumes)."
         ),
-    ] = "tiered",
+    ] = "centred",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:

@@ -38,11 +38,13 @@ from lnpilot.simnet.scenario import Scenario, ScenarioError
 
 #: The demand families `new_scenario` writes.
 DEMAND_FAMILIES = ("balanced", "sink", "source", "lsp", "bursty")
-#: How the carved channels' balances are split: near one end (LND's bimodal model), around
-#: the middle (beta(2, 2), what `load_snapshot` does), or `tiered`: centred between two of
-#: the piece's biggest fifth of nodes (professionally run, rebalanced routing nodes),
-#: bimodal wherever a smaller node is an end.
-BALANCE_MODELS = ("tiered", "bimodal", "centred")
+#: How the carved channels' balances are split: around the middle (`centred`, beta(2, 2),
+#: what `load_snapshot` does; the default, the one model in which payers leave a channel
+#: whose fee rises, as operators report), near one end (`bimodal`, LND's bimodal estimator's
+#: model), or `tiered`: centred between two of the piece's biggest fifth of nodes
+#: (professionally run, rebalanced routing nodes), bimodal wherever a smaller node is an end.
+#: docs/simnet.md measures what each gives.
+BALANCE_MODELS = ("centred", "tiered", "bimodal")
 #: The share of the piece's nodes, by capacity, whose channels among themselves stay centred.
 _PROFESSIONAL_SHARE = 0.2
 #: Bounds that keep a scenario meaningful and the league's runtime in reach.
@@ -302,7 +304,7 @@ def new_scenario(
     around: str | None = None,
     random_center: bool = False,
     check_hours: float = 24.0,
-    balances: str = "tiered",
+    balances: str = "centred",
 ) -> GeneratedScenario:
     """Carve, populate and check a scenario (see the module docstring).
 
