@@ -23,7 +23,6 @@ import pytest
 from lnpilot.devtools import (
     LNbitsServer,
     LndRestFunding,
-    lnbits_for_tests,
 )
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.models import NodeChannel
@@ -34,6 +33,7 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
+from real_lnbits import lnbits_for_tests
 
 pytestmark = pytest.mark.lnbits
 
