@@ -1,0 +1,78 @@
+"""Agreements that act: a channel opened through the lifecycle with agreed fees is priced by
+the fee engine at those fees (pins from the stored agreement), the policy file's own pins win
+over them, and an archived agreement pins nothing. On the simulated node through its LND
+face and a real store, as the open procedure runs there."""
+
+from __future__ import annotations
+
+from lnpilot.fees.gather import gather
+from lnpilot.fees.planner import Action, ChannelDecision, plan
+from lnpilot.fees.policy import PolicyFile, parse_policy
+from lnpilot.lifecycle.open import OpenTerms, plan_open, run_open
+from lnpilot.node.models import Channel
+from lnpilot.store import Store, lifecycle
+
+from .conftest import Sim
+from .test_open_suggest import _grow
+
+#: Without the agreement every channel would be pushed toward 1 ppm.
+STATIC = """
+[[rule]]
+name = "default"
+strategy = "static"
+static.fee_rate_ppm = 1
+"""
+
+
+async def _open_agreed(sim: Sim, store: Store, node_id: int, terms: OpenTerms) -> Channel:
+    """Open a channel to a new peer with ``terms`` and run the procedure to its end."""
+    hub = _grow(sim)["hub"]
+    planned = await plan_open(
+        sim.lnd, store, node_id, hub, 500_000, by="op", now=sim.now, terms=terms
+    )
+    assert planned.id is not None
+    await run_open(sim.lnd, store, planned.id, by="op", clock=lambda: sim.now, apply=True)
+    sim.mine(10)
+    done = await run_open(sim.lnd, store, planned.id, by="op", clock=lambda: sim.now, apply=True)
+    assert done.finished
+    point = done.plan.result["channel_point"]
+    [channel] = [c for c in await sim.lnd.list_channels() if c.channel_point == point]
+    return channel
+
+
+async def _decisions(sim: Sim, store: Store, policy: PolicyFile) -> dict[int, ChannelDecision]:
+    """The fee plan as ``lnpilot fees plan`` makes it, by channel id."""
+    gathered = await gather(sim.lnd, store, policy, sim.now)
+    return {d.chan_id: d for d in plan(policy, gathered.inputs).decisions if d.chan_id}
+
+
+async def test_agreed_fees_are_pins_and_the_policy_file_wins(sim: Sim, store: Store) -> None:
+    node_id = (await sim.collector(store).cycle()).node_id
+    terms = OpenTerms(fee_rate_ppm=250, base_fee_msat=0, cltv_delta=80, name="hub")
+    channel = await _open_agreed(sim, store, node_id, terms)
+    await sim.collector(store).cycle()  # the collector sees the new channel, as the daemon's
+
+    decided = await _decisions(sim, store, parse_policy(STATIC))
+    decision = decided[channel.chan_id]
+    assert decision.action is Action.NONE
+    assert "fee rate pinned at 250 by the agreement 'hub' #" in decision.reason
+    assert "base fee pinned at 0 by the agreement 'hub'" in str(decision.detail["reasons"])
+    agreed = decision.detail["agreed_fees"]
+    assert isinstance(agreed, dict)
+    assert (agreed["name"], agreed["fee_rate_ppm"], agreed["base_fee_msat"]) == ("hub", 250, 0)
+    others = [d for d in decided.values() if d.chan_id != channel.chan_id]
+    assert others and all(d.detail.get("agreed_fees") is None for d in others)
+
+    pinned = parse_policy(STATIC + f'[channel."{channel.scid}"]\npin_fee_rate_ppm = 300\n')
+    decision = (await _decisions(sim, store, pinned))[channel.chan_id]
+    assert decision.proposal.fee_rate_ppm == 300
+    assert decision.proposal.base_fee_msat is None  # still the agreement's 0: nothing to send
+    assert "fee rate pinned at 300 by the policy file, over the agreement 'hub'" in decision.reason
+    assert "(250)" in decision.reason
+
+    async with store.transaction() as tx:  # what a close's clean-up does
+        assert await lifecycle.archive_agreements(tx, node_id, channel.channel_point, sim.now) == 1
+    decision = (await _decisions(sim, store, parse_policy(STATIC)))[channel.chan_id]
+    assert decision.detail["agreed_fees"] is None
+    assert "agreement" not in decision.reason
+    assert decision.proposal.fee_rate_ppm is not None and decision.proposal.fee_rate_ppm < 250
