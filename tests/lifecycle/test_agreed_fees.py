@@ -12,7 +12,7 @@ from lnpilot.lifecycle.open import OpenTerms, plan_open, run_open
 from lnpilot.node.models import Channel
 from lnpilot.store import Store, lifecycle
 
-from .conftest import Sim
+from .conftest import Api, Cli, Sim
 from .test_open_suggest import _grow
 
 #: Without the agreement every channel would be pushed toward 1 ppm.
@@ -76,3 +76,55 @@ async def test_agreed_fees_are_pins_and_the_policy_file_wins(sim: Sim, store: St
     assert decision.detail["agreed_fees"] is None
     assert "agreement" not in decision.reason
     assert decision.proposal.fee_rate_ppm is not None and decision.proposal.fee_rate_ppm < 250
+
+
+async def test_the_channel_shows_its_agreement_in_the_cli_and_the_api(cli: Cli) -> None:
+    hub = _grow(cli.sim)["hub"]
+    assert (await cli("collect", "--once")).code == 0
+    made = await cli(
+        "open", "plan", hub, "--capacity-sat", "500000", "--fee-rate-ppm", "250",
+        "--base-fee-msat", "0", "--name", "hub", "--contact", "ops@hub.example",
+    )  # fmt: skip
+    assert made.code == 0, made.stderr
+    assert (await cli("open", "run", "1", "--apply")).code == 0
+    cli.sim.mine(10)
+    done = await cli("open", "run", "1", "--apply")
+    assert "agreement: done" in done.stdout, done.stderr
+    assert (await cli("collect", "--once")).code == 0
+    [scid] = {c["scid"] for c in (await cli("channels", "--json")).json()["channels"]} - set(
+        cli.sim.chans
+    )
+
+    shown = await cli("channel", scid)
+    assert shown.code == 0, shown.stderr
+    line = "hub: fee_rate_ppm 250, base_fee_msat 0; contact ops@hub.example (live, since"
+    assert line in shown.stdout
+    read = (await cli("channel", scid, "--json")).json()["agreement"]
+    assert (read["name"], read["terms"], read["archived_at"]) == (
+        "hub",
+        {"fee_rate_ppm": 250, "base_fee_msat": 0},
+        None,
+    )
+    old = (await cli("channel", next(iter(cli.sim.chans)))).stdout
+    assert "agreement" in old and "none stored by lnpilot" in old
+
+    policy = cli.workdir / "fees.toml"
+    policy.write_text(STATIC, encoding="utf-8")
+    planned = await cli("fees", "plan", "--policy", str(policy), "--json")
+    assert planned.code == 0, planned.stderr
+    assert "fee rate pinned at 250 by the agreement 'hub' #1 made at open" in planned.stdout
+
+
+async def test_the_api_channel_detail_carries_the_agreement(api: Api) -> None:
+    node_id = (await api.sim.collector(api.store).cycle()).node_id
+    terms = OpenTerms(fee_rate_ppm=250, name="hub", note="a year at 250 ppm")
+    channel = await _open_agreed(api.sim, api.store, node_id, terms)
+    await api.sim.collector(api.store).cycle()
+    got = await api.http.get(f"/api/v1/channels/{channel.scid}", headers=api.auth())
+    assert got.status_code == 200, got.text
+    agreement = got.json()["agreement"]
+    assert (agreement["name"], agreement["note"]) == ("hub", "a year at 250 ppm")
+    assert agreement["terms"] == {"fee_rate_ppm": 250}
+    other = next(iter(api.sim.chans))
+    got = await api.http.get(f"/api/v1/channels/{other}", headers=api.auth())
+    assert got.status_code == 200 and got.json()["agreement"] is None
