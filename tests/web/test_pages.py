@@ -14,7 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from lnpilot.store import StoreReader, rebalances
+from lnpilot.store import StoreReader, lifecycle, rebalances
 from lnpilot.store.tokens import Scope, create_token, revoke_token
 from lnpilot.web import auth
 from lnpilot.web.templating import CSP
@@ -228,3 +228,34 @@ async def test_missing_things_are_404_pages(http: httpx.AsyncClient, served: Ser
         assert "The store has no" in answer.text
     bad_range = await http.get(f"/dashboard/channels/{served.filled.scids[0]}?range=2d")
     assert bad_range.status_code == 404
+
+
+async def test_the_channel_page_shows_the_agreement_made_at_open(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    """An agreement row as ``lnpilot open run`` stores it (the open itself is tested in
+    tests/lifecycle), shown while live and gone from the page once a close archives it."""
+    await signed_in(http, served)
+    store, scid = served.services.store, served.filled.scids[0]
+    async with store.read() as reader:
+        node_id = await node_of(reader, served)
+        [channel] = [c for c in await reader.channels(node_id) if c.scid == scid]
+    agreement = lifecycle.Agreement(
+        node_id=node_id,
+        peer_pubkey=channel.peer_pubkey,
+        created_at=served.filled.now,
+        channel_point=channel.channel_point,
+        chan_id=channel.chan_id,
+        name="hub <deal>",
+        contact="ops@hub.example",
+        terms={"fee_rate_ppm": 250, "cltv_delta": 80},
+    )
+    async with store.transaction() as tx:
+        await lifecycle.add_agreement(tx, agreement)
+    page = (await http.get(served.url(f"/channels/{scid}"))).text
+    assert "<h2>Agreement</h2>" in page
+    assert "<strong>hub &lt;deal&gt;</strong>" in page  # the peer's words are escaped
+    assert "fee_rate_ppm 250, cltv_delta 80" in page and "contact ops@hub.example" in page
+    async with store.transaction() as tx:
+        await lifecycle.archive_agreements(tx, node_id, channel.channel_point, served.filled.now)
+    assert "<h2>Agreement</h2>" not in (await http.get(served.url(f"/channels/{scid}"))).text

@@ -31,7 +31,15 @@ from lnpilot.base.domain import Channel, ChannelState, Forward, chan_id_from_sci
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
-from lnpilot.store import ChannelSeries, FlowStats, PolicyRecord, Resolution, channel_flows
+from lnpilot.store import (
+    ChannelSeries,
+    FlowStats,
+    PolicyRecord,
+    Resolution,
+    channel_flows,
+    lifecycle,
+)
+from lnpilot.store.lifecycle import Agreement
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 from lnpilot.store.records import Event
 
@@ -103,9 +111,13 @@ class NodeSummary:
 
 @dataclass(frozen=True)
 class ChannelDetail:
+    """One open channel; ``agreement`` is what was agreed with the peer when lnpilot opened it
+    (None when it was not opened through ``lnpilot open``)."""
+
     metrics: ChannelMetrics
     policy_history: list[PolicyRecord]
     events: list[Event]
+    agreement: Agreement | None = None
 
 
 _ROWS = TypeAdapter(list[ChannelRow])
@@ -257,7 +269,7 @@ async def closed_channel(
 
 @router.get(
     "/channels/{scid}",
-    summary="One channel: its metrics, policy changes and events",
+    summary="One channel: its metrics, policy changes, events and agreement",
     responses=errors(404),
 )
 async def channel(
@@ -275,9 +287,15 @@ async def channel(
         metrics = await channel_metrics(reader, node_id, now, chan_ids=[found.chan_id])
         history = await reader.policy_history(node_id, found.chan_id, start, now)
         events = await reader.events(node_id, start, now, chan_id=found.chan_id)
+        live = await lifecycle.live_agreements(reader, node_id)
     if not metrics:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {scid} is not confirmed yet")
-    return ChannelDetail(metrics=metrics[0], policy_history=history, events=events)
+    return ChannelDetail(
+        metrics=metrics[0],
+        policy_history=history,
+        events=events,
+        agreement=live.get(found.channel_point),
+    )
 
 
 @router.get(

@@ -26,7 +26,8 @@ from lnpilot.cli.runtime import ExitCode, JsonFlag
 from lnpilot.collect.identity import NodeIdentity, node_identity
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
 from lnpilot.node.backend import NodeBackend
-from lnpilot.store import CollectorState, Event, PolicyRecord, Store
+from lnpilot.store import CollectorState, Event, PolicyRecord, Store, lifecycle
+from lnpilot.store.lifecycle import Agreement
 from lnpilot.store.metrics import ChannelMetrics, channel_metrics
 
 T = TypeVar("T")
@@ -195,6 +196,7 @@ def channel(
         ChannelMetrics | ClosedHistory,
         list[Event],
         list[PolicyRecord],
+        Agreement | None,
         NodeIdentity,
         CollectorState | None,
     ]:
@@ -207,12 +209,14 @@ def channel(
                 history = await closed_history(reader, node_id, chan_id, now)
                 if history is None:
                     raise NotCollected(f"node {identity.pubkey} has no channel {scid} in the store")
-                return history, [], [], identity, state
+                return history, [], [], None, identity, state
             events = await reader.events(node_id, now - HISTORY, now, chan_id=chan_id)
             policies = await reader.policy_history(node_id, chan_id, now - HISTORY, now)
-        return found[0], events, policies, identity, state
+            live = await lifecycle.live_agreements(reader, node_id)
+        agreement = live.get(found[0].channel.channel_point)
+        return found[0], events, policies, agreement, identity, state
 
-    metrics, events, policies, identity, state = run_on_store(ctx, db, work)
+    metrics, events, policies, agreement, identity, state = run_on_store(ctx, db, work)
     _say_unreachable(identity, state)
     if isinstance(metrics, ClosedHistory):
         if as_json:
@@ -231,6 +235,7 @@ def channel(
             {
                 "node_unreachable": identity.unreachable,
                 **metrics_json(metrics),
+                "agreement": closed_output.agreement_json(agreement),
                 "events": [event_json(e) for e in events],
                 "policy_history": [_policy_record_json(r) for r in policies],
             }
@@ -259,6 +264,10 @@ def channel(
         ("peer uptime 7d", _share(metrics.peer_uptime)),
         ("avg local 30d", _maybe_sat(metrics.avg_local_balance_msat)),
         ("return on liquidity", _rol(metrics.return_on_liquidity_ppm_per_day)),
+        (
+            "agreement",
+            closed_output.agreement_text(agreement) if agreement else "none stored by lnpilot",
+        ),
     ]
     for name, value in rows:
         summary.add_row(name, value)

@@ -16,9 +16,11 @@ from rich.table import Table
 from lnpilot.cli import output
 from lnpilot.cli.collect import describe_event
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, FinalAccounting
+from lnpilot.store.lifecycle import Agreement
 
 _VIEWS = TypeAdapter(list[ClosedView])
 _HISTORY = TypeAdapter(ClosedHistory)
+_AGREEMENT = TypeAdapter(Agreement | None)
 
 
 def views_json(views: list[ClosedView]) -> list[Any]:
@@ -77,11 +79,7 @@ def print_history(scid: str, history: ClosedHistory) -> None:
         ("closed seen", output.when(record.closed_seen_at)),
     ]
     rows += _accounting_rows(a)
-    for agreement in view.agreements:
-        state = (
-            "archived " + output.when(agreement.archived_at) if agreement.archived_at else "live"
-        )
-        rows.append(("agreement", escape(f"{agreement.name or ''} {agreement.terms} ({state})")))
+    rows += [("agreement", agreement_text(agreement)) for agreement in view.agreements]
     summary = Table(
         title=f"Channel {scid}", title_justify="left", show_header=False, box=None, pad_edge=False
     )
@@ -101,6 +99,25 @@ def print_history(scid: str, history: ClosedHistory) -> None:
         output.stdout.print(escape(f"  {output.when(event.at)}  {describe_event(event)}"))
     if history.policy_history:
         output.stdout.print(f"{len(history.policy_history)} policy changes recorded.")
+
+
+def agreement_json(agreement: Agreement | None) -> Any:
+    """An open channel's agreement as the API's channel detail gives it."""
+    return _AGREEMENT.dump_python(agreement, mode="json")
+
+
+def agreement_text(agreement: Agreement) -> str:
+    """One agreement in a line (escaped for rich): name, terms, contact, note, whether live.
+
+    Open and closed channels show it the same way, so it is read the same in both."""
+    terms = ", ".join(f"{name} {value}" for name, value in agreement.terms.items())
+    parts = [f"{agreement.name or '(no name)'}: {terms or 'no terms'}"]
+    if agreement.contact:
+        parts.append(f"contact {agreement.contact}")
+    if agreement.note:
+        parts.append(f"note {agreement.note}")
+    state = "archived " + output.when(agreement.archived_at) if agreement.archived_at else "live"
+    return escape(f"{'; '.join(parts)} ({state}, since {output.when(agreement.created_at)})")
 
 
 def _accounting_rows(a: FinalAccounting) -> list[tuple[str, str]]:

@@ -16,6 +16,10 @@ History is given only where the store really covers it (see :mod:`lnpilot.fees.i
 The fees other channels charge toward each peer (for ``peer_aware``) come from the public
 graph when a rule uses that strategy and a backend reads the graph: one read per peer, a
 few at a time. Without the graph they are our own other channels to the peer.
+
+The fees agreed with a peer when lnpilot opened the channel come from the store's live
+agreements (the lifecycle engine writes them; engines meet in the store), so the planner
+can hold them as pins.
 """
 
 from __future__ import annotations
@@ -27,11 +31,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lnpilot.base.domain import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
-from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, PlanInputs, WindowStats
+from lnpilot.fees.inputs import (
+    AGREED_FEES,
+    AgreedFees,
+    ChannelInputs,
+    ControllerMemory,
+    PlanInputs,
+    WindowStats,
+)
 from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.safety import BUDGET_WINDOW
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.store import Direction, FlowStats, Store, StoreReader, fee_journal
+from lnpilot.store import Direction, FlowStats, Store, StoreReader, fee_journal, lifecycle
 from lnpilot.store.uptime import uptime_permille_full_window
 
 log = logging.getLogger(__name__)
@@ -100,6 +111,7 @@ class _History:
     last_change: dict[int, datetime] = field(default_factory=dict)
     memory: dict[int, ControllerMemory] = field(default_factory=dict)
     recent_updates: tuple[datetime, ...] = ()
+    agreed: dict[str, AgreedFees] = field(default_factory=dict)  # channel point ->
 
 
 async def _history(
@@ -149,7 +161,22 @@ async def _history(
         last_change=last_change,
         memory=memory,
         recent_updates=tuple(at for _, at in sent),
+        agreed=await _agreed_fees(reader, node_id),
     )
+
+
+async def _agreed_fees(reader: StoreReader, node_id: int) -> dict[str, AgreedFees]:
+    """The fees of each live agreement that agreed any, by channel point."""
+    found: dict[str, AgreedFees] = {}
+    for point, agreement in (await lifecycle.live_agreements(reader, node_id)).items():
+        fees = {
+            name: value
+            for name in AGREED_FEES
+            if isinstance(value := agreement.terms.get(name), int) and not isinstance(value, bool)
+        }
+        if fees:
+            found[point] = AgreedFees(agreement.id, agreement.name, fees)
+    return found
 
 
 async def _policies_toward_peers(
@@ -247,4 +274,5 @@ def _channel_inputs(
         last_change_at=history.last_change.get(chan_id) if chan_id is not None else None,
         memory=history.memory.get(chan_id) if chan_id is not None else None,
         peer_fee_rates_ppm=_peer_fee_rates(channel, channels, toward),
+        agreed=history.agreed.get(channel.channel_point),
     )

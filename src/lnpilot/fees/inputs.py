@@ -53,6 +53,31 @@ class ControllerMemory:
     since: datetime
 
 
+#: The fee fields an agreement may fix, named as the policy's pins are (``pin_`` + name).
+AGREED_FEES = ("fee_rate_ppm", "base_fee_msat", "inbound_fee_rate_ppm", "inbound_base_fee_msat")
+
+
+@dataclass(frozen=True)
+class AgreedFees:
+    """The fees agreed with the peer when lnpilot opened the channel (its stored agreement).
+
+    The planner holds them like the policy file's pins: a promise to the peer is not for a
+    strategy to move. The policy file's own pins win over them, field by field, because the
+    operator wrote those later and on purpose. ``fees`` holds only the fields agreed.
+    """
+
+    agreement_id: int | None
+    name: str | None
+    fees: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def words(self) -> str:
+        """How a reason names the agreement."""
+        named = f" {self.name!r}" if self.name else ""
+        number = f" #{self.agreement_id}" if self.agreement_id is not None else ""
+        return f"the agreement{named}{number} made at open"
+
+
 @dataclass(frozen=True)
 class ChannelInputs:
     """One open channel with the history a rule or a strategy may look at.
@@ -62,7 +87,8 @@ class ChannelInputs:
     the operator, another tool). ``peer_fee_rates_ppm`` are the fee rates other channels
     toward the same peer charge, as far as the node shows them. ``rebalance_cost_ppm`` is
     what liquidity brought into this channel cost when measured; None until a rebalancer
-    records it, and then the estimate from the peer's own fee applies.
+    records it, and then the estimate from the peer's own fee applies. ``agreed`` are the
+    fees of the channel's live agreement, when it has one with fees.
     """
 
     channel: Channel
@@ -73,6 +99,7 @@ class ChannelInputs:
     memory: ControllerMemory | None = None
     peer_fee_rates_ppm: tuple[int, ...] = ()
     rebalance_cost_ppm: int | None = None
+    agreed: AgreedFees | None = None
 
     @property
     def local_permille(self) -> int:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from lnpilot.base.domain import Capability, ChannelPolicy, ChannelState, PolicyUpdate
 from lnpilot.fees import safety
-from lnpilot.fees.inputs import ChannelInputs, PlanInputs, format_ratio
+from lnpilot.fees.inputs import AGREED_FEES, ChannelInputs, PlanInputs, format_ratio
 from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.rules import Resolution, resolve
 from lnpilot.fees.strategies import (
@@ -201,19 +201,49 @@ def _decide(policy: PolicyFile, plan_inputs: PlanInputs, inputs: ChannelInputs) 
     return replace(base, action=Action.UPDATE, reason=summary)
 
 
+@dataclass(frozen=True)
+class _Pin:
+    """A fee field held at one value, and where that comes from (for the reason)."""
+
+    value: int
+    source: str  # "" for the policy file's pin: its long-standing wording
+
+
+def _pins(resolution: Resolution, inputs: ChannelInputs) -> dict[str, _Pin]:
+    """The pinned fee fields: the policy file's ``pin_*`` first, then the fees agreed with the
+    peer at open. The file wins where both pin a field: the operator wrote it later, on
+    purpose, and the reason says what the agreement had said."""
+    override, agreed = resolution.override, inputs.agreed
+    pins: dict[str, _Pin] = {}
+    for name in AGREED_FEES:
+        from_file = getattr(override, f"pin_{name}") if override is not None else None
+        from_agreement = agreed.fees.get(name) if agreed is not None else None
+        if from_file is not None:
+            source = ""
+            if agreed is not None and from_agreement is not None and from_agreement != from_file:
+                source = f" by the policy file, over {agreed.words} ({from_agreement})"
+            pins[name] = _Pin(from_file, source)
+        elif from_agreement is not None:
+            assert agreed is not None
+            pins[name] = _Pin(from_agreement, f" by {agreed.words}")
+    return pins
+
+
 def _targets(
     ctx: StrategyContext, resolution: Resolution
 ) -> tuple[dict[str, int], list[str], str | None]:
     """The value each managed field should take, the reasons, and the controller state."""
-    settings, override = resolution.settings, resolution.override
+    settings = resolution.settings
+    pins = _pins(resolution, ctx.inputs)
     targets: dict[str, int] = {}
     reasons: list[str] = []
     state = None
 
-    def take(name: str, pinned: int | None, wanted: Target | int | None, what: str) -> None:
-        if pinned is not None:
-            targets[name] = pinned
-            reasons.append(f"{what} pinned at {pinned}")
+    def take(name: str, wanted: Target | int | None, what: str) -> None:
+        pin = pins.get(name)
+        if pin is not None:
+            targets[name] = pin.value
+            reasons.append(f"{what} pinned at {pin.value}{pin.source}")
         elif isinstance(wanted, Target):
             reasons.append(wanted.reason)
             if wanted.fee_rate_ppm is not None:
@@ -221,45 +251,29 @@ def _targets(
         elif wanted is not None:
             targets[name] = wanted
 
-    pin_rate = override.pin_fee_rate_ppm if override else None
     outbound = None
-    if pin_rate is None:
+    if "fee_rate_ppm" not in pins:
         assert settings.strategy is not None
         outbound = OUTBOUND[settings.strategy](ctx)
         state = outbound.state
-    take("fee_rate_ppm", pin_rate, outbound, "fee rate")
-    take(
-        "base_fee_msat",
-        override.pin_base_fee_msat if override else None,
-        settings.base_fee_msat,
-        "base fee",
-    )
+    take("fee_rate_ppm", outbound, "fee rate")
+    take("base_fee_msat", settings.base_fee_msat, "base fee")
     inbound = None
     if settings.inbound not in (None, "keep"):
         assert settings.inbound is not None
         inbound = INBOUND[settings.inbound](ctx)
-    take(
-        "inbound_fee_rate_ppm",
-        override.pin_inbound_fee_rate_ppm if override else None,
-        inbound,
-        "inbound fee rate",
-    )
-    take(
-        "inbound_base_fee_msat",
-        override.pin_inbound_base_fee_msat if override else None,
-        inbound.base_fee_msat if inbound else None,
-        "inbound base fee",
-    )
-    take("min_htlc_msat", None, settings.min_htlc_msat, "min HTLC")
+    take("inbound_fee_rate_ppm", inbound, "inbound fee rate")
+    take("inbound_base_fee_msat", inbound.base_fee_msat if inbound else None, "inbound base fee")
+    take("min_htlc_msat", settings.min_htlc_msat, "min HTLC")
     if settings.max_htlc_pct is not None:
         capacity_msat = ctx.inputs.channel.capacity_sat * 1000
-        take("max_htlc_msat", None, capacity_msat * settings.max_htlc_pct // 100, "max HTLC")
-    take("cltv_delta", None, settings.cltv_delta, "CLTV delta")
+        take("max_htlc_msat", capacity_msat * settings.max_htlc_pct // 100, "max HTLC")
+    take("cltv_delta", settings.cltv_delta, "CLTV delta")
     return targets, reasons, state
 
 
 def _bounds(ctx: StrategyContext, resolution: Resolution) -> dict[str, safety.Bounds]:
-    settings, override = resolution.settings, resolution.override
+    settings = resolution.settings
     rate = safety.Bounds(settings.min_fee_rate_ppm, settings.max_fee_rate_ppm)
     if settings.never_below_cost:
         rate = rate.tightened(low=liquidity_cost(ctx).floor_ppm)
@@ -274,11 +288,9 @@ def _bounds(ctx: StrategyContext, resolution: Resolution) -> dict[str, safety.Bo
         "inbound_fee_rate_ppm": inbound_rate,
         "inbound_base_fee_msat": safety.Bounds(),
     }
-    if override is not None:  # a pin is the operator's word for this channel: it wins
-        for name in bounds:
-            pinned = getattr(override, f"pin_{name}")
-            if pinned is not None:
-                bounds[name] = safety.Bounds(pinned, pinned)
+    # a pin is the operator's word for this channel (or the peer's, agreed): it wins
+    for name, pin in _pins(resolution, ctx.inputs).items():
+        bounds[name] = safety.Bounds(pin.value, pin.value)
     return bounds
 
 
@@ -378,6 +390,7 @@ def _detail(inputs: ChannelInputs, resolution: Resolution) -> dict[str, JsonValu
         format_duration(w): format_ratio(v) for w, v in sorted(inputs.peer_uptime_permille.items())
     }
     remote = channel.remote_policy
+    agreed = inputs.agreed
     return {
         "capacity_sat": channel.capacity_sat,
         "local_balance_msat": channel.local_balance_msat,
@@ -389,6 +402,11 @@ def _detail(inputs: ChannelInputs, resolution: Resolution) -> dict[str, JsonValu
         "peer_fee_rates_ppm": list[JsonValue](inputs.peer_fee_rates_ppm),
         "last_change_at": inputs.last_change_at.isoformat() if inputs.last_change_at else None,
         "remote_fee_rate_ppm": remote.fee_rate_ppm if remote is not None else None,
+        "agreed_fees": (
+            {"agreement_id": agreed.agreement_id, "name": agreed.name, **agreed.fees}
+            if agreed is not None
+            else None
+        ),
         "rule": resolution.rule,
         "defaults_from": list[JsonValue](resolution.defaults_from),
         "matched": list[JsonValue](resolution.matched),

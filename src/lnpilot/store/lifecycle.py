@@ -254,6 +254,27 @@ async def agreements(
     return [Agreement(**dict(row)) for row in result.mappings()]
 
 
+async def live_agreements(reader: StoreReader, node_id: int) -> dict[str, Agreement]:
+    """The node's agreements not archived yet, by channel point (the newest if several).
+
+    Keyed by channel point because an agreement is stored once the channel confirms but a
+    channel id may be missing from it; every open channel has its point. This is where the
+    fee engine meets the lifecycle engine: it reads the agreed fees here, not from it.
+    """
+    a = channel_agreements.c
+    result = await reader.connection.execute(
+        select(channel_agreements)
+        .where(a.node_id == node_id, a.archived_at.is_(None), a.channel_point.is_not(None))
+        .order_by(a.id)
+    )
+    found: dict[str, Agreement] = {}
+    for row in result.mappings():
+        agreement = Agreement(**dict(row))
+        assert agreement.channel_point is not None  # selected so
+        found[agreement.channel_point] = agreement
+    return found
+
+
 async def closed_records(
     reader: StoreReader, node_id: int, chan_id: int | None = None
 ) -> list[ClosedRecord]:

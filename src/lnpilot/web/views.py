@@ -32,12 +32,14 @@ from lnpilot.store import (
     StoreReader,
     channel_flows,
     fee_journal,
+    lifecycle,
     rebalances,
     sum_flows,
 )
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 from lnpilot.store.levels import EPOCH, bucket_floor
+from lnpilot.store.lifecycle import Agreement
 from lnpilot.store.metrics import UPTIME_WINDOW
 from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
 from lnpilot.store.uptime import uptime_share_watched
@@ -190,6 +192,7 @@ class ChannelPage:
     policies: list[PolicyRecord]  # the whole history: a change is judged against the last
     decisions: list[FeeDecision]
     alerts: list[Alert]
+    agreement: Agreement | None = None  # what was agreed at open, when lnpilot opened it
 
     @property
     def changes(self) -> list[PolicyChange]:
@@ -225,13 +228,16 @@ async def channel_page(
         )
         policies = await reader.policy_history(node_id, channel.chan_id, EPOCH, now)
         decisions = await fee_journal.channel_decisions(reader, node_id, channel.chan_id)
+        agreement = (await lifecycle.live_agreements(reader, node_id)).get(channel.channel_point)
     async with monitor_book(store) as book:
         alerts = [
             a
             for a in await book.list_alerts(node_id, include_resolved=True, limit=200)
             if a.labels.get("scid") == scid
         ]
-    return ChannelPage(now, channel, range_name, start, series, policies, decisions, alerts)
+    return ChannelPage(
+        now, channel, range_name, start, series, policies, decisions, alerts, agreement
+    )
 
 
 @dataclass(frozen=True)
