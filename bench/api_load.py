@@ -15,6 +15,10 @@ for ``--duration`` seconds (20) per phase, over loopback only.
 - Phase ``mixed``: 70 % channel list, 10 % a channel's year of series, 10 % the dashboard's
   overview, 10 % its channel table (``mixed_load_rps``, ``mixed_load_p99_ms``,
   ``mixed_load_errors``).
+- ``api_load_server_cpu_ms_per_request`` / ``api_load_client_cpu_ms_per_request``: the CPU
+  time the API's process and the load generator spent per channel list in that phase; unlike
+  requests per second, the other work on a shared machine does not change them, and
+  ``1000 / server`` is what one API process could answer with a core of its own.
 - ``api_rss_mb_before`` / ``api_rss_mb_after``: the API process's resident memory before the
   first phase and after the last.
 
@@ -128,6 +132,14 @@ def rss_mb(pid: int | None) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def cpu_s(pid: int | None) -> float:
+    """The process's CPU time so far (user and system): what one request costs it is the
+    figure a busy shared machine does not distort, unlike requests per second."""
+    assert pid is not None
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_up(url: str) -> None:
     for _ in range(300):
         try:
@@ -182,10 +194,18 @@ def run(clients: int, duration_s: float) -> dict[str, float | int | str]:
             wait_up(api_url)
             wait_up(bare_url)
             rss_before = rss_mb(api.pid)
+            server_cpu_s, client_cpu_s = cpu_s(api.pid), time.process_time()
             found = figures(
                 "api_load",
                 asyncio.run(load(api_url, token, clients, duration_s, channel_list)),
                 duration_s,
+            )
+            listed = found["api_load_requests"] or 1
+            found["api_load_server_cpu_ms_per_request"] = round(
+                (cpu_s(api.pid) - server_cpu_s) * 1000 / listed, 2
+            )
+            found["api_load_client_cpu_ms_per_request"] = round(
+                (time.process_time() - client_cpu_s) * 1000 / listed, 2
             )
             found |= figures(
                 "ref_load",

@@ -185,8 +185,7 @@ async def _channel(services: Services, node_id: int, scid: str) -> Channel:
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no open or pending channel {scid}")
 
 
-async def _list_rows(services: Services, node_id: int) -> list[ChannelRow]:
-    now = services.clock()
+async def _list_rows(services: Services, node_id: int, now: datetime) -> list[ChannelRow]:
     async with services.store.read() as reader:
         channels = await reader.channels(node_id)
         found = await reader.channel_totals_over(
@@ -209,7 +208,7 @@ async def node(services: ServicesDep, node_id: NodeId, _: Reader) -> NodeSummary
         info = await asyncio.wait_for(services.node.get_info(), NODE_INFO_TIMEOUT_S)
     except (NodeError, TimeoutError):
         info = None
-    rows = await _list_rows(services, node_id)
+    rows = await _list_rows(services, node_id, services.clock())
     async with services.store.read() as reader:
         state = await reader.collector_state(node_id)
     by_state: dict[str, int] = {}
@@ -236,7 +235,29 @@ async def node(services: ServicesDep, node_id: NodeId, _: Reader) -> NodeSummary
     response_model=list[ChannelRow],
 )
 async def channels(services: ServicesDep, node_id: NodeId, _: Reader) -> Response:
-    return json_response(_ROWS, await _list_rows(services, node_id))
+    now = list_now(services)
+    async with services.store.read() as reader:
+        state = await reader.collector_state(node_id)
+    body = await services.reads.get(
+        ("channels", node_id, state, now), lambda: list_body(services, node_id, now)
+    )
+    return Response(body, media_type="application/json")
+
+
+def list_now(services: Services) -> datetime:
+    """Where the channel list's windows end: now, to the whole second. Besides a collector
+    cycle, only the windows moving on change the list; to the second, every reader within
+    that second asks the same question and shares one answer (``Services.reads``)."""
+    return services.clock().replace(microsecond=0)
+
+
+async def list_body(services: Services, node_id: int, now: datetime) -> bytes:
+    """The channel list as of ``now``, read from the store and serialised: what
+    ``GET /channels`` answers, computed once per collector cycle and second. Its key holds
+    the collector's state, which the collector saves in the transaction that records
+    channels, policies and forwards: a reader after a cycle asks a new key, so never gets
+    an answer from before it."""
+    return _ROWS.dump_json(await _list_rows(services, node_id, now))
 
 
 @router.get(
