@@ -17,6 +17,7 @@ from pathlib import Path
 from lnpilot.backup import ScbKeeper
 from lnpilot.backup.archive import create_archive, newest_archive_at, prune
 from lnpilot.backup.scb import refresh_before_archive
+from lnpilot.backup.sealed import Sealer
 from lnpilot.base.domain import Capability
 from lnpilot.config import Settings
 from lnpilot.service.context import Services
@@ -46,6 +47,13 @@ def carried_files(settings: Settings) -> list[Path]:
     return files
 
 
+def notice_sealer(settings: Settings) -> Sealer | None:
+    """The sealer for channel backup notices when ``[backup] scb_notify_passphrase_file``
+    is set (its key is derived here, once: scrypt is slow on purpose), else None."""
+    passphrase = settings.backup.scb_notify_passphrase_file
+    return None if passphrase is None else Sealer(passphrase.get_secret_value())
+
+
 def backup_loops(
     services: Services, database_url: str, expected: tuple[type[Exception], ...]
 ) -> list[Loop]:
@@ -58,7 +66,9 @@ def backup_loops(
     store, node, clock = services.store, services.node, services.clock
     loops = []
     if Capability.EXPORT_BACKUP in node.capabilities:
-        keeper = ScbKeeper(node, store, clock=clock, copy_dir=backup.scb_dir)
+        keeper = ScbKeeper(
+            node, store, clock=clock, copy_dir=backup.scb_dir, sealer=notice_sealer(settings)
+        )
 
         async def follow_scb() -> None:
             await keeper.follow(backup.scb_follow_s)
