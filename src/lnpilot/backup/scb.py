@@ -194,15 +194,19 @@ def sealed_notice(sealer: Sealer, backup: StoredBackup, pubkey: str) -> Notice:
 
 
 async def refresh_before_archive(
-    node: NodeBackend, store: Store, clock: Callable[[], datetime]
+    node: NodeBackend,
+    store: Store,
+    clock: Callable[[], datetime],
+    sealer: Sealer | None = None,
 ) -> str | None:
     """Take a fresh channel backup for an archive about to be written; None when done,
     else why not (the archive then carries the last one stored: a node that is down must
-    not stop the store from being backed up)."""
+    not stop the store from being backed up). A backup stored here is sent sealed like
+    any other when `sealer` is given: it may be the first of a new channel set."""
     if Capability.EXPORT_BACKUP not in node.capabilities:
         return "no direct LND connection: the archive has the last stored channel backup"
     try:
-        await ScbKeeper(node, store, clock=clock).take("archive")
+        await ScbKeeper(node, store, clock=clock, sealer=sealer).take("archive")
     except (NodeError, BackupRefused) as exc:
         log.warning("no fresh channel backup for the archive: %s", exc)
         return f"no fresh channel backup ({exc}); the archive has the last one stored"

@@ -119,7 +119,7 @@ def create(
     async def main() -> tuple[ArchiveReport, str | None]:
         async with await Store.open(url) as store:
             async with make_node(settings) as node:
-                note = await refresh_before_archive(node, store, _now)
+                note = await refresh_before_archive(node, store, _now, notice_sealer(settings))
             report = await create_archive(
                 store,
                 url,

@@ -65,10 +65,9 @@ def backup_loops(
         return []
     store, node, clock = services.store, services.node, services.clock
     loops = []
+    sealer = notice_sealer(settings)
     if Capability.EXPORT_BACKUP in node.capabilities:
-        keeper = ScbKeeper(
-            node, store, clock=clock, copy_dir=backup.scb_dir, sealer=notice_sealer(settings)
-        )
+        keeper = ScbKeeper(node, store, clock=clock, copy_dir=backup.scb_dir, sealer=sealer)
 
         async def follow_scb() -> None:
             await keeper.follow(backup.scb_follow_s)
@@ -84,7 +83,7 @@ def backup_loops(
         if newest is not None and now - newest < timedelta(seconds=backup.interval_s * 0.99):
             log.info("backup archive not due: the newest in %s is from %s", where, newest)
             return
-        await refresh_before_archive(node, store, clock)
+        await refresh_before_archive(node, store, clock, sealer)
         await create_archive(
             store,
             database_url,
