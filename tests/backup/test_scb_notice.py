@@ -16,12 +16,14 @@ import pytest
 from collect.conftest import Sim
 from lnpilot.backup import ScbKeeper
 from lnpilot.backup.sealed import SEALED_FILE_NAME, Sealer, unseal
-from lnpilot.notify import Notifier, NotifyConfig
+from lnpilot.notify import Notifier, NotifyConfig, render
 from lnpilot.store import Store
 from lnpilot.store.alerts import monitor_book
+from lnpilot.store.outbox import Notice, NoticeFile
 from notify.conftest import (
     SMTP_PASSWORD,
     SMTP_USER,
+    T0,
     Cert,
     HttpServer,
     Responder,
@@ -107,3 +109,18 @@ async def test_a_new_backup_is_mailed_and_posted_sealed_once(
         assert (await book.outbox.counts())["delivered"] == 2
     for seen in (caplog.text, mail.as_string(), posted.body.decode()):
         assert PASSPHRASE not in seen
+
+
+def test_text_only_media_say_what_the_file_is() -> None:
+    """Telegram and Apprise carry text: they get the notice's title and text, not the file."""
+    file = NoticeFile("f.bin", "application/octet-stream", b"\x00" * 8, "channel backup: 2", "x<y")
+    notice = Notice(
+        "[alertname=channel_backup]", {"alertname": "channel_backup"}, (), T0, file=file
+    )
+    assert Notice.from_json(notice.to_json()) == notice
+    assert (
+        render.subject(notice) == "[lnpilot] channel backup: 2" and render.text(notice) == "x<y\n"
+    )
+    message = render.telegram_html(notice)
+    assert "<b>channel backup: 2</b>" in message and "x&lt;y" in message
+    assert "email and webhook receivers only" in message
