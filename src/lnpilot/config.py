@@ -186,6 +186,9 @@ class BackupSettings(StrictModel):
     direct LND connection it also follows the node's channel backup (a new one on every
     channel open and close), re-subscribing every ``scb_follow_s``, and writes each one to
     ``scb_dir`` as ``channel.backup`` when that is set (an external disk, a synced folder).
+    With ``scb_notify_passphrase_file``, each new channel backup is also sealed with that
+    passphrase (scrypt and AES-GCM) and queued as a notice for the routes matching
+    ``alertname="channel_backup"`` (email attachment, webhook JSON).
     """
 
     enabled: bool = True
@@ -196,6 +199,13 @@ class BackupSettings(StrictModel):
     config_file: Path | None = None
     scb_dir: Path | None = None
     scb_follow_s: float = Field(default=10.0, ge=1, le=3600)
+    scb_notify_passphrase_file: SecretFromFile | None = None
+
+    @model_validator(mode="after")
+    def _register_passphrase(self) -> BackupSettings:
+        if self.scb_notify_passphrase_file is not None:
+            register_secret(self.scb_notify_passphrase_file.get_secret_value())
+        return self
 
 
 class RetentionSettings(StrictModel):

@@ -1,5 +1,6 @@
 """Backup fixtures: the collector tests' simulated network (our node behind its real LND
-REST face) and the store tests' databases — SQLite, and PostgreSQL too when asked."""
+REST face), the store tests' databases — SQLite, and PostgreSQL too when asked — and the
+notifier tests' real SMTP and HTTP receivers."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 
 from api.conftest import api
 from collect.conftest import T0, Sim, running_sim
+from notify.conftest import cert, http_server, smtp_starttls
 from store.conftest import database_url, store
 
-__all__ = ["api", "database_url", "store"]
+__all__ = ["api", "cert", "database_url", "http_server", "smtp_starttls", "store"]
 
 
 @pytest.fixture

@@ -5,16 +5,19 @@ after a crash, refused when out of date, and a force close refused without its a
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
 
+from lnpilot.backup.export import ExportFormat, ExportKind, Period, export
 from lnpilot.lifecycle.close import CloseError, plan_close, run_close
 from lnpilot.lifecycle.closed import closed_views
 from lnpilot.node.backend import NodeError
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.network import AttemptStatus
 from lnpilot.store import Store, lifecycle
+from lnpilot.store.levels import EPOCH
 
 from .conftest import Sim
 
@@ -118,6 +121,23 @@ async def test_close_waits_for_htlcs_resumes_after_a_crash_and_cleans_up(
         [view] = await closed_views(reader, node_id, sim.now)
     assert view.record.channel.close_type.value == "cooperative"
     assert view.accounting.onchain_fee_sat == 850 and len(view.plans) == 1
+
+    # the accounting export charges the close's estimated fee to the channel, in its period
+    chunks = export(
+        store,
+        node_id,
+        ExportKind.ACCOUNTING,
+        EPOCH,
+        sim.now + timedelta(days=1),
+        ExportFormat.JSON,
+        period=Period.DAY,
+    )
+    rows = json.loads("".join([c async for c in chunks]))
+    [charged] = [r for r in rows if r["onchain_costs_sat"] is not None]
+    assert charged["chan_id"] == view.record.channel.chan_id
+    assert charged["onchain_costs_sat"] == 850 and charged["period_start"] == str(sim.now.date())
+    expected_net = charged["fees_earned_msat"] - charged["rebalance_spent_msat"] - 850_000
+    assert charged["net_msat"] == expected_net
 
 
 async def test_a_close_sent_before_a_crash_is_not_sent_again(sim: Sim, store: Store) -> None:

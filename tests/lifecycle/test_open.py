@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lnpilot.lifecycle.open import OpenError, OpenTerms, plan_open, run_open
+from lnpilot.lifecycle.open import OPEN_VBYTES, OpenError, OpenTerms, plan_open, run_open
 from lnpilot.store import Store, lifecycle
 
 from .conftest import Sim
@@ -44,10 +44,12 @@ async def test_open_sets_the_agreed_policy_and_stores_the_agreement(sim: Sim, st
         now=sim.now,
         terms=terms,
         address="hub.example:9735",
+        sat_per_vbyte=3,
     )
     assert plan.id is not None
     dry = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now)
     assert [s.outcome for s in dry.steps] == ["dry_run"]
+    funded_at = sim.now
     first = await run_open(sim.lnd, store, plan.id, by="op", clock=lambda: sim.now, apply=True)
     assert [(s.step, s.outcome) for s in first.steps] == [
         ("connect", "done"),
@@ -77,3 +79,7 @@ async def test_open_sets_the_agreed_policy_and_stores_the_agreement(sim: Sim, st
         "cltv_delta": 80,
         "min_htlc_msat": 5_000,
     }
+    async with store.read() as reader:
+        costs = await lifecycle.onchain_costs(reader, node_id)
+    assert [(c.chan_id, c.fee_sat) for c in costs] == [(channel.chan_id, 3 * OPEN_VBYTES)]
+    assert costs[0].at == funded_at, "dated when the funding was sent, not when it confirmed"

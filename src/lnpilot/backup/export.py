@@ -8,8 +8,10 @@ range. JSON is one array of objects (keys are the CSV's header), written the sam
 Accounting is per channel and per period (day or month): fees earned (as the outgoing
 channel of forwards, from the daily rollups), rebalancing spent (fees of executed
 rebalances, charged to the channel whose liquidity they bought), on-chain costs of opening
-and closing, and the net. lnpilot does not record on-chain fees yet, so that column is
-empty rather than a guessed zero, and the net is fees earned minus rebalancing spent.
+and closing, and the net. On-chain costs are the estimates lnpilot's own opens and closes
+recorded (the fee rate they asked for times a typical transaction size); a channel period
+without one has that column empty rather than a guessed zero (opened or closed by hand, at
+the node's own fee rate, or forced), and its net leaves on-chain costs out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.store import Store
 from lnpilot.store import exports as read_model
 from lnpilot.store.exports import Export, Row
+from lnpilot.store.lifecycle import onchain_costs
 from lnpilot.store.reads import StoreReader
 
 
@@ -95,10 +98,16 @@ async def _accounting(
     async for at, chan_id, fee_msat in read_model.rebalance_fees_paid(reader, node_id, start, end):
         if chan_id is not None:
             spent[_period_start(at, period), chan_id] += fee_msat
-    for key in sorted(earned.keys() | spent.keys()):
+    onchain: defaultdict[tuple[date, int], int] = defaultdict(int)
+    for paid in await onchain_costs(reader, node_id):
+        if start <= paid.at < end:
+            onchain[_period_start(paid.at, period), paid.chan_id] += paid.fee_sat
+    for key in sorted(earned.keys() | spent.keys() | onchain.keys()):
         period_start, chan_id = key
         fees, cost = earned.get(key, 0), spent.get(key, 0)
-        yield (period_start, chan_id, scid_from_chan_id(chan_id), fees, cost, None, fees - cost)
+        chain_sat = onchain.get(key)
+        net_msat = fees - cost - (chain_sat or 0) * 1000
+        yield (period_start, chan_id, scid_from_chan_id(chan_id), fees, cost, chain_sat, net_msat)
 
 
 def _value(value: Any) -> Any:

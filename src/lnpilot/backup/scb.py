@@ -8,7 +8,10 @@ itself before it is kept (``VerifyChanBackup``: the node decrypts it and lists i
 channels, which must be the channels it claims to cover), then stored with its channel set
 and time, and written to ``copy_dir`` (an external disk, a synced folder) as
 ``channel.backup``, the file name LND itself uses, atomically so that a reader of that
-folder never sees half a file.
+folder never sees half a file. With a :class:`~lnpilot.backup.sealed.Sealer` each newly
+stored backup is also sealed with the operator's passphrase and queued in the notification
+outbox in the same transaction as the stored row: sent once per backup, even across a
+crash or a restart, to whatever receivers the ``channel_backup`` routes name.
 
 Every decision is logged with its reason, the ones not to store a backup included.
 """
@@ -23,16 +26,20 @@ from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 
+from lnpilot.backup.sealed import SEALED_FILE_NAME, Sealer
 from lnpilot.base.domain import Capability, ChannelBackup
 from lnpilot.node.backend import NodeBackend, NodeError
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
 from lnpilot.store.channel_backups import StoredBackup
+from lnpilot.store.outbox import Notice, NoticeFile, Outbox
 
 log = logging.getLogger(__name__)
 
 #: LND's own name for the multi-channel backup file.
 SCB_FILE_NAME = "channel.backup"
+#: The ``alertname`` label of a sealed backup's notice: what a route matches to send it.
+NOTICE_NAME = "channel_backup"
 
 
 class BackupRefused(Exception):
@@ -62,12 +69,14 @@ class ScbKeeper:
         clock: Callable[[], datetime],
         copy_dir: Path | None = None,
         keep: int = stored.DEFAULT_KEEP,
+        sealer: Sealer | None = None,
     ) -> None:
         self._node = node
         self._store = store
         self._clock = clock
         self._copy_dir = copy_dir
         self._keep = keep
+        self._sealer = sealer
         #: The channel set of the backup kept last (None until one is kept or found).
         self._kept_points: list[str] | None = None
 
@@ -107,6 +116,10 @@ class ScbKeeper:
                 ),
                 keep=self._keep,
             )
+            if kept is not None and self._sealer is not None:
+                await Outbox(tx.connection).enqueue(
+                    sealed_notice(self._sealer, kept, info.pubkey), node_id
+                )
         self._kept_points = sorted(points)
         copy = self._copy_dir / SCB_FILE_NAME if self._copy_dir is not None else None
         if kept is None:
@@ -151,16 +164,49 @@ class ScbKeeper:
         return new
 
 
+def sealed_notice(sealer: Sealer, backup: StoredBackup, pubkey: str) -> Notice:
+    """The notice carrying `backup` sealed: its text says what it covers and how to open it
+    (never the passphrase, which is not in this process's text at all)."""
+    when = backup.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = (
+        f"A new channel backup of node {pubkey} was verified by the node and stored at "
+        f"{when} ({backup.reason}): {len(backup.channel_points)} channels, "
+        f"sha256 {backup.sha256}.\n\n"
+        f"The attached {SEALED_FILE_NAME} is sealed with the passphrase of "
+        "[backup] scb_notify_passphrase_file. To get LND's channel.backup back:\n\n"
+        f"    lnpilot backup decrypt {SEALED_FILE_NAME} --passphrase-file FILE "
+        "-o channel.backup\n\n"
+        "Channels covered:\n" + "".join(f"    {p}\n" for p in backup.channel_points)
+    )
+    return Notice(
+        group_key=f"[alertname={NOTICE_NAME}]",
+        group_labels={"alertname": NOTICE_NAME, "node": pubkey},
+        alerts=(),
+        created_at=backup.at,
+        file=NoticeFile(
+            filename=SEALED_FILE_NAME,
+            content_type="application/octet-stream",
+            content=sealer.seal(backup.multi_chan_backup),
+            title=f"channel backup: {len(backup.channel_points)} channels ({backup.reason})",
+            text=text,
+        ),
+    )
+
+
 async def refresh_before_archive(
-    node: NodeBackend, store: Store, clock: Callable[[], datetime]
+    node: NodeBackend,
+    store: Store,
+    clock: Callable[[], datetime],
+    sealer: Sealer | None = None,
 ) -> str | None:
     """Take a fresh channel backup for an archive about to be written; None when done,
     else why not (the archive then carries the last one stored: a node that is down must
-    not stop the store from being backed up)."""
+    not stop the store from being backed up). A backup stored here is sent sealed like
+    any other when `sealer` is given: it may be the first of a new channel set."""
     if Capability.EXPORT_BACKUP not in node.capabilities:
         return "no direct LND connection: the archive has the last stored channel backup"
     try:
-        await ScbKeeper(node, store, clock=clock).take("archive")
+        await ScbKeeper(node, store, clock=clock, sealer=sealer).take("archive")
     except (NodeError, BackupRefused) as exc:
         log.warning("no fresh channel backup for the archive: %s", exc)
         return f"no fresh channel backup ({exc}); the archive has the last one stored"

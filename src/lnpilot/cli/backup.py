@@ -1,5 +1,6 @@
 """``lnpilot backup``: archives of the store and files, their verification and restore,
-and the node's channel backup taken on demand.
+and the node's channel backup taken on demand; ``decrypt`` opens a sealed channel backup a
+notice sent.
 
 ``create`` reads the store (the daemon's, or ``--db``) and, with a direct LND connection,
 first takes a fresh channel backup the node verifies; ``verify`` needs nothing but the
@@ -28,13 +29,16 @@ from lnpilot.backup.archive import (
     restore_archive,
     verify_archive,
 )
-from lnpilot.backup.scb import refresh_before_archive
+from lnpilot.backup.scb import refresh_before_archive, write_atomically
+from lnpilot.backup.sealed import SEALED_FILE_NAME, SealError, unseal
 from lnpilot.backup.secrets import SecretsLeft
+from lnpilot.base.redact import register_secret
+from lnpilot.base.secrets import read_secret_file
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, state_of
 from lnpilot.config import make_node
 from lnpilot.node.backend import CapabilityMissing, NodeError
-from lnpilot.service.backups import archive_dir, carried_files
+from lnpilot.service.backups import archive_dir, carried_files, notice_sealer
 from lnpilot.service.daemon import store_url, with_engine_files
 from lnpilot.store import Store
 from lnpilot.store import channel_backups as stored
@@ -115,7 +119,7 @@ def create(
     async def main() -> tuple[ArchiveReport, str | None]:
         async with await Store.open(url) as store:
             async with make_node(settings) as node:
-                note = await refresh_before_archive(node, store, _now)
+                note = await refresh_before_archive(node, store, _now, notice_sealer(settings))
             report = await create_archive(
                 store,
                 url,
@@ -217,7 +221,9 @@ def scb(
 
     async def main() -> dict[str, Any]:
         async with await Store.open(url) as store, make_node(settings) as node:
-            keeper = ScbKeeper(node, store, clock=_now, copy_dir=copy_dir)
+            keeper = ScbKeeper(
+                node, store, clock=_now, copy_dir=copy_dir, sealer=notice_sealer(settings)
+            )
             kept = await keeper.take("on demand")
             pubkey = (await node.get_info()).pubkey
             async with store.read() as reader:
@@ -241,3 +247,39 @@ def scb(
         output.emit_json(result)
     else:
         _print_summary("channel backup verified", result)
+
+
+@app.command("decrypt")
+def decrypt(
+    sealed: Annotated[
+        Path,
+        typer.Argument(help=f"A sealed channel backup ({SEALED_FILE_NAME}).", show_default=False),
+    ],
+    passphrase_file: Annotated[
+        Path,
+        typer.Option(
+            "--passphrase-file",
+            help="The file holding the passphrase ([backup] scb_notify_passphrase_file).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--out", help="Where to write LND's channel.backup.", show_default=False
+        ),
+    ],
+) -> None:
+    """Open a channel backup a notice sent (sealed with the passphrase): LND's bytes back."""
+    try:
+        passphrase = read_secret_file(passphrase_file)
+        assert isinstance(passphrase, str)
+        register_secret(passphrase)
+        content = unseal(sealed.read_bytes(), passphrase)
+    except (SealError, ValueError, OSError) as exc:
+        fail(exc, ExitCode.BAD_INPUT)
+    try:
+        write_atomically(out, content)
+    except OSError as exc:
+        fail(exc, ExitCode.FAILED)
+    output.stdout.print(f"{out}: {len(content)} bytes of LND channel backup, from {sealed}")

@@ -293,9 +293,12 @@ async def _close(
             f"{how} sent at {_rate(sat_per_vbyte)}; closing tx {txid or 'not reported'}",
             closing_txid=txid,
         )
+    now = clock()
     if sat_per_vbyte is not None and not force:
+        # an estimate for accounting: the typical closing size at the rate asked for
         result["onchain_fee_sat"] = sat_per_vbyte * COOP_CLOSE_VBYTES
-    return await advance(store, plan, clock(), PlanState.RUNNING, Step.CLEANUP, result)
+        result["onchain_fee_at"] = now.isoformat()
+    return await advance(store, plan, now, PlanState.RUNNING, Step.CLEANUP, result)
 
 
 async def _cleanup(

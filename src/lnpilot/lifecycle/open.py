@@ -330,14 +330,11 @@ async def run_open(
                 plan.peer_pubkey, capacity, sat_per_vbyte=rate if isinstance(rate, int) else None
             )
             await journal(step, Outcome.DONE, f"funding sent: channel point {point}")
-            plan = await advance(
-                store,
-                plan,
-                now,
-                PlanState.RUNNING,
-                OpenStep.POLICY,
-                {**plan.result, "channel_point": point},
-            )
+            sent: dict[str, JsonValue] = {**plan.result, "channel_point": point}
+            if isinstance(rate, int):
+                # an estimate for accounting: the typical funding size at the rate asked for
+                sent |= {"onchain_fee_sat": rate * OPEN_VBYTES, "onchain_fee_at": now.isoformat()}
+            plan = await advance(store, plan, now, PlanState.RUNNING, OpenStep.POLICY, sent)
         elif step is OpenStep.POLICY:
             point = str(plan.result["channel_point"])
             channel = next(

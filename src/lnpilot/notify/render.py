@@ -10,6 +10,10 @@
 - Apprise: a title and the plain text body.
 
 Pubkeys are long: text shows the first 16 hex digits, JSON keeps them whole.
+
+A notice that carries a file (a sealed channel backup) reads as its file's title and text;
+email attaches the file, the webhook's JSON has it base64-encoded under ``file``, Telegram
+and Apprise say only that it exists (they send text).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def _labels_text(alert: NoticeAlert) -> str:
 
 def subject(notice: Notice, prefix: str = "[lnpilot]") -> str:
     firing, resolved = len(notice.firing), len(notice.resolved)
+    if notice.file is not None:
+        return f"{prefix} {notice.file.title}"
     if notice.test:
         return f"{prefix} test notification"
     if firing:
@@ -52,6 +58,8 @@ def subject(notice: Notice, prefix: str = "[lnpilot]") -> str:
 
 def text(notice: Notice) -> str:
     """The plain text body (email, Apprise)."""
+    if notice.file is not None:
+        return notice.file.text.rstrip("\n") + "\n"
     if notice.test:
         return "This is a test notification from lnpilot: this route and receiver work.\n"
     lines: list[str] = []
@@ -74,6 +82,12 @@ def text(notice: Notice) -> str:
 
 def telegram_html(notice: Notice) -> str:
     """The Telegram message, within :data:`TELEGRAM_MAX_CHARS`."""
+    if notice.file is not None:
+        return (
+            f"📎 <b>{html.escape(notice.file.title)}</b>\n"
+            f"{html.escape(notice.file.text)[: TELEGRAM_MAX_CHARS // 2]}\n"
+            "<i>The file goes to email and webhook receivers only.</i>"
+        )
     if notice.test:
         return "🧪 <b>lnpilot test notification</b>: this route and receiver work."
     esc = html.escape
@@ -100,6 +114,17 @@ def telegram_html(notice: Notice) -> str:
 
 
 def webhook_payload(notice: Notice, delivery_id: str) -> dict[str, Any]:
+    if notice.file is not None:
+        return {
+            "version": "1",
+            "source": "lnpilot",
+            "deliveryId": delivery_id,
+            "status": notice.status,
+            "groupKey": notice.group_key,
+            "groupLabels": notice.group_labels,
+            "createdAt": notice.created_at.isoformat(),
+            "file": notice.file.to_json(),
+        }
     return {
         "version": "1",
         "source": "lnpilot",

@@ -79,6 +79,11 @@ class EmailSender:
         domain = self._r.sender.rpartition("@")[2] or "lnpilot.invalid"
         msg["Message-ID"] = f"<{delivery_id}@{domain}>"
         msg.set_content(render.text(notice))
+        if notice.file is not None:
+            main, _, sub = notice.file.content_type.partition("/")
+            msg.add_attachment(
+                notice.file.content, maintype=main, subtype=sub, filename=notice.file.filename
+            )
         return msg
 
     async def send(self, notice: Notice, delivery_id: str) -> None:

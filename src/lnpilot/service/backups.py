@@ -17,6 +17,7 @@ from pathlib import Path
 from lnpilot.backup import ScbKeeper
 from lnpilot.backup.archive import create_archive, newest_archive_at, prune
 from lnpilot.backup.scb import refresh_before_archive
+from lnpilot.backup.sealed import Sealer
 from lnpilot.base.domain import Capability
 from lnpilot.config import Settings
 from lnpilot.service.context import Services
@@ -46,6 +47,13 @@ def carried_files(settings: Settings) -> list[Path]:
     return files
 
 
+def notice_sealer(settings: Settings) -> Sealer | None:
+    """The sealer for channel backup notices when ``[backup] scb_notify_passphrase_file``
+    is set (its key is derived here, once: scrypt is slow on purpose), else None."""
+    passphrase = settings.backup.scb_notify_passphrase_file
+    return None if passphrase is None else Sealer(passphrase.get_secret_value())
+
+
 def backup_loops(
     services: Services, database_url: str, expected: tuple[type[Exception], ...]
 ) -> list[Loop]:
@@ -57,8 +65,9 @@ def backup_loops(
         return []
     store, node, clock = services.store, services.node, services.clock
     loops = []
+    sealer = notice_sealer(settings)
     if Capability.EXPORT_BACKUP in node.capabilities:
-        keeper = ScbKeeper(node, store, clock=clock, copy_dir=backup.scb_dir)
+        keeper = ScbKeeper(node, store, clock=clock, copy_dir=backup.scb_dir, sealer=sealer)
 
         async def follow_scb() -> None:
             await keeper.follow(backup.scb_follow_s)
@@ -74,7 +83,7 @@ def backup_loops(
         if newest is not None and now - newest < timedelta(seconds=backup.interval_s * 0.99):
             log.info("backup archive not due: the newest in %s is from %s", where, newest)
             return
-        await refresh_before_archive(node, store, clock)
+        await refresh_before_archive(node, store, clock, sealer)
         await create_archive(
             store,
             database_url,

@@ -300,6 +300,35 @@ async def closed_records(
     ]
 
 
+@dataclass(frozen=True)
+class OnchainCost:
+    """An on-chain fee a plan recorded for a channel it opened or closed (an estimate: the
+    plan's fee rate times a typical transaction size, see docs/backups.md)."""
+
+    at: datetime
+    chan_id: int
+    fee_sat: int
+
+
+async def onchain_costs(reader: StoreReader, node_id: int) -> list[OnchainCost]:
+    """The on-chain fees the node's plans recorded (result keys ``onchain_fee_sat`` and
+    ``onchain_fee_at``, the plan's last update when the time is missing), oldest first.
+    A plan that never learned its channel's id (an open whose funding did not confirm)
+    cannot be charged to a channel and is left out. Plans are few (one per open or close
+    lnpilot ran), so they are read whole."""
+    result = await reader.connection.execute(
+        select(lifecycle_plans).where(lifecycle_plans.c.node_id == node_id)
+    )
+    costs = []
+    for plan in map(_plan, result.mappings()):
+        fee_sat, at = plan.result.get("onchain_fee_sat"), plan.result.get("onchain_fee_at")
+        chan_id = plan.chan_id if plan.chan_id is not None else plan.result.get("chan_id")
+        if isinstance(fee_sat, int) and isinstance(chan_id, int):
+            when = datetime.fromisoformat(at) if isinstance(at, str) else plan.updated_at
+            costs.append(OnchainCost(when, chan_id, fee_sat))
+    return sorted(costs, key=lambda cost: cost.at)
+
+
 async def first_seen(reader: StoreReader, node_id: int) -> dict[int, datetime]:
     """When the collector first saw each of the node's confirmed channels, by channel id."""
     c = channels.c

@@ -18,6 +18,7 @@ processes never send the same attempt.
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,8 +81,40 @@ class NoticeAlert:
 
 
 @dataclass(frozen=True)
+class NoticeFile:
+    """A file a notice carries (a sealed channel backup): email attaches it, a webhook
+    gets it base64-encoded in its JSON; ``title`` and ``text`` stand for the alerts."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    title: str
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "content_base64": base64.b64encode(self.content).decode("ascii"),
+            "title": self.title,
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NoticeFile:
+        return cls(
+            filename=data["filename"],
+            content_type=data["content_type"],
+            content=base64.b64decode(data["content_base64"]),
+            title=data["title"],
+            text=data["text"],
+        )
+
+
+@dataclass(frozen=True)
 class Notice:
-    """One message about one group of alerts: what fires now and what just resolved."""
+    """One message about one group of alerts: what fires now and what just resolved; or,
+    with ``file``, a file to hand over (no alerts then, routed by its group labels)."""
 
     group_key: str
     group_labels: dict[str, str]
@@ -89,6 +122,7 @@ class Notice:
     created_at: datetime
     incident_ids: tuple[int, ...] = ()
     test: bool = False
+    file: NoticeFile | None = None
 
     @property
     def firing(self) -> tuple[NoticeAlert, ...]:
@@ -100,6 +134,8 @@ class Notice:
 
     @property
     def status(self) -> str:
+        if self.file is not None:
+            return "file"
         return "firing" if self.firing else "resolved"
 
     @property
@@ -117,7 +153,9 @@ class Notice:
         return {k: v for k, v in first.items() if all(o.get(k) == v for o in rest)}
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"file": self.file.to_json()} if self.file is not None else {}
         return {
+            **extra,
             "group_key": self.group_key,
             "group_labels": self.group_labels,
             "created_at": self.created_at.isoformat(),
@@ -147,6 +185,7 @@ class Notice:
             created_at=datetime.fromisoformat(data["created_at"]),
             incident_ids=tuple(data["incident_ids"]),
             test=data["test"],
+            file=NoticeFile.from_json(data["file"]) if data.get("file") else None,
             alerts=tuple(
                 NoticeAlert(
                     fingerprint=a["fingerprint"],
