@@ -18,8 +18,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "lnpilot"
 
-#: Lowest first. Packages not written yet (lab, lifecycle, backup, controller) have their
-#: place already, so they land in the right layer.
+#: Lowest first. A package not written yet (controller) has its place already, so it
+#: lands in the right layer.
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("bottom", frozenset({"base"})),
     ("clients and simulators", frozenset({"lnbits", "simnet"})),
