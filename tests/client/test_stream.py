@@ -14,9 +14,10 @@ pytestmark = pytest.mark.lnbits
 
 async def test_wallet_stream_yields_incoming_payment(make_client, fresh_wallet) -> None:
     payer, payee = make_client(fresh_wallet(5_000)), make_client(fresh_wallet(), admin=False)
-    updates = payee.stream.wallet_payments()
+    connected = asyncio.Event()
+    updates = payee.stream.wallet_payments(on_connected=connected.set)
     first = asyncio.ensure_future(anext(updates))
-    await asyncio.sleep(0.5)  # let the socket open before paying
+    await asyncio.wait_for(connected.wait(), timeout=15)  # the socket is open: pay now
     invoice = await payee.payments.create_invoice(250, memo="streamed")
     await payer.payments.pay(invoice.bolt11)
     update = await asyncio.wait_for(first, timeout=15)
@@ -48,9 +49,10 @@ async def test_stream_needs_invoice_key(make_client) -> None:
 async def test_payment_hash_stream(make_client, fresh_wallet) -> None:
     payer, payee = make_client(fresh_wallet(5_000)), make_client(fresh_wallet(), admin=False)
     invoice = await payee.payments.create_invoice(42)
-    statuses = payee.stream.payment_status(invoice.payment_hash)
+    connected = asyncio.Event()
+    statuses = payee.stream.payment_status(invoice.payment_hash, on_connected=connected.set)
     first = asyncio.ensure_future(anext(statuses))
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(connected.wait(), timeout=15)
     await payer.payments.pay(invoice.bolt11)
     assert await asyncio.wait_for(first, timeout=15) == "success"
     await statuses.aclose()
@@ -68,10 +70,11 @@ async def test_stream_reconnects_and_reconciles_missed_payments(
     payee = make_client(payee_keys, admin=False)
     watched = make_client(url=proxy.url, invoice_key=payee_keys.inkey)
     watched.stream.backoff = RetryPolicy(max_attempts=1000, base_delay_s=0.05, max_delay_s=0.2)
-    updates = watched.stream.wallet_payments()
+    connected = asyncio.Event()
+    updates = watched.stream.wallet_payments(on_connected=connected.set)
     try:
         first = asyncio.ensure_future(anext(updates))
-        await asyncio.sleep(0.5)
+        await asyncio.wait_for(connected.wait(), timeout=15)
         before = await payee.payments.create_invoice(10, memo="before")
         await payer.payments.pay(before.bolt11)
         assert (await asyncio.wait_for(first, 15)).payment.payment_hash == before.payment_hash

@@ -53,11 +53,15 @@ def watch(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     async def follow(client: LNbitsClient) -> None:
         wallet = await client.wallet.get()
-        output.stderr.print(
-            f"Watching wallet {wallet.name!r} (balance {output.sat(wallet.balance_msat)}). "
-            "Ctrl-C to stop."
-        )
-        async for update in client.stream.wallet_payments():
+
+        def listening() -> None:
+            # Said only once the socket is open: a payment made after this line is seen.
+            output.stderr.print(
+                f"Watching wallet {wallet.name!r} (balance {output.sat(wallet.balance_msat)}). "
+                "Ctrl-C to stop."
+            )
+
+        async for update in client.stream.wallet_payments(on_connected=listening):
             if as_json:
                 output.emit_json(output.update_json(update), compact=True)
             else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,9 +59,14 @@ class PaymentStream:
         self.reconnects = 0
 
     async def wallet_payments(
-        self, *, since: datetime | None = None
+        self, *, since: datetime | None = None, on_connected: Callable[[], None] | None = None
     ) -> AsyncIterator[PaymentUpdate]:
-        """Every payment event of the wallet from now (or ``since``) on, forever."""
+        """Every payment event of the wallet from now (or ``since``) on, forever.
+
+        ``on_connected`` is called once, when the first socket is open: from then on no event
+        is missed, so it is the signal to tell a user "watching" or to let a test pay (an
+        iterator that has not been advanced has no socket yet).
+        """
         if not self._invoice_key:
             raise MissingCredentialError(
                 "the payment stream needs the invoice key", method="WS", path=WS_PATH
@@ -74,6 +79,8 @@ class PaymentStream:
             try:
                 url = self._ws_base + WS_PATH.format(item_id=self._invoice_key)
                 async with websockets.connect(url, open_timeout=10, ping_interval=20) as ws:
+                    if first and on_connected is not None:
+                        on_connected()
                     if not first or since is not None:
                         async for update in self._reconcile(seen, last_time):
                             last_time = _later(last_time, update.payment)
@@ -118,14 +125,18 @@ class PaymentStream:
             seen.add(key)
             yield PaymentUpdate(payment=payment, wallet_balance_sat=None, reconciled=True)
 
-    async def payment_status(self, payment_hash: str) -> AsyncIterator[str]:
+    async def payment_status(
+        self, payment_hash: str, *, on_connected: Callable[[], None] | None = None
+    ) -> AsyncIterator[str]:
         """Status words (``pending``, ``success``, ``failed``) pushed for one payment hash.
 
         Ends when LNbits closes the socket; for a stream that survives reconnections, use
-        :meth:`wallet_payments`.
+        :meth:`wallet_payments`. ``on_connected`` is called once the socket is open.
         """
         url = self._ws_base + WS_PATH.format(item_id=payment_hash)
         async with websockets.connect(url, open_timeout=10) as ws:
+            if on_connected is not None:
+                on_connected()
             async for raw in ws:
                 try:
                     body = json.loads(raw)
