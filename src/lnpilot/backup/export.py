@@ -87,10 +87,11 @@ def _period_start(at: datetime, period: Period) -> date:
     return day.replace(day=1) if period is Period.MONTH else day
 
 
-async def _accounting(
+async def accounting_rows(
     reader: StoreReader, node_id: int, start: datetime, end: datetime, period: Period
 ) -> AsyncIterator[Row]:
-    """One row per (period, channel) with any activity, periods in order, channels by id."""
+    """One row per (period, channel) with any activity, periods in order, channels by id:
+    the accounting export's rows, and the dashboard's P&L page (one read model for both)."""
     earned: defaultdict[tuple[date, int], int] = defaultdict(int)
     spent: defaultdict[tuple[date, int], int] = defaultdict(int)
     async for day, chan_id, fee_msat in read_model.daily_fees_earned(reader, node_id, start, end):
@@ -165,7 +166,7 @@ async def export(
     check_range(start, end)
     async with store.read() as reader:
         if kind is ExportKind.ACCOUNTING:
-            found = Export(ACCOUNTING_COLUMNS, _accounting(reader, node_id, start, end, period))
+            found = Export(ACCOUNTING_COLUMNS, accounting_rows(reader, node_id, start, end, period))
         else:
             found = _ROW_SOURCES[kind](reader, node_id, start, end)
         render = _csv if fmt is ExportFormat.CSV else _json

@@ -14,10 +14,11 @@ whatever the number of channels or of windows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from lnpilot.backup.export import Period, accounting_rows
 from lnpilot.base.domain import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
@@ -37,6 +38,7 @@ from lnpilot.store import (
     sum_flows,
 )
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
+from lnpilot.store.exports import Row
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 from lnpilot.store.levels import EPOCH, bucket_floor
 from lnpilot.store.lifecycle import Agreement
@@ -372,6 +374,26 @@ async def rebalance_page(store: Store, node_id: int, now: datetime) -> Rebalance
     return RebalancePage(now, since, executed[::-1], runs, spent_today, spent_since)
 
 
+@dataclass(frozen=True)
+class RebalanceRunView:
+    """One planning run and its every channel decision, as journaled."""
+
+    run: RebalanceRun
+    decisions: list[RebalanceDecision]
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run.mode != "apply"
+
+
+async def rebalance_run(store: Store, node_id: int, run_id: int) -> RebalanceRunView | None:
+    async with store.read() as reader:
+        found = await rebalances.get_run(reader, run_id)
+        if found is None or found.node_id != node_id:
+            return None
+        return RebalanceRunView(found, await rebalances.run_decisions(reader, run_id))
+
+
 #: How far back the failed-HTLC page counts, and how many of the latest it lists.
 FAILED_WINDOW = timedelta(days=7)
 FAILED_SHOWN = 50
@@ -549,3 +571,92 @@ async def forwards_page(
     peers = sorted({(c.peer_pubkey, c.peer_alias or c.peer_pubkey[:16]) for c in channels})
     pages = max(1, -(-total // FORWARDS_PER_PAGE))
     return ForwardsPage(now, period, channel, peer, page, pages, total, rows, names, peers)
+
+
+#: Ranges the P&L page offers, and the accounting periods it groups by.
+PNL_RANGES: dict[str, timedelta] = {
+    "90d": timedelta(days=90),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
+PNL_PERIODS = ("month", "day")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Earned, rebalancing spent and on-chain costs over some rows of the accounting; net
+    is what is left (all msat; on-chain costs are whole sat on chain, kept as msat here)."""
+
+    earned_msat: int = 0
+    rebalancing_msat: int = 0
+    onchain_msat: int = 0
+
+    @property
+    def net_msat(self) -> int:
+        return self.earned_msat - self.rebalancing_msat - self.onchain_msat
+
+    def plus(self, earned_msat: int, rebalancing_msat: int, onchain_sat: int | None) -> Ledger:
+        return Ledger(
+            self.earned_msat + earned_msat,
+            self.rebalancing_msat + rebalancing_msat,
+            self.onchain_msat + (onchain_sat or 0) * 1000,
+        )
+
+
+@dataclass(frozen=True)
+class PnlPage:
+    """The accounting of the range, per period and per channel, with the totals: the rows
+    of ``lnpilot export accounting`` (:func:`lnpilot.backup.export.accounting_rows`)."""
+
+    now: datetime
+    range_name: str
+    period: str
+    start: datetime
+    total: Ledger
+    by_period: list[tuple[date, Ledger]]  # oldest first
+    by_channel: list[tuple[int, Ledger]]  # best net first
+    names: dict[int, str]
+
+
+async def pnl_page(
+    store: Store, node_id: int, now: datetime, range_name: str, period: str
+) -> PnlPage:
+    start = now - PNL_RANGES[range_name]
+    periods: dict[date, Ledger] = {}
+    channels: dict[int, Ledger] = {}
+    total = Ledger()
+    async with store.read() as reader:
+        rows = accounting_rows(reader, node_id, start, now, Period(period))
+        async for period_start, chan_id, earned, spent, chain_sat, _net in _ledger(rows):
+            periods[period_start] = periods.get(period_start, Ledger()).plus(
+                earned, spent, chain_sat
+            )
+            channels[chan_id] = channels.get(chan_id, Ledger()).plus(earned, spent, chain_sat)
+            total = total.plus(earned, spent, chain_sat)
+        known = await reader.channels(node_id)
+    # A closed channel is no longer among the node's: it is named by its short id alone.
+    names = {chan_id: scid_from_chan_id(chan_id) for chan_id in channels}
+    names |= {
+        c.chan_id: (c.scid or "pending") + (f" ({c.peer_alias})" if c.peer_alias else "")
+        for c in known
+        if c.chan_id is not None
+    }
+    return PnlPage(
+        now,
+        range_name,
+        period,
+        start,
+        total,
+        sorted(periods.items()),
+        sorted(channels.items(), key=lambda found: (-found[1].net_msat, found[0])),
+        names,
+    )
+
+
+async def _ledger(
+    rows: AsyncIterator[Row],
+) -> AsyncIterator[tuple[date, int, int, int, int | None, int]]:
+    """The accounting rows typed: (period start, chan_id, earned msat, rebalancing msat,
+    on-chain sat or None, net msat); the scid column is dropped (the page names channels)."""
+    async for period_start, chan_id, _scid, earned, spent, chain_sat, net in rows:
+        yield period_start, chan_id, earned, spent, chain_sat, net
