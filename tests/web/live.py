@@ -7,6 +7,7 @@ opens for it, a read and an admin token, and the API's app (with the dashboard) 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -85,7 +86,13 @@ def _settings(tmp: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
-    tmp = tmp_path_factory.mktemp("web-actions")
+    async with live_node(tmp_path_factory.mktemp("web-actions")) as found:
+        yield found
+
+
+@asynccontextmanager
+async def live_node(tmp: Path) -> AsyncIterator[Live]:
+    """The live node of the module docstring, its store and policy file under ``tmp``."""
     async with running_sim(T0) as sim, await Store.open(sqlite_url(tmp)) as store:
         collector = sim.collector(store)
         node_id = (await collector.cycle()).node_id
