@@ -14,6 +14,9 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser
 
+from lnpilot.lifecycle.close import plan_close
+from lnpilot.rebalance import RebalanceMode
+from lnpilot.service import actions
 from lnpilot.web.charts import COLORS
 
 from .conftest import ARTIFACTS, Served, free_port
@@ -107,6 +110,24 @@ async def test_an_admin_plans_a_close_and_dry_runs_it_by_clicking(
     await admin.shot("dashboard-open.png")
 
 
+async def test_an_admin_plans_and_runs_rebalances_and_decides_an_incident_action(
+    admin: Watched, live_served: LiveServed
+) -> None:
+    await admin.open(live_served.url("/rebalances"))
+    await click_to(admin, "text=Plan rebalances now (dry run)")
+    assert "/dashboard/rebalances/runs/" in admin.page.url
+    await click_to(admin, "text=Run rebalances…")
+    await click_to(admin, "button:has-text('Run rebalances now')")
+    assert "apply at" in await admin.page.locator("p.sub").inner_text()
+    live = live_served.live
+    await admin.open(live_served.url(f"/incidents/{live.incident_id}"))
+    approve = admin.page.locator("form.act button:has-text('Approve')")
+    before = await approve.count()
+    await click_to(admin, "form.act button:has-text('Approve') >> nth=0")
+    assert await approve.count() == before - 1
+    assert "action_approved" in await admin.page.locator(".timeline").inner_text()
+
+
 async def test_a_silence_is_set_from_the_alerts_page(
     admin: Watched, live_served: LiveServed
 ) -> None:
@@ -119,6 +140,11 @@ async def test_a_silence_is_set_from_the_alerts_page(
 
 async def test_the_new_pages_fit_a_phone_width(browser: Browser, live_served: LiveServed) -> None:
     live = live_served.live
+    # A plan and a rebalancing run of its own, so the test needs no other test to run first.
+    plan = await plan_close(
+        live.sim.lnd, live.store, live.node_id, "800000x3x0", by="phone", now=live.sim.now
+    )
+    run = await actions.rebalancer(live.services).run(RebalanceMode.DRY_RUN, trigger="phone")
     paths = (
         "/open?budget_sat=2000000",
         "/close",
@@ -127,8 +153,9 @@ async def test_the_new_pages_fit_a_phone_width(browser: Browser, live_served: Li
         "/fees/apply",
         f"/alerts/{live.alert_id}/silence",
         f"/incidents/{live.incident_id}",
-        "/plans/1",
+        f"/plans/{plan.id}",
         "/rebalances",
+        f"/rebalances/runs/{run.run_id}",
     )
     async with signed_in(browser, live_served, PHONE) as phone:  # type: ignore[arg-type]
         for path in paths:
