@@ -243,6 +243,17 @@ async def test_incident_actions_are_approved_and_rejected_from_its_page(live: Li
     assert states["close_channel"] is ActionState.REJECTED
     assert states["manual"] is ActionState.PROPOSED
     assert [e.author for e in timeline if e.kind.startswith("action_")] == ["web-operator"] * 2
+    decided = [
+        (e.action, e.outcome)
+        for e in await audit_log(live)
+        if e.target == f"incident:{live.incident_id}"
+    ]
+    assert decided == [  # newest first; the form's own text never names the action
+        ("incidents.decide", "refused"),
+        ("incidents.approve", "refused"),
+        ("incidents.reject", "ok"),
+        ("incidents.approve", "ok"),
+    ]
 
 
 async def test_close_advice_plan_dry_run_and_a_force_close_needs_its_second_approval(

@@ -356,11 +356,13 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
     @pages.post("/incidents/{incident_id}/actions/{action_id}")
     async def decide_action(act: Act, incident_id: int, action_id: int) -> Response:
         verdict_text = act.form.get("verdict", "")
+        # The action's name comes from the known verdicts only, never from the form's text.
+        name = f"incidents.{verdict_text}" if verdict_text in VERDICTS else "incidents.decide"
         try:
             async with audited(
                 services,
                 act.who,
-                f"incidents.{verdict_text or 'decide'}",
+                name,
                 target=f"incident:{incident_id}",
                 detail={**VIA, "action_id": action_id},
             ):
