@@ -14,11 +14,11 @@ whatever the number of channels or of windows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from lnpilot.backup.export import Period, accounting_rows
+from lnpilot.backup.export import Ledger, Period, accounting_totals
 from lnpilot.base.domain import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
@@ -38,7 +38,6 @@ from lnpilot.store import (
     sum_flows,
 )
 from lnpilot.store.alerts import Alert, Incident, IncidentAction, TimelineEntry, monitor_book
-from lnpilot.store.exports import Row
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 from lnpilot.store.levels import EPOCH, bucket_floor
 from lnpilot.store.lifecycle import Agreement
@@ -583,30 +582,9 @@ PNL_PERIODS = ("month", "day")
 
 
 @dataclass(frozen=True)
-class Ledger:
-    """Earned, rebalancing spent and on-chain costs over some rows of the accounting; net
-    is what is left (all msat; on-chain costs are whole sat on chain, kept as msat here)."""
-
-    earned_msat: int = 0
-    rebalancing_msat: int = 0
-    onchain_msat: int = 0
-
-    @property
-    def net_msat(self) -> int:
-        return self.earned_msat - self.rebalancing_msat - self.onchain_msat
-
-    def plus(self, earned_msat: int, rebalancing_msat: int, onchain_sat: int | None) -> Ledger:
-        return Ledger(
-            self.earned_msat + earned_msat,
-            self.rebalancing_msat + rebalancing_msat,
-            self.onchain_msat + (onchain_sat or 0) * 1000,
-        )
-
-
-@dataclass(frozen=True)
 class PnlPage:
-    """The accounting of the range, per period and per channel, with the totals: the rows
-    of ``lnpilot export accounting`` (:func:`lnpilot.backup.export.accounting_rows`)."""
+    """The accounting of the range, per period and per channel, with the totals: the
+    figures of ``lnpilot export accounting`` (:func:`lnpilot.backup.export.accounting_totals`)."""
 
     now: datetime
     range_name: str
@@ -622,20 +600,11 @@ async def pnl_page(
     store: Store, node_id: int, now: datetime, range_name: str, period: str
 ) -> PnlPage:
     start = now - PNL_RANGES[range_name]
-    periods: dict[date, Ledger] = {}
-    channels: dict[int, Ledger] = {}
-    total = Ledger()
     async with store.read() as reader:
-        rows = accounting_rows(reader, node_id, start, now, Period(period))
-        async for period_start, chan_id, earned, spent, chain_sat, _net in _ledger(rows):
-            periods[period_start] = periods.get(period_start, Ledger()).plus(
-                earned, spent, chain_sat
-            )
-            channels[chan_id] = channels.get(chan_id, Ledger()).plus(earned, spent, chain_sat)
-            total = total.plus(earned, spent, chain_sat)
+        found = await accounting_totals(reader, node_id, start, now, Period(period))
         known = await reader.channels(node_id)
     # A closed channel is no longer among the node's: it is named by its short id alone.
-    names = {chan_id: scid_from_chan_id(chan_id) for chan_id in channels}
+    names = {chan_id: scid_from_chan_id(chan_id) for chan_id in found.by_channel}
     names |= {
         c.chan_id: (c.scid or "pending") + (f" ({c.peer_alias})" if c.peer_alias else "")
         for c in known
@@ -646,17 +615,8 @@ async def pnl_page(
         range_name,
         period,
         start,
-        total,
-        sorted(periods.items()),
-        sorted(channels.items(), key=lambda found: (-found[1].net_msat, found[0])),
+        found.total,
+        list(found.by_period.items()),
+        sorted(found.by_channel.items(), key=lambda item: (-item[1].net_msat, item[0])),
         names,
     )
-
-
-async def _ledger(
-    rows: AsyncIterator[Row],
-) -> AsyncIterator[tuple[date, int, int, int, int | None, int]]:
-    """The accounting rows typed: (period start, chan_id, earned msat, rebalancing msat,
-    on-chain sat or None, net msat); the scid column is dropped (the page names channels)."""
-    async for period_start, chan_id, _scid, earned, spent, chain_sat, net in rows:
-        yield period_start, chan_id, earned, spent, chain_sat, net
