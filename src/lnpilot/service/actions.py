@@ -56,8 +56,9 @@ async def audited(
     """Record one write in the audit log, with its outcome, whatever happens inside.
 
     Yields a dict the caller may add results to (a run id, a silence id). An exception with
-    a status below 500 is recorded as ``refused``, any other as ``failed`` (its text
-    redacted); the exception goes on to the face.
+    a status (a :class:`Refused`, an HTTP error) is recorded with its words, as ``refused``
+    below 500 and ``failed`` from 500; any other as ``failed``, its text redacted. The
+    exception goes on to the face.
     """
     found: dict[str, JsonValue] = dict(detail or {})
     outcome, error = "ok", None
@@ -65,10 +66,11 @@ async def audited(
         yield found
     except Exception as exc:
         status = _refusal_status(exc)
-        if status is not None and status < 500:
-            outcome, error = "refused", str(getattr(exc, "detail", None) or exc)
-        else:
+        if status is None:
             outcome, error = "failed", redact_text(f"{type(exc).__name__}: {exc}")
+        else:  # a face's answer: its words were written for the caller already
+            outcome = "refused" if status < 500 else "failed"
+            error = str(getattr(exc, "detail", None) or exc)
         raise
     finally:
         entry = audit.AuditEntry(
