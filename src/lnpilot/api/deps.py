@@ -2,13 +2,12 @@
 
 Authentication is a bearer token (``lnpilot tokens create``). A missing or unknown token is
 401, a read token on a write is 403. Every write runs inside :func:`audited`, which records
-the call in the audit log however it ends.
+the call in the audit log however it ends (``service.actions.audited``, shared with the
+dashboard, so a write is recorded alike through either face).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from annotated_types import Interval
@@ -18,12 +17,10 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from lnpilot.base.redact import redact_text
 from lnpilot.node.backend import NodeError
+from lnpilot.service.actions import audited as audited
 from lnpilot.service.context import Services
-from lnpilot.store import audit
 from lnpilot.store.coltypes import MAX_STORE_ID
-from lnpilot.store.records import JsonValue
 from lnpilot.store.tokens import ApiToken, Scope, find_token
 
 #: 422, named differently across Starlette versions.
@@ -200,44 +197,6 @@ async def current_node_id(services: ServicesDep) -> int:
 
 
 NodeId = Annotated[int, Depends(current_node_id)]
-
-
-@contextlib.asynccontextmanager
-async def audited(
-    services: Services,
-    token: ApiToken,
-    action: str,
-    target: str | None = None,
-    detail: dict[str, JsonValue] | None = None,
-) -> AsyncIterator[dict[str, JsonValue]]:
-    """Record one write in the audit log, with its outcome, whatever happens inside.
-
-    Yields a dict the route may add results to (a run id, a silence id).
-    """
-    found: dict[str, JsonValue] = dict(detail or {})
-    outcome, error = "ok", None
-    try:
-        yield found
-    except HTTPException as exc:
-        outcome = "refused" if exc.status_code < 500 else "failed"
-        error = str(exc.detail)
-        raise
-    except Exception as exc:
-        outcome, error = "failed", redact_text(f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        entry = audit.AuditEntry(
-            at=services.clock(),
-            actor=token.name,
-            token_id=token.id,
-            action=action,
-            target=target,
-            outcome=outcome,
-            error=error,
-            detail=found,
-        )
-        async with services.store.transaction() as tx:
-            await audit.record(tx, entry)
 
 
 def json_response(adapter: TypeAdapter[Any], value: object) -> Response:

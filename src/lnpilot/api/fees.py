@@ -21,8 +21,9 @@ from lnpilot.api.deps import (
     audited,
     errors,
 )
-from lnpilot.fees import PolicyError, PolicyFile, RollbackError, RunReport, evaluate, load_policy
+from lnpilot.fees import PolicyFile, RollbackError, RunReport, evaluate
 from lnpilot.fees import rollback as rollback_run
+from lnpilot.service import actions
 from lnpilot.service.context import Services
 from lnpilot.store import fee_journal
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
@@ -39,15 +40,10 @@ class RunOut:
 
 
 def _policy(services: Services) -> PolicyFile:
-    path = services.settings.service.fees_policy_file
-    if path is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "no fee policy: set [service] fees_policy_file"
-        )
     try:
-        return load_policy(path)
-    except PolicyError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "; ".join(exc.problems)) from None
+        return actions.fee_policy(services)
+    except actions.Refused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 async def _journaled(services: Services, report: RunReport) -> RunOut:

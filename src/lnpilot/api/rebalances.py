@@ -32,10 +32,9 @@ from lnpilot.rebalance import (
     History,
     RebalanceMode,
     Rebalancer,
-    SettingsError,
     history,
 )
-from lnpilot.rebalance import load_settings as load_rebalance
+from lnpilot.service import actions
 from lnpilot.service.context import Services
 from lnpilot.store import rebalances
 from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
@@ -63,16 +62,10 @@ class HistoryOut:
 
 
 def _rebalancer(services: Services) -> Rebalancer:
-    path = services.settings.service.fees_policy_file
-    if path is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "no policy file: set [service] fees_policy_file"
-        )
     try:
-        settings = load_rebalance(path)
-    except SettingsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "; ".join(exc.problems)) from None
-    return Rebalancer(services.node, services.store, settings, clock=services.clock)
+        return actions.rebalancer(services)
+    except actions.Refused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 async def _journaled(services: Services, run_id: int) -> RunOut:

@@ -22,6 +22,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -87,10 +88,11 @@ def _period_start(at: datetime, period: Period) -> date:
     return day.replace(day=1) if period is Period.MONTH else day
 
 
-async def _accounting(
+async def accounting_rows(
     reader: StoreReader, node_id: int, start: datetime, end: datetime, period: Period
 ) -> AsyncIterator[Row]:
-    """One row per (period, channel) with any activity, periods in order, channels by id."""
+    """One row per (period, channel) with any activity, periods in order, channels by id:
+    the accounting export's rows, and the dashboard's P&L page (one read model for both)."""
     earned: defaultdict[tuple[date, int], int] = defaultdict(int)
     spent: defaultdict[tuple[date, int], int] = defaultdict(int)
     async for day, chan_id, fee_msat in read_model.daily_fees_earned(reader, node_id, start, end):
@@ -108,6 +110,69 @@ async def _accounting(
         chain_sat = onchain.get(key)
         net_msat = fees - cost - (chain_sat or 0) * 1000
         yield (period_start, chan_id, scid_from_chan_id(chan_id), fees, cost, chain_sat, net_msat)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Earned, rebalancing spent and on-chain costs over a period or a channel; net is what
+    is left (msat; on-chain costs are whole sat on chain, kept as msat here)."""
+
+    earned_msat: int = 0
+    rebalancing_msat: int = 0
+    onchain_msat: int = 0
+
+    @property
+    def net_msat(self) -> int:
+        return self.earned_msat - self.rebalancing_msat - self.onchain_msat
+
+    def plus(self, earned_msat: int = 0, rebalancing_msat: int = 0, onchain_sat: int = 0) -> Ledger:
+        return Ledger(
+            self.earned_msat + earned_msat,
+            self.rebalancing_msat + rebalancing_msat,
+            self.onchain_msat + onchain_sat * 1000,
+        )
+
+
+@dataclass(frozen=True)
+class AccountingTotals:
+    """The accounting of :func:`accounting_rows` summed per period and per channel."""
+
+    total: Ledger
+    by_period: dict[date, Ledger]
+    by_channel: dict[int, Ledger]
+
+
+async def accounting_totals(
+    reader: StoreReader, node_id: int, start: datetime, end: datetime, period: Period
+) -> AccountingTotals:
+    """The same figures as :func:`accounting_rows`, from the same sources, summed per
+    period and per channel rather than per both: the fees earned are grouped in the
+    database (``fees_earned_grouped``), so the dashboard's P&L of a year costs two grouped
+    statements. Rebalances and on-chain costs are few and are summed here."""
+    by_period: dict[date, Ledger] = defaultdict(Ledger)
+    by_channel: dict[int, Ledger] = defaultdict(Ledger)
+    per_day, per_channel = await read_model.fees_earned_grouped(reader, node_id, start, end)
+    for day, fee_msat in per_day:
+        key = _period_start(day, period)
+        by_period[key] = by_period[key].plus(earned_msat=fee_msat)
+    for chan_id, fee_msat in per_channel.items():
+        by_channel[chan_id] = by_channel[chan_id].plus(earned_msat=fee_msat)
+    async for at, chan_id, fee_msat in read_model.rebalance_fees_paid(reader, node_id, start, end):
+        if chan_id is not None:
+            key = _period_start(at, period)
+            by_period[key] = by_period[key].plus(rebalancing_msat=fee_msat)
+            by_channel[chan_id] = by_channel[chan_id].plus(rebalancing_msat=fee_msat)
+    for paid in await onchain_costs(reader, node_id):
+        if start <= paid.at < end:
+            key = _period_start(paid.at, period)
+            by_period[key] = by_period[key].plus(onchain_sat=paid.fee_sat)
+            by_channel[paid.chan_id] = by_channel[paid.chan_id].plus(onchain_sat=paid.fee_sat)
+    total = Ledger(
+        sum(ledger.earned_msat for ledger in by_period.values()),
+        sum(ledger.rebalancing_msat for ledger in by_period.values()),
+        sum(ledger.onchain_msat for ledger in by_period.values()),
+    )
+    return AccountingTotals(total, dict(sorted(by_period.items())), dict(by_channel))
 
 
 def _value(value: Any) -> Any:
@@ -165,7 +230,7 @@ async def export(
     check_range(start, end)
     async with store.read() as reader:
         if kind is ExportKind.ACCOUNTING:
-            found = Export(ACCOUNTING_COLUMNS, _accounting(reader, node_id, start, end, period))
+            found = Export(ACCOUNTING_COLUMNS, accounting_rows(reader, node_id, start, end, period))
         else:
             found = _ROW_SOURCES[kind](reader, node_id, start, end)
         render = _csv if fmt is ExportFormat.CSV else _json

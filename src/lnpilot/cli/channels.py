@@ -18,6 +18,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from lnpilot.base import flow
 from lnpilot.base.domain import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.cli import closed as closed_output
 from lnpilot.cli import output
@@ -274,15 +275,23 @@ def channel(
     output.stdout.print(summary)
 
     flows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("window", "fwd in", "fwd out", "sat in", "sat out", "fees sat", "used"):
+    # Directions named and ordered as on the dashboard (base.flow): out first.
+    columns = (
+        "window",
+        *(flow.label("forwards", f) for f in flow.ORDER),
+        *(flow.label("sat", f) for f in flow.ORDER),
+        "fees sat",
+        "used",
+    )
+    for name in columns:
         flows.add_column(name, justify="right" if name != "window" else "left")
     for w in metrics.windows:
         flows.add_row(
             f"{w.window.days}d" if w.window.days else str(w.window),
-            str(w.forwards_in),
             str(w.forwards_out),
-            _whole_sat(w.volume_in_msat),
+            str(w.forwards_in),
             _whole_sat(w.volume_out_msat),
+            _whole_sat(w.volume_in_msat),
             _whole_sat(w.fees_earned_msat),
             f"{w.utilisation:.0%}",
         )

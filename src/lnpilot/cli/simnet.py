@@ -28,6 +28,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lnpilot.base import flow
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
 from lnpilot.devtools import LNbitsServer, LNbitsStartError, LNbitsUnavailable, LndRestFunding
@@ -357,6 +358,10 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     return tables
 
 
+#: Forwards out of and into each channel, named and ordered as everywhere (base.flow).
+FLOW_COLUMN = "fwd " + "/".join(f.value for f in flow.ORDER)
+
+
 def channels_table(rows: list[dict[str, Any]], title: str = "Our channels") -> Table:
     """Our channels as `summary.channel_rows` gives them: balances, forwards, fees, status.
 
@@ -373,7 +378,7 @@ def channels_table(rows: list[dict[str, Any]], title: str = "Our channels") -> T
     table.add_column("peer", overflow="ellipsis", no_wrap=True, max_width=12)
     table.add_column("capacity", justify="right", no_wrap=True)
     table.add_column("local ░ remote", no_wrap=True)
-    table.add_column("fwd in/out", justify="right", no_wrap=True)
+    table.add_column(FLOW_COLUMN, justify="right", no_wrap=True)
     table.add_column("fees sat", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for row in rows:
@@ -384,7 +389,7 @@ def channels_table(rows: list[dict[str, Any]], title: str = "Our channels") -> T
             escape(row["peer_alias"]),
             f"{row['capacity_sat']:,}",
             f"{_balance_bar(ratio)} {ratio:>4.0%}",
-            f"{row['forwards_in']}/{row['forwards_out']}",
+            f"{row['forwards_out']}/{row['forwards_in']}",
             output.sat_number(row["fees_msat"]),
             _STATUS_MARKUP.get(row["status"], row["status"]),
         )

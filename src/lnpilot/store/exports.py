@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
 
 from lnpilot.base.domain import scid_from_chan_id
 from lnpilot.store.levels import Resolution, epoch_ns, time_from_ns
@@ -216,6 +216,35 @@ def daily_fees_earned(
         .order_by(flows.bucket_start, flows.chan_id)
     )
     return _stream(reader, query)
+
+
+async def fees_earned_grouped(
+    reader: StoreReader, node_id: int, start: datetime, end: datetime
+) -> tuple[list[tuple[datetime, int]], dict[int, int]]:
+    """What :func:`daily_fees_earned` streams, summed in the database: per day (oldest
+    first) and per channel. Two grouped statements instead of a row per channel and day, so
+    a year of 200 channels is hundreds of rows read, not tens of thousands."""
+    flows = channel_flows[Resolution.DAY].c
+    where = (
+        flows.node_id == node_id,
+        flows.bucket_start >= start,
+        flows.bucket_start < end,
+        flows.fee_out_msat > 0,
+    )
+    total = func.sum(flows.fee_out_msat)
+    days = await reader.connection.execute(
+        select(flows.bucket_start, total)
+        .where(*where)
+        .group_by(flows.bucket_start)
+        .order_by(flows.bucket_start)
+    )
+    channels = await reader.connection.execute(
+        select(flows.chan_id, total).where(*where).group_by(flows.chan_id)
+    )
+    return (
+        [(day, int(fee)) for day, fee in days],
+        {chan_id: int(fee) for chan_id, fee in channels},
+    )
 
 
 def rebalance_fees_paid(

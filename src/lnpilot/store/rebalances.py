@@ -428,6 +428,15 @@ async def runs(reader: StoreReader, node_id: int, *, limit: int = 20) -> list[Re
     return [_run(row) for row in result.mappings()]
 
 
+async def get_run(reader: StoreReader, run_id: int) -> RebalanceRun | None:
+    """One run by its id (the dashboard's page of a run), None when there is none."""
+    result = await reader.connection.execute(
+        select(rebalance_runs).where(rebalance_runs.c.id == run_id)
+    )
+    row = result.mappings().one_or_none()
+    return None if row is None else _run(row)
+
+
 async def run_decisions(reader: StoreReader, run_id: int) -> list[RebalanceDecision]:
     """A run's decisions in the order they were written."""
     result = await reader.connection.execute(

@@ -8,29 +8,79 @@ requests do not carry (SameSite=Strict) and that only the dashboard's paths rece
 token is checked again on every page, so revoking it (``lnpilot tokens revoke``) signs the
 browser out at once. A ``?token=`` is moved into the cookie and dropped from the address
 at once, so it stays out of the history, and of the page's links.
+
+An admin token may also act (apply fees, run rebalances, silence alerts, decide incident
+actions, open and close channels). Every form that acts carries a CSRF token: an HMAC of
+the session (the token's cookie and a random nonce set beside it at each sign-in) under a
+key made when the app starts (:class:`Csrf`), so it differs per sign-in, needs no
+storage, and a page of another site, which can read neither the cookies nor our pages,
+cannot forge it. SameSite=Strict already keeps the cookie off
+another site's requests; the CSRF token is the second lock, checked on every POST that acts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lnpilot.store import Store
-from lnpilot.store.tokens import find_token
+from lnpilot.store.tokens import ApiToken, find_token
 from lnpilot.web.templating import PREFIX, render
 
 COOKIE = "lnpilot_dashboard"
+#: A random value set at each sign-in beside the token's cookie: two sign-ins with the
+#: same token are two sessions, with two CSRF tokens.
+NONCE_COOKIE = "lnpilot_session"
 #: A sign-in lasts this long in the browser; the token's own revocation ends it sooner.
 COOKIE_MAX_AGE_S = 7 * 86_400
 
 
+#: The form field (and the header, for a script) that carries the CSRF token.
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class Csrf:
+    """Per-session CSRF tokens: HMAC-SHA256 of the session's cookie under a key that lives
+    as long as the app (a restart asks forms to be reloaded, nothing more)."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+
+    def token_for(self, session: str) -> str:
+        return hmac.new(self._key, session.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def matches(self, session: str, given: str | None) -> bool:
+        return bool(given) and hmac.compare_digest(self.token_for(session), given or "")
+
+
+def session_of(request: Request) -> str:
+    """What identifies the browser's session: its token cookie and its sign-in nonce."""
+    return request.cookies.get(COOKIE, "") + ":" + request.cookies.get(NONCE_COOKIE, "")
+
+
 async def valid(store: Store, token: str | None) -> bool:
+    return await session_token(store, token) is not None
+
+
+async def session_token(store: Store, token: str | None) -> ApiToken | None:
+    """The stored record of the session's token (its name and scope), None when unknown or
+    revoked."""
     if not token:
-        return False
+        return None
     async with store.read() as reader:
-        return await find_token(reader, token) is not None
+        return await find_token(reader, token)
+
+
+def read_form(body: bytes) -> dict[str, str]:
+    """A plain urlencoded form, read by hand (no multipart library): the last value of each
+    field."""
+    return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
 async def gate(request: Request, store: Store) -> Response | None:
@@ -66,15 +116,16 @@ def _safe_next(next_page: str | None) -> str:
 
 
 def _signed_in(response: Response, token: str, request: Request) -> Response:
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE_S,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    for name, value in ((COOKIE, token), (NONCE_COOKIE, secrets.token_urlsafe(16))):
+        response.set_cookie(
+            name,
+            value,
+            max_age=COOKIE_MAX_AGE_S,
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 
@@ -99,4 +150,5 @@ def add_routes(pages: APIRouter, store: Store) -> None:
     async def sign_out() -> Response:
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(COOKIE, path=PREFIX)
+        response.delete_cookie(NONCE_COOKIE, path=PREFIX)
         return response

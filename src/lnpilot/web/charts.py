@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from lnpilot.store import ChannelSeries
+from lnpilot.base.flow import Flow
+from lnpilot.store import ChannelSeries, Direction, PolicyRecord
 from lnpilot.web.views import PolicyChange, Window
 
 SPARK_WIDTH = 120
@@ -31,6 +32,8 @@ COLORS = {
     "fees": "#8e44ad",
     "forwards": "#457b9d",
     "marker": "#6b7378",
+    "ours": "#264653",
+    "theirs": "#d62828",
 }
 
 
@@ -131,8 +134,30 @@ def overview_chart(days: Sequence[Window]) -> Chart:
     )
 
 
-def channel_charts(series: ChannelSeries, changes: Sequence[PolicyChange]) -> list[Chart]:
-    """Balance, flow and fees of one channel, our policy changes marked on each."""
+def rates_in_effect(
+    policies: Sequence[PolicyRecord], direction: Direction, x: Sequence[float], step_s: float
+) -> list[float | None]:
+    """The fee rate (ppm) one side had in effect at the end of each bucket starting at
+    ``x``: its last policy record up to then (``policies`` oldest first), None before the
+    first. A step chart of these draws each change where it happened, within a bucket."""
+    mine = [(r.at.timestamp(), r.policy.fee_rate_ppm) for r in policies if r.direction is direction]
+    found: list[float | None] = []
+    n, current = 0, None
+    for start in x:
+        while n < len(mine) and mine[n][0] < start + step_s:
+            current = float(mine[n][1])
+            n += 1
+        found.append(current)
+    return found
+
+
+def channel_charts(
+    series: ChannelSeries,
+    changes: Sequence[PolicyChange],
+    policies: Sequence[PolicyRecord] = (),
+) -> list[Chart]:
+    """Balance, flow and fees of one channel, our policy changes marked on each, and both
+    sides' fee rates over the range (from the store's policy history)."""
     points = series.points
     x = [_ts(p.bucket_start) for p in points]
     markers = [Marker(_ts(c.record.at)) for c in changes]
@@ -163,13 +188,16 @@ def channel_charts(series: ChannelSeries, changes: Sequence[PolicyChange]) -> li
             step_s,
             [
                 Series(
-                    "out (sat)",
+                    f"{Flow.OUT} (sat)",
                     [p.flow.volume_out_msat / 1000 for p in points],
                     COLORS["out"],
                     "step",
                 ),
                 Series(
-                    "in (sat)", [p.flow.volume_in_msat / 1000 for p in points], COLORS["in"], "step"
+                    f"{Flow.IN} (sat)",
+                    [p.flow.volume_in_msat / 1000 for p in points],
+                    COLORS["in"],
+                    "step",
                 ),
             ],
             markers,
@@ -187,6 +215,28 @@ def channel_charts(series: ChannelSeries, changes: Sequence[PolicyChange]) -> li
                     COLORS["fees"],
                     "bars",
                 )
+            ],
+            markers,
+        ),
+        Chart(
+            "chart-rates",
+            "Fee rate: ours (out of the channel) and the peer's (into it)",
+            "ppm",
+            x,
+            step_s,
+            [
+                Series(
+                    "ours (ppm)",
+                    rates_in_effect(policies, Direction.LOCAL, x, step_s),
+                    COLORS["ours"],
+                    "step",
+                ),
+                Series(
+                    "peer's (ppm)",
+                    rates_in_effect(policies, Direction.REMOTE, x, step_s),
+                    COLORS["theirs"],
+                    "step",
+                ),
             ],
             markers,
         ),

@@ -12,7 +12,6 @@ it is unreachable (:class:`Outage`). Pages refresh themselves
 
 # No ``from __future__ import annotations`` here: FastAPI must see the ``Seen`` dependency
 # each route declares, which is local to :func:`router`, as an object, not as a name.
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -24,38 +23,11 @@ from fastapi.staticfiles import StaticFiles
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
 from lnpilot.store.coltypes import is_store_id
-from lnpilot.web import auth, charts, views
+from lnpilot.web import acting, auth, charts, lifecycle, views
+from lnpilot.web.session import Elsewhere, Outage, Viewer
 from lnpilot.web.templating import PREFIX, render
 
 STATIC_DIR = Path(__file__).with_name("static")
-
-
-class Elsewhere(Exception):
-    """The page cannot be shown; ``response`` says where to go or why."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("the page is answered elsewhere")
-        self.response = response
-
-
-@dataclass(frozen=True)
-class Outage:
-    """The node cannot be reached: since when (the collector's first failure in a row),
-    why, and how old the store's picture of it is. Every page shows it above the past."""
-
-    since: datetime
-    error: str | None
-    last_cycle_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """A signed-in request for this daemon's node: its id in the store, "now", and the
-    outage the pages must mention, if any."""
-
-    node_id: int
-    now: datetime
-    outage: Outage | None = None
 
 
 async def _outage(services: Services, node_id: int) -> Outage | None:
@@ -72,11 +44,15 @@ def router(services: Services) -> APIRouter:
     """The pages, reading ``services``; each needs a read token (:mod:`lnpilot.web.auth`)."""
     pages = APIRouter(prefix=PREFIX, include_in_schema=False)
     store = services.store
+    csrf = auth.Csrf()
 
     async def viewer(request: Request) -> Viewer:
         elsewhere = await auth.gate(request, store)
         if elsewhere is not None:
             raise Elsewhere(elsewhere)
+        who = await auth.session_token(store, request.cookies.get(auth.COOKIE))
+        if who is None:  # revoked between the two reads
+            raise Elsewhere(RedirectResponse(f"{PREFIX}/login", status_code=303))
         try:
             node_id = await services.node_id()
         except NodeError as exc:
@@ -85,9 +61,19 @@ def router(services: Services) -> APIRouter:
         if node_id is None:
             reason = "the collector has not recorded it yet"
             raise Elsewhere(render("waiting.html", 503, reason=reason))
-        return Viewer(node_id, services.clock(), await _outage(services, node_id))
+        return Viewer(
+            node_id,
+            services.clock(),
+            await _outage(services, node_id),
+            who,
+            csrf.token_for(auth.session_of(request)),
+        )
 
     Seen = Annotated[Viewer, Depends(viewer)]
+    # The acting routes first: their fixed paths (``/fees/apply``) must win over the pages'
+    # parametrised ones (``/fees/{run_id}``).
+    acting.add_routes(pages, services, viewer, csrf)
+    lifecycle.add_routes(pages, services, viewer, csrf)
 
     def missing(what: str, now: datetime) -> HTMLResponse:
         return render("missing.html", 404, what=what, now=now)
@@ -126,7 +112,7 @@ def router(services: Services) -> APIRouter:
         return render(
             "channel.html",
             view=found,
-            charts=charts.channel_charts(found.series, found.our_changes),
+            charts=charts.channel_charts(found.series, found.our_changes, found.policies),
             ranges=list(views.RANGES),
             now=seen.now,
             outage=seen.outage,
@@ -136,20 +122,29 @@ def router(services: Services) -> APIRouter:
     @pages.get("/fees", response_class=HTMLResponse)
     async def fees(seen: Seen) -> HTMLResponse:
         runs = await views.fee_runs(store, seen.node_id)
-        return render("fees.html", runs=runs, now=seen.now, outage=seen.outage, nav="fees")
+        return render(
+            "fees.html", runs=runs, seen=seen, now=seen.now, outage=seen.outage, nav="fees"
+        )
 
     @pages.get("/fees/{run_id}", response_class=HTMLResponse)
     async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
         found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
             return missing(f"fee run {run_id}", seen.now)
-        return render("fee_run.html", summary=found, now=seen.now, outage=seen.outage, nav="fees")
+        return render(
+            "fee_run.html", summary=found, seen=seen, now=seen.now, outage=seen.outage, nav="fees"
+        )
 
     @pages.get("/rebalances", response_class=HTMLResponse)
     async def rebalances(seen: Seen) -> HTMLResponse:
         found = await views.rebalance_page(store, seen.node_id, seen.now)
         return render(
-            "rebalances.html", view=found, now=seen.now, outage=seen.outage, nav="rebalances"
+            "rebalances.html",
+            view=found,
+            seen=seen,
+            now=seen.now,
+            outage=seen.outage,
+            nav="rebalances",
         )
 
     @pages.get("/forwards", response_class=HTMLResponse)
@@ -201,10 +196,29 @@ def router(services: Services) -> APIRouter:
             nav="failed",
         )
 
+    @pages.get("/pnl", response_class=HTMLResponse)
+    async def pnl(seen: Seen, range: str = "90d", period: str = "month") -> HTMLResponse:
+        if range not in views.PNL_RANGES:
+            raise HTTPException(404, f"range must be one of {', '.join(views.PNL_RANGES)}")
+        if period not in views.PNL_PERIODS:
+            raise HTTPException(404, f"period must be one of {', '.join(views.PNL_PERIODS)}")
+        found = await views.pnl_page(store, seen.node_id, seen.now, range, period)
+        return render(
+            "pnl.html",
+            view=found,
+            ranges=list(views.PNL_RANGES),
+            periods=views.PNL_PERIODS,
+            now=seen.now,
+            outage=seen.outage,
+            nav="pnl",
+        )
+
     @pages.get("/alerts", response_class=HTMLResponse)
     async def alerts(seen: Seen) -> HTMLResponse:
         found = await views.alerts_page(store, seen.node_id, seen.now)
-        return render("alerts.html", view=found, now=seen.now, outage=seen.outage, nav="alerts")
+        return render(
+            "alerts.html", view=found, seen=seen, now=seen.now, outage=seen.outage, nav="alerts"
+        )
 
     @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
     async def incident(seen: Seen, incident_id: int) -> HTMLResponse:
@@ -215,7 +229,9 @@ def router(services: Services) -> APIRouter:
         )
         if found is None:
             return missing(f"incident {incident_id}", seen.now)
-        return render("incident.html", view=found, now=seen.now, outage=seen.outage, nav="alerts")
+        return render(
+            "incident.html", view=found, seen=seen, now=seen.now, outage=seen.outage, nav="alerts"
+        )
 
     auth.add_routes(pages, store)
     return pages

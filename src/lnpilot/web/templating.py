@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from lnpilot.base import flow
 from lnpilot.web import charts, format
 
 PREFIX = "/dashboard"
@@ -41,6 +42,8 @@ format.install(_env)
 _env.filters["chart_json"] = _chart_json
 _env.globals.update(
     prefix=PREFIX,
+    flows=flow.ORDER,  # forward directions, named and ordered as in the terminal
+    flow_meaning=flow.MEANING,
     refresh_s=REFRESH_S,
     colors=charts.COLORS,
     spark_path=charts.spark_path,

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from lnpilot.backup.export import Ledger, Period, accounting_totals
 from lnpilot.base.domain import Channel, ChannelState, FailedForward, Forward, scid_from_chan_id
 from lnpilot.lifecycle.closed import ClosedView, closed_views
 from lnpilot.monitor.causes import Cause, causes_of, not_checked_of
@@ -372,6 +373,26 @@ async def rebalance_page(store: Store, node_id: int, now: datetime) -> Rebalance
     return RebalancePage(now, since, executed[::-1], runs, spent_today, spent_since)
 
 
+@dataclass(frozen=True)
+class RebalanceRunView:
+    """One planning run and its every channel decision, as journaled."""
+
+    run: RebalanceRun
+    decisions: list[RebalanceDecision]
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run.mode != "apply"
+
+
+async def rebalance_run(store: Store, node_id: int, run_id: int) -> RebalanceRunView | None:
+    async with store.read() as reader:
+        found = await rebalances.get_run(reader, run_id)
+        if found is None or found.node_id != node_id:
+            return None
+        return RebalanceRunView(found, await rebalances.run_decisions(reader, run_id))
+
+
 #: How far back the failed-HTLC page counts, and how many of the latest it lists.
 FAILED_WINDOW = timedelta(days=7)
 FAILED_SHOWN = 50
@@ -549,3 +570,53 @@ async def forwards_page(
     peers = sorted({(c.peer_pubkey, c.peer_alias or c.peer_pubkey[:16]) for c in channels})
     pages = max(1, -(-total // FORWARDS_PER_PAGE))
     return ForwardsPage(now, period, channel, peer, page, pages, total, rows, names, peers)
+
+
+#: Ranges the P&L page offers, and the accounting periods it groups by.
+PNL_RANGES: dict[str, timedelta] = {
+    "90d": timedelta(days=90),
+    "30d": timedelta(days=30),
+    "1y": timedelta(days=365),
+}
+PNL_PERIODS = ("month", "day")
+
+
+@dataclass(frozen=True)
+class PnlPage:
+    """The accounting of the range, per period and per channel, with the totals: the
+    figures of ``lnpilot export accounting`` (:func:`lnpilot.backup.export.accounting_totals`)."""
+
+    now: datetime
+    range_name: str
+    period: str
+    start: datetime
+    total: Ledger
+    by_period: list[tuple[date, Ledger]]  # oldest first
+    by_channel: list[tuple[int, Ledger]]  # best net first
+    names: dict[int, str]
+
+
+async def pnl_page(
+    store: Store, node_id: int, now: datetime, range_name: str, period: str
+) -> PnlPage:
+    start = now - PNL_RANGES[range_name]
+    async with store.read() as reader:
+        found = await accounting_totals(reader, node_id, start, now, Period(period))
+        known = await reader.channels(node_id)
+    # A closed channel is no longer among the node's: it is named by its short id alone.
+    names = {chan_id: scid_from_chan_id(chan_id) for chan_id in found.by_channel}
+    names |= {
+        c.chan_id: (c.scid or "pending") + (f" ({c.peer_alias})" if c.peer_alias else "")
+        for c in known
+        if c.chan_id is not None
+    }
+    return PnlPage(
+        now,
+        range_name,
+        period,
+        start,
+        found.total,
+        list(found.by_period.items()),
+        sorted(found.by_channel.items(), key=lambda item: (-item[1].net_msat, item[0])),
+        names,
+    )
