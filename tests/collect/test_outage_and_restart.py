@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import URL
 
-from lnpilot.collect import Collector, CycleReport, EventKind
+from lnpilot.collect import Collector, CycleReport
 from lnpilot.node import LndRest, LndRestError
-from lnpilot.store import Resolution, Store
+from lnpilot.store import EventKind, Resolution, Store
 
 from .conftest import EPOCH, MACAROON, Sim
 

@@ -22,13 +22,12 @@ from typer.testing import CliRunner
 from collect.conftest import EPOCH, Sim, database_url, sim, store
 from lnpilot.api.app import create_app
 from lnpilot.cli.main import app
-from lnpilot.collect import EventKind
 from lnpilot.config import Settings
 from lnpilot.monitor import MonitorConfig, incident_markdown
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.service import Services
 from lnpilot.service.daemon import EngineConfig, build_loops
-from lnpilot.store import Store
+from lnpilot.store import EventKind, Store
 from lnpilot.store.alerts import monitor_book
 from lnpilot.store.tokens import Scope, create_token
 

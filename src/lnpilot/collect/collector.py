@@ -32,7 +32,7 @@ from lnpilot.base.domain import Capability
 from lnpilot.collect.observe import observe
 from lnpilot.collect.record import Outage, record
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.store import Event, Store
+from lnpilot.store import GAP_INTERVALS, Event, Store
 from lnpilot.store.levels import EPOCH
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 #: Failed forwards are asked for from this long before the last cycle: the node's clock and
 #: ours may differ a little, and the store skips the ones it already has.
 FAILED_FORWARDS_OVERLAP = timedelta(minutes=10)
-#: A running collector counts a stored last cycle older than this many intervals as a gap.
-GAP_INTERVALS = 3
 RETENTION_EVERY = timedelta(hours=1)
 DEFAULT_MAX_FORWARDS = 100_000
 
