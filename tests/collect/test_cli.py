@@ -76,19 +76,20 @@ async def test_channels_and_one_channel_from_the_store(cli: Cli) -> None:
     assert (await cli("collect", "--once")).code == 0
 
     listed = (await cli("channels", "--json")).json()
-    by_scid = {c["scid"]: c for c in listed["channels"]}
+    by_scid = {c["channel"]["scid"]: c for c in listed["channels"]}
     assert set(by_scid) == set(sim.chans)
     carol = by_scid["800000x2x0"]
-    week = carol["windows"][str(7 * 86400) + "s"]
+    [week] = [w for w in carol["windows"] if w["window"] == "P7D"]
     assert week["forwards_out"] == 2 and week["forwards_in"] == 2
-    assert carol["state"] == "active" and carol["local_policy"]["fee_rate_ppm"] == 100
-    assert carol["peer_alias"] == "carol"  # from the node's graph, as LND answers it
+    channel = carol["channel"]
+    assert channel["state"] == "active" and channel["local_policy"]["fee_rate_ppm"] == 100
+    assert channel["peer_alias"] == "carol"  # from the node's graph, as LND answers it
     table = await cli("channels")
     assert table.code == 0 and "800000x2x0" in table.stdout and "fees 7d" in table.stdout
     assert "carol" in table.stdout
 
     one = (await cli("channel", "800000x2x0", "--json")).json()
-    assert one["chan_id"] == sim.chans["800000x2x0"].chan_id
+    assert one["metrics"]["channel"]["chan_id"] == sim.chans["800000x2x0"].chan_id
     assert len(one["policy_history"]) == 2  # both directions, first seen
     shown = await cli("channel", "800000x2x0")
     assert shown.code == 0 and "return on liquidity" in shown.stdout
