@@ -41,8 +41,10 @@ CAROL, DAVE = "800000x2x0", "800000x4x0"
 class Both:
     """The CLI and the API over one store; ``at`` is the instant the API takes for now."""
 
-    def __init__(self, sim: Sim, url: str, http: httpx.AsyncClient, token: str) -> None:
-        self.sim, self.url, self.http, self.token = sim, url, http, token
+    def __init__(
+        self, sim: Sim, url: str, http: httpx.AsyncClient, token: str, policy: Path
+    ) -> None:
+        self.sim, self.url, self.http, self.token, self.policy = sim, url, http, token, policy
         self.at = datetime.now(UTC)
 
     async def cli(self, *args: str) -> Any:
@@ -90,7 +92,7 @@ async def both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
         )
         transport = httpx.ASGITransport(app=create_app(services))
         async with httpx.AsyncClient(transport=transport, base_url="http://lnpilot") as http:
-            found = Both(sim, sqlite_url(tmp_path / "data"), http, token)
+            found = Both(sim, sqlite_url(tmp_path / "data"), http, token, tmp_path / "fees.toml")
             yield found
 
 
@@ -116,3 +118,11 @@ async def test_one_channel_closed_channels_alerts_and_incidents(both: Both) -> N
     added = await both.cli("alerts", "silence", "add", f"scid={DAVE}", "--for", "2h", "-m", "seen")
     assert await both.cli("alerts", "silence", "list", "--all") == [added]
     assert await both.api("/alerts/silences") == [added]
+
+
+async def test_a_fee_run_and_a_channel_s_fee_decisions(both: Both) -> None:
+    planned = await both.cli("fees", "plan", "--policy", str(both.policy))
+    assert planned["run"]["mode"] == "dry-run" and planned["decisions"]
+    assert planned == await both.api(f"/fees/runs/{planned['run']['id']}")
+    decided = await both.cli("fees", "history", "--channel", CAROL)
+    assert decided == [d for d in planned["decisions"] if d["scid"] == CAROL] != []
