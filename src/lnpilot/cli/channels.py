@@ -118,7 +118,7 @@ def channels(
         output.emit_json(
             {
                 "node_unreachable": identity.unreachable,
-                "last_cycle_at": _iso(state.last_cycle_at) if state else None,
+                "last_cycle_at": output.model_json(datetime | None, state and state.last_cycle_at),
                 "pending_open": opening,
                 "channels": output.model_json(list[ChannelMetrics], found),
             }
@@ -281,10 +281,6 @@ def channel(
     for record in policies:
         line = f"  {output.when(record.at)}  {record.direction} ({record.source}): "
         output.stdout.print(escape(line + _policy(record.policy)), soft_wrap=True)
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
 
 
 def _peer(m: ChannelMetrics) -> str:
