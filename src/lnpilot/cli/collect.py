@@ -180,20 +180,10 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
         "forward_index": report.forward_index,
         "caught_up": report.caught_up,
         "failed_forwards_new": report.failed_forwards_new,
-        "events": [event_json(e) for e in report.events],
+        "events": output.model_json(tuple[Event, ...], report.events),
         "missing": sorted(c.value for c in report.missing),
         "read_s": round(report.read_s, 3),
         "duration_s": round(report.duration_s, 3),
-    }
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    return {
-        "kind": event.kind,
-        "at": event.at.isoformat(),
-        "chan_id": event.chan_id,
-        "peer_pubkey": event.peer_pubkey,
-        "payload": event.payload,
     }
 
 
