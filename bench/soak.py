@@ -41,7 +41,6 @@ from sqlalchemy import select
 from lnpilot.base.domain import Forward
 from lnpilot.cli.demo import POLICY, SCENARIO
 from lnpilot.cli.simnet import LiveSimulation, live_simulation
-from lnpilot.collect import GAP_INTERVALS, EventKind
 from lnpilot.collect.collector import TRANSIENT_ERRORS
 from lnpilot.config import Settings
 from lnpilot.fees import parse_policy
@@ -54,7 +53,7 @@ from lnpilot.service.daemon import EngineConfig, build_loops
 from lnpilot.simnet.lnd_rest import serve
 from lnpilot.simnet.records import Forward as SimForward
 from lnpilot.simnet.scenario import load_scenario
-from lnpilot.store import Store, sqlite_url
+from lnpilot.store import GAP_INTERVALS, EventKind, Store, sqlite_url
 from lnpilot.store.alerts import monitor_book
 from lnpilot.store.levels import EPOCH
 from lnpilot.store.rebalances import spending

@@ -57,16 +57,7 @@ RANK = {package: rank for rank, (_, packages) in enumerate(LAYERS) for package i
 ONLY_FROM = {"simnet": frozenset({"lab", "cli"}), "devtools": frozenset({"cli"})}
 
 #: (importing file, imported module) -> why it is allowed for now, and what removes it.
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("monitor/causes.py", "lnpilot.collect"): (
-        "the kinds of stored events (EventKind) are defined by the collector that writes "
-        "them; they move to store/ beside the events table"
-    ),
-    ("monitor/checks/node.py", "lnpilot.collect"): (
-        "GAP_INTERVALS, after how many intervals the collector calls a pause a gap, is "
-        "read by the gap rule too; it moves to store/ with the collector state"
-    ),
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def _package(path: Path) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -76,19 +77,20 @@ async def test_channels_and_one_channel_from_the_store(cli: Cli) -> None:
     assert (await cli("collect", "--once")).code == 0
 
     listed = (await cli("channels", "--json")).json()
-    by_scid = {c["scid"]: c for c in listed["channels"]}
+    by_scid = {c["channel"]["scid"]: c for c in listed["channels"]}
     assert set(by_scid) == set(sim.chans)
     carol = by_scid["800000x2x0"]
-    week = carol["windows"][str(7 * 86400) + "s"]
+    [week] = [w for w in carol["windows"] if w["window"] == "P7D"]
     assert week["forwards_out"] == 2 and week["forwards_in"] == 2
-    assert carol["state"] == "active" and carol["local_policy"]["fee_rate_ppm"] == 100
-    assert carol["peer_alias"] == "carol"  # from the node's graph, as LND answers it
+    channel = carol["channel"]
+    assert channel["state"] == "active" and channel["local_policy"]["fee_rate_ppm"] == 100
+    assert channel["peer_alias"] == "carol"  # from the node's graph, as LND answers it
     table = await cli("channels")
     assert table.code == 0 and "800000x2x0" in table.stdout and "fees 7d" in table.stdout
     assert "carol" in table.stdout
 
     one = (await cli("channel", "800000x2x0", "--json")).json()
-    assert one["chan_id"] == sim.chans["800000x2x0"].chan_id
+    assert one["metrics"]["channel"]["chan_id"] == sim.chans["800000x2x0"].chan_id
     assert len(one["policy_history"]) == 2  # both directions, first seen
     shown = await cli("channel", "800000x2x0")
     assert shown.code == 0 and "return on liquidity" in shown.stdout
@@ -105,6 +107,39 @@ async def test_usage_and_outage_exit_codes(cli: Cli) -> None:
     assert down.code == 1
     assert down.stderr.splitlines()[-1].startswith("LndRestError: GET /v1/getinfo: ")
     assert (await cli("channels", "--node", cli.sim.nodes["ours"])).code == 1  # not collected
+
+
+async def test_collect_every_cycles_under_the_supervisor_until_ctrl_c(cli: Cli) -> None:
+    """``--every`` runs the daemon's collection loops: a compact JSON line per cycle, and
+    Ctrl-C (SIGINT) lets the cycle under way finish and exits 0."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LNPILOT_DATA_DIR": str(cli.workdir / "data"),
+        "LNPILOT_LNBITS__URL": "http://127.0.0.1:9",
+        "LNPILOT_LND__REST_URL": cli.sim.face.url,
+        "LNPILOT_LND__MACAROON": MACAROON,
+    }
+    cli.sim.traffic(2, every=timedelta(seconds=1))
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("lnpilot")),
+        *("collect", "--every", "1s", "--jitter", "0", "--json"),
+        env=env,
+        cwd=cli.workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        first = json.loads(await asyncio.wait_for(process.stdout.readline(), timeout=60))
+        cli.sim.traffic(1, every=timedelta(seconds=1))
+        second = json.loads(await asyncio.wait_for(process.stdout.readline(), timeout=60))
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert (first["first"], first["forwards_new"]) == (True, 2)
+    assert not second["first"] and second["forward_index"] >= 2
+    assert process.returncode == 0, err.decode()
+    assert "Collecting every 1s" in err.decode() and "Stopped." in err.decode()
 
 
 async def _lnpilot(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Run:

@@ -7,8 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from lnpilot.base.domain import Capability, ChannelState, PolicyUpdate
-from lnpilot.collect import EventKind
-from lnpilot.store import Event, Resolution, Store
+from lnpilot.store import Event, EventKind, Resolution, Store
 
 from .conftest import EPOCH, Sim
 

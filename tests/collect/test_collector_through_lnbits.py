@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lnpilot.base.domain import Capability, ChannelState, PolicyUpdate
-from lnpilot.collect import Collector, EventKind
+from lnpilot.collect import Collector
 from lnpilot.devtools import (
     LNbitsServer,
     LndRestFunding,
 )
 from lnpilot.lnbits import LNbitsClient, TransportSettings
 from lnpilot.node import CompositeNode, LNbitsNode
-from lnpilot.store import Store
+from lnpilot.store import EventKind, Store
 from real_lnbits import lnbits_for_tests
 
 from .conftest import EPOCH, MACAROON, Sim, running_sim

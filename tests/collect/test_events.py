@@ -7,9 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState
-from lnpilot.collect import EventKind
 from lnpilot.collect.events import channel_events, peer_events, policy_events
-from lnpilot.store import Direction, PeerEvent, PolicyRecord, PolicySource
+from lnpilot.store import Direction, EventKind, PeerEvent, PolicyRecord, PolicySource
 
 AT = datetime(2025, 6, 1, tzinfo=UTC)
 PEER, GOSSIP = "02" + "11" * 32, "02" + "22" * 32

@@ -8,13 +8,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
 
-from lnpilot.collect import Collector, CycleReport, EventKind
+from lnpilot.collect import Collector, CycleReport
+from lnpilot.config import Settings
 from lnpilot.node import LndRest, LndRestError
-from lnpilot.store import Resolution, Store
+from lnpilot.service import Services
+from lnpilot.service.daemon import collection_loops
+from lnpilot.service.supervisor import Supervisor
+from lnpilot.store import EventKind, Resolution, Store
 
 from .conftest import EPOCH, MACAROON, Sim
 
@@ -29,6 +34,12 @@ async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 20
         await asyncio.sleep(0.02)
 
 
+def _services(sim: Sim, store: Store, tmp_path: Path) -> Services:
+    """What the collection loops need: the store, the simulated node, its clock."""
+    settings = Settings(lnbits={"url": "http://127.0.0.1:9"}, data_dir=tmp_path)
+    return Services(store=store, node=sim.lnd, settings=settings, clock=lambda: sim.now)
+
+
 def _identity(forwards: list) -> list[tuple[int, int, int, int, int]]:  # type: ignore[type-arg]
     return [
         (f.timestamp_ns, f.chan_id_in, f.chan_id_out, f.amt_out_msat, f.fee_msat) for f in forwards
@@ -36,14 +47,15 @@ def _identity(forwards: list) -> list[tuple[int, int, int, int, int]]:  # type: 
 
 
 async def test_an_outage_of_the_node_loses_no_forward_and_duplicates_none(
-    sim: Sim, store: Store
+    sim: Sim, store: Store, tmp_path: Path
 ) -> None:
-    collector = sim.collector(store)
+    """The collection loops of ``lnpilot run`` and ``collect --every``, under the supervisor."""
+    services = _services(sim, store, tmp_path)
     reports: list[CycleReport] = []
-    stop = asyncio.Event()
-    running = asyncio.create_task(
-        collector.run(timedelta(milliseconds=40), stop=stop, on_report=reports.append)
+    supervisor = Supervisor(
+        collection_loops(services, 0.04, on_report=reports.append), services.health
     )
+    running = asyncio.create_task(supervisor.run())
     try:
         sim.traffic(3, every=timedelta(milliseconds=1))
         await _until(lambda: bool(reports) and reports[-1].forward_index == 3, "3 forwards")
@@ -57,7 +69,7 @@ async def test_an_outage_of_the_node_loses_no_forward_and_duplicates_none(
         await _until(lambda: reports[-1].forward_index == 13, "the forwards of the outage")
         await asyncio.sleep(0.1)  # and a few more cycles, which must add nothing
     finally:
-        stop.set()
+        supervisor.stop()
         await running
 
     node_id = reports[-1].node_id
@@ -123,19 +135,22 @@ async def test_a_new_collector_on_the_same_database_resumes_from_the_stored_inde
 
 
 async def test_a_collector_started_after_a_long_stop_records_the_gap(
-    sim: Sim, store: Store
+    sim: Sim, store: Store, tmp_path: Path
 ) -> None:
     await sim.collector(store).cycle()
     stopped_at = sim.now
     sim.advance(timedelta(minutes=10))
     reports: list[CycleReport] = []
-    stop = asyncio.Event()
+    services = _services(sim, store, tmp_path)
+    supervisor: Supervisor
 
     def first_only(report: CycleReport) -> None:
         reports.append(report)
-        stop.set()
+        supervisor.stop()
 
-    await sim.collector(store).run(timedelta(minutes=1), stop=stop, on_report=first_only)
+    loops = collection_loops(services, 60, on_report=first_only)
+    supervisor = Supervisor(loops, services.health)
+    await supervisor.run()
     [gap] = reports[0].events
     assert gap.kind == EventKind.COLLECTOR_GAP
     assert gap.payload == {

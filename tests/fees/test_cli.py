@@ -94,16 +94,17 @@ def test_check_plan_apply_history_and_rollback(lnpilot: Cli, world: World) -> No
     }
 
     planned = json_of(lnpilot("plan", "--json"))
-    assert planned["mode"] == "dry-run"
+    assert planned["run"]["mode"] == "dry-run"
     erin = next(d for d in planned["decisions"] if d["scid"] == "800000x3x0")
     assert (erin["action"], erin["outcome"]) == ("update", "planned")
-    assert erin["proposal"] == {"fee_rate_ppm": 150, "inbound_fee_rate_ppm": -10}
+    proposal = {name: value for name, value in erin["new"].items() if value is not None}
+    assert proposal == {"fee_rate_ppm": 150, "inbound_fee_rate_ppm": -10}
     assert world.view("800000x3x0").local_policy.fee_rate_ppm == 100
 
     applied = json_of(lnpilot("apply", "--json"))
     erin = next(d for d in applied["decisions"] if d["scid"] == "800000x3x0")
     assert erin["outcome"] == "applied"
-    assert erin["readback"]["inbound_fee_rate_ppm"] == -10
+    assert erin["detail"]["readback"]["inbound_fee_rate_ppm"] == -10
     assert world.view("800000x3x0").local_policy.inbound_fee_rate_ppm == -10
     unmanaged = next(d for d in applied["decisions"] if d["scid"] == "800000x1x0")
     assert (unmanaged["action"], unmanaged["reason"]) == (
@@ -119,7 +120,7 @@ def test_check_plan_apply_history_and_rollback(lnpilot: Cli, world: World) -> No
     table = lnpilot("history", "--channel", "800000x3x0")
     assert table.exit_code == 0 and "100 → 150" in table.stdout
 
-    undone = json_of(lnpilot("rollback", str(applied["run_id"]), "--json"))
+    undone = json_of(lnpilot("rollback", str(applied["run"]["id"]), "--json"))
     assert [d["outcome"] for d in undone["decisions"]] == ["applied"]
     policy = world.view("800000x3x0").local_policy
     assert (policy.fee_rate_ppm, policy.inbound_fee_rate_ppm) == (100, 0)

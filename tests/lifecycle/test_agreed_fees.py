@@ -91,9 +91,9 @@ async def test_the_channel_shows_its_agreement_in_the_cli_and_the_api(cli: Cli) 
     done = await cli("open", "run", "1", "--apply")
     assert "agreement: done" in done.stdout, done.stderr
     assert (await cli("collect", "--once")).code == 0
-    [scid] = {c["scid"] for c in (await cli("channels", "--json")).json()["channels"]} - set(
-        cli.sim.chans
-    )
+    [scid] = {
+        c["channel"]["scid"] for c in (await cli("channels", "--json")).json()["channels"]
+    } - set(cli.sim.chans)
 
     shown = await cli("channel", scid)
     assert shown.code == 0, shown.stderr

@@ -53,5 +53,8 @@ async def test_advise_plan_dry_run_apply_and_journal(cli: Cli) -> None:
     sim.mine()
     assert (await cli("collect", "--once")).code == 0
     closed = (await cli("channel", DAVE, "--json")).json()
-    assert closed["state"] == "closed" and closed["view"]["accounting"]["onchain_fee_sat"] == 680
+    assert (
+        closed["view"]["record"]["closed_seen_at"]
+        and closed["view"]["accounting"]["onchain_fee_sat"] == 680
+    )
     assert [s["outcome"] for s in closed["journal"]][-1] == "done"

@@ -98,7 +98,7 @@ def test_silence_add_list_expire(run: Run, db: str) -> None:
     )
     assert added.exit_code == 0, added.output
     silence = json.loads(added.stdout)
-    assert silence["matchers"] == ["scid=800000x9x0"]
+    assert silence["matchers"] == [{"name": "scid", "op": "=", "value": "800000x9x0"}]
     listed = json.loads(run("alerts", "silence", "list", "--db", db, "--json").stdout)
     assert [s["id"] for s in listed] == [silence["id"]]
     assert run("alerts", "silence", "expire", str(silence["id"]), "--db", db).exit_code == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import time
 from pathlib import Path
 
@@ -187,6 +188,22 @@ def test_loop_names_are_unique() -> None:
 
     with pytest.raises(ValueError, match="unique"):
         Supervisor([Loop("a", 1, nothing), Loop("a", 2, nothing)], LoopHealth())
+
+
+def test_a_loop_s_jitter_shifts_its_interval_both_ways_within_its_share() -> None:
+    async def nothing() -> None:
+        return None
+
+    rng = random.Random(7)
+    steady = Loop("steady", 60, nothing)
+    assert {steady.next_in_s(rng) for _ in range(100)} == {60}
+    jittered = Loop("jittered", 60, nothing, jitter=0.1)
+    drawn = [jittered.next_in_s(rng) for _ in range(1000)]
+    assert all(54 <= s <= 66 for s in drawn)
+    assert min(drawn) < 57 and max(drawn) > 63  # both ways, not a constant offset
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="jitter must be in"):
+            Loop("bad", 60, nothing, jitter=bad)
 
 
 class NodeDown(Exception):

@@ -25,7 +25,7 @@ from lnpilot.fees import PolicyFile, RollbackError, RunReport, evaluate
 from lnpilot.fees import rollback as rollback_run
 from lnpilot.service import actions
 from lnpilot.service.context import Services
-from lnpilot.store import fee_journal
+from lnpilot.store import Store, fee_journal
 from lnpilot.store.fee_journal import FeeDecision, FeeRun
 
 router = APIRouter(prefix="/fees", tags=["fees"], responses=errors(401, 422))
@@ -46,12 +46,20 @@ def _policy(services: Services) -> PolicyFile:
         raise HTTPException(exc.status, str(exc)) from None
 
 
+async def journaled_run(store: Store, run_id: int) -> RunOut | None:
+    """Run ``run_id`` as the journal holds it, None when there is none: what this API and
+    ``lnpilot fees plan|apply|rollback --json`` answer for a run."""
+    async with store.read() as reader:
+        run = await fee_journal.get_run(reader, run_id)
+        if run is None:
+            return None
+        return RunOut(run, await fee_journal.run_decisions(reader, run_id))
+
+
 async def _journaled(services: Services, report: RunReport) -> RunOut:
-    async with services.store.read() as reader:
-        run = await fee_journal.get_run(reader, report.run_id)
-        decisions = await fee_journal.run_decisions(reader, report.run_id)
-    assert run is not None  # it was just written
-    return RunOut(run, decisions)
+    found = await journaled_run(services.store, report.run_id)
+    assert found is not None  # it was just written
+    return found
 
 
 async def _evaluate(services: Services, token: Admin, *, apply: bool) -> RunOut:
@@ -94,11 +102,10 @@ async def runs(
 
 @router.get("/runs/{run_id}", summary="One fee run and its decisions", responses=errors(404))
 async def run(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
-    async with services.store.read() as reader:
-        found = await fee_journal.get_run(reader, run_id)
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fee run {run_id}")
-        return RunOut(found, await fee_journal.run_decisions(reader, run_id))
+    found = await journaled_run(services.store, run_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fee run {run_id}")
+    return found
 
 
 @router.post(

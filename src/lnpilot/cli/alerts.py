@@ -123,23 +123,6 @@ silence_app = typer.Typer(help="Silence alerts for a while.", no_args_is_help=Tr
 alerts_app.add_typer(silence_app, name="silence")
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "rule": alert.rule,
-        "status": alert.status.value,
-        "severity": alert.severity.value,
-        "summary": alert.summary,
-        "labels": alert.labels,
-        "value": alert.value,
-        "active_since": alert.active_since.isoformat(),
-        "fired_at": alert.fired_at.isoformat() if alert.fired_at else None,
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-        "suppressed": alert.suppressed,
-        "fingerprint": alert.fingerprint,
-    }
-
-
 @alerts_app.callback(invoke_without_command=True)
 def alerts(
     ctx: typer.Context,
@@ -157,7 +140,7 @@ def alerts(
 
     found = _with_store(ctx, db, work)
     if as_json:
-        output.emit_json([alert_json(a) for a in found])
+        output.emit_model(list[Alert], found)
         return
     table = output.table(
         "Alerts", "id", "status", "severity", "rule", "summary", "since (UTC)", "note"
@@ -201,17 +184,6 @@ def rules(ctx: typer.Context, alerts: AlertsOption = None, as_json: JsonFlag = F
     output.stdout.print(f"{len(notify.receivers)} receivers, {len(notify.routes)} routes")
 
 
-def silence_json(silence: Silence) -> dict[str, Any]:
-    return {
-        "id": silence.id,
-        "matchers": [str(m) for m in silence.matchers],
-        "starts_at": silence.starts_at.isoformat(),
-        "ends_at": silence.ends_at.isoformat(),
-        "created_by": silence.created_by,
-        "comment": silence.comment,
-    }
-
-
 @silence_app.command("add")
 def silence_add(
     ctx: typer.Context,
@@ -238,7 +210,7 @@ def silence_add(
 
     silence = _with_store(ctx, db, work)
     if as_json:
-        output.emit_json(silence_json(silence))
+        output.emit_model(Silence, silence)
     else:
         output.stdout.print(f"Silence {silence.id} until {output.when(silence.ends_at)}.")
 
@@ -258,7 +230,7 @@ def silence_list(
 
     found = _with_store(ctx, db, work)
     if as_json:
-        output.emit_json([silence_json(s) for s in found])
+        output.emit_model(list[Silence], found)
         return
     table = output.table("Silences", "id", "matchers", "ends (UTC)", "by", "comment")
     for s in found:
@@ -295,28 +267,6 @@ def silence_expire(
 incidents_app = typer.Typer(help="Incidents opened by grave alerts.", no_args_is_help=False)
 
 
-def incident_json(incident: Incident) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "title": incident.title,
-        "status": incident.status.value,
-        "severity": incident.severity.value,
-        "rule": incident.rule,
-        "labels": incident.labels,
-        "opened_at": incident.opened_at.isoformat(),
-        "acknowledged_at": incident.acknowledged_at.isoformat()
-        if incident.acknowledged_at
-        else None,
-        "acknowledged_by": incident.acknowledged_by,
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "alert_resolved_at": incident.alert_resolved_at.isoformat()
-        if incident.alert_resolved_at
-        else None,
-        "cause": incident.cause,
-        "resolution": incident.resolution,
-    }
-
-
 @incidents_app.callback(invoke_without_command=True)
 def incidents(
     ctx: typer.Context,
@@ -334,7 +284,7 @@ def incidents(
 
     found = _with_store(ctx, db, work)
     if as_json:
-        output.emit_json([incident_json(i) for i in found])
+        output.emit_model(list[Incident], found)
         return
     table = output.table("Incidents", "id", "status", "severity", "opened (UTC)", "title")
     for i in found:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from lnpilot.api.channels import ChannelDetail
 from lnpilot.base import flow
 from lnpilot.base.domain import ChannelPolicy, ChannelState, chan_id_from_scid
 from lnpilot.cli import closed as closed_output
 from lnpilot.cli import output
-from lnpilot.cli.collect import DbOption, describe_event, event_json, with_node_and_store
+from lnpilot.cli.collect import DbOption, describe_event, with_node_and_store
 from lnpilot.cli.runtime import ExitCode, JsonFlag
 from lnpilot.collect.identity import NodeIdentity, node_identity
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, closed_history, closed_views
@@ -118,9 +119,9 @@ def channels(
         output.emit_json(
             {
                 "node_unreachable": identity.unreachable,
-                "last_cycle_at": _iso(state.last_cycle_at) if state else None,
+                "last_cycle_at": output.model_json(datetime | None, state and state.last_cycle_at),
                 "pending_open": opening,
-                "channels": [metrics_json(m) for m in found],
+                "channels": output.model_json(list[ChannelMetrics], found),
             }
         )
         return
@@ -168,9 +169,7 @@ def _closed_channels(ctx: typer.Context, node: str | None, db: str | None, as_js
     if identity.unreachable is not None:
         output.error(f"node unreachable ({identity.unreachable}); showing the store")
     if as_json:
-        output.emit_json(
-            {"node_unreachable": identity.unreachable, "closed": closed_output.views_json(views)}
-        )
+        output.emit_model(list[ClosedView], views)
         return
     output.stdout.print(closed_output.closed_table(views))
 
@@ -221,26 +220,12 @@ def channel(
     _say_unreachable(identity, state)
     if isinstance(metrics, ClosedHistory):
         if as_json:
-            output.emit_json(
-                {
-                    "node_unreachable": identity.unreachable,
-                    "state": "closed",
-                    **closed_output.history_json(metrics),
-                }
-            )
+            output.emit_model(ClosedHistory, metrics)
         else:
             closed_output.print_history(scid, metrics)
         return
     if as_json:
-        output.emit_json(
-            {
-                "node_unreachable": identity.unreachable,
-                **metrics_json(metrics),
-                "agreement": closed_output.agreement_json(agreement),
-                "events": [event_json(e) for e in events],
-                "policy_history": [_policy_record_json(r) for r in policies],
-            }
-        )
+        output.emit_model(ChannelDetail, ChannelDetail(metrics, policies, events, agreement))
         return
     c = metrics.channel
     summary = Table(
@@ -305,70 +290,6 @@ def channel(
     for record in policies:
         line = f"  {output.when(record.at)}  {record.direction} ({record.source}): "
         output.stdout.print(escape(line + _policy(record.policy)), soft_wrap=True)
-
-
-def metrics_json(m: ChannelMetrics) -> dict[str, Any]:
-    c = m.channel
-    return {
-        "scid": c.scid,
-        "chan_id": c.chan_id,
-        "channel_point": c.channel_point,
-        "peer_pubkey": c.peer_pubkey,
-        "peer_alias": c.peer_alias,
-        "state": c.state.value,
-        "capacity_sat": c.capacity_sat,
-        "local_balance_msat": c.local_balance_msat,
-        "remote_balance_msat": c.remote_balance_msat,
-        "local_ratio": round(m.local_ratio, 4),
-        "local_policy": _policy_json(c.local_policy),
-        "remote_policy": _policy_json(c.remote_policy),
-        "windows": {
-            f"{int(w.window.total_seconds())}s": {
-                "forwards_in": w.forwards_in,
-                "forwards_out": w.forwards_out,
-                "volume_in_msat": w.volume_in_msat,
-                "volume_out_msat": w.volume_out_msat,
-                "fees_earned_msat": w.fees_earned_msat,
-                "fees_inbound_msat": w.fees_inbound_msat,
-                "utilisation": round(w.utilisation, 6),
-            }
-            for w in m.windows
-        },
-        "flow_trend_msat_per_day": round(m.flow_trend_msat_per_day),
-        "days_since_last_forward": m.days_since_last_forward,
-        "peer_uptime": m.peer_uptime,
-        "avg_local_balance_msat": m.avg_local_balance_msat,
-        "return_on_liquidity_ppm_per_day": m.return_on_liquidity_ppm_per_day,
-        "now": m.now.isoformat(),
-    }
-
-
-def _policy_json(policy: ChannelPolicy | None) -> dict[str, Any] | None:
-    if policy is None:
-        return None
-    return {
-        "base_fee_msat": policy.base_fee_msat,
-        "fee_rate_ppm": policy.fee_rate_ppm,
-        "inbound_base_fee_msat": policy.inbound_base_fee_msat,
-        "inbound_fee_rate_ppm": policy.inbound_fee_rate_ppm,
-        "min_htlc_msat": policy.min_htlc_msat,
-        "max_htlc_msat": policy.max_htlc_msat,
-        "cltv_delta": policy.cltv_delta,
-        "disabled": policy.disabled,
-    }
-
-
-def _policy_record_json(record: PolicyRecord) -> dict[str, Any]:
-    return {
-        "at": record.at.isoformat(),
-        "direction": record.direction.value,
-        "source": record.source.value,
-        "policy": _policy_json(record.policy),
-    }
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
 
 
 def _peer(m: ChannelMetrics) -> str:

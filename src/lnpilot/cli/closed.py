@@ -1,15 +1,13 @@
 """How ``lnpilot channels --closed`` and ``lnpilot channel SCID`` show closed channels.
 
-The JSON is the API's shape (the same pydantic serialisation of the same dataclasses), so
-a script moving from the CLI to ``GET /api/v1/channels/closed`` reads the same fields.
+Their JSON is the API's (:func:`lnpilot.cli.output.emit_model`), so a script moving from
+the CLI to ``GET /api/v1/channels/closed`` reads the same fields.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from pydantic import TypeAdapter
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,18 +15,6 @@ from lnpilot.cli import output
 from lnpilot.cli.collect import describe_event
 from lnpilot.lifecycle.closed import ClosedHistory, ClosedView, FinalAccounting
 from lnpilot.store.lifecycle import Agreement
-
-_VIEWS = TypeAdapter(list[ClosedView])
-_HISTORY = TypeAdapter(ClosedHistory)
-_AGREEMENT = TypeAdapter(Agreement | None)
-
-
-def views_json(views: list[ClosedView]) -> list[Any]:
-    return list(_VIEWS.dump_python(views, mode="json"))
-
-
-def history_json(history: ClosedHistory) -> dict[str, Any]:
-    return dict(_HISTORY.dump_python(history, mode="json"))
 
 
 def closed_table(views: list[ClosedView]) -> Table:
@@ -99,11 +85,6 @@ def print_history(scid: str, history: ClosedHistory) -> None:
         output.stdout.print(escape(f"  {output.when(event.at)}  {describe_event(event)}"))
     if history.policy_history:
         output.stdout.print(f"{len(history.policy_history)} policy changes recorded.")
-
-
-def agreement_json(agreement: Agreement | None) -> Any:
-    """An open channel's agreement as the API's channel detail gives it."""
-    return _AGREEMENT.dump_python(agreement, mode="json")
 
 
 def agreement_text(agreement: Agreement) -> str:

@@ -4,9 +4,11 @@ The node is the configured one (``[lnd]`` first, then LNbits' node API when a lo
 configured: :func:`lnpilot.config.make_node`); the store is ``--db``, else ``[service]
 database_url``, else the data directory's SQLite file (the daemon's database). One reading
 is the default (``--once`` says so explicitly): it is what a new user tries first and what
-cron wants, and it fails with exit code 1 when the node cannot be read. ``--every`` keeps
-going through outages of the node or the database (each failure is one warning line).
-The daemon (``lnpilot run``) runs the same collector on its schedule.
+cron wants, and it fails with exit code 1 when the node cannot be read. ``--every`` runs
+the daemon's own collection loops (:func:`lnpilot.service.daemon.collection_loops`: the
+collector and the store's upkeep) under its supervisor, so it schedules, backs off through
+outages of the node or the database (one warning line when it starts failing, one when it
+recovers) and resumes as soon as the node answers, exactly as ``lnpilot run`` does.
 
 This module also holds what other commands that need the node and the store share with it:
 opening both together, and saying an event in one line.
@@ -28,6 +30,9 @@ from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, parse_duration, state_
 from lnpilot.collect import Collector, CycleReport
 from lnpilot.config import make_client, make_node, retention_of
 from lnpilot.node.backend import DESCRIPTIONS, CapabilityMissing, NodeBackend, NodeError, how_to_get
+from lnpilot.service import Services
+from lnpilot.service.daemon import collection_loops
+from lnpilot.service.supervisor import Supervisor
 from lnpilot.store import Event, Store, normalize_url, sqlite_url
 
 T = TypeVar("T")
@@ -94,12 +99,22 @@ def collect(
     printer = _Printer(as_json, stream=interval is not None)
 
     async def work(node: NodeBackend, store: Store) -> None:
-        collector = Collector(node, store)
         if interval is None:
-            await collector.run_once(printer.cycle)
-        else:
-            output.stderr.print(f"Collecting every {every} (± {jitter:.0%}). Ctrl-C to stop.")
-            await collector.run(interval, jitter=jitter, on_report=printer.cycle)
+            await Collector(node, store).run_once(printer.cycle)
+            return
+        settings = state_of(ctx).settings()
+        services = Services(store=store, node=node, settings=settings)
+        loops = collection_loops(
+            services, interval.total_seconds(), jitter=jitter, on_report=printer.cycle
+        )
+        supervisor = Supervisor(
+            loops,
+            services.health,
+            backoff_max_s=settings.service.backoff_max_s,
+            stop_timeout_s=settings.service.stop_timeout_s,
+        )
+        output.stderr.print(f"Collecting every {every} (± {jitter:.0%}). Ctrl-C to stop.")
+        await supervisor.run()
 
     try:
         with_node_and_store(ctx, db, work)
@@ -165,20 +180,10 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
         "forward_index": report.forward_index,
         "caught_up": report.caught_up,
         "failed_forwards_new": report.failed_forwards_new,
-        "events": [event_json(e) for e in report.events],
+        "events": output.model_json(tuple[Event, ...], report.events),
         "missing": sorted(c.value for c in report.missing),
         "read_s": round(report.read_s, 3),
         "duration_s": round(report.duration_s, 3),
-    }
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    return {
-        "kind": event.kind,
-        "at": event.at.isoformat(),
-        "chan_id": event.chan_id,
-        "peer_pubkey": event.peer_pubkey,
-        "payload": event.payload,
     }
 
 

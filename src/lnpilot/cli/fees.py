@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,14 +22,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from lnpilot.base.domain import ChannelPolicy, PolicyUpdate, chan_id_from_scid
+from lnpilot.api.fees import RunOut, journaled_run
+from lnpilot.base.domain import chan_id_from_scid
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, daemon_file, state_of
 from lnpilot.config import config_file_path, make_client, make_node
 from lnpilot.fees import (
     PolicyError,
     PolicyFile,
-    Result,
     RollbackError,
     RunReport,
     UpdateOutcome,
@@ -125,13 +124,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _policy_json(policy: ChannelPolicy | PolicyUpdate | None) -> dict[str, Any] | None:
-    if policy is None:
-        return None
-    names = [f.name for f in fields(PolicyUpdate)]
-    return {name: getattr(policy, name) for name in names if getattr(policy, name) is not None}
-
-
 def _move(current: int | None, new: int | None) -> str:
     """``100 → 125``, or the current value alone when it does not change."""
     shown = "?" if current is None else str(current)
@@ -209,38 +201,6 @@ def check(
 # -- plan and apply ---------------------------------------------------------------------------
 
 
-def result_json(result: Result) -> dict[str, Any]:
-    decision = result.decision
-    return {
-        "chan_id": decision.chan_id,
-        "scid": decision.scid,
-        "peer_pubkey": decision.peer_pubkey,
-        "peer_alias": decision.peer_alias,
-        "rule": decision.rule,
-        "action": decision.action.value,
-        "outcome": result.outcome.value,
-        "reason": decision.reason,
-        "limits": list(decision.limits),
-        "state": decision.state,
-        "current": _policy_json(decision.current),
-        "proposal": _policy_json(decision.proposal),
-        "readback": _policy_json(result.readback),
-        "error": result.error,
-    }
-
-
-def report_json(report: RunReport) -> dict[str, Any]:
-    plan = report.plan
-    return {
-        "run_id": report.run_id,
-        "mode": report.mode.value,
-        "at": plan.at.isoformat() if plan else None,
-        "policy_digest": plan.policy_digest if plan else None,
-        "budget": {"limit": plan.budget_limit, "used": plan.budget_used} if plan else None,
-        "decisions": [result_json(r) for r in report.results],
-    }
-
-
 def _show(report: RunReport, title: str) -> None:
     table = output.table(
         title, "channel", "peer", "rule", "fee ppm", "inbound ppm", "decision", "reason"
@@ -275,9 +235,18 @@ def _show(report: RunReport, title: str) -> None:
         output.stdout.print(f"run {report.run_id} ({report.mode.value})")
 
 
-def _finish(report: RunReport, json_out: bool, title: str) -> None:
-    if json_out:
-        output.emit_json(report_json(report))
+async def _journaled(
+    store: Store, report: RunReport, json_out: bool
+) -> tuple[RunReport, RunOut | None]:
+    """The report, and with ``--json`` the run as journaled: what ``GET /fees/runs/{id}``
+    answers for it (read while the store is open)."""
+    return report, await journaled_run(store, report.run_id) if json_out else None
+
+
+def _finish(done: tuple[RunReport, RunOut | None], title: str) -> None:
+    report, journaled = done
+    if journaled is not None:
+        output.emit_model(RunOut, journaled)
     else:
         _show(report, title)
     if any(r.outcome in _FAILED_OUTCOMES for r in report.results):
@@ -295,8 +264,8 @@ def _evaluate(
 ) -> None:
     policy = _policy(ctx, policy_file)
 
-    async def work(node: NodeBackend, store: Store) -> RunReport:
-        return await evaluate(
+    async def work(node: NodeBackend, store: Store) -> tuple[RunReport, RunOut | None]:
+        report = await evaluate(
             node,
             store,
             policy,
@@ -304,9 +273,10 @@ def _evaluate(
             apply=apply,
             onchain_fee_rate_sat_per_vbyte=onchain_fee_rate,
         )
+        return await _journaled(store, report, json_out)
 
     title = "Fee updates applied" if apply else "Fee plan (dry run)"
-    _finish(_run(ctx, db, work), json_out, title)
+    _finish(_run(ctx, db, work), title)
 
 
 @app.command()
@@ -345,32 +315,14 @@ def rollback_command(
 ) -> None:
     """Restore the policies that an applied run replaced."""
 
-    async def work(node: NodeBackend, store: Store) -> RunReport:
-        return await rollback(node, store, run_id, _now(), force=force)
+    async def work(node: NodeBackend, store: Store) -> tuple[RunReport, RunOut | None]:
+        report = await rollback(node, store, run_id, _now(), force=force)
+        return await _journaled(store, report, json_out)
 
-    _finish(_run(ctx, db, work), json_out, f"Rollback of run {run_id}")
+    _finish(_run(ctx, db, work), f"Rollback of run {run_id}")
 
 
 # -- history ----------------------------------------------------------------------------------
-
-
-def decision_json(decision: FeeDecision) -> dict[str, Any]:
-    return {
-        "id": decision.id,
-        "run_id": decision.run_id,
-        "chan_id": decision.chan_id,
-        "scid": decision.scid,
-        "rule": decision.rule,
-        "action": decision.action,
-        "outcome": decision.outcome,
-        "sent": decision.sent,
-        "reason": decision.reason,
-        "state": decision.state,
-        "old": _policy_json(decision.old),
-        "new": _policy_json(decision.new),
-        "error": decision.error,
-        "detail": decision.detail,
-    }
 
 
 @app.command()
@@ -394,7 +346,7 @@ def history(
             if channel is not None:
                 chan_id = chan_id_from_scid(channel)
                 found = await fee_journal.channel_decisions(reader, node_id, chan_id, limit=limit)
-                return [decision_json(d) for d in found]
+                return list(output.model_json(list[FeeDecision], found))
             return [
                 await _run_row(reader, run)
                 for run in await fee_journal.runs(reader, node_id, limit=limit)

@@ -2,7 +2,8 @@
 
 Every command renders through here so that a wallet, a payment or an invoice looks the
 same wherever it appears (a command's answer, ``watch``, the demo). JSON keeps the
-client's units (``*_msat`` integers, ISO-8601 UTC times); tables show satoshi.
+client's units (``*_msat`` integers, ISO-8601 UTC times); tables show satoshi. What the
+REST API also answers is emitted from the same typed model the same way (:func:`emit_model`).
 Payment preimages are left out everywhere: the client treats them as secrets.
 
 Output that goes to a pipe, a file or cron is not fitted to 80 columns: see :class:`_Console`.
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import typer
+from pydantic import TypeAdapter
 from rich import box
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
@@ -63,6 +65,18 @@ _STATUS_STYLE = {"success": "green", "failed": "red", "pending": "yellow"}
 def error(message: str) -> None:
     """One red line on stderr; ``message`` is shown literally (no rich markup)."""
     stderr.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
+
+
+def model_json(shape: Any, value: object) -> Any:
+    """``value`` as JSON data, serialised by pydantic from its type ``shape`` (such as
+    ``list[Alert]``): the way the REST API serialises the same type, so ``lnpilot … --json``
+    and the API give one shape for one object (``tests/api/test_cli_agrees.py`` checks it)."""
+    return TypeAdapter(shape).dump_python(value, mode="json")
+
+
+def emit_model(shape: Any, value: object) -> None:
+    """``value`` on stdout as the API answers it (:func:`model_json`)."""
+    emit_json(model_json(shape, value))
 
 
 def emit_json(data: Any, *, compact: bool = False) -> None:

@@ -4,12 +4,9 @@ recorded are a read model of the store (:mod:`lnpilot.store.metrics`), which the
 the rebalancer read alike. Behaviour, events and metrics: ``docs/collector.md``.
 """
 
-from lnpilot.collect.collector import GAP_INTERVALS, Collector, CycleReport
-from lnpilot.collect.events import EventKind
+from lnpilot.collect.collector import Collector, CycleReport
 
 __all__ = [
-    "GAP_INTERVALS",
     "Collector",
     "CycleReport",
-    "EventKind",
 ]

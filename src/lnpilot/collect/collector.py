@@ -1,12 +1,12 @@
 """The collector: cycles of "look at the node, record what changed", on a schedule.
 
 A cycle reads the node (:mod:`observe`), writes everything in one transaction
-(:mod:`record`) and folds the new rows into the rollups. The loop runs a cycle every
-interval, shifted by a random jitter so that collectors started together (a fleet, a
-restart of several services) do not all hit LNbits and the database in the same second.
+(:mod:`record`) and folds the new rows into the rollups. The schedule is the service
+supervisor's (``lnpilot.service.daemon.collection_loops``): every interval, with a random
+jitter for ``lnpilot collect --every``, and a backoff through outages.
 
 Outages are expected, not fatal: a cycle that cannot reach the node or the database
-writes nothing, the loop logs it and tries again at the next interval, and the first good
+writes nothing and raises (the schedule retries), and the first good
 cycle after it records a ``collector_gap`` event saying since when nothing was seen. Nothing
 else is lost: forwards are read by index from where the stored ones end, so those routed
 during the outage arrive with the next good cycle, each once. Only what the node cannot
@@ -16,11 +16,8 @@ connection changes, and failed forwards (LND's HTLC events are live only).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +29,7 @@ from lnpilot.base.domain import Capability
 from lnpilot.collect.observe import observe
 from lnpilot.collect.record import Outage, record
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.store import Event, Store
+from lnpilot.store import GAP_INTERVALS, Event, Store
 from lnpilot.store.levels import EPOCH
 
 log = logging.getLogger(__name__)
@@ -48,9 +45,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 #: Failed forwards are asked for from this long before the last cycle: the node's clock and
 #: ours may differ a little, and the store skips the ones it already has.
 FAILED_FORWARDS_OVERLAP = timedelta(minutes=10)
-#: A running collector counts a stored last cycle older than this many intervals as a gap.
-GAP_INTERVALS = 3
-RETENTION_EVERY = timedelta(hours=1)
 DEFAULT_MAX_FORWARDS = 100_000
 
 
@@ -86,8 +80,9 @@ class Collector:
     """Collects one node into one store; ``clock`` stamps the cycles (tests pass a
     simulation's virtual clock). ``interval`` is the schedule it is called on, measured on
     ``clock``: a stored last cycle more than ``GAP_INTERVALS`` of it old is recorded as a
-    gap by whichever cycle comes next (a daemon restarted after a crash calls
-    :meth:`run_once`, never :meth:`run`, and must see its own downtime)."""
+    gap by whichever cycle comes next (a daemon restarted after a crash must see its own
+    downtime). The schedule is not the collector's: the supervisor calls :meth:`run_once`
+    (``lnpilot.service.daemon.collection_loops``), for the daemon and ``collect --every``."""
 
     def __init__(
         self,
@@ -96,7 +91,6 @@ class Collector:
         *,
         clock: Callable[[], datetime] = utc_now,
         max_forwards_per_cycle: int = DEFAULT_MAX_FORWARDS,
-        rng: random.Random | None = None,
         interval: timedelta | None = None,
     ) -> None:
         if max_forwards_per_cycle < 1:
@@ -107,7 +101,6 @@ class Collector:
         self._store = store
         self._clock = clock
         self._max_forwards = max_forwards_per_cycle
-        self._rng = rng or random.Random()
         self._outage = Outage(gap_after=interval * GAP_INTERVALS if interval else None)
 
     async def cycle(self) -> CycleReport:
@@ -175,44 +168,3 @@ class Collector:
                 on_report(report)
             if report.caught_up:
                 return
-
-    async def run(
-        self,
-        interval: timedelta,
-        *,
-        jitter: float = 0.1,
-        stop: asyncio.Event | None = None,
-        on_report: Callable[[CycleReport], None] | None = None,
-    ) -> None:
-        """Cycle every ``interval`` (± ``jitter`` of it, at random) until ``stop`` is set,
-        through outages; apply the store's retention once an hour."""
-        if interval <= timedelta(0) or not 0 <= jitter < 1:
-            raise ValueError("interval must be positive and jitter in [0, 1)")
-        stop = stop or asyncio.Event()
-        self._outage = dataclasses.replace(self._outage, gap_after=interval * GAP_INTERVALS)
-        retention_due = time.monotonic()
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                report = await self.cycle()
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "collector cycle failed (%d in a row): %s",
-                    self._outage.failed_cycles,
-                    exc,
-                )
-            else:
-                if on_report is not None:
-                    on_report(report)
-                if not report.caught_up:
-                    continue
-            if time.monotonic() >= retention_due:
-                retention_due = time.monotonic() + RETENTION_EVERY.total_seconds()
-                try:
-                    await self._store.apply_retention(self._clock())
-                except TRANSIENT_ERRORS as exc:
-                    log.warning("applying retention failed: %s", exc)
-            delay_s = interval.total_seconds() * (1 + self._rng.uniform(-jitter, jitter))
-            wait_s = max(0.0, started + delay_s - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait_s)

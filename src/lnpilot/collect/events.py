@@ -17,29 +17,15 @@ them both sides), so every rule below is tested without a node or a database.
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from lnpilot.base.domain import Channel, ChannelPolicy, ChannelState, ClosedChannel
-from lnpilot.store import Direction, Event, PeerEvent, PolicyRecord
+from lnpilot.store import Direction, Event, EventKind, PeerEvent, PolicyRecord
 from lnpilot.store.records import JsonValue
 
 #: What "open" means for events: the channel can route, or could once its peer is back.
 _OPEN = frozenset({ChannelState.ACTIVE, ChannelState.INACTIVE})
-
-
-class EventKind(enum.StrEnum):
-    CHANNEL_OPENED = "channel_opened"
-    CHANNEL_CLOSING = "channel_closing"
-    CHANNEL_CLOSED = "channel_closed"
-    CHANNEL_INACTIVE = "channel_inactive"
-    CHANNEL_ACTIVE = "channel_active"
-    PEER_DISCONNECTED = "peer_disconnected"
-    PEER_RECONNECTED = "peer_reconnected"
-    PEER_POLICY_CHANGED = "peer_policy_changed"
-    OUR_POLICY_CHANGED = "our_policy_changed"
-    COLLECTOR_GAP = "collector_gap"
 
 
 def channel_events(

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from lnpilot.base.domain import ChannelPolicy, chan_id_from_scid
-from lnpilot.collect import EventKind
-from lnpilot.store import StoreReader
+from lnpilot.store import EventKind, StoreReader
 from lnpilot.store.alerts import Incident, MonitorBook, TimelineEntry
 from lnpilot.store.levels import EPOCH
 from lnpilot.store.rebalances import attempts, executed

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from lnpilot.collect import Collector
+from lnpilot.collect import Collector, CycleReport
 from lnpilot.collect.collector import TRANSIENT_ERRORS
 from lnpilot.config import (
     Settings,
@@ -86,17 +86,45 @@ def load_engine_config(settings: Settings) -> EngineConfig:
     return EngineConfig(monitor, notify, policy, rebalance)
 
 
-def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:
-    """The daemon's loop table, one line per loop."""
+def collection_loops(
+    services: Services,
+    interval_s: float,
+    *,
+    jitter: float = 0.0,
+    on_report: Callable[[CycleReport], None] | None = None,
+) -> list[Loop]:
+    """The collector every ``interval_s`` and the store's upkeep: the first lines of the
+    daemon's table, and all that ``lnpilot collect --every`` runs, so both schedule,
+    back off, resume and keep the store the same way. ``on_report`` sees every cycle."""
     store, node, clock = services.store, services.node, services.clock
-    every = services.settings.service
-    collect_interval = services.on_clock(every.collect_interval_s)
-    collector = Collector(node, store, clock=clock, interval=collect_interval)
+    collector = Collector(node, store, clock=clock, interval=services.on_clock(interval_s))
+
+    async def collect() -> None:
+        await collector.run_once(on_report)
+
+    async def node_answers() -> bool:
+        """The collector's cheap probe while it backs off after an outage."""
+        await node.get_info()
+        return True
 
     async def maintain() -> None:
         """Rollups of whatever a failed post-cycle rollup left, then retention."""
         await store.rollup()
         await store.apply_retention(clock())
+
+    outage = TRANSIENT_ERRORS  # the node or the database out of reach: logged in one line
+    every = services.settings.service
+    return [
+        Loop("collect", interval_s, collect, expected=outage, ready=node_answers, jitter=jitter),
+        Loop("retention", every.retention_interval_s, maintain, expected=outage),
+    ]
+
+
+def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:
+    """The daemon's loop table, one line per loop."""
+    store, node, clock = services.store, services.node, services.clock
+    every = services.settings.service
+    collect_interval = services.on_clock(every.collect_interval_s)
 
     async def judge() -> None:
         pubkey = await services.pubkey()
@@ -106,21 +134,9 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
     async def deliver() -> None:
         await notifier.run_once(clock())
 
-    async def node_answers() -> bool:
-        """The collector's cheap probe while it backs off after an outage."""
-        await node.get_info()
-        return True
-
     outage = TRANSIENT_ERRORS  # the node or the database out of reach: logged in one line
     loops = [
-        Loop(
-            "collect",
-            every.collect_interval_s,
-            collector.run_once,
-            expected=outage,
-            ready=node_answers,
-        ),
-        Loop("retention", every.retention_interval_s, maintain, expected=outage),
+        *collection_loops(services, every.collect_interval_s),
         Loop("monitor", every.monitor_interval_s, judge, expected=outage),
         Loop("notify", every.notify_interval_s, deliver, expected=outage),
     ]

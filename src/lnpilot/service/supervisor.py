@@ -1,9 +1,11 @@
 """The supervisor: runs each loop of the daemon on its own schedule, independently.
 
 Each loop is one asyncio task that calls its ``run_once`` again ``interval_s`` after the
-last call started. A call that raises is counted in the health registry and retried after
-an exponential backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``); the other loops never
-notice. The log says what changed, not every attempt: one line when a loop starts failing
+last call started (shifted at random by up to ``jitter`` of it, for a loop that asks for
+it: collectors started together then do not all hit the node and the database at once).
+A call that raises is counted in the health registry and retried after an exponential
+backoff (1 s, 2 s, 4 s, ... up to ``backoff_max_s``); the other loops never notice. The
+log says what changed, not every attempt: one line when a loop starts failing
 (with the redacted traceback, unless the failure is one of its ``expected`` ones: the node
 or the database out of reach), one when the failure changes (its text, numbers aside), one
 when it recovers.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import re
 import time
 import traceback
@@ -54,6 +57,17 @@ class Loop:
     waits_on: tuple[type[Exception], ...] = ()
     expected: tuple[type[Exception], ...] = ()
     ready: Callable[[], Awaitable[bool]] | None = None
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"loop {self.name}: jitter must be in [0, 1), got {self.jitter}")
+
+    def next_in_s(self, rng: random.Random) -> float:
+        """The interval to the next call after a good one: ``interval_s``, ± ``jitter``."""
+        if not self.jitter:
+            return self.interval_s
+        return self.interval_s * (1 + rng.uniform(-self.jitter, self.jitter))
 
 
 def backoff_s(failures: int, maximum_s: float) -> float:
@@ -62,7 +76,8 @@ def backoff_s(failures: int, maximum_s: float) -> float:
 
 
 class Supervisor:
-    """Runs ``loops`` until :meth:`stop`; their health goes to ``health``."""
+    """Runs ``loops`` until :meth:`stop`; their health goes to ``health``; ``rng`` draws
+    the loops' jitter."""
 
     def __init__(
         self,
@@ -72,6 +87,7 @@ class Supervisor:
         clock: Callable[[], datetime] = WALL_CLOCK,
         backoff_max_s: float = 300.0,
         stop_timeout_s: float = 30.0,
+        rng: random.Random | None = None,
     ) -> None:
         names = [loop.name for loop in loops]
         if len(set(names)) != len(names):
@@ -81,6 +97,7 @@ class Supervisor:
         self._clock = clock
         self._backoff_max_s = backoff_max_s
         self._stop_timeout_s = stop_timeout_s
+        self._rng = rng or random.Random()
         self._stopping = asyncio.Event()
         for loop in loops:
             health.register(loop.name, loop.interval_s)
@@ -138,7 +155,7 @@ class Supervisor:
                 failing_with = None
                 elapsed = time.monotonic() - started
                 self._health.succeeded(loop.name, self._clock(), elapsed)
-                delay = max(0.0, loop.interval_s - elapsed)
+                delay = max(0.0, loop.next_in_s(self._rng) - elapsed)
             await self._pause(delay)
 
     async def _pause(self, delay_s: float) -> None:

@@ -13,12 +13,14 @@ from lnpilot.store.migrate import head_revision, upgrade
 from lnpilot.store.outbox import Notice, Outbox
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import (
+    GAP_INTERVALS,
     BalanceStats,
     ChannelFlows,
     ChannelSeries,
     CollectorState,
     Direction,
     Event,
+    EventKind,
     FlowStats,
     PeerEvent,
     PolicyRecord,
@@ -32,12 +34,14 @@ from lnpilot.store.store import Store
 from lnpilot.store.transaction import StoreTransaction
 
 __all__ = [
+    "GAP_INTERVALS",
     "BalanceStats",
     "ChannelFlows",
     "ChannelSeries",
     "CollectorState",
     "Direction",
     "Event",
+    "EventKind",
     "FlowStats",
     "MonitorBook",
     "Notice",

@@ -68,6 +68,22 @@ class PeerEvent:
     connected: bool
 
 
+class EventKind(enum.StrEnum):
+    """The kinds of :class:`Event` the collector derives and records; the alert engine and
+    the faces read them back, so they are named here, beside the events they describe."""
+
+    CHANNEL_OPENED = "channel_opened"
+    CHANNEL_CLOSING = "channel_closing"
+    CHANNEL_CLOSED = "channel_closed"
+    CHANNEL_INACTIVE = "channel_inactive"
+    CHANNEL_ACTIVE = "channel_active"
+    PEER_DISCONNECTED = "peer_disconnected"
+    PEER_RECONNECTED = "peer_reconnected"
+    PEER_POLICY_CHANGED = "peer_policy_changed"
+    OUR_POLICY_CHANGED = "our_policy_changed"
+    COLLECTOR_GAP = "collector_gap"
+
+
 @dataclass(frozen=True)
 class Event:
     """Something the collector derived (``kind`` such as ``channel_closed``); no severity:
@@ -79,6 +95,11 @@ class Event:
     peer_pubkey: str | None = None
     payload: dict[str, JsonValue] = field(default_factory=dict)
     id: int | None = None
+
+
+#: A pause of more than this many collection intervals since the stored last cycle is a gap:
+#: the collector records a ``collector_gap`` event for it and the gap rule alerts on it.
+GAP_INTERVALS = 3
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import statistics
 from datetime import datetime
 
-from lnpilot.collect import GAP_INTERVALS
 from lnpilot.monitor.checks.base import Context, Finding, channel_labels, peer_name
 from lnpilot.monitor.config import (
     ExtensionInsecureRule,
@@ -16,6 +15,7 @@ from lnpilot.monitor.config import (
     NodeUnreachableRule,
     OnchainReserveRule,
 )
+from lnpilot.store import GAP_INTERVALS
 
 
 def _backend_labels(backend: str) -> dict[str, str]:

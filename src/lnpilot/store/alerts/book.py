@@ -1,393 +1,52 @@
-"""The alert engine's own state: alerts, notification groups, silences, probes, incidents.
-
-The rules evaluate over the collector's tables; what they conclude lives here, so the
-lifecycle (pending → firing → resolved), what was already notified, the silences and the
-incidents survive restarts and are shared by every process on the database. Label matchers
-live here too: silences are stored as matchers, and both the alert engine (silences,
-inhibition) and the notifier (routes) match labels the same way.
-
-Reads and writes go through :class:`MonitorBook`, opened on one connection with
+"""The alert engine's reads and writes: :class:`MonitorBook` on one connection, opened with
 :func:`monitor_book`; a write book commits everything it did (alert states, the notices
-they cause in the outbox, incidents) together, so a crash never leaves a state change
-without its notice nor a notice without its state change.
-"""
+they cause in the outbox, incidents) together."""
 
 from __future__ import annotations
 
-import enum
-import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Select,
-    String,
-    Table,
-    Text,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lnpilot.base.domain import ChannelState, ClosedChannel
 from lnpilot.store import convert
-from lnpilot.store.coltypes import Id, Json, UtcDateTime
+from lnpilot.store.alerts.labels import Matcher
+from lnpilot.store.alerts.records import (
+    ALERT_FIRING,
+    ALERT_RESOLVED,
+    ActionState,
+    Alert,
+    AlertStatus,
+    GroupState,
+    Horizon,
+    Incident,
+    IncidentAction,
+    IncidentStatus,
+    Probe,
+    Silence,
+    TimelineEntry,
+)
+from lnpilot.store.alerts.tables import (
+    alert_groups,
+    alerts,
+    incident_actions,
+    incident_events,
+    incidents,
+    monitor_probes,
+    silences,
+)
 from lnpilot.store.database import insert_returning_id, reading, upsert, writing
 from lnpilot.store.outbox import Outbox, Severity
-from lnpilot.store.records import JsonValue
-from lnpilot.store.tables import _node_fk, channels, metadata
+from lnpilot.store.tables import channels
 
 if TYPE_CHECKING:
     from lnpilot.store.store import Store
-
-
-class AlertStatus(enum.StrEnum):
-    PENDING = "pending"  # the condition holds, not yet for the rule's hold time
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
-
-class IncidentStatus(enum.StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-class Horizon(enum.StrEnum):
-    """The three horizons of an incident's action plan."""
-
-    IMMEDIATE = "immediate"
-    SHORT_TERM = "short_term"
-    LONG_TERM = "long_term"
-
-
-class ActionState(enum.StrEnum):
-    PROPOSED = "proposed"  # waiting: for an operator (manual, destructive) or the runner
-    APPROVED = "approved"  # an operator said yes; the runner carries it out in apply mode
-    DRY_RUN = "dry_run"  # the runner recorded what it would have done (dry-run mode)
-    DONE = "done"
-    FAILED = "failed"
-    REJECTED = "rejected"
-
-
-# -- label matchers --------------------------------------------------------------------------
-
-_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """One Alertmanager-style label matcher: ``name=value``, ``!=``, ``=~regex``, ``!~regex``.
-
-    Regexes are anchored (the whole value must match), as in Alertmanager. A label that is
-    absent matches as the empty string, so ``scid!=`` means "has a scid".
-    """
-
-    name: str
-    op: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.op not in ("=", "!=", "=~", "!~"):
-            raise ValueError(f"matcher operator must be =, !=, =~ or !~, got {self.op!r}")
-        if self.op in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"bad regex in matcher {self}: {exc}") from None
-
-    @classmethod
-    def parse(cls, text: str) -> Matcher:
-        """``name=value`` (quotes around the value are optional); ValueError says why not."""
-        found = _MATCHER.match(text)
-        if found is None:
-            raise ValueError(f"matcher {text!r} must look like name=value, !=, =~ or !~")
-        name, op, value = found.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        return cls(name, op, value)
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        actual = labels.get(self.name, "")
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        full = re.fullmatch(self.value, actual) is not None
-        return full if self.op == "=~" else not full
-
-    def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.value}"
-
-
-def all_match(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> bool:
-    return all(m.matches(labels) for m in matchers)
-
-
-# -- records ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One episode of an alert: from the first evaluation its condition held to resolution.
-
-    ``fingerprint`` identifies the alert across evaluations (its identifying labels);
-    a new episode of the same fingerprint gets a new ``id``. ``suppressed`` says why a
-    firing alert is not notified (``silence:ID`` or ``inhibited:FINGERPRINT``).
-    """
-
-    fingerprint: str
-    rule: str
-    severity: Severity
-    status: AlertStatus
-    labels: dict[str, str]
-    summary: str
-    active_since: datetime
-    last_seen_at: datetime
-    value: float | None = None
-    details: dict[str, JsonValue] = field(default_factory=dict)
-    fired_at: datetime | None = None
-    resolved_at: datetime | None = None
-    suppressed: str | None = None
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class GroupState:
-    """What the notifier was last told about one group of alerts."""
-
-    group_key: str
-    labels: dict[str, str]
-    active_since: datetime | None  # when the group last became non-empty
-    last_notified_at: datetime | None
-    notified: tuple[str, ...]  # fingerprints last notified as firing
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: int
-    matchers: tuple[Matcher, ...]
-    starts_at: datetime
-    ends_at: datetime
-    created_by: str
-    comment: str
-
-    def active(self, now: datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One health check of one backend: could it be reached, how fast, what it said.
-
-    Fields a backend cannot tell (LNbits says nothing of chain sync, pending HTLCs need
-    LND) are None: the rules that need them then have nothing to judge.
-    """
-
-    at: datetime
-    backend: str
-    ok: bool
-    latency_ms: float | None = None
-    error: str | None = None
-    block_height: int | None = None
-    synced_to_chain: bool | None = None
-    onchain_confirmed_sat: int | None = None
-    pending_htlcs: tuple[dict[str, JsonValue], ...] | None = None
-    #: LNbits' installed extensions with a known security problem (see
-    #: :mod:`lnpilot.lnbits.advisories`); None when the backend is not LNbits or would not say.
-    extension_advisories: tuple[dict[str, JsonValue], ...] | None = None
-
-
-@dataclass(frozen=True)
-class Incident:
-    """An incident as stored, with ``alert_resolved_at``: when the alert that opened it
-    last resolved, None while it fires (or fired again). An incident outlives its alert on
-    purpose (a person documents the cause), so it must say that its alert is over."""
-
-    id: int
-    node_id: int
-    opened_at: datetime
-    title: str
-    severity: Severity
-    status: IncidentStatus
-    rule: str
-    fingerprint: str
-    labels: dict[str, str]
-    acknowledged_at: datetime | None = None
-    acknowledged_by: str | None = None
-    resolved_at: datetime | None = None
-    cause: str | None = None
-    resolution: str | None = None
-    alert_resolved_at: datetime | None = None
-
-
-#: The timeline entries that follow the incident's alert (see ``monitor.incidents``).
-ALERT_FIRING = "alert_firing"
-ALERT_RESOLVED = "alert_resolved"
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    kind: str
-    text: str
-    author: str | None = None
-    data: dict[str, JsonValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class IncidentAction:
-    """One step of an incident's plan: what, why, in which horizon, and may it run alone.
-
-    ``safe`` actions (reversible policy changes) may be run by the action runner when the
-    operator's policy allows it; the others wait for an explicit approval (a close) or are
-    for a person to do (checks, contacting the peer).
-    """
-
-    horizon: Horizon
-    kind: str
-    description: str
-    safe: bool
-    params: dict[str, JsonValue] = field(default_factory=dict)
-    state: ActionState = ActionState.PROPOSED
-    result: str | None = None
-    id: int | None = None
-    incident_id: int | None = None
-
-
-# -- tables ----------------------------------------------------------------------------------
-
-
-alerts = Table(
-    "alerts",
-    metadata,
-    Column("id", Id, primary_key=True),
-    _node_fk(),
-    Column("fingerprint", String(64), nullable=False),
-    Column("rule", String(64), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("labels", Json, nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("value", Float),
-    Column("details", Json, nullable=False),
-    Column("active_since", UtcDateTime, nullable=False),
-    Column("last_seen_at", UtcDateTime, nullable=False),
-    Column("fired_at", UtcDateTime),
-    Column("resolved_at", UtcDateTime),
-    Column("suppressed", String(80)),
-    Index(None, "node_id", "status"),
-    Index(None, "node_id", "fingerprint"),
-)
-
-alert_groups = Table(
-    "alert_groups",
-    metadata,
-    _node_fk(),
-    Column("group_key", String(512), nullable=False),
-    Column("labels", Json, nullable=False),
-    Column("active_since", UtcDateTime),
-    Column("last_notified_at", UtcDateTime),
-    Column("notified", Json, nullable=False),
-    PrimaryKeyConstraint("node_id", "group_key"),
-)
-
-silences = Table(
-    "silences",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("matchers", Json, nullable=False),
-    Column("starts_at", UtcDateTime, nullable=False),
-    Column("ends_at", UtcDateTime, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("comment", Text, nullable=False),
-)
-
-monitor_probes = Table(
-    "monitor_probes",
-    metadata,
-    Column("id", Id, primary_key=True),
-    _node_fk(),
-    Column("at", UtcDateTime, nullable=False),
-    Column("backend", String(32), nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("latency_ms", Float),
-    Column("error", Text),
-    Column("block_height", Integer),
-    Column("synced_to_chain", Boolean),
-    Column("onchain_confirmed_sat", BigInteger),
-    Column("pending_htlcs", Json),
-    Column("extension_advisories", Json),
-    Index(None, "node_id", "at"),
-)
-
-incidents = Table(
-    "incidents",
-    metadata,
-    Column("id", Id, primary_key=True),
-    _node_fk(),
-    Column("opened_at", UtcDateTime, nullable=False),
-    Column("title", String(200), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("rule", String(64), nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("labels", Json, nullable=False),
-    Column("acknowledged_at", UtcDateTime),
-    Column("acknowledged_by", String(64)),
-    Column("resolved_at", UtcDateTime),
-    Column("cause", Text),
-    Column("resolution", Text),
-    Index(None, "node_id", "status"),
-)
-
-incident_events = Table(
-    "incident_events",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("incident_id", Id, ForeignKey("incidents.id"), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("author", String(64)),
-    Column("data", Json, nullable=False),
-    Index(None, "incident_id", "id"),
-)
-
-incident_actions = Table(
-    "incident_actions",
-    metadata,
-    Column("id", Id, primary_key=True),
-    Column("incident_id", Id, ForeignKey("incidents.id"), nullable=False),
-    Column("horizon", String(16), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("params", Json, nullable=False),
-    Column("safe", Boolean, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("result", Text),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Index(None, "incident_id", "id"),
-    Index(None, "state"),
-)
-
-
-# -- the book --------------------------------------------------------------------------------
 
 
 @asynccontextmanager
@@ -813,9 +472,6 @@ class MonitorBook:
             )
         )
         return int(result.scalar_one())
-
-
-# -- rows ------------------------------------------------------------------------------------
 
 
 def _alert_row(node_id: int, alert: Alert) -> dict[str, Any]:
