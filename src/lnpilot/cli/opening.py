@@ -19,15 +19,15 @@ from rich.markup import escape
 from lnpilot.cli import output
 from lnpilot.cli.channels import store_node_id
 from lnpilot.cli.close import ByOption, checked, step_line, who
-from lnpilot.cli.collect import DbOption, with_node_and_store
-from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.cli.collect import DbOption
+from lnpilot.cli.runtime import JsonFlag
 from lnpilot.lifecycle.open import (
     OpenError,
     OpenTerms,
     Suggestion,
     plan_open,
     run_open,
-    suggest,
+    suggest_open,
 )
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store
@@ -52,26 +52,19 @@ def suggest_command(
 ) -> None:
     """Candidate peers ranked from the public graph, each score with its parts and a size."""
 
-    async def work(backend: NodeBackend, _store: Store) -> Suggestion:
-        budget = budget_sat
-        if budget is None:
-            budget = (await backend.onchain_balance()).confirmed_sat
-        info = await backend.get_info()
-        return suggest(
-            await backend.describe_graph(),
-            info.pubkey,
-            await backend.list_channels() + await backend.list_pending_channels(),
+    async def work(backend: NodeBackend, store: Store) -> Suggestion:
+        node_id, _ = await store_node_id(backend, store, None)
+        return await suggest_open(
+            backend,
+            store,
+            node_id,
             datetime.now(UTC),
-            budget_sat=budget,
+            budget_sat=budget_sat,
             count=count,
             fee_rate_sat_per_vbyte=fee_rate,
         )
 
-    try:
-        found = with_node_and_store(ctx, db, work)
-    except OpenError as exc:
-        output.error(str(exc))
-        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    found = checked(ctx, db, work, OpenError)
     if as_json:
         output.emit_json(_SUGGESTION.dump_python(found, mode="json"))
         return

@@ -184,6 +184,34 @@ def suggest(
     )
 
 
+async def suggest_open(
+    node: NodeBackend,
+    store: Store,
+    node_id: int,
+    now: datetime,
+    *,
+    budget_sat: int | None = None,
+    count: int = 3,
+    fee_rate_sat_per_vbyte: int,
+) -> Suggestion:
+    """:func:`suggest` over what the node says now: the one call behind ``lnpilot open
+    suggest``, ``GET /api/v1/open/suggestions`` and the dashboard, so they rank alike.
+
+    The budget defaults to the wallet's confirmed balance. Nothing is sent to the node."""
+    if budget_sat is None:
+        budget_sat = (await node.onchain_balance()).confirmed_sat
+    info = await node.get_info()
+    return suggest(
+        await node.describe_graph(),
+        info.pubkey,
+        await node.list_channels() + await node.list_pending_channels(),
+        now,
+        budget_sat=budget_sat,
+        count=count,
+        fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte,
+    )
+
+
 def _cost(fee_rate_sat_per_vbyte: int) -> int:
     return fee_rate_sat_per_vbyte * (OPEN_VBYTES + COOP_CLOSE_VBYTES)
 
