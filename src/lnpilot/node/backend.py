@@ -296,9 +296,18 @@ class NodeBackend(Protocol):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
-        """Open a public channel to a connected peer; returns its channel point."""
+        """Open a public channel to a connected peer; returns its channel point.
+
+        ``remote_reserve_sat`` is the reserve we ask the peer to keep on its side (LND's
+        ``remote_chan_reserve_sat``), where the backend can set it
+        (``open_reserve_settable()``); elsewhere it must be None, and the node chooses."""
         raise refuse(self, "open_channel")
+
+    def open_reserve_settable(self) -> bool:
+        """Whether :meth:`open_channel` can be given the reserve asked of the peer."""
+        return False
 
     def close_fee_rate_settable(self) -> bool:
         """Whether :meth:`close_channel` can be given the closing transaction's fee rate."""

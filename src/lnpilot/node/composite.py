@@ -155,13 +155,18 @@ class CompositeNode(NodeBackend):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
         return await self._for("open_channel").open_channel(
             peer_pubkey,
             local_amount_sat,
             push_amount_sat=push_amount_sat,
             sat_per_vbyte=sat_per_vbyte,
+            remote_reserve_sat=remote_reserve_sat,
         )
+
+    def open_reserve_settable(self) -> bool:
+        return self._for("open_channel").open_reserve_settable()
 
     def close_fee_rate_settable(self) -> bool:
         return self._for("close_channel").close_fee_rate_settable()

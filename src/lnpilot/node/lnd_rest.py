@@ -462,6 +462,7 @@ class LndRest(NodeBackend):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
         body: dict[str, Any] = {
             "node_pubkey": lj.b64(bytes.fromhex(peer_pubkey)),
@@ -470,7 +471,12 @@ class LndRest(NodeBackend):
         }
         if sat_per_vbyte is not None:
             body["sat_per_vbyte"] = str(sat_per_vbyte)
+        if remote_reserve_sat is not None:
+            body["remote_chan_reserve_sat"] = str(remote_reserve_sat)
         return lj.channel_point_text(await self._call("POST", "/v1/channels", body=body))
+
+    def open_reserve_settable(self) -> bool:
+        return True
 
     def close_fee_rate_settable(self) -> bool:
         return True

@@ -311,8 +311,8 @@ class OurNode(WatchObserver):
             capacity_sat=chan.capacity_sat,
             local_balance_msat=chan.balance_msat[side],
             remote_balance_msat=chan.balance_msat[other],
-            local_reserve_sat=chan.reserve_sat,
-            remote_reserve_sat=chan.reserve_sat,
+            local_reserve_sat=chan.reserve_sat_of(side),
+            remote_reserve_sat=chan.reserve_sat_of(other),
             unsettled_balance_msat=chan.in_flight_msat[0] + chan.in_flight_msat[1],
             pending_htlcs=chan.in_flight_count[0] + chan.in_flight_count[1],
             total_sent_msat=chan.sent_msat[side],
@@ -436,6 +436,7 @@ class OurNode(WatchObserver):
         push_sat: int = 0,
         *,
         private: bool = False,
+        remote_reserve_sat: int | None = None,
     ) -> Channel:
         """Fund a channel; it is pending until the network's confirmation count is mined."""
         if peer_pubkey not in self.network.nodes:
@@ -447,6 +448,7 @@ class OurNode(WatchObserver):
                 local_funding_amount_sat,
                 push_sat * 1000,
                 private=private,
+                acceptor_reserve_sat=remote_reserve_sat,
             )
         except ValueError as exc:
             raise SimNodeError(str(exc)) from exc

@@ -288,7 +288,11 @@ class _Face:
             raise LndError("local_funding_amount must be positive", GrpcCode.INVALID_ARGUMENT)
         with self._locked() as node:
             chan = node.open_channel(
-                pubkey, req.local_funding_amount, req.push_sat, private=req.private
+                pubkey,
+                req.local_funding_amount,
+                req.push_sat,
+                private=req.private,
+                remote_reserve_sat=req.remote_chan_reserve_sat or None,
             )
             point = chan.channel_point
         return t.channel_point_message(point).to_json()
