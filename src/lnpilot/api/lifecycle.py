@@ -28,7 +28,7 @@ from lnpilot.api.deps import (
     audited,
     errors,
 )
-from lnpilot.lifecycle.advise import Advice, AdviseSettings, advise
+from lnpilot.lifecycle.advise import Advice, AdviseSettings, close_advice
 from lnpilot.lifecycle.close import (
     DEFAULT_HTLC_DEADLINE,
     MAX_FEE_RATE_SAT_PER_VB,
@@ -94,13 +94,16 @@ async def advice(
         int, Query(ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB)
     ] = AdviseSettings.fee_rate_sat_per_vbyte,
 ) -> list[Advice]:
-    async with services.store.read() as reader:
-        return await advise(
-            reader,
+    try:
+        return await close_advice(
+            services.node,
+            services.store,
             node_id,
             services.clock(),
             AdviseSettings(fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte),
         )
+    except NodeError as exc:
+        raise _node_failed(exc) from None
 
 
 @router.get("/plans", summary="Close plans, newest first", responses=errors(503))
@@ -203,6 +206,7 @@ class OpenPlanIn(BaseModel):
     cltv_delta: int | None = Field(default=None, ge=18, le=2016)
     min_htlc_msat: int | None = Field(default=None, ge=0)
     max_htlc_msat: int | None = Field(default=None, gt=0)
+    remote_reserve_sat: int | None = Field(default=None, ge=0)
     name: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     contact: str | None = Field(default=None, max_length=200)
@@ -215,6 +219,7 @@ class OpenPlanIn(BaseModel):
             cltv_delta=self.cltv_delta,
             min_htlc_msat=self.min_htlc_msat,
             max_htlc_msat=self.max_htlc_msat,
+            remote_reserve_sat=self.remote_reserve_sat,
             name=self.name,
             note=self.note,
             contact=self.contact,

@@ -23,7 +23,7 @@ from lnpilot.cli import output
 from lnpilot.cli.channels import NodeOption, run_on_store, store_node_id
 from lnpilot.cli.collect import DbOption
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
-from lnpilot.lifecycle.advise import Advice, AdviseSettings, Verdict, advise
+from lnpilot.lifecycle.advise import Advice, AdviseSettings, Verdict, close_advice
 from lnpilot.lifecycle.close import CloseError, Outcome, RunReport, plan_close, run_close
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store, lifecycle
@@ -69,13 +69,13 @@ def advise_command(
 
     async def work(backend: NodeBackend, store: Store) -> list[Advice]:
         node_id, _ = await store_node_id(backend, store, node)
-        async with store.read() as reader:
-            return await advise(
-                reader,
-                node_id,
-                datetime.now(UTC),
-                AdviseSettings(fee_rate_sat_per_vbyte=fee_rate),
-            )
+        return await close_advice(
+            backend,
+            store,
+            node_id,
+            datetime.now(UTC),
+            AdviseSettings(fee_rate_sat_per_vbyte=fee_rate),
+        )
 
     found = run_on_store(ctx, db, work)
     if as_json:

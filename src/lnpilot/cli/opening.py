@@ -84,7 +84,12 @@ def suggest_command(
         parts = ", ".join(f"{name} {value:.2f}" for name, value in c.parts.items())
         output.stdout.print(
             f"   {parts} ({c.capacity_sat:,} sat in {c.num_channels} channels, median fee "
-            f"{fee}, reached by {c.peers_reaching} of our peers)",
+            f"{fee}, reached by {c.peers_reaching} of our peers"
+            + (
+                f"; reaches {c.unserved_reached_msat // 1000:,} sat of our unserved demand)"
+                if c.unserved_reached_msat
+                else ")"
+            ),
             soft_wrap=True,
         )
 
@@ -103,6 +108,10 @@ def plan_command(
     cltv_delta: Annotated[int | None, Opt("--cltv-delta", help="CLTV delta, blocks.")] = None,
     min_htlc_msat: Annotated[int | None, Opt("--min-htlc-msat", help="Smallest HTLC.")] = None,
     max_htlc_msat: Annotated[int | None, Opt("--max-htlc-msat", help="Largest HTLC.")] = None,
+    remote_reserve_sat: Annotated[
+        int | None,
+        Opt("--remote-reserve-sat", help="Reserve the peer must keep, sat (set at open)."),
+    ] = None,
     name: Annotated[str | None, Opt("--name", help="The agreement's name.")] = None,
     note: Annotated[str | None, Opt("--note", help="What was agreed, in words.")] = None,
     contact: Annotated[str | None, Opt("--contact", help="How to reach the peer.")] = None,
@@ -112,15 +121,15 @@ def plan_command(
 ) -> None:
     """Store an open plan with the agreed terms; nothing is sent to the node."""
     terms = OpenTerms(
-        fee_rate_ppm,
-        base_fee_msat,
-        None,
-        cltv_delta,
-        min_htlc_msat,
-        max_htlc_msat,
-        name,
-        note,
-        contact,
+        fee_rate_ppm=fee_rate_ppm,
+        base_fee_msat=base_fee_msat,
+        cltv_delta=cltv_delta,
+        min_htlc_msat=min_htlc_msat,
+        max_htlc_msat=max_htlc_msat,
+        remote_reserve_sat=remote_reserve_sat,
+        name=name,
+        note=note,
+        contact=contact,
     )
 
     async def work(backend: NodeBackend, store: Store) -> int:
