@@ -66,6 +66,11 @@ async def test_advice_says_close_for_an_idle_channel_and_keep_for_a_busy_one(
     )
     assert (dave.reaches_flows, carol.reaches_flows) == (False, True)
     assert blind[DAVE].reaches_flows is None and len(blind[DAVE].reasons) == 2  # no graph
-    assert dave.reasons[-1].startswith("closing costs about 1,700 sat on chain (10 sat/vB)")
+    assert dave.reasons[-1].startswith(
+        "closing costs about 1,700 sat on chain (10 sat/vB, the node's estimate for 6 blocks)"
+    )
+    assert blind[DAVE].reasons[-1].startswith("closing costs about 1,700 sat on chain (10 sat/vB)")
+    given = await close_advice(sim.lnd, store, node_id, sim.now, fee_rate_sat_per_vbyte=3)
+    assert given[0].close_cost_sat == 510 and "(3 sat/vB, given)" in given[0].reasons[-1]
     assert carol.verdict == "keep" and carol.reasons[0].startswith("routes: 1 forwards out")
     assert next(iter(found)) != "800000x2x0"  # the channels to close come first

@@ -117,9 +117,12 @@ async def test_unserved_demand_ranks_the_node_that_reaches_it_first(sim: Sim, st
     async with store.transaction() as tx:
         await tx.append_failed_forwards(node_id, failed)
 
-    found = await suggest_open(
-        sim.lnd, store, node_id, sim.now, budget_sat=9_000_000, count=3, fee_rate_sat_per_vbyte=10
-    )
+    with sim.lock:
+        sim.net.set_fee_rate(4)
+    found = await suggest_open(sim.lnd, store, node_id, sim.now, budget_sat=9_000_000, count=3)
+    # no rate given: the node's estimate (GET /v1/transactions/fee) prices the channels
+    assert (found.fee_rate_sat_per_vbyte, found.min_worth_sat) == (4, 128_000)
+    assert found.fee_rate_source == "the node's estimate for 6 blocks"
     first, second, _ = found.candidates
     assert (first.pubkey, second.pubkey) == (near, added["hub"])
     assert first.parts["unserved"] == 1.0 and second.parts["unserved"] == 0.0

@@ -28,7 +28,7 @@ from lnpilot.api.deps import (
     audited,
     errors,
 )
-from lnpilot.lifecycle.advise import Advice, AdviseSettings, close_advice
+from lnpilot.lifecycle.advise import Advice, close_advice
 from lnpilot.lifecycle.close import (
     DEFAULT_HTLC_DEADLINE,
     MAX_FEE_RATE_SAT_PER_VB,
@@ -91,8 +91,8 @@ async def advice(
     node_id: NodeId,
     _: Reader,
     fee_rate_sat_per_vbyte: Annotated[
-        int, Query(ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB)
-    ] = AdviseSettings.fee_rate_sat_per_vbyte,
+        int | None, Query(ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB)
+    ] = None,
 ) -> list[Advice]:
     try:
         return await close_advice(
@@ -100,7 +100,8 @@ async def advice(
             services.store,
             node_id,
             services.clock(),
-            AdviseSettings(fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte),
+            fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte,
+            fee_rate_flag="fee_rate_sat_per_vbyte",
         )
     except NodeError as exc:
         raise _node_failed(exc) from None
@@ -237,7 +238,8 @@ class OpenRunIn(BaseModel):
     summary="Whom to open a channel to and how large, each score with its parts",
     description="Reads the node now (graph, channels, wallet); sends nothing. The budget "
     "(default: the confirmed on-chain balance) must cover one channel worth its on-chain "
-    "cost at the fee rate, else 422 says how much it lacks.",
+    "cost at the fee rate (default: the node's estimate), else 422 says how much it lacks; "
+    "a backend without estimates needs `fee_rate_sat_per_vbyte` (422 says so).",
     responses=errors(409, 503),
 )
 async def suggestions(
@@ -247,8 +249,8 @@ async def suggestions(
     budget_sat: Annotated[int | None, Query(ge=0)] = None,
     count: Annotated[int, Query(ge=1, le=50)] = 3,
     fee_rate_sat_per_vbyte: Annotated[
-        int, Query(ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB)
-    ] = 10,
+        int | None, Query(ge=MIN_FEE_RATE_SAT_PER_VB, le=MAX_FEE_RATE_SAT_PER_VB)
+    ] = None,
 ) -> Suggestion:
     try:
         return await suggest_open(
@@ -259,6 +261,7 @@ async def suggestions(
             budget_sat=budget_sat,
             count=count,
             fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte,
+            fee_rate_flag="fee_rate_sat_per_vbyte",
         )
     except OpenError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None

@@ -45,8 +45,13 @@ def suggest_command(
     ] = None,
     count: Annotated[int, typer.Option("--count", help="How many candidates.")] = 3,
     fee_rate: Annotated[
-        int, typer.Option("--fee-rate", help="On-chain fee rate to price open and close, sat/vB.")
-    ] = 10,
+        int | None,
+        typer.Option(
+            "--fee-rate",
+            help="On-chain fee rate to price open and close, sat/vB (default: the node's "
+            "estimate; needed where the backend has none).",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -69,8 +74,8 @@ def suggest_command(
         output.emit_json(_SUGGESTION.dump_python(found, mode="json"))
         return
     output.stdout.print(
-        f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB; "
-        + "; ".join(found.reasons),
+        f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB "
+        f"({found.fee_rate_source}); " + "; ".join(found.reasons),
         soft_wrap=True,
     )
     if not found.candidates:

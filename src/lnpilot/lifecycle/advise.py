@@ -21,12 +21,13 @@ keeping the channel earned over 30 days.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lnpilot.base.domain import Graph
 from lnpilot.lifecycle.close import COOP_CLOSE_VBYTES
 from lnpilot.lifecycle.demand import WINDOW, read_demand
+from lnpilot.lifecycle.onchain import FeeRateUnknown, fee_rate
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.store import Store, StoreReader, lifecycle, rebalances
 from lnpilot.store.metrics import channel_metrics
@@ -42,6 +43,8 @@ class AdviseSettings:
     idle: timedelta = WINDOW
     min_peer_uptime: float = 0.9
     fee_rate_sat_per_vbyte: int = 10
+    #: where the rate came from, quoted in the reasons (None: a setting, not quoted)
+    fee_rate_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ async def advise(
                 neighbours.get(c.peer_pubkey, set()) & destinations
             )
         window = m.windows[0]
-        source = None
+        source_only = None
         if reaches is False and not window.forwards_out and watched and watched >= WINDOW:
             lost = (
                 f"does not reach where our flows go: no forward out in {WINDOW.days} days, "
@@ -123,19 +126,21 @@ async def advise(
                 "forwards went or failed to go to"
             )
             if window.forwards_in:
-                source = f"{lost}; but it brings forwards in ({window.forwards_in}): a source"
+                source_only = f"{lost}; but it brings forwards in ({window.forwards_in}): a source"
             else:
                 against.append(lost)
+        source = f", {settings.fee_rate_source}" if settings.fee_rate_source else ""
         weighed = (
             f"closing costs about {close_cost_sat:,} sat on chain "
-            f"({settings.fee_rate_sat_per_vbyte} sat/vB); it earned {earned // 1000:,} sat "
-            f"in {WINDOW.days} days"
+            f"({settings.fee_rate_sat_per_vbyte} sat/vB{source}); it earned "
+            f"{earned // 1000:,} sat in {WINDOW.days} days"
         )
         if against:
             verdict, reasons = Verdict.CLOSE, [*against, weighed]
         else:
             kept = _for(m.windows[0].forwards_out, watched, m.peer_uptime)
-            verdict, reasons = Verdict.KEEP, [*kept, *([source] if source else []), weighed]
+            also = [source_only] if source_only else []
+            verdict, reasons = Verdict.KEEP, [*kept, *also, weighed]
         advice.append(
             Advice(
                 scid=c.scid,
@@ -163,11 +168,25 @@ async def close_advice(
     node_id: int,
     now: datetime,
     settings: AdviseSettings | None = None,
+    *,
+    fee_rate_sat_per_vbyte: int | None = None,
+    fee_rate_flag: str = "--fee-rate",
 ) -> list[Advice]:
-    """:func:`advise` with the public graph read from the node: the one call behind
-    ``lnpilot close advise``, ``GET /api/v1/close/advice`` and the dashboard. A backend
-    without the graph (LNbits) gives advice without the reach check (``reaches_flows``
-    None)."""
+    """:func:`advise` with the public graph and the fee rate read from the node: the one
+    call behind ``lnpilot close advise``, ``GET /api/v1/close/advice`` and the dashboard.
+
+    A backend without the graph (LNbits) gives advice without the reach check
+    (``reaches_flows`` None). The close is priced at ``fee_rate_sat_per_vbyte`` when given,
+    else at the node's estimate, else (none: LNbits, an empty LND wallet) at the settings'
+    rate, the reasons saying it was assumed and which input gives it."""
+    settings = settings or AdviseSettings()
+    try:
+        rate = await fee_rate(node, fee_rate_sat_per_vbyte, flag=fee_rate_flag)
+        settings = replace(
+            settings, fee_rate_sat_per_vbyte=rate.sat_per_vbyte, fee_rate_source=rate.source
+        )
+    except FeeRateUnknown as exc:
+        settings = replace(settings, fee_rate_source=f"assumed: {exc}")
     try:
         graph: Graph | None = await node.describe_graph()
     except CapabilityMissing:

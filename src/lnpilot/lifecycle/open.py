@@ -34,7 +34,7 @@ import enum
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lnpilot.base.domain import Channel, Graph, PolicyUpdate
@@ -49,6 +49,7 @@ from lnpilot.lifecycle.close import (
     store_plan,
 )
 from lnpilot.lifecycle.demand import Demand, read_demand
+from lnpilot.lifecycle.onchain import FeeRateUnknown, fee_rate
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store, lifecycle
 from lnpilot.store.lifecycle import Agreement, PlanRecord
@@ -109,6 +110,8 @@ class Suggestion:
     onchain_cost_sat: int
     min_worth_sat: int
     reasons: list[str]
+    #: "given", or the node's estimate (:mod:`lnpilot.lifecycle.onchain`)
+    fee_rate_source: str = "given"
 
 
 def min_worth_sat(fee_rate_sat_per_vbyte: int) -> int:
@@ -232,27 +235,34 @@ async def suggest_open(
     *,
     budget_sat: int | None = None,
     count: int = 3,
-    fee_rate_sat_per_vbyte: int,
+    fee_rate_sat_per_vbyte: int | None = None,
+    fee_rate_flag: str = "--fee-rate",
 ) -> Suggestion:
     """:func:`suggest` over what the node says now: the one call behind ``lnpilot open
     suggest``, ``GET /api/v1/open/suggestions`` and the dashboard, so they rank alike.
 
-    The budget defaults to the wallet's confirmed balance. Nothing is sent to the node."""
+    The budget defaults to the wallet's confirmed balance, the fee rate to the node's
+    estimate (``fee_rate_flag`` is the input named when it has none). Nothing is sent."""
+    try:
+        rate = await fee_rate(node, fee_rate_sat_per_vbyte, flag=fee_rate_flag)
+    except FeeRateUnknown as exc:
+        raise OpenError(str(exc)) from None
     if budget_sat is None:
         budget_sat = (await node.onchain_balance()).confirmed_sat
     info = await node.get_info()
     async with store.read() as reader:
         demand = await read_demand(reader, node_id, now)
-    return suggest(
+    found = suggest(
         await node.describe_graph(),
         info.pubkey,
         await node.list_channels() + await node.list_pending_channels(),
         now,
         budget_sat=budget_sat,
         count=count,
-        fee_rate_sat_per_vbyte=fee_rate_sat_per_vbyte,
+        fee_rate_sat_per_vbyte=rate.sat_per_vbyte,
         demand=demand,
     )
+    return replace(found, fee_rate_source=rate.source)
 
 
 def _sized(unserved_msat: int, smallest_sat: int, share_sat: int) -> int:

@@ -30,6 +30,7 @@ from lnpilot.base.domain import (
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
+    FeeEstimate,
     Forward,
     Graph,
     NodeInfo,
@@ -147,6 +148,9 @@ class CompositeNode(NodeBackend):
 
     async def set_channel_enabled(self, channel: Channel, enabled: bool) -> None:
         await self._for("set_channel_enabled").set_channel_enabled(channel, enabled)
+
+    async def estimate_fee(self, amount_sat: int, *, target_conf: int = 6) -> FeeEstimate:
+        return await self._for("estimate_fee").estimate_fee(amount_sat, target_conf=target_conf)
 
     async def open_channel(
         self,

@@ -19,7 +19,7 @@ from lnpilot.simnet import scb
 from lnpilot.simnet.failures import PaymentFailureReason
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.model import Channel, ChannelState, CloseType, Node, Policy
-from lnpilot.simnet.network import AttemptStatus, SimNetwork, WatchObserver
+from lnpilot.simnet.network import FUNDING_TX_VBYTES, AttemptStatus, SimNetwork, WatchObserver
 from lnpilot.simnet.payments import Payer, PaymentOutcome
 from lnpilot.simnet.records import (
     Forward,
@@ -285,6 +285,15 @@ class OurNode(WatchObserver):
         """(total_sat, confirmed_sat) on chain; everything here is confirmed."""
         balance = self.node.onchain_balance_sat
         return balance, balance
+
+    def estimate_fee(self, amount_sat: int) -> tuple[int, int]:
+        """(fee_sat, sat_per_vbyte) of a transaction paying ``amount_sat`` from the wallet:
+        a funding transaction's size at the chain's one fee rate (no target is modelled)."""
+        rate = self.network.chain.fee_rate_sat_per_vbyte
+        fee_sat = FUNDING_TX_VBYTES * rate
+        if self.node.onchain_balance_sat < amount_sat + fee_sat:
+            raise SimNodeError("insufficient funds available to construct transaction")
+        return fee_sat, rate
 
     def channel_balance(self) -> ChannelBalance:
         local = remote = pending_local = pending_remote = unsettled = 0
