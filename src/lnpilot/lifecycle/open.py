@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -50,7 +50,7 @@ from lnpilot.lifecycle.close import (
 )
 from lnpilot.lifecycle.demand import Demand, read_demand
 from lnpilot.lifecycle.onchain import FeeRateUnknown, fee_rate
-from lnpilot.node.backend import NodeBackend
+from lnpilot.node.backend import DESCRIPTIONS, CapabilityMissing, NodeBackend
 from lnpilot.store import Store, lifecycle
 from lnpilot.store.lifecycle import Agreement, PlanRecord
 from lnpilot.store.records import JsonValue
@@ -352,7 +352,22 @@ async def plan_open(
     for name, value in (("fee rate", terms.fee_rate_ppm), ("base fee", terms.base_fee_msat)):
         if value is not None and value < 0:
             raise OpenError(f"{name} {value} is negative: give 0 or more")
-    graph = await node.describe_graph()
+    missing = _policy_update(terms.__dict__).needed_capabilities() - node.capabilities
+    if missing:
+        words = ", ".join(sorted(DESCRIPTIONS[c] for c in missing))
+        raise OpenError(
+            f"the {node.name} backend cannot set {words}: leave them out of the terms or "
+            "configure LND REST"
+        )
+    try:
+        graph = await node.describe_graph()
+    except CapabilityMissing:
+        if address is None:
+            raise OpenError(
+                f"the {node.name} backend has no public graph to find {peer_pubkey}'s address "
+                "in: give its address (host:port)"
+            ) from None
+        graph = Graph(nodes=(), edges=())
     known = {n.pubkey: n for n in graph.nodes}
     if peer_pubkey not in known and address is None:
         raise OpenError(
@@ -402,11 +417,15 @@ async def run_open(
     agreed = dict(terms) if isinstance(terms, dict) else {}
     capacity = int(str(plan.params["capacity_sat"]))
     if not apply:
+        reserve_sat = _maybe(agreed, "remote_reserve_sat")
+        asking = f" asking the peer a reserve of {reserve_sat:,} sat" if reserve_sat else ""
+        set_after = {k: v for k, v in agreed.items() if k != "remote_reserve_sat"}
         await journal(
             plan.next_step,
             Outcome.DRY_RUN,
-            f"would connect to {plan.peer_pubkey}, open {capacity:,} sat, set {agreed or 'no'} "
-            "terms once it confirms and store the agreement (dry run: nothing sent)",
+            f"would connect to {plan.peer_pubkey}, open {capacity:,} sat{asking}, set "
+            f"{set_after or 'no'} terms once it confirms and store the agreement (dry run: "
+            "nothing sent)",
         )
         return RunReport(plan, journal.written)
     while plan.next_step is not None:
@@ -451,14 +470,7 @@ async def run_open(
             if channel is None:
                 await journal(step, Outcome.WAITING, "the funding is not confirmed yet")
                 break
-            update = PolicyUpdate(
-                base_fee_msat=_maybe(agreed, "base_fee_msat"),
-                fee_rate_ppm=_maybe(agreed, "fee_rate_ppm"),
-                inbound_fee_rate_ppm=_maybe(agreed, "inbound_fee_rate_ppm"),
-                min_htlc_msat=_maybe(agreed, "min_htlc_msat"),
-                max_htlc_msat=_maybe(agreed, "max_htlc_msat"),
-                cltv_delta=_maybe(agreed, "cltv_delta"),
-            )
+            update = _policy_update(agreed)
             if update.needed_capabilities():
                 await node.update_policy(channel, update)
                 reason = "set right after the open (LND's open takes none of them)"
@@ -499,6 +511,19 @@ async def run_open(
 _WORDS = ("name", "note", "contact")
 
 
+def _policy_update(terms: Mapping[str, object]) -> PolicyUpdate:
+    """The terms set on the channel once it confirms (the rest are words, or the reserve,
+    set at open)."""
+    return PolicyUpdate(
+        base_fee_msat=_maybe(terms, "base_fee_msat"),
+        fee_rate_ppm=_maybe(terms, "fee_rate_ppm"),
+        inbound_fee_rate_ppm=_maybe(terms, "inbound_fee_rate_ppm"),
+        min_htlc_msat=_maybe(terms, "min_htlc_msat"),
+        max_htlc_msat=_maybe(terms, "max_htlc_msat"),
+        cltv_delta=_maybe(terms, "cltv_delta"),
+    )
+
+
 def _reserve_read_back(asked_sat: int | None, channel: Channel) -> str:
     """The reserve the node shows for the peer, against what the plan asked: a peer that
     countered, or a backend that dropped it, shows here rather than in a silent default."""
@@ -510,7 +535,7 @@ def _reserve_read_back(asked_sat: int | None, channel: Channel) -> str:
     return f"; the peer's reserve reads back as {shown} sat, not the {asked_sat:,} sat asked"
 
 
-def _maybe(terms: dict[str, JsonValue], name: str) -> int | None:
+def _maybe(terms: Mapping[str, object], name: str) -> int | None:
     value = terms.get(name)
     return value if isinstance(value, int) else None
 
