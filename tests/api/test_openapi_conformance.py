@@ -96,14 +96,17 @@ def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 #: Operations with rules a schema cannot state (start before end, the range's length and
 #: bounds, buckets per range, a ``=~`` matcher's value being a valid regular expression): told
 #: in their descriptions, answered with 422, and so exempt from "every schema-valid request is
-#: accepted"; closing needs a channel that is open now (a state, not a syntax). Every other
-#: check still runs on them.
+#: accepted"; closing needs a channel that is open now, opening a peer in the graph and a
+#: wallet that holds the capacity, suggesting a budget worth one channel's on-chain cost
+#: (states, not syntax). Every other check still runs on them.
 UNSTATABLE_RULES = {
     "GET /api/v1/channels/{scid}/series",
     "GET /api/v1/forwards",
     "GET /api/v1/exports/{kind}",
     "POST /api/v1/alerts/silences",
     "POST /api/v1/close/plans",
+    "POST /api/v1/open/plans",
+    "GET /api/v1/open/suggestions",
 }
 
 

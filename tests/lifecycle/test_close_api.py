@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from lnpilot.lifecycle.advise import advise
+from lnpilot.lifecycle.advise import advise, close_advice
 from lnpilot.store import Store
 
 from .conftest import Api, Sim
@@ -56,9 +56,21 @@ async def test_advice_says_close_for_an_idle_channel_and_keep_for_a_busy_one(
     sim.traffic(2)  # alice ↔ carol through us: those two channels work, the others idle
     await collector.cycle()
     async with store.read() as reader:
-        found = {a.scid: a for a in await advise(reader, node_id, sim.now)}
+        blind = {a.scid: a for a in await advise(reader, node_id, sim.now)}
+    found = {a.scid: a for a in await close_advice(sim.lnd, store, node_id, sim.now)}
     dave, carol = found[DAVE], found["800000x2x0"]
     assert dave.verdict == "close" and dave.reasons[0] == "idle: no forward in 30 days"
-    assert dave.reasons[-1].startswith("closing costs about 1,700 sat on chain (10 sat/vB)")
+    assert dave.reasons[1].startswith(
+        "does not reach where our flows go: no forward out in 30 days, and the peer has a "
+        "channel to none of the 2 peer(s)"
+    )
+    assert (dave.reaches_flows, carol.reaches_flows) == (False, True)
+    assert blind[DAVE].reaches_flows is None and len(blind[DAVE].reasons) == 2  # no graph
+    assert dave.reasons[-1].startswith(
+        "closing costs about 1,700 sat on chain (10 sat/vB, the node's estimate for 6 blocks)"
+    )
+    assert blind[DAVE].reasons[-1].startswith("closing costs about 1,700 sat on chain (10 sat/vB)")
+    given = await close_advice(sim.lnd, store, node_id, sim.now, fee_rate_sat_per_vbyte=3)
+    assert given[0].close_cost_sat == 510 and "(3 sat/vB, given)" in given[0].reasons[-1]
     assert carol.verdict == "keep" and carol.reasons[0].startswith("routes: 1 forwards out")
     assert next(iter(found)) != "800000x2x0"  # the channels to close come first

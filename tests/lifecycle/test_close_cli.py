@@ -23,7 +23,9 @@ async def test_advise_plan_dry_run_apply_and_journal(cli: Cli) -> None:
     assert dave["close_cost_sat"] == 10 * 170
     shown = await cli("close", "advise", "--fee-rate", "2")
     assert shown.code == 0 and "6 channels: 0 to close, 6 to keep" in shown.stdout
-    assert "closing costs about 340 sat on chain (2 sat/vB)" in shown.stdout
+    assert "closing costs about 340 sat on chain (2 sat/vB, given)" in shown.stdout
+    estimated = "closing costs about 1,700 sat on chain (10 sat/vB, the node's estimate for 6"
+    assert any(r.startswith(estimated) for r in dave["reasons"])
 
     bad = await cli("close", "plan", DAVE, "--fee-rate", "5000")
     assert bad.code == 2 and "out of range: give 1 to 1000" in bad.stderr

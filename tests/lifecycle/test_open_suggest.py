@@ -4,13 +4,19 @@ of their score, sized never below a channel worth its on-chain cost."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from lnpilot.lifecycle.open import OpenError, min_worth_sat, suggest
+from lnpilot.base.domain import FailedForward
+from lnpilot.lifecycle.open import OpenError, min_worth_sat, suggest, suggest_open
 from lnpilot.simnet.model import Node, Policy
 from lnpilot.simnet.secp256k1 import pubkey_of
+from lnpilot.store import Store
 
 from .conftest import Sim
+
+DAVE = "800000x3x0"
 
 
 def _grow(sim: Sim) -> dict[str, str]:
@@ -51,13 +57,10 @@ async def test_candidates_come_from_the_graph_with_their_parts(sim: Sim) -> None
     assert (hub.num_channels, hub.peers_reaching, hub.median_fee_rate_ppm) == (3, 2, 10)
     assert hub.parts["reach"] == pytest.approx(1 - 2 / 6, abs=1e-4)
     assert lone.parts["fees"] == 0.0 and lone.parts["reach"] == 1.0
-    assert hub.score == pytest.approx(
-        sum(
-            {"capacity": 0.25, "channels": 0.2, "freshness": 0.15, "fees": 0.2, "reach": 0.2}[k] * v
-            for k, v in hub.parts.items()
-        ),
-        abs=1e-3,
-    )
+    assert hub.parts["unserved"] == hub.parts["flows"] == 0.0  # no demand given
+    weights = {"unserved": 0.25, "flows": 0.15, "capacity": 0.15, "channels": 0.1}
+    weights |= {"freshness": 0.1, "fees": 0.15, "reach": 0.1}
+    assert hub.score == pytest.approx(sum(weights[k] * v for k, v in hub.parts.items()), abs=1e-3)
     assert hub.recommended_capacity_sat == 5_000_000 and hub.address
 
     # A budget for one channel worth its cost proposes one; below it, none, named.
@@ -72,7 +75,7 @@ async def test_candidates_come_from_the_graph_with_their_parts(sim: Sim) -> None
         fee_rate_sat_per_vbyte=10,
     )
     assert len(one.candidates) == 1 and one.candidates[0].recommended_capacity_sat == 400_000
-    assert "gives 1 channel(s) worth their cost, not 3" in one.reasons[-1]
+    assert "gives 1 channel(s) worth their cost, not 3" in one.reasons[1]
     with pytest.raises(OpenError, match="below the smallest channel worth its on-chain cost"):
         suggest(
             graph,
@@ -83,3 +86,47 @@ async def test_candidates_come_from_the_graph_with_their_parts(sim: Sim) -> None
             count=1,
             fee_rate_sat_per_vbyte=10,
         )
+
+
+async def test_unserved_demand_ranks_the_node_that_reaches_it_first(sim: Sim, store: Store) -> None:
+    """Forwards failed for lack of liquidity toward dave: "near", dear and small but with a
+    channel to dave, outranks hub, and is sized to the month's unserved amount."""
+    added = _grow(sim)
+    with sim.lock:
+        near = pubkey_of(93).hex()
+        sim.net.add_node(Node(near, "near", privkey=93, onchain_balance_sat=1_000_000))
+        sim.net.add_channel(
+            near, sim.nodes["dave"], 2_000_000, 1_000_000_000, Policy(0, 2000), Policy(0, 2000)
+        )
+    node_id = (await sim.collector(store).cycle()).node_id
+    to_dave = next(c for c in await sim.lnd.list_channels() if c.scid == DAVE).chan_id
+    failed = [
+        FailedForward(sim.now - timedelta(hours=h), None, to_dave, None, 400_000_000, why)
+        for h, why in ((1, "INSUFFICIENT_BALANCE"), (2, "INSUFFICIENT_BALANCE"))
+    ]
+    failed.append(  # a fee refusal is not demand for liquidity
+        FailedForward(
+            sim.now - timedelta(hours=3), None, to_dave, None, 9_000_000, "FEE_INSUFFICIENT"
+        )
+    )
+    failed.append(  # older than the 30 days read
+        FailedForward(
+            sim.now - timedelta(days=31), None, to_dave, None, 7_000_000, "INSUFFICIENT_BALANCE"
+        )
+    )
+    async with store.transaction() as tx:
+        await tx.append_failed_forwards(node_id, failed)
+
+    with sim.lock:
+        sim.net.set_fee_rate(4)
+    found = await suggest_open(sim.lnd, store, node_id, sim.now, budget_sat=9_000_000, count=3)
+    # no rate given: the node's estimate (GET /v1/transactions/fee) prices the channels
+    assert (found.fee_rate_sat_per_vbyte, found.min_worth_sat) == (4, 128_000)
+    assert found.fee_rate_source == "the node's estimate for 6 blocks"
+    first, second, _ = found.candidates
+    assert (first.pubkey, second.pubkey) == (near, added["hub"])
+    assert first.parts["unserved"] == 1.0 and second.parts["unserved"] == 0.0
+    assert first.unserved_reached_msat == 800_000_000
+    assert first.recommended_capacity_sat == 800_000  # the month's unserved amount
+    assert second.recommended_capacity_sat == 3_000_000  # its share of the budget
+    assert "800,000 sat of forwards failed for lack of liquidity" in found.reasons[-1]

@@ -16,6 +16,8 @@ import pytest
 
 from lnpilot.base.domain import Channel, ChannelState, PolicyUpdate
 from lnpilot.node import NodeBackend
+from lnpilot.node.backend import CapabilityMissing, NodeError
+from lnpilot.simnet.network import FUNDING_TX_VBYTES
 
 from .conftest import World
 
@@ -93,6 +95,23 @@ async def test_outbound_fee_update_reads_back(world: World, backend: NodeBackend
     assert read.local_policy is not None
     assert (read.local_policy.base_fee_msat, read.local_policy.fee_rate_ppm) == (1234, 99)
     assert (sim_policy.base_fee_msat, sim_policy.fee_rate_ppm) == (1234, 99)
+
+
+async def test_fee_estimate_is_the_chains_rate(world: World, lnd: NodeBackend) -> None:
+    """LND prices a funding output at the chain's fee rate; LNbits' node API has no call."""
+    with world.lock:
+        rate = world.net.chain.fee_rate_sat_per_vbyte
+    estimate = await lnd.estimate_fee(100_000, target_conf=3)
+    assert (estimate.sat_per_vbyte, estimate.target_conf) == (rate, 3)
+    assert estimate.fee_sat == FUNDING_TX_VBYTES * rate
+    with pytest.raises(NodeError, match="insufficient funds"):
+        await lnd.estimate_fee(10**15)
+
+
+@pytest.mark.lnbits
+async def test_lnbits_has_no_fee_estimate(lnbits: NodeBackend) -> None:
+    with pytest.raises(CapabilityMissing, match="on-chain fee estimates"):
+        await lnbits.estimate_fee(100_000)
 
 
 async def test_channel_opened_is_pending_then_active(world: World, backend: NodeBackend) -> None:

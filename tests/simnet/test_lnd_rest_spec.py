@@ -24,6 +24,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from lnpilot.node.lnd_json import pricing_address
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.lnd_rest import MACAROON_HEADER, create_app, serve
 from lnpilot.simnet.model import Node, Policy
@@ -300,6 +301,12 @@ def take_tour(sim: Sim, tour: Tour) -> None:
     tour.call("GET", "/v1/getinfo", "/v1/getinfo")
     tour.call("GET", "/v1/balance/channels", "/v1/balance/channels")
     tour.call("GET", "/v1/balance/blockchain", "/v1/balance/blockchain")
+    fee = "/v1/transactions/fee"
+    output = f"AddrToAmount[{pricing_address('regtest')}]"
+    priced = tour.call("GET", fee, f"{fee}?{output}=100000&target_conf=6")
+    assert int(priced["sat_per_vbyte"]) >= 1 and int(priced["fee_sat"]) > 0
+    tour.call("GET", fee, f"{fee}?AddrToAmount[not-an-address]=100000", None, 400)
+    tour.call("GET", fee, f"{fee}?{output}=10000000000000", None, 500)  # above the wallet
     tour.call("GET", "/v1/peers", "/v1/peers")
     tour.call(
         "POST",

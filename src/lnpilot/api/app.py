@@ -50,6 +50,7 @@ def create_app(services: Services) -> FastAPI:
         alerts.router,
         exports.router,
         lifecycle.router,
+        lifecycle.open_router,
         system.router,
     ):
         app.include_router(router, prefix=API_PREFIX, dependencies=strict)

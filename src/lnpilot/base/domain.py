@@ -57,6 +57,7 @@ class Capability(enum.StrEnum):
     CIRCULAR_REBALANCE = "circular_rebalance"
     EXPORT_BACKUP = "export_backup"
     READ_ONCHAIN = "read_onchain"
+    ESTIMATE_FEE = "estimate_fee"  # on-chain fee rate for a transaction confirming soon
 
 
 class ChannelState(enum.StrEnum):
@@ -246,6 +247,16 @@ class NodeInfo:
     num_peers: int | None = None
     version: str | None = None
     uris: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class FeeEstimate:
+    """What the node's wallet would pay for a transaction confirming within ``target_conf``
+    blocks: its fee rate, and the fee of the transaction it priced (its own coin choice)."""
+
+    sat_per_vbyte: int
+    fee_sat: int
+    target_conf: int
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from lnpilot.cli import output
 from lnpilot.cli.channels import NodeOption, run_on_store, store_node_id
 from lnpilot.cli.collect import DbOption
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
-from lnpilot.lifecycle.advise import Advice, AdviseSettings, Verdict, advise
+from lnpilot.lifecycle.advise import Advice, Verdict, close_advice
 from lnpilot.lifecycle.close import CloseError, Outcome, RunReport, plan_close, run_close
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store, lifecycle
@@ -57,25 +57,25 @@ def who(by: str | None) -> str:
 def advise_command(
     ctx: typer.Context,
     fee_rate: Annotated[
-        int, typer.Option("--fee-rate", help="On-chain fee rate to price a close, sat/vB.")
-    ] = AdviseSettings.fee_rate_sat_per_vbyte,
+        int | None,
+        typer.Option(
+            "--fee-rate",
+            help="On-chain fee rate to price a close, sat/vB (default: the node's estimate).",
+        ),
+    ] = None,
     node: NodeOption = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Channels that should close and why, and why the others stay."""
-    if fee_rate < 1:
+    if fee_rate is not None and fee_rate < 1:
         raise typer.BadParameter(f"{fee_rate}: give a fee rate of at least 1 sat/vB")
 
     async def work(backend: NodeBackend, store: Store) -> list[Advice]:
         node_id, _ = await store_node_id(backend, store, node)
-        async with store.read() as reader:
-            return await advise(
-                reader,
-                node_id,
-                datetime.now(UTC),
-                AdviseSettings(fee_rate_sat_per_vbyte=fee_rate),
-            )
+        return await close_advice(
+            backend, store, node_id, datetime.now(UTC), fee_rate_sat_per_vbyte=fee_rate
+        )
 
     found = run_on_store(ctx, db, work)
     if as_json:

@@ -19,15 +19,15 @@ from rich.markup import escape
 from lnpilot.cli import output
 from lnpilot.cli.channels import store_node_id
 from lnpilot.cli.close import ByOption, checked, step_line, who
-from lnpilot.cli.collect import DbOption, with_node_and_store
-from lnpilot.cli.runtime import ExitCode, JsonFlag
+from lnpilot.cli.collect import DbOption
+from lnpilot.cli.runtime import JsonFlag
 from lnpilot.lifecycle.open import (
     OpenError,
     OpenTerms,
     Suggestion,
     plan_open,
     run_open,
-    suggest,
+    suggest_open,
 )
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store
@@ -45,39 +45,37 @@ def suggest_command(
     ] = None,
     count: Annotated[int, typer.Option("--count", help="How many candidates.")] = 3,
     fee_rate: Annotated[
-        int, typer.Option("--fee-rate", help="On-chain fee rate to price open and close, sat/vB.")
-    ] = 10,
+        int | None,
+        typer.Option(
+            "--fee-rate",
+            help="On-chain fee rate to price open and close, sat/vB (default: the node's "
+            "estimate; needed where the backend has none).",
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Candidate peers ranked from the public graph, each score with its parts and a size."""
 
-    async def work(backend: NodeBackend, _store: Store) -> Suggestion:
-        budget = budget_sat
-        if budget is None:
-            budget = (await backend.onchain_balance()).confirmed_sat
-        info = await backend.get_info()
-        return suggest(
-            await backend.describe_graph(),
-            info.pubkey,
-            await backend.list_channels() + await backend.list_pending_channels(),
+    async def work(backend: NodeBackend, store: Store) -> Suggestion:
+        node_id, _ = await store_node_id(backend, store, None)
+        return await suggest_open(
+            backend,
+            store,
+            node_id,
             datetime.now(UTC),
-            budget_sat=budget,
+            budget_sat=budget_sat,
             count=count,
             fee_rate_sat_per_vbyte=fee_rate,
         )
 
-    try:
-        found = with_node_and_store(ctx, db, work)
-    except OpenError as exc:
-        output.error(str(exc))
-        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    found = checked(ctx, db, work, OpenError)
     if as_json:
         output.emit_json(_SUGGESTION.dump_python(found, mode="json"))
         return
     output.stdout.print(
-        f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB; "
-        + "; ".join(found.reasons),
+        f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB "
+        f"({found.fee_rate_source}); " + "; ".join(found.reasons),
         soft_wrap=True,
     )
     if not found.candidates:
@@ -91,7 +89,12 @@ def suggest_command(
         parts = ", ".join(f"{name} {value:.2f}" for name, value in c.parts.items())
         output.stdout.print(
             f"   {parts} ({c.capacity_sat:,} sat in {c.num_channels} channels, median fee "
-            f"{fee}, reached by {c.peers_reaching} of our peers)",
+            f"{fee}, reached by {c.peers_reaching} of our peers"
+            + (
+                f"; reaches {c.unserved_reached_msat // 1000:,} sat of our unserved demand)"
+                if c.unserved_reached_msat
+                else ")"
+            ),
             soft_wrap=True,
         )
 
@@ -110,6 +113,10 @@ def plan_command(
     cltv_delta: Annotated[int | None, Opt("--cltv-delta", help="CLTV delta, blocks.")] = None,
     min_htlc_msat: Annotated[int | None, Opt("--min-htlc-msat", help="Smallest HTLC.")] = None,
     max_htlc_msat: Annotated[int | None, Opt("--max-htlc-msat", help="Largest HTLC.")] = None,
+    remote_reserve_sat: Annotated[
+        int | None,
+        Opt("--remote-reserve-sat", help="Reserve the peer must keep, sat (set at open)."),
+    ] = None,
     name: Annotated[str | None, Opt("--name", help="The agreement's name.")] = None,
     note: Annotated[str | None, Opt("--note", help="What was agreed, in words.")] = None,
     contact: Annotated[str | None, Opt("--contact", help="How to reach the peer.")] = None,
@@ -119,15 +126,15 @@ def plan_command(
 ) -> None:
     """Store an open plan with the agreed terms; nothing is sent to the node."""
     terms = OpenTerms(
-        fee_rate_ppm,
-        base_fee_msat,
-        None,
-        cltv_delta,
-        min_htlc_msat,
-        max_htlc_msat,
-        name,
-        note,
-        contact,
+        fee_rate_ppm=fee_rate_ppm,
+        base_fee_msat=base_fee_msat,
+        cltv_delta=cltv_delta,
+        min_htlc_msat=min_htlc_msat,
+        max_htlc_msat=max_htlc_msat,
+        remote_reserve_sat=remote_reserve_sat,
+        name=name,
+        note=note,
+        contact=contact,
     )
 
     async def work(backend: NodeBackend, store: Store) -> int:

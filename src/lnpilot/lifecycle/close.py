@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lnpilot.base.domain import Channel, ChannelState, chan_id_from_scid
+from lnpilot.base.domain import Capability, Channel, ChannelState, chan_id_from_scid
 from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store, StoreTransaction, lifecycle, rebalances
 from lnpilot.store.levels import EPOCH
@@ -72,6 +72,8 @@ class Outcome(enum.StrEnum):
     DEADLINE = "deadline"
     REFUSED = "refused"
     DRY_RUN = "dry_run"
+    #: a step the backend cannot take (the LNbits node API), with what that leaves undone
+    SKIPPED = "skipped"
 
 
 class CloseError(ValueError):
@@ -229,9 +231,17 @@ async def run_close(
                 plan = await advance(store, plan, clock(), PlanState.STALE, None)
                 break
             channel = await _open_channel(node, _chan_id(plan), plan.scid or "")
-            await node.set_channel_enabled(channel, False)
             deadline = clock() + timedelta(seconds=_int(plan.params.get("htlc_deadline_s")))
-            await journal(step, Outcome.DONE, "disabled our direction: no new HTLC enters")
+            if Capability.SET_CHANNEL_ENABLED in node.capabilities:
+                await node.set_channel_enabled(channel, False)
+                await journal(step, Outcome.DONE, "disabled our direction: no new HTLC enters")
+            else:
+                await journal(
+                    step,
+                    Outcome.SKIPPED,
+                    f"the {node.name} backend cannot disable a channel: new HTLCs may enter "
+                    "until the close starts (LND REST can disable it)",
+                )
             plan = await advance(
                 store,
                 plan,
@@ -240,6 +250,15 @@ async def run_close(
                 Step.SETTLE,
                 {**plan.result, "htlc_deadline": deadline.isoformat()},
             )
+        elif step is Step.SETTLE and Capability.READ_PENDING_HTLCS not in node.capabilities:
+            await journal(
+                step,
+                Outcome.SKIPPED,
+                f"the {node.name} backend does not show HTLCs in flight, so none are waited "
+                "for here: a cooperative close lets them settle before it signs, a force "
+                "close leaves them to resolve on chain",
+            )
+            plan = await advance(store, plan, clock(), PlanState.RUNNING, Step.CLOSE)
         elif step is Step.SETTLE:
             channel = await _open_channel(node, _chan_id(plan), plan.scid or "")
             pending = channel.num_pending_htlcs
@@ -265,6 +284,8 @@ async def run_close(
             plan = await _close(node, store, plan, clock, journal, force)
         else:
             plan = await _cleanup(node, store, plan, clock(), journal)
+            if plan.next_step is not None:
+                break
     return RunReport(plan, written)
 
 
@@ -310,6 +331,15 @@ async def _cleanup(
 ) -> PlanRecord:
     still_open = {c.channel_point for c in await node.list_channels()}
     if plan.channel_point in still_open:
+        if plan.result.get("closing_txid") is None:
+            # LNbits hands the close to the node in the background and reports no txid
+            await journal(
+                Step.CLEANUP,
+                Outcome.WAITING,
+                f"the node still lists {plan.scid} as open: the close was handed to the "
+                f"{node.name} backend, which closes in the background; run again",
+            )
+            return plan
         raise CloseError(
             f"channel {plan.scid} is still open after its close was sent: check the node"
         )

@@ -26,6 +26,7 @@ from lnpilot.base.domain import (
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
+    FeeEstimate,
     Forward,
     Graph,
     NodeInfo,
@@ -99,6 +100,7 @@ DESCRIPTIONS: Mapping[Capability, str] = {
     _C.CIRCULAR_REBALANCE: "circular rebalancing",
     _C.EXPORT_BACKUP: "channel backups",
     _C.READ_ONCHAIN: "the on-chain balance",
+    _C.ESTIMATE_FEE: "on-chain fee estimates",
 }
 
 OPERATION_NEEDS: Mapping[str, Capability] = {
@@ -126,6 +128,7 @@ OPERATION_NEEDS: Mapping[str, Capability] = {
     "verify_backup": _C.EXPORT_BACKUP,
     "channel_backups": _C.EXPORT_BACKUP,
     "onchain_balance": _C.READ_ONCHAIN,
+    "estimate_fee": _C.ESTIMATE_FEE,
 }
 """The capability each operation needs; ``update_policy`` needs what its update touches."""
 
@@ -289,6 +292,13 @@ class NodeBackend(Protocol):
     async def set_channel_enabled(self, channel: Channel, enabled: bool) -> None:
         raise refuse(self, "set_channel_enabled")
 
+    async def estimate_fee(self, amount_sat: int, *, target_conf: int = 6) -> FeeEstimate:
+        """The wallet's fee for a transaction paying ``amount_sat`` to a channel's funding
+        output (a P2WSH one), confirming within ``target_conf`` blocks: LND's
+        ``GET /v1/transactions/fee``. What an open and a close cost on chain is priced from
+        its fee rate; nothing is sent."""
+        raise refuse(self, "estimate_fee")
+
     async def open_channel(
         self,
         peer_pubkey: str,
@@ -296,9 +306,18 @@ class NodeBackend(Protocol):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
-        """Open a public channel to a connected peer; returns its channel point."""
+        """Open a public channel to a connected peer; returns its channel point.
+
+        ``remote_reserve_sat`` is the reserve we ask the peer to keep on its side (LND's
+        ``remote_chan_reserve_sat``), where the backend can set it
+        (``open_reserve_settable()``); elsewhere it must be None, and the node chooses."""
         raise refuse(self, "open_channel")
+
+    def open_reserve_settable(self) -> bool:
+        """Whether :meth:`open_channel` can be given the reserve asked of the peer."""
+        return False
 
     def close_fee_rate_settable(self) -> bool:
         """Whether :meth:`close_channel` can be given the closing transaction's fee rate."""

@@ -30,6 +30,7 @@ from lnpilot.base.domain import (
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
+    FeeEstimate,
     Forward,
     Graph,
     NodeInfo,
@@ -148,6 +149,9 @@ class CompositeNode(NodeBackend):
     async def set_channel_enabled(self, channel: Channel, enabled: bool) -> None:
         await self._for("set_channel_enabled").set_channel_enabled(channel, enabled)
 
+    async def estimate_fee(self, amount_sat: int, *, target_conf: int = 6) -> FeeEstimate:
+        return await self._for("estimate_fee").estimate_fee(amount_sat, target_conf=target_conf)
+
     async def open_channel(
         self,
         peer_pubkey: str,
@@ -155,13 +159,18 @@ class CompositeNode(NodeBackend):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
         return await self._for("open_channel").open_channel(
             peer_pubkey,
             local_amount_sat,
             push_amount_sat=push_amount_sat,
             sat_per_vbyte=sat_per_vbyte,
+            remote_reserve_sat=remote_reserve_sat,
         )
+
+    def open_reserve_settable(self) -> bool:
+        return self._for("open_channel").open_reserve_settable()
 
     def close_fee_rate_settable(self) -> bool:
         return self._for("close_channel").close_fee_rate_settable()

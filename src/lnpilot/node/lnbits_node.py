@@ -232,7 +232,14 @@ class LNbitsNode(NodeBackend):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
+        if remote_reserve_sat is not None:
+            # LNbits' open takes no reserve: say so rather than open with the node's own.
+            raise ValueError(
+                "the LNbits node API cannot set the reserve asked of the peer; leave it to "
+                f"the node or use {LND_REST_HINT}"
+            )
         point = await self._client.node.open_channel(
             peer_pubkey,
             local_amount_sat,

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from lnpilot.base import bech32
 from lnpilot.base.domain import (
     Channel,
     ChannelBackup,
@@ -28,6 +29,7 @@ from lnpilot.base.domain import (
     ClosedChannel,
     CloseType,
     FailedForward,
+    FeeEstimate,
     Forward,
     Graph,
     GraphEdge,
@@ -129,6 +131,37 @@ def parse_backup_snapshot(msg: Json) -> ChannelBackup:
         multi_chan_backup=bytes_field(multi, "multi_chan_backup"),
         channel_points=tuple(channel_point_text(p) for p in multi.get("chan_points") or ()),
     )
+
+
+#: The human-readable part of a segwit address, by LND's network name.
+ADDRESS_HRP = {"mainnet": "bc", "testnet": "tb", "testnet4": "tb", "signet": "tb"}
+ADDRESS_HRP |= {"regtest": "bcrt", "simnet": "sb"}
+#: The witness program of the address fees are priced for: any 32 bytes make a P2WSH output
+#: of a funding output's size; these spell what they are for, and no script hashes to them.
+PRICING_PROGRAM = b"lnpilot: price a funding output."
+
+
+def parse_network(msg: Json) -> str:
+    """The network of a GetInfoResponse (``chains[0].network``), e.g. ``mainnet``."""
+    chains = msg.get("chains") or [{}]
+    network = str(chains[0].get("network") or "")
+    if network not in ADDRESS_HRP:
+        raise ValueError(f"LND reports network {network!r}, not one of {sorted(ADDRESS_HRP)}")
+    return network
+
+
+def pricing_address(network: str) -> str:
+    """A P2WSH address (segwit v0, bech32) of ``network`` to price a funding output with;
+    used only in fee estimates, never paid to."""
+    words = [0, *bech32.convert_bits(PRICING_PROGRAM, 8, 5, True)]
+    return bech32.encode(ADDRESS_HRP[network], words)
+
+
+def parse_fee_estimate(msg: Json, target_conf: int) -> FeeEstimate:
+    """EstimateFeeResponse (``GET /v1/transactions/fee``); older LNDs give only the
+    deprecated ``feerate_sat_per_byte``."""
+    rate = _int(msg, "sat_per_vbyte") or _int(msg, "feerate_sat_per_byte")
+    return FeeEstimate(sat_per_vbyte=rate, fee_sat=_int(msg, "fee_sat"), target_conf=target_conf)
 
 
 def parse_info(msg: Json) -> NodeInfo:

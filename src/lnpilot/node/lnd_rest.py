@@ -36,6 +36,7 @@ from lnpilot.base.domain import (
     ChannelPolicy,
     ClosedChannel,
     FailedForward,
+    FeeEstimate,
     Forward,
     Graph,
     NodeInfo,
@@ -145,6 +146,7 @@ class LndRest(NodeBackend):
         self._clock = clock or partial(datetime.now, UTC)
         self._timeout_s = timeout_s
         self._pubkey: str | None = None
+        self._network: str | None = None
         self._failed = lj.FailedForwardBuffer(failed_forward_capacity)
         self._reader: asyncio.Task[None] | None = None
         #: When the current HTLC event subscription began; None while not subscribed.
@@ -455,6 +457,18 @@ class LndRest(NodeBackend):
             },
         )
 
+    async def estimate_fee(self, amount_sat: int, *, target_conf: int = 6) -> FeeEstimate:
+        """LND prices a transaction to given outputs; the output here is a P2WSH address of
+        the node's network, the shape of a funding output (see :func:`lj.pricing_address`)."""
+        if self._network is None:
+            self._network = lj.parse_network(await self._call("GET", "/v1/getinfo"))
+        params = {
+            f"AddrToAmount[{lj.pricing_address(self._network)}]": str(amount_sat),
+            "target_conf": str(target_conf),
+        }
+        answer = await self._call("GET", "/v1/transactions/fee", params=params)
+        return lj.parse_fee_estimate(answer, target_conf)
+
     async def open_channel(
         self,
         peer_pubkey: str,
@@ -462,6 +476,7 @@ class LndRest(NodeBackend):
         *,
         push_amount_sat: int = 0,
         sat_per_vbyte: int | None = None,
+        remote_reserve_sat: int | None = None,
     ) -> str:
         body: dict[str, Any] = {
             "node_pubkey": lj.b64(bytes.fromhex(peer_pubkey)),
@@ -470,7 +485,12 @@ class LndRest(NodeBackend):
         }
         if sat_per_vbyte is not None:
             body["sat_per_vbyte"] = str(sat_per_vbyte)
+        if remote_reserve_sat is not None:
+            body["remote_chan_reserve_sat"] = str(remote_reserve_sat)
         return lj.channel_point_text(await self._call("POST", "/v1/channels", body=body))
+
+    def open_reserve_settable(self) -> bool:
+        return True
 
     def close_fee_rate_settable(self) -> bool:
         return True

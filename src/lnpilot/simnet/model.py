@@ -141,6 +141,9 @@ class Channel:
     output_index: int
     opener: str
     reserve_sat: int = 0
+    #: the reserve the opener asked its peer to keep (LND's ``remote_chan_reserve_sat``);
+    #: None: the peer keeps ``reserve_sat`` like the opener.
+    acceptor_reserve_sat: int | None = None
     max_accepted_htlcs: int = DEFAULT_MAX_ACCEPTED_HTLCS
     state: ChannelState = ChannelState.OPEN
     private: bool = False
@@ -173,6 +176,12 @@ class Channel:
     def reserve_msat(self) -> int:
         return self.reserve_sat * 1000
 
+    def reserve_sat_of(self, side: int) -> int:
+        """What `side` must keep: the opener ``reserve_sat``, its peer what the opener asked."""
+        if self.acceptor_reserve_sat is None or (self.node1, self.node2)[side] == self.opener:
+            return self.reserve_sat
+        return self.acceptor_reserve_sat
+
     def side_of(self, pubkey: str) -> int:
         """0 if `pubkey` is node1, 1 if node2; a ValueError names the stranger otherwise."""
         if pubkey == self.node1:
@@ -186,4 +195,4 @@ class Channel:
 
     def sendable_msat(self, side: int) -> int:
         """What `side` can add as a new HTLC now: its balance above its reserve."""
-        return max(0, self.balance_msat[side] - self.reserve_msat)
+        return max(0, self.balance_msat[side] - self.reserve_sat_of(side) * 1000)

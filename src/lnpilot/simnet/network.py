@@ -40,6 +40,8 @@ FORCE_CLOSE_CSV_BLOCKS = 144
 BLOCK_INTERVAL_S = 600
 #: Virtual bytes of a funding and of a closing transaction, for on-chain fees.
 FUNDING_TX_VBYTES = 154
+#: BOLT 2 dust limit LND uses for anchor channels, and the smallest reserve it asks.
+DUST_LIMIT_SAT = 354
 CLOSING_TX_VBYTES = 180
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -234,10 +236,13 @@ class SimNetwork:
         private: bool = False,
         policy: Policy | None = None,
         peer_policy: Policy | None = None,
+        acceptor_reserve_sat: int | None = None,
     ) -> Channel:
         """Fund a new channel: pending until `open_confirmations` blocks, then open.
 
         The opener pays capacity plus the funding transaction fee from its on-chain balance.
+        ``acceptor_reserve_sat`` is the reserve asked of the peer, checked as LND checks
+        ``remote_chan_reserve_sat``: at least the dust limit, at most a fifth of the capacity.
         """
         node = self.nodes[opener]
         if peer not in self.nodes:
@@ -248,6 +253,14 @@ class SimNetwork:
             raise ValueError(f"peer {peer} is offline")
         if not 0 <= push_msat <= capacity_sat * 1000:
             raise ValueError("push_msat must be between 0 and the capacity")
+        if acceptor_reserve_sat is not None and not (
+            DUST_LIMIT_SAT <= acceptor_reserve_sat <= capacity_sat // 5
+        ):
+            raise ValueError(
+                f"remote channel reserve {acceptor_reserve_sat} sat is outside "
+                f"[{DUST_LIMIT_SAT}, {capacity_sat // 5}]: above the dust limit, below 20% of "
+                "the capacity"
+            )
         fee_sat = FUNDING_TX_VBYTES * self.chain.fee_rate_sat_per_vbyte
         if node.onchain_balance_sat < capacity_sat + fee_sat:
             raise ValueError(
@@ -271,6 +284,7 @@ class SimNetwork:
             opener,
             private,
         )
+        chan.acceptor_reserve_sat = acceptor_reserve_sat
         chan.state = ChannelState.PENDING_OPEN
         self._confirming.add(chan.chan_id)
         chan.open_height = self.chain.block_height
@@ -524,7 +538,7 @@ class SimNetwork:
                     FailureDetail.HTLC_EXCEEDS_MAX,
                     "htlc exceeds maximum",
                 )
-            elif chan.balance_msat[d] - x < chan.reserve_sat * 1000:
+            elif chan.balance_msat[d] - x < chan.reserve_sat_of(d) * 1000:
                 failure = (
                     WireFailure.TEMPORARY_CHANNEL_FAILURE,
                     FailureDetail.INSUFFICIENT_BALANCE,

@@ -19,7 +19,7 @@ from lnpilot.simnet import scb
 from lnpilot.simnet.failures import PaymentFailureReason
 from lnpilot.simnet.invoices import InvoiceRequest
 from lnpilot.simnet.model import Channel, ChannelState, CloseType, Node, Policy
-from lnpilot.simnet.network import AttemptStatus, SimNetwork, WatchObserver
+from lnpilot.simnet.network import FUNDING_TX_VBYTES, AttemptStatus, SimNetwork, WatchObserver
 from lnpilot.simnet.payments import Payer, PaymentOutcome
 from lnpilot.simnet.records import (
     Forward,
@@ -286,6 +286,15 @@ class OurNode(WatchObserver):
         balance = self.node.onchain_balance_sat
         return balance, balance
 
+    def estimate_fee(self, amount_sat: int) -> tuple[int, int]:
+        """(fee_sat, sat_per_vbyte) of a transaction paying ``amount_sat`` from the wallet:
+        a funding transaction's size at the chain's one fee rate (no target is modelled)."""
+        rate = self.network.chain.fee_rate_sat_per_vbyte
+        fee_sat = FUNDING_TX_VBYTES * rate
+        if self.node.onchain_balance_sat < amount_sat + fee_sat:
+            raise SimNodeError("insufficient funds available to construct transaction")
+        return fee_sat, rate
+
     def channel_balance(self) -> ChannelBalance:
         local = remote = pending_local = pending_remote = unsettled = 0
         for view in self._all_views():
@@ -311,8 +320,8 @@ class OurNode(WatchObserver):
             capacity_sat=chan.capacity_sat,
             local_balance_msat=chan.balance_msat[side],
             remote_balance_msat=chan.balance_msat[other],
-            local_reserve_sat=chan.reserve_sat,
-            remote_reserve_sat=chan.reserve_sat,
+            local_reserve_sat=chan.reserve_sat_of(side),
+            remote_reserve_sat=chan.reserve_sat_of(other),
             unsettled_balance_msat=chan.in_flight_msat[0] + chan.in_flight_msat[1],
             pending_htlcs=chan.in_flight_count[0] + chan.in_flight_count[1],
             total_sent_msat=chan.sent_msat[side],
@@ -436,6 +445,7 @@ class OurNode(WatchObserver):
         push_sat: int = 0,
         *,
         private: bool = False,
+        remote_reserve_sat: int | None = None,
     ) -> Channel:
         """Fund a channel; it is pending until the network's confirmation count is mined."""
         if peer_pubkey not in self.network.nodes:
@@ -447,6 +457,7 @@ class OurNode(WatchObserver):
                 local_funding_amount_sat,
                 push_sat * 1000,
                 private=private,
+                acceptor_reserve_sat=remote_reserve_sat,
             )
         except ValueError as exc:
             raise SimNodeError(str(exc)) from exc

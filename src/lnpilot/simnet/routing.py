@@ -233,7 +233,7 @@ def search_tree(
             if u == source:
                 if outgoing is not None and chan.chan_id not in outgoing:
                     continue
-                if chan.balance_msat[d] - chan.reserve_sat * 1000 < x:
+                if chan.balance_msat[d] - chan.reserve_sat_of(d) * 1000 < x:
                     continue
                 penalty = ATTEMPT_COST_MSAT + x * ATTEMPT_COST_PPM // 1_000_000
             else:

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lnpilot.base import bech32
 from lnpilot.simnet.lnd_rest import messages as m
 from lnpilot.simnet.lnd_rest import translate as t
 from lnpilot.simnet.lnd_rest.errors import GrpcCode, LndError
@@ -152,6 +153,35 @@ class _Face:
     async def wallet_balance(self) -> dict[str, Any]:
         with self._locked() as node:
             return t.wallet_balance(*node.wallet_balance()).to_json()
+
+    async def estimate_fee(self, request: Request) -> dict[str, Any]:
+        """EstimateFee: its outputs come as ``AddrToAmount[address]=sat`` query pairs."""
+        outputs = {
+            key[len("AddrToAmount[") : -1]: value
+            for key, value in request.query_params.items()
+            if key.startswith("AddrToAmount[") and key.endswith("]")
+        }
+        if not outputs:
+            raise LndError("must specify at least one output", GrpcCode.INVALID_ARGUMENT)
+        total_sat = 0
+        for address, amount in outputs.items():
+            try:
+                _, words = bech32.decode(address)
+                total_sat += int(amount)
+            except ValueError:
+                raise LndError(
+                    f"invalid output {address}={amount}", GrpcCode.INVALID_ARGUMENT
+                ) from None
+            if not words or words[0] > 16:
+                raise LndError(f"{address} is not a segwit address", GrpcCode.INVALID_ARGUMENT)
+        with self._locked() as node:
+            try:
+                fee_sat, rate = node.estimate_fee(total_sat)
+            except SimNodeError as exc:
+                raise LndError(str(exc)) from exc
+        return m.EstimateFeeResponse(
+            fee_sat=fee_sat, feerate_sat_per_byte=rate, sat_per_vbyte=rate
+        ).to_json()
 
     async def fee_report(self) -> dict[str, Any]:
         with self._locked() as node:
@@ -288,7 +318,11 @@ class _Face:
             raise LndError("local_funding_amount must be positive", GrpcCode.INVALID_ARGUMENT)
         with self._locked() as node:
             chan = node.open_channel(
-                pubkey, req.local_funding_amount, req.push_sat, private=req.private
+                pubkey,
+                req.local_funding_amount,
+                req.push_sat,
+                private=req.private,
+                remote_reserve_sat=req.remote_chan_reserve_sat or None,
             )
             point = chan.channel_point
         return t.channel_point_message(point).to_json()
@@ -860,6 +894,7 @@ def _routes(face: _Face) -> list[tuple[str, str, Callable[..., Any], bool]]:
         ("GET", "/v1/balance/channels", face.channel_balance, False),
         ("GET", "/v1/balance/blockchain", face.wallet_balance, False),
         ("GET", "/v1/fees", face.fee_report, False),
+        ("GET", "/v1/transactions/fee", face.estimate_fee, False),
         ("GET", "/v1/peers", face.list_peers, False),
         ("POST", "/v1/peers", face.connect_peer, False),
         ("DELETE", "/v1/peers/{pub_key}", face.disconnect_peer, False),

@@ -719,6 +719,13 @@ class WalletAccountBalance(LndMessage):
     unconfirmed_balance: Int64 = 0
 
 
+class EstimateFeeResponse(LndMessage):
+    fee_sat: Int64 = 0
+    feerate_sat_per_byte: Int64 = 0
+    sat_per_vbyte: UInt64 = 0
+    inputs: list[OutPoint] = Field(default_factory=list)
+
+
 class WalletBalanceResponse(LndMessage):
     total_balance: Int64 = 0
     confirmed_balance: Int64 = 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from lnpilot.simnet.lnd_rest import messages as m
 from lnpilot.simnet.model import Channel, CloseType, Policy
-from lnpilot.simnet.network import FORCE_CLOSE_CSV_BLOCKS
+from lnpilot.simnet.network import DUST_LIMIT_SAT, FORCE_CLOSE_CSV_BLOCKS
 from lnpilot.simnet.our_node import (
     ChannelBalance,
     ChannelView,
@@ -42,8 +42,6 @@ NS_PER_S = 1_000_000_000
 ZERO_PREIMAGE_HEX = "00" * 32
 #: The label LND puts in `version`; says plainly that this is not a real LND.
 VERSION = "0.18.5-beta simnet"
-#: BOLT 2 dust limit LND uses for anchor channels.
-DUST_LIMIT_SAT = 354
 #: LND's channel status flag string for a channel in its normal state.
 CHAN_STATUS_DEFAULT = "ChanStatusDefault"
 
