@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from lnpilot.lifecycle.advise import Advice, AdviseSettings, advise
+from lnpilot.lifecycle.advise import Advice, AdviseSettings, advise, close_advice
 from lnpilot.lifecycle.close import (
     DEFAULT_HTLC_DEADLINE,
     MAX_FEE_RATE_SAT_PER_VB,
@@ -28,7 +28,14 @@ from lnpilot.lifecycle.close import (
     plan_close,
     run_close,
 )
-from lnpilot.lifecycle.open import OpenError, OpenTerms, Suggestion, plan_open, run_open, suggest
+from lnpilot.lifecycle.open import (
+    OpenError,
+    OpenTerms,
+    Suggestion,
+    plan_open,
+    run_open,
+    suggest_open,
+)
 from lnpilot.node.backend import NodeError
 from lnpilot.service import actions
 from lnpilot.service.actions import Refused, audited
@@ -41,9 +48,8 @@ from lnpilot.web.acting import VIA, Acting, ViewerDep, actor, admin_only, refuse
 from lnpilot.web.session import Viewer
 from lnpilot.web.templating import render
 
-#: The suggestion form's defaults (the CLI's ``open suggest``).
+#: The suggestion form's defaults (the CLI's ``open suggest``; the fee rate: the node's estimate).
 DEFAULT_COUNT = 3
-DEFAULT_FEE_RATE_SAT_PER_VB = 10
 MAX_COUNT = 20
 
 
@@ -92,30 +98,31 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         seen: Seen,
         budget_sat: int | None = None,
         count: int = DEFAULT_COUNT,
-        fee_rate: int = DEFAULT_FEE_RATE_SAT_PER_VB,
+        fee_rate: int | None = None,
     ) -> HTMLResponse:
         found: Suggestion | None = None
         problem = None
         try:
             if not 1 <= count <= MAX_COUNT:
                 raise OpenError(f"count {count}: give 1 to {MAX_COUNT}")
-            if not MIN_FEE_RATE_SAT_PER_VB <= fee_rate <= MAX_FEE_RATE_SAT_PER_VB:
+            if fee_rate is not None and not (
+                MIN_FEE_RATE_SAT_PER_VB <= fee_rate <= MAX_FEE_RATE_SAT_PER_VB
+            ):
                 raise OpenError(
                     f"fee rate {fee_rate} sat/vB: give {MIN_FEE_RATE_SAT_PER_VB} to "
-                    f"{MAX_FEE_RATE_SAT_PER_VB}"
+                    f"{MAX_FEE_RATE_SAT_PER_VB}, or leave it empty for the node's estimate"
                 )
-            node = services.node
-            budget = budget_sat
-            if budget is None:
-                budget = (await node.onchain_balance()).confirmed_sat
-            found = suggest(
-                await node.describe_graph(),
-                await services.pubkey(),
-                await node.list_channels() + await node.list_pending_channels(),
+            # The one call behind `lnpilot open suggest` and the API: same ranking (our own
+            # flows and failures included), the node's fee estimate unless one is given.
+            found = await suggest_open(
+                services.node,
+                store,
+                seen.node_id,
                 seen.now,
-                budget_sat=budget,
+                budget_sat=budget_sat,
                 count=count,
                 fee_rate_sat_per_vbyte=fee_rate,
+                fee_rate_flag="the on-chain fee field",
             )
         except OpenError as exc:
             problem = str(exc)
@@ -191,15 +198,24 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         return to(f"/plans/{plan.id}")
 
     @pages.get("/close", response_class=HTMLResponse)
-    async def close_page(
-        seen: Seen, fee_rate: int = AdviseSettings.fee_rate_sat_per_vbyte
-    ) -> HTMLResponse:
-        if not MIN_FEE_RATE_SAT_PER_VB <= fee_rate <= MAX_FEE_RATE_SAT_PER_VB:
-            fee_rate = AdviseSettings.fee_rate_sat_per_vbyte
-        async with store.read() as reader:
-            found: list[Advice] = await advise(
-                reader, seen.node_id, seen.now, AdviseSettings(fee_rate_sat_per_vbyte=fee_rate)
+    async def close_page(seen: Seen, fee_rate: int | None = None) -> HTMLResponse:
+        if fee_rate is not None and not (
+            MIN_FEE_RATE_SAT_PER_VB <= fee_rate <= MAX_FEE_RATE_SAT_PER_VB
+        ):
+            fee_rate = None
+        # As `lnpilot close advise` and the API: the graph's reach check, the node's estimate.
+        try:
+            found: list[Advice] = await close_advice(
+                services.node,
+                store,
+                seen.node_id,
+                seen.now,
+                fee_rate_sat_per_vbyte=fee_rate,
+                fee_rate_flag="the on-chain fee field",
             )
+        except NodeError:
+            async with store.read() as reader:
+                found = await advise(reader, seen.node_id, seen.now, AdviseSettings())
         return render(
             "close.html",
             advice=found,
