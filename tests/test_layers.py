@@ -158,3 +158,6 @@ def test_the_check_sees_a_wrong_import() -> None:
     assert _problem("monitor", "lnpilot.simnet.simulation") is not None
     assert _problem("lnbits", "lnpilot.node.backend") is not None
     assert _problem("api", "lnpilot.store.reads") is None
+    assert _problem("backtest", "lnpilot.simnet.scenario") is None
+    assert _problem("backtest", "lnpilot.lab.run") is None
+    assert _problem("lab", "lnpilot.backtest.run") is not None
