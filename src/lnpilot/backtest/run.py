@@ -201,10 +201,19 @@ async def fit_node(
     then = balances_at_start(state.channels, forwards)
 
     def scenarios(pairs: tuple[PairDemand, ...]) -> tuple[BuiltScenario, BuiltScenario]:
-        common = {"pairs": pairs, "hours": hours, "max_nodes": options.max_nodes}
+        """(the runs ahead, from today's balances; the replay, from the window's start)"""
+        nodes = options.max_nodes
         return (
-            build(state, demand, start=now, **common),  # type: ignore[arg-type]
-            build(state, demand, start=start, local_balance_msat=then, **common),  # type: ignore[arg-type]
+            build(state, demand, pairs=pairs, start=now, hours=hours, max_nodes=nodes),
+            build(
+                state,
+                demand,
+                pairs=pairs,
+                start=start,
+                hours=hours,
+                max_nodes=nodes,
+                local_balance_msat=then,
+            ),
         )
 
     pairs = demand.pairs
