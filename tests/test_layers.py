@@ -47,6 +47,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("composition", frozenset({"service"})),
     # the daemon's own loops (service/) run in virtual time over simnet
     ("composition in virtual time", frozenset({"lab"})),
+    # a policy tried on a model of the operator's node: builds a simnet scenario, runs the lab
+    ("backtest", frozenset({"backtest"})),
     ("faces", frozenset({"api", "web"})),
     ("entry point", frozenset({"cli"})),
 ]
@@ -54,7 +56,12 @@ RANK = {package: rank for rank, (_, packages) in enumerate(LAYERS) for package i
 
 #: Imported only by these packages, whatever their layer: the simulator and the dev
 #: servers are for processes that set up a network (lab, ``lnpilot demo``/``simnet``/``dev``).
-ONLY_FROM = {"simnet": frozenset({"lab", "cli"}), "devtools": frozenset({"cli"})}
+ONLY_FROM = {
+    # backtest writes the scenario of the operator's node and runs it (simnet's scenario
+    # and Simulation); no engine imports it still
+    "simnet": frozenset({"lab", "backtest", "cli"}),
+    "devtools": frozenset({"cli"}),
+}
 
 #: (importing file, imported module) -> why it is allowed for now, and what removes it.
 EXCEPTIONS: dict[tuple[str, str], str] = {}
@@ -142,3 +149,6 @@ def test_the_check_sees_a_wrong_import() -> None:
     assert _problem("monitor", "lnpilot.simnet.simulation") is not None
     assert _problem("lnbits", "lnpilot.node.backend") is not None
     assert _problem("api", "lnpilot.store.reads") is None
+    assert _problem("backtest", "lnpilot.simnet.scenario") is None
+    assert _problem("backtest", "lnpilot.lab.run") is None
+    assert _problem("lab", "lnpilot.backtest.run") is not None

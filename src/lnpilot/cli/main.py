@@ -78,6 +78,11 @@ COMMANDS = (
     ),
     Lazy("simnet", "lnpilot.cli.simnet:app", "The simulated Lightning network (simnet)."),
     Lazy(
+        "backtest",
+        "lnpilot.cli.backtest:backtest_command",
+        "Try a fee policy on a simulated copy of the node and compare it with the current one.",
+    ),
+    Lazy(
         "run",
         "lnpilot.cli.run:run",
         "Run the daemon: collector, fee engine, rebalancer, alerts, API and dashboard.",
