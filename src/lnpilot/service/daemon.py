@@ -38,6 +38,7 @@ from lnpilot.rebalance import (
     RebalanceSettings,
     settings_from_policy,
 )
+from lnpilot.rebalance.swaps import SwapDesk
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
@@ -148,6 +149,14 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
                 expected=outage,
             )
         )
+    if services.client is not None:
+        desk = SwapDesk(services.client, store, clock=clock)
+
+        async def follow_swaps() -> None:
+            """Open swaps are in the store: a restarted daemon resumes them here."""
+            await desk.follow(block_height=(await node.get_info()).block_height or None)
+
+        loops.append(Loop("swaps", every.swaps_interval_s, follow_swaps, expected=outage))
     return loops
 
 
