@@ -42,7 +42,7 @@ from typing import Literal
 
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.lnbits.errors import LNbitsError, NotFoundError, ServerError, TransportError
-from lnpilot.lnbits.extension_models import ReverseSwap, SubmarineSwap
+from lnpilot.lnbits.extension_models import BoltzPair, ReverseSwap, SubmarineSwap
 from lnpilot.lnbits.resources.boltz import SwapQuote
 from lnpilot.store import Store
 from lnpilot.store import swaps as journal
@@ -117,13 +117,15 @@ class SwapDesk:
         node_id: int | None = None,
         chan_id: int | None = None,
         quote: SwapQuote | None = None,
+        cost_msat: int | None = None,
         reason: str = "asked for",
     ) -> SwapRecord:
         """Create the swap unless ``intent_key`` was used before; returns its record.
 
         An error whose request may have reached LNbits leaves the intent open and is
         resolved by lookup at once (and by :meth:`follow` later); it is not re-raised,
-        since the swap may exist: the record's stage says what is known.
+        since the swap may exist: the record's stage says what is known. ``cost_msat``
+        (default: the quote's cost) is what the rebalancing budget counts for it.
         """
         now = self._clock()
         record = SwapRecord(
@@ -139,6 +141,9 @@ class SwapDesk:
             chan_id=chan_id,
             boltz_fee_sat=quote.boltz_fee_sat if quote else None,
             miner_fee_sat=quote.miner_fee_sat if quote else None,
+            cost_msat=cost_msat
+            if cost_msat is not None
+            else (quote.cost_sat * 1000 if quote else None),
             detail={"request_address": request.address, "pair": request.pair},
         )
         async with self._store.transaction() as tx:
@@ -181,6 +186,10 @@ class SwapDesk:
             raise
         await self._adopt(row_id, created, "created")
         return await self._reload(intent_key)
+
+    async def pairs(self) -> dict[str, BoltzPair]:
+        """The backend's pairs, to price swaps (each call asks the backend)."""
+        return await self._client.boltz.pairs()
 
     async def follow(self, *, block_height: int | None = None) -> list[SwapChange]:
         """One pass over the open swaps (resumes after a restart: they are in the store).

@@ -31,6 +31,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
+    func,
     select,
     update,
 )
@@ -44,6 +46,8 @@ from lnpilot.store.transaction import StoreTransaction
 
 #: States from which a swap can still move: whoever follows swaps asks for these.
 OPEN_STATES = ("intent", "created", "paid")
+#: A swap refused at creation: it cost nothing.
+FAILED = "failed"
 
 swaps = Table(
     "swaps",
@@ -60,6 +64,7 @@ swaps = Table(
     Column("onchain_amount_sat", BigInteger),
     Column("boltz_fee_sat", BigInteger),
     Column("miner_fee_sat", BigInteger),
+    Column("cost_msat", BigInteger),
     Column("address", String(128)),
     Column("timeout_block_height", Integer),
     Column("chan_id", BigInteger),
@@ -91,7 +96,9 @@ swap_events = Table(
 class SwapRecord:
     """A swap as the journal keeps it; ``swap_id`` is the extension's id, None while only the
     intent exists. Amounts in whole sats, as Boltz speaks: ``amount_sat`` is the Lightning
-    side, ``onchain_amount_sat`` what arrives (out) or must be sent (in) on-chain."""
+    side, ``onchain_amount_sat`` what arrives (out) or must be sent (in) on-chain; ``cost_msat``
+    what the swap is expected to cost in all (Boltz, miners, our own funding), which the
+    rebalancing budget counts."""
 
     intent_key: str
     kind: str
@@ -107,6 +114,7 @@ class SwapRecord:
     onchain_amount_sat: int | None = None
     boltz_fee_sat: int | None = None
     miner_fee_sat: int | None = None
+    cost_msat: int | None = None
     address: str | None = None
     timeout_block_height: int | None = None
     chan_id: int | None = None
@@ -203,6 +211,34 @@ async def open_swaps(reader: StoreReader) -> list[SwapRecord]:
         select(swaps).where(swaps.c.state.in_(OPEN_STATES)).order_by(swaps.c.id)
     )
     return [_swap(row) for row in result.mappings()]
+
+
+async def spending(reader: StoreReader, node_id: int, since: Sequence[datetime]) -> list[int]:
+    """Costs (msat) of the node's swaps created at or after each of ``since``: every swap but
+    one refused at creation counts, an intent too (it may exist), like a rebalance attempt
+    in flight counts at its full fee."""
+    s = swaps.c
+    sums = [
+        func.coalesce(func.sum(case((s.created_at >= start, s.cost_msat), else_=0)), 0)
+        for start in since
+    ]
+    if not sums:
+        return []
+    result = await reader.connection.execute(
+        select(*sums).where(s.node_id == node_id, s.state != FAILED)
+    )
+    return [int(value) for value in result.one()]
+
+
+async def busy_channels(reader: StoreReader, node_id: int) -> set[int]:
+    """Channels with an open swap meant for them: no other refill is planned meanwhile."""
+    s = swaps.c
+    result = await reader.connection.execute(
+        select(s.chan_id).where(
+            s.node_id == node_id, s.state.in_(OPEN_STATES), s.chan_id.is_not(None)
+        )
+    )
+    return {int(chan_id) for (chan_id,) in result}
 
 
 async def recent(reader: StoreReader, *, limit: int = 50) -> list[SwapRecord]:

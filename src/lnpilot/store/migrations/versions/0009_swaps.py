@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("onchain_amount_sat", sa.BigInteger(), nullable=True),
         sa.Column("boltz_fee_sat", sa.BigInteger(), nullable=True),
         sa.Column("miner_fee_sat", sa.BigInteger(), nullable=True),
+        sa.Column("cost_msat", sa.BigInteger(), nullable=True),
         sa.Column("address", sa.String(length=128), nullable=True),
         sa.Column("timeout_block_height", sa.Integer(), nullable=True),
         sa.Column("chan_id", sa.BigInteger(), nullable=True),
