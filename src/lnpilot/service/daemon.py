@@ -134,7 +134,9 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
 
         loops.append(Loop("fees", every.fees_interval_s, set_fees, expected=outage))
     if engine.rebalance is not None and engine.rebalance.section.enabled:
-        rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock)
+        # Swaps are priced and journaled; the daemon never approves one (needs_approval).
+        desk = SwapDesk(services.client, store, clock=clock) if services.client else None
+        rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock, swap_desk=desk)
         mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
 
         async def rebalance() -> None:
@@ -150,11 +152,11 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
             )
         )
     if services.client is not None:
-        desk = SwapDesk(services.client, store, clock=clock)
+        follower = SwapDesk(services.client, store, clock=clock)
 
         async def follow_swaps() -> None:
             """Open swaps are in the store: a restarted daemon resumes them here."""
-            await desk.follow(block_height=(await node.get_info()).block_height or None)
+            await follower.follow(block_height=(await node.get_info()).block_height or None)
 
         loops.append(Loop("swaps", every.swaps_interval_s, follow_swaps, expected=outage))
     return loops
