@@ -188,3 +188,23 @@ async def test_an_unpaid_submarine_swap_expires_past_its_timeout(
     assert await desk.follow(block_height=record.timeout_block_height - 1) == []
     [change] = await desk.follow(block_height=record.timeout_block_height)
     assert change.after == "expired" and "refund" in change.reason
+
+
+async def test_refund_is_journaled_only_when_the_extension_did_it(
+    boltz_backend: BoltzBackend, ext_wallet: MakeWallet, ext_client: MakeClient, store: Store
+) -> None:
+    desk = SwapDesk(ext_client(ext_wallet(0)), store)
+    record = await desk.start(
+        SwapRequest("in", 60_000, REFUND_ADDRESS), intent_key="t:refund", created_by="test"
+    )
+    assert record.swap_id is not None and record.timeout_block_height is not None
+    with pytest.raises(InvalidRequestError, match="Locktime requirement not satisfied"):
+        await desk.refund(record.swap_id, by="alice")
+    assert (await desk.follow()) == []  # still created: the refused refund changed nothing
+    boltz_backend.tip_height = record.timeout_block_height + 1
+    try:
+        refunded = await desk.refund(record.swap_id, by="alice")
+    finally:
+        boltz_backend.tip_height = 1000
+    assert refunded.state == "refunded"
+    assert await _events(store, record) == ["intent", "created", "refunded"]

@@ -20,6 +20,7 @@ import contextlib
 import getpass
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
 import click
@@ -222,12 +223,15 @@ def swap_out(
     as_json: JsonFlag = False,
 ) -> None:
     """Reverse swap: pay Lightning out, receive on-chain (needs the admin key)."""
+    started_at = datetime.now(UTC)
     made = _quote(ctx, "out", amount_sat, pair)
     request = SwapRequest("out", amount_sat, address, pair)
     record = _create(ctx, made, request, (apply, yes, as_json), intent, db)
     if record is not None and not as_json:
         output.stdout.print(
-            f"Reverse swap {record.swap_id or '(not known yet)'}: {record.state}.", soft_wrap=True
+            f"Reverse swap {record.swap_id or '(not known yet)'}: {record.state}"
+            f"{_again(record, started_at)}.",
+            soft_wrap=True,
         )
 
 
@@ -246,6 +250,7 @@ def swap_in(
     as_json: JsonFlag = False,
 ) -> None:
     """Submarine swap: get an address to pay on-chain, receive Lightning (admin key)."""
+    started_at = datetime.now(UTC)
     made = _quote(ctx, "in", amount_sat, pair)
     request = SwapRequest("in", amount_sat, refund_address, pair)
     record = _create(ctx, made, request, (apply, yes, as_json), intent, db)
@@ -254,10 +259,18 @@ def swap_in(
             output.stdout.print(f"Swap intent {record.id}: {record.state}.")
             return
         output.stdout.print(
-            f"Created swap {record.swap_id}: send {record.onchain_amount_sat or 0:,} sat to "
-            f"{record.address} before block {record.timeout_block_height}.",
+            f"Swap {record.swap_id} ({record.state}{_again(record, started_at)}): send "
+            f"{record.onchain_amount_sat or 0:,} sat to {record.address} before block "
+            f"{record.timeout_block_height}.",
             soft_wrap=True,
         )
+
+
+def _again(record: SwapRecord, started_at: datetime) -> str:
+    """Said when ``--intent`` named a swap made by an earlier run: nothing new was created."""
+    if record.created_at >= started_at:
+        return ""
+    return f"; intent {record.intent_key!r} was used before: nothing new created"
 
 
 def _line(record: SwapRecord) -> str:
@@ -357,6 +370,17 @@ def claimed(
 
     async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> SwapRecord:
         return await desk.mark_claimed(swap_id, txid.lower(), by=getpass.getuser())
+
+    record = _with_desk(ctx, db, work)
+    output.stdout.print(f"Swap {record.swap_id}: {record.state}.")
+
+
+@app.command()
+def refund(ctx: typer.Context, swap_id: str, db: DbOption = None) -> None:
+    """Refund a swap in past its timeout block (its lockup goes back to the refund address)."""
+
+    async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> SwapRecord:
+        return await desk.refund(swap_id, by=getpass.getuser())
 
     record = _with_desk(ctx, db, work)
     output.stdout.print(f"Swap {record.swap_id}: {record.state}.")

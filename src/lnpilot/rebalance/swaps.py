@@ -229,6 +229,26 @@ class SwapDesk:
             )
         return await self._reload(record.intent_key)
 
+    async def refund(self, swap_id: str, *, by: str) -> SwapRecord:
+        """Refund a submarine swap past its timeout (its lockup goes back to the refund
+        address); the extension refuses before the timeout, and the error is raised."""
+        async with self._store.read() as reader:
+            record = await journal.by_id(reader, swap_id)
+        if record is None or record.swap_id is None or record.id is None:
+            raise ValueError(f"no created swap {swap_id!r} in the journal (lnpilot swap list)")
+        if record.kind != "in":
+            raise ValueError(f"swap {swap_id} is a swap out: only a swap in has a refund")
+        await self._client.boltz.refund(record.swap_id)
+        async with self._store.transaction() as tx:
+            await journal.move(
+                tx,
+                record.id,
+                self._clock(),
+                state=SwapStage.REFUNDED.value,
+                reason=f"refund asked by {by}; the lockup goes back to the refund address",
+            )
+        return await self._reload(record.intent_key)
+
     # -- steps --------------------------------------------------------------------------------
 
     async def _create(self, request: SwapRequest) -> SubmarineSwap | ReverseSwap:
