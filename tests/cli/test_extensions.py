@@ -166,3 +166,19 @@ def test_swap_quote_dry_run_apply_list_status(
         ).exit_code
         == 2
     )
+
+
+def test_lnbits_settings_show_masks_secrets(cli: Cli, ext_server: LNbitsServer) -> None:
+    su = ext_server.superuser
+    env = {
+        "LNPILOT_LNBITS__URL": ext_server.url,
+        "LNPILOT_LNBITS__USERNAME": su.username,
+        "LNPILOT_LNBITS__PASSWORD": su.password,
+    }
+    shown = json_of(cli("lnbits", "settings", "show", "--grep", "fake_wallet", "--json", env=env))
+    assert shown == {"settings": {"fake_wallet_secret": "***"}}
+    text = cli("lnbits", "settings", "show", "--set", env=env)
+    assert text.exit_code == 0 and "lnbits_backend_wallet_class" in text.stdout
+    assert su.user_id not in text.stdout
+    keys_only = cli("lnbits", "settings", "show", env={"LNPILOT_LNBITS__URL": ext_server.url})
+    assert keys_only.exit_code == 2 and "bearer token" in keys_only.output
