@@ -362,6 +362,8 @@ def render(report: CoverageReport, *, source: str, exercised_ops: Exercised | No
         )
     else:
         lines.append(f"exercised by the recorded test runs ({exercised_ops.source}):")
+        done = set(exercised_ops.core)
+        lines.extend(f"  DECLARED, NOT EXERCISED {op}" for op in report.covered if op not in done)
         lines.append(f"coverage_exercised_ext={exercised_ops.ext}/{exercised_ops.ext_total}")
         lines.append(exercised_ops.coverage_line)
     lines.append(report.coverage_line)
