@@ -11,13 +11,21 @@ paid it, a reverse swap paid and then claimed only when the operator records the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from lnpilot.config import Settings
+from lnpilot.devtools import LNbitsServer
 from lnpilot.devtools.boltz_backend import BoltzBackend
 from lnpilot.devtools.waiting import eventually
 from lnpilot.lnbits import InvalidRequestError
+from lnpilot.monitor import MonitorConfig
+from lnpilot.node import LNbitsNode
+from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance.swaps import INTENT_GRACE, SwapChange, SwapDesk, SwapRequest, SwapStage
+from lnpilot.service import Services
+from lnpilot.service.daemon import EngineConfig, build_loops
 from lnpilot.store import Store
 from lnpilot.store import swaps as journal
 from lnpilot.store.swaps import SwapRecord
@@ -208,3 +216,47 @@ async def test_refund_is_journaled_only_when_the_extension_did_it(
         boltz_backend.tip_height = 1000
     assert refunded.state == "refunded"
     assert await _events(store, record) == ["intent", "created", "refunded"]
+
+
+async def test_the_daemons_swaps_loop_resumes_open_swaps_from_the_store(
+    boltz_backend: BoltzBackend,
+    ext_server: LNbitsServer,
+    ext_wallet: MakeWallet,
+    ext_client: MakeClient,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    keys = ext_wallet(0)
+    record = await SwapDesk(ext_client(keys), store).start(
+        SwapRequest("in", 60_000, REFUND_ADDRESS), intent_key="t:daemon", created_by="test"
+    )
+    assert record.boltz_id is not None
+    boltz_backend.pay_submarine_invoice(record.boltz_id)
+    # A daemon started afterwards, on LNbits alone (FakeWallet: the node cannot tell its
+    # height), with the wallet's client: its swaps loop finds the swap in the store.
+    su = ext_server.superuser
+    node = LNbitsNode(ext_client(username=su.username, password=su.password))
+    services = Services(
+        store=store,
+        node=node,
+        settings=Settings(lnbits={"url": ext_server.url}, data_dir=tmp_path),
+        client=ext_client(keys),
+    )
+    loops = {
+        loop.name: loop.run_once
+        for loop in build_loops(
+            services,
+            EngineConfig(MonitorConfig(), NotifyConfig(), None),
+            Notifier(store, NotifyConfig()),
+        )
+    }
+
+    async def claimed() -> bool | None:
+        await loops["swaps"]()
+        async with store.read() as reader:
+            return True if await journal.open_swaps(reader) == [] else None
+
+    await eventually(claimed, "the daemon's swaps loop to see the swap claimed")
+    async with store.read() as reader:
+        found = await journal.by_id(reader, record.swap_id or "")
+    assert found is not None and found.state == "claimed"
