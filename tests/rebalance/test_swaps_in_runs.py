@@ -122,3 +122,20 @@ async def test_a_swap_waits_for_approval_is_made_once_and_counts_in_the_budget(
     await eventually(claimed, "the swap to be claimed")
     freed = await rebalancer.run(RebalanceMode.DRY_RUN, trigger="plan", request=REQUEST)
     assert "already in flight" not in freed.plan.decisions[0].reason
+
+
+async def test_without_a_refund_address_no_swap_is_chosen(
+    drain: Drain, store: Store, boltz_client: LNbitsClient
+) -> None:
+    await _earning(drain, store)
+    no_refund = parse_settings(
+        "[rebalance.budget]\ndaily_sat = 100000\nearned_share_pct = 100\n"
+        "[rebalance.swap]\nenabled = true\n"
+    )
+    desk = SwapDesk(boltz_client, store, clock=lambda: drain.now)
+    rebalancer = Rebalancer(drain.lnd, store, no_refund, clock=lambda: drain.now, swap_desk=desk)
+    report = await rebalancer.run(RebalanceMode.DRY_RUN, trigger="plan", request=REQUEST)
+    shop = report.plan.decisions[0]
+    assert shop.swap is None and shop.detail["method"] == "circular"
+    swap_in = next(m for m in shop.detail["methods"] if m["method"] == "swap_in")  # type: ignore[union-attr, index]
+    assert "refund_address is not set" in swap_in["reason"]  # type: ignore[index]

@@ -333,6 +333,8 @@ class Rebalancer:
             return None, None
         if self._desk is None:
             return None, "no LNbits client with the Boltz extension here"
+        if swap.refund_address is None:
+            return None, "[rebalance.swap] refund_address is not set: no swap can be created"
         try:
             pairs = await self._desk.pairs()
         except LNbitsError as exc:

@@ -80,6 +80,15 @@ class SwapRequest:
     address: str
     pair: str = "BTC/BTC"
 
+    def __post_init__(self) -> None:
+        """Refused here, before an intent is stored for a swap that cannot be asked for."""
+        if self.kind not in ("out", "in"):
+            raise ValueError(f"kind must be 'out' or 'in', got {self.kind!r}")
+        if not isinstance(self.amount_sat, int) or self.amount_sat < 1:
+            raise ValueError(f"amount_sat must be a whole number >= 1, got {self.amount_sat!r}")
+        if not self.address.strip():
+            raise ValueError("address must be an on-chain address, got an empty one")
+
 
 @dataclass(frozen=True)
 class SwapChange:
