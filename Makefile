@@ -8,7 +8,7 @@ LNBITS_VERSION := 1.6.2
 LNBITS_VENV := .cache/lnbits-$(LNBITS_VERSION)
 LNBITS_STAMP := $(LNBITS_VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint api-coverage lnbits prometheus chromium dist clean
+.PHONY: venv demo test test-fast bench lint api-coverage api-exercised lnbits prometheus chromium dist clean
 
 venv: $(STAMP)
 
@@ -75,6 +75,13 @@ dist: venv
 
 api-coverage: venv
 	$(BIN)/python scripts/api_coverage.py
+
+# Record what the tests really send (the LNbits tests and the extensions'), then count it.
+api-exercised: venv
+	rm -f .cache/api_exercised.json
+	LNPILOT_API_EXERCISED=.cache/api_exercised.json $(BIN)/pytest -q -p no:cacheprovider \
+		tests/client tests/extensions tests/node tests/cli tests/test_lnbits_server.py \
+		tests/test_no_double_payment.py; status=$$?; $(BIN)/python scripts/api_coverage.py; exit $$status
 
 clean:
 	rm -rf $(VENV) .cache build dist src/*.egg-info

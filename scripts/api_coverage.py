@@ -15,6 +15,14 @@ line ``coverage_ops=N/M``. Extension routes (LNDHub, UserManager, Boltz) are not
 OpenAPI: they are counted against the routes of the recorded contracts in
 ``../shared/contracts`` and printed as ``coverage_ext=N/M`` just before it.
 
+Declared is not exercised. A test session run with ``LNPILOT_API_EXERCISED=FILE`` (``make
+api-exercised`` does it) records every operation the client got an HTTP answer for, with
+its statuses (``lnpilot.lnbits.transport.ANSWERED``, written out by ``tests/conftest.py``);
+the script reads that file (``--exercised``, default ``.cache/api_exercised.json``) and
+prints ``coverage_exercised=N/M``: operations of the spec answered with a success or an
+expected error (any status below 500 except 405, which says the route does not take that
+method), and the same for the extensions' contract routes.
+
 Exit status: 0 when every required operation is covered and every declared operation exists
 in the spec; 1 otherwise. A missing spec file is not an error on a developer machine (exit 0
 with a message) but is on CI (``CI=true``), where a skipped measurement would pass silently.
@@ -36,6 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO_ROOT.parent / "shared/specs/lnbits-1.6.2-openapi.json"
 
 DEFAULT_CONTRACTS = REPO_ROOT.parent / "shared/contracts"
+DEFAULT_EXERCISED = REPO_ROOT / ".cache/api_exercised.json"
 
 #: Extension route prefixes -> extension id. Their routes are not in LNbits' OpenAPI: they are
 #: counted against the `routes` array of the extension's recorded contract instead.
@@ -260,7 +269,60 @@ def match(
     )
 
 
-def render(report: CoverageReport, *, source: str) -> str:
+@dataclass(frozen=True)
+class Exercised:
+    """What the recorded test sessions really sent and got answered."""
+
+    core: list[SpecOp]
+    core_total: int
+    ext: int
+    ext_total: int
+    source: str
+
+    @property
+    def coverage_line(self) -> str:
+        return f"coverage_exercised={len(self.core)}/{self.core_total}"
+
+
+def answered_ok(statuses: Iterable[int]) -> bool:
+    """A success or an expected error: below 500 and not 405 (no such method there)."""
+    return any(code < 500 and code != 405 for code in statuses)
+
+
+def exercised(
+    spec: dict[str, Any],
+    answered: dict[str, Iterable[int]],
+    *,
+    ext_routes: dict[str, list[tuple[str, str]]] | None = None,
+    source: str = "",
+) -> Exercised:
+    """Spec operations and contract routes among the ``"METHOD /path"`` keys of
+    ``answered`` whose statuses count (:func:`answered_ok`)."""
+    keys = set()
+    for op, statuses in answered.items():
+        method, _, path = op.partition(" ")
+        if answered_ok(statuses):
+            keys.add(normalise(method, path))
+    ops = spec_operations(spec)
+    routes = extension_routes() if ext_routes is None else ext_routes
+    contract = {normalise(m, p) for listed in routes.values() for m, p in listed}
+    return Exercised(
+        core=[op for op in ops if op.key in keys],
+        core_total=len(ops),
+        ext=len(contract & keys),
+        ext_total=len(contract),
+        source=source,
+    )
+
+
+def load_exercised(path: Path) -> dict[str, list[int]] | None:
+    if not path.is_file():
+        return None
+    data: dict[str, list[int]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def render(report: CoverageReport, *, source: str, exercised_ops: Exercised | None = None) -> str:
     """The human report; its last line is ``coverage_ops=N/M`` and nothing follows it."""
     lines = [f"spec: {source}", ""]
     width = max([len(t) for t in report.per_tag] + [len("tag")])
@@ -293,6 +355,17 @@ def render(report: CoverageReport, *, source: str) -> str:
     ext_covered = sum(c.covered for c in report.per_extension.values())
     ext_total = sum(c.total for c in report.per_extension.values())
     lines.append(f"coverage_ext={ext_covered}/{ext_total}")
+    if exercised_ops is None:
+        lines.append(
+            "exercised: not recorded (make api-exercised, or run tests with "
+            "LNPILOT_API_EXERCISED=FILE and pass --exercised FILE)"
+        )
+    else:
+        lines.append(f"exercised by the recorded test runs ({exercised_ops.source}):")
+        done = set(exercised_ops.core)
+        lines.extend(f"  DECLARED, NOT EXERCISED {op}" for op in report.covered if op not in done)
+        lines.append(f"coverage_exercised_ext={exercised_ops.ext}/{exercised_ops.ext_total}")
+        lines.append(exercised_ops.coverage_line)
     lines.append(report.coverage_line)
     return "\n".join(lines)
 
@@ -324,6 +397,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--spec", type=Path, default=None, help=f"OpenAPI JSON file (default: {DEFAULT_SPEC})"
     )
     source.add_argument("--url", help="read <URL>/openapi.json from a running LNbits instead")
+    parser.add_argument(
+        "--exercised",
+        type=Path,
+        default=DEFAULT_EXERCISED,
+        help=f"operations answered in recorded test runs (default: {DEFAULT_EXERCISED})",
+    )
     args = parser.parse_args(argv)
 
     if args.url:
@@ -349,7 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = str(path)
 
     report = match(spec)
-    print(render(report, source=where))
+    answered = load_exercised(args.exercised)
+    seen = exercised(spec, answered, source=str(args.exercised)) if answered is not None else None
+    print(render(report, source=where, exercised_ops=seen))
     return 0 if report.ok else 1
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from lnpilot.devtools.lnbits_server import (
     find_extension_archives,
     shared_dir,
 )
+from lnpilot.lnbits.transport import ANSWERED
 from real_lnbits import lnbits_for_tests
 
 # --- real LNbits (one server per test session) -----------------------------------------------
@@ -101,3 +105,20 @@ def boltz_backend(ext_server: LNbitsServer) -> Iterator[BoltzBackend]:
         yield backend
     finally:
         backend.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With ``LNPILOT_API_EXERCISED=FILE``, add the LNbits operations this session's clients
+    got an answer for (and its statuses) to FILE: what ``make api-coverage`` counts as
+    exercised. Runs accumulate, so a suite run in parts still counts whole."""
+    target = os.environ.get("LNPILOT_API_EXERCISED", "").strip()
+    if not target:
+        return
+    path = Path(target)
+    seen: dict[str, set[int]] = {}
+    if path.is_file():
+        seen = {op: set(codes) for op, codes in json.loads(path.read_text()).items()}
+    for op, codes in ANSWERED.items():
+        seen.setdefault(op, set()).update(codes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({op: sorted(codes) for op, codes in sorted(seen.items())}, indent=1))

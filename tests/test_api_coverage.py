@@ -126,3 +126,42 @@ def test_missing_spec_passes_locally_and_fails_on_ci(
     assert "not found" in capsys.readouterr().err
     monkeypatch.setenv("CI", "true")
     assert cov.main(["--spec", absent]) == 1
+
+
+# --- what the tests really sent ----------------------------------------------------------------
+
+
+def test_exercised_counts_answers_below_500_but_not_405() -> None:
+    spec = _spec(
+        ("GET", "/api/v1/wallet", "Wallet"),
+        ("POST", "/api/v1/payments", "Payments"),
+        ("GET", "/api/v1/payments/{item_id}", "Payments"),
+        ("DELETE", "/api/v1/wallet", "Wallet"),
+        ("GET", "/api/v1/health", "Core"),
+    )
+    answered = {
+        "GET /api/v1/wallet": [200],
+        "POST /api/v1/payments": [500, 201],  # one success is enough
+        "GET /api/v1/payments/{payment_hash}": [404],  # an expected error counts
+        "DELETE /api/v1/wallet": [405],  # the route does not take the method
+        "GET /api/v1/health": [500],
+        "GET /boltz/api/v1/swap": [200],
+        "GET /lndhub/ext/getinfo": [405],
+    }
+    routes = {"boltz": [("GET", "/boltz/api/v1/swap")], "lndhub": [("GET", "/lndhub/ext/getinfo")]}
+    seen = cov.exercised(spec, answered, ext_routes=routes, source="t")
+    assert [str(op) for op in seen.core] == [
+        "GET /api/v1/payments/{item_id}",
+        "GET /api/v1/wallet",
+        "POST /api/v1/payments",
+    ]
+    assert seen.coverage_line == "coverage_exercised=3/5"
+    assert (seen.ext, seen.ext_total) == (1, 2)
+    text = cov.render(
+        cov.match(spec, [], required_ops=[], ext_routes=routes), source="t", exercised_ops=seen
+    )
+    assert text.splitlines()[-3:] == [
+        "coverage_exercised_ext=1/2",
+        "coverage_exercised=3/5",
+        "coverage_ops=0/5",
+    ]

@@ -157,7 +157,8 @@ class ServiceSettings(StrictModel):
     retried sooner, backing off from one second up to ``backoff_max_s``. The fee engine and
     the rebalancer run only with a policy file (the rebalancer reads its ``[rebalance]``
     table), and act only with ``fees_apply`` / ``rebalance_apply = true`` (dry runs are
-    journaled either way). On SIGTERM each loop may finish its current run for up to
+    journaled either way). With an LNbits client, the swaps lnpilot started are followed
+    every ``swaps_interval_s``. On SIGTERM each loop may finish its current run for up to
     ``stop_timeout_s``.
     """
 
@@ -171,6 +172,7 @@ class ServiceSettings(StrictModel):
     fees_apply: bool = False
     rebalance_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
     rebalance_apply: bool = False
+    swaps_interval_s: float = Field(default=300.0, ge=10, le=86_400)
     alerts_file: Path | None = None
     backoff_max_s: float = Field(default=300.0, ge=1, le=86_400)
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)

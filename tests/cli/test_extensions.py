@@ -3,16 +3,32 @@ extensions (the CLI runs in-process, configured by environment as a deployment w
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
 from lnpilot.devtools import LNbitsServer, WalletKeys
 from lnpilot.devtools.boltz_backend import BoltzBackend
+from lnpilot.devtools.clients import client_factory
+from lnpilot.devtools.waiting import eventually
 from lnpilot.lnbits.resources.lndhub import LndhubUrl
 
 from .conftest import Cli, json_of, wallet_env
 
 MakeWallet = Callable[..., WalletKeys]
+
+
+async def _extension_says_complete(server: LNbitsServer, keys: WalletKeys, swap_id: str) -> None:
+    """Wait for the extension (not the CLI) to mark a reverse swap complete."""
+    async with client_factory(server.url) as build:
+        client = build(keys)
+
+        async def probe() -> bool | None:
+            return True if (await client.boltz.swap_status(swap_id)).status == "complete" else None
+
+        await eventually(probe, f"reverse swap {swap_id} to complete")
+
+
 REFUND_ADDRESS = "bcrt1qq09wgpk83fvzjdwuamvch03tjd76f0xfasze0z"
 ONCHAIN_ADDRESS = "bcrt1qkvj8hzqfnkkspv4wndw08mfruppy07f3u6prf2"
 
@@ -109,10 +125,26 @@ def test_swap_quote_dry_run_apply_list_status(
     # The quote's on-chain amount is after our claim fee; the swap's is before it.
     claim_sat = 1_104
     assert done["swap"]["onchain_amount_sat"] == done["quote"]["onchain_sat"] + claim_sat
-    swap_id = done["swap"]["id"]
-    assert [s["id"] for s in json_of(cli("swap", "list", "--json", env=env))["swaps"]] == [swap_id]
+    swap_id = done["swap"]["swap_id"]
+    assert done["swap"]["stage"] == "created" and done["swap"]["created_by"] == "cli"
+    listed = json_of(cli("swap", "list", "--json", env=env))["swaps"]
+    assert [s["swap_id"] for s in listed] == [swap_id]
+    # --intent makes a retry of the same command create nothing new.
+    again = ("swap", "out", "100000", "--address", ONCHAIN_ADDRESS, "--apply", "--yes")
+    first = json_of(cli(*again, "--intent", "pay-rent", "--json", env=env))["swap"]
+    second = json_of(cli(*again, "--intent", "pay-rent", "--json", env=env))["swap"]
+    assert first["row"] == second["row"] and first["swap_id"] == second["swap_id"]
+    assert len(json_of(cli("swap", "list", "--json", env=env))["swaps"]) == 2
+
+    asyncio.run(_extension_says_complete(ext_server, keys, swap_id))
+    moved = json_of(cli("swap", "follow", "--json", env=env))["changes"]
+    assert {(c["swap_id"], c["after"]) for c in moved} >= {(swap_id, "paid")}
     state = json_of(cli("swap", "status", swap_id, "--json", env=env))
-    assert state["source"] == "swap list" and state["status"] in ("pending", "complete")
+    assert [h["stage"] for h in state["history"]] == ["intent", "created", "paid"]
+    claimed = cli("swap", "claimed", swap_id, "--txid", "ab" * 32, env=env)
+    assert claimed.exit_code == 0 and "claimed" in claimed.stdout, claimed.output
+    bad = cli("swap", "claimed", swap_id, "--txid", "nope", env=env)
+    assert bad.exit_code == 2 and "64 hex" in bad.output
 
     made = json_of(
         cli(
@@ -127,10 +159,26 @@ def test_swap_quote_dry_run_apply_list_status(
             env=env,
         )
     )
-    assert made["swap"]["expected_amount_sat"] == made["quote"]["onchain_sat"]
+    assert made["swap"]["onchain_amount_sat"] == made["quote"]["onchain_sat"]
     assert (
         cli(
             "swap", "in", "1000", "--refund-address", REFUND_ADDRESS, "--apply", "--yes", env=env
         ).exit_code
         == 2
     )
+
+
+def test_lnbits_settings_show_masks_secrets(cli: Cli, ext_server: LNbitsServer) -> None:
+    su = ext_server.superuser
+    env = {
+        "LNPILOT_LNBITS__URL": ext_server.url,
+        "LNPILOT_LNBITS__USERNAME": su.username,
+        "LNPILOT_LNBITS__PASSWORD": su.password,
+    }
+    shown = json_of(cli("lnbits", "settings", "show", "--grep", "fake_wallet", "--json", env=env))
+    assert shown == {"settings": {"fake_wallet_secret": "***"}}
+    text = cli("lnbits", "settings", "show", "--set", env=env)
+    assert text.exit_code == 0 and "lnbits_backend_wallet_class" in text.stdout
+    assert su.user_id not in text.stdout
+    keys_only = cli("lnbits", "settings", "show", env={"LNPILOT_LNBITS__URL": ext_server.url})
+    assert keys_only.exit_code == 2 and "bearer token" in keys_only.output

@@ -29,6 +29,7 @@ from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, parse_duration, state_of
 from lnpilot.collect import Collector, CycleReport
 from lnpilot.config import make_client, make_node, retention_of
+from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import DESCRIPTIONS, CapabilityMissing, NodeBackend, NodeError, how_to_get
 from lnpilot.service import Services
 from lnpilot.service.daemon import collection_loops
@@ -52,6 +53,16 @@ def with_node_and_store(
 ) -> T:
     """Run ``work`` with the configured node and the store open; node and database
     failures become one red line and exit code 1, configuration problems exit code 2."""
+    return with_client_node_and_store(ctx, db, lambda _client, node, store: work(node, store))
+
+
+def with_client_node_and_store(
+    ctx: typer.Context,
+    db: str | None,
+    work: Callable[[LNbitsClient, NodeBackend, Store], Awaitable[T]],
+) -> T:
+    """:func:`with_node_and_store`, with the LNbits client the node is built on too (for
+    the extensions, which are LNbits' and not the node's)."""
     settings = state_of(ctx).settings()
     client = make_client(settings)
     try:
@@ -62,7 +73,7 @@ def with_node_and_store(
 
     async def main() -> T:
         async with client, node, await Store.open(url, retention=retention_of(settings)) as store:
-            return await work(node, store)
+            return await work(client, node, store)
 
     try:
         return asyncio.run(main())

@@ -115,6 +115,9 @@ COMMANDS = (
         "Opening channels: whom to, how large, and opening them.",
     ),
     Lazy("swap", "lnpilot.cli.swap:app", "On-chain swaps through the Boltz extension."),
+    Lazy(
+        "lnbits", "lnpilot.cli.lnbits_admin:app", "The LNbits server: its settings (admin login)."
+    ),
 )
 
 app = typer.Typer(

@@ -16,6 +16,7 @@ configuration (such as no channel-targeted path: LNbits alone).
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,10 @@ from rich.markup import escape
 
 from lnpilot.base.domain import chan_id_from_scid, scid_from_chan_id
 from lnpilot.cli import output
-from lnpilot.cli.collect import DbOption, with_node_and_store
+from lnpilot.cli.collect import DbOption, with_client_node_and_store
 from lnpilot.cli.fees import PolicyOption, policy_path
 from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
+from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.rebalance import (
     NO_CHANNEL_TARGETED_PATH,
@@ -47,6 +49,7 @@ from lnpilot.rebalance import (
     load_settings,
     parse_settings,
 )
+from lnpilot.rebalance.swaps import SwapDesk, swap_detail
 from lnpilot.store import Store
 from lnpilot.store.rebalances import AttemptRecord
 
@@ -88,17 +91,19 @@ def _with_rebalancer(
     settings: RebalanceSettings,
     work: Callable[[Rebalancer, NodeBackend, Store], Awaitable[T]],
 ) -> T:
-    """Run ``work`` with a rebalancer on the configured node and store; expected failures
-    become one red line and an exit code."""
+    """Run ``work`` with a rebalancer on the configured node and store (and a swap desk on
+    the LNbits client when ``[rebalance.swap]`` is enabled); expected failures become one
+    red line and an exit code."""
 
-    async def inner(node: NodeBackend, store: Store) -> T:
+    async def inner(client: LNbitsClient, node: NodeBackend, store: Store) -> T:
+        desk = SwapDesk(client, store) if settings.section.swap.enabled else None
         try:
-            return await work(Rebalancer(node, store, settings), node, store)
+            return await work(Rebalancer(node, store, settings, swap_desk=desk), node, store)
         except CapabilityMissing as exc:
             raise _Refused(f"{exc}. {NO_CHANNEL_TARGETED_PATH}") from None
 
     try:
-        return with_node_and_store(ctx, db, inner)
+        return with_client_node_and_store(ctx, db, inner)
     except NotCollected as exc:
         output.error(str(exc))
         raise typer.Exit(ExitCode.FAILED) from None
@@ -183,6 +188,16 @@ def report_json(report: RebalanceReport) -> dict[str, Any]:
                 }
                 if order
                 else None,
+                "swap": {
+                    "amount_sat": d.swap.amount_sat,
+                    "cost_msat": d.swap.cost_msat,
+                    "boltz_fee_sat": d.swap.quote.boltz_fee_sat,
+                    "miner_fee_sat": d.swap.quote.miner_fee_sat,
+                    "funding_fee_sat": d.swap.funding_fee_sat,
+                    "onchain_sat": d.swap.quote.onchain_sat,
+                }
+                if d.swap
+                else None,
                 "detail": d.detail,
             }
         )
@@ -207,6 +222,9 @@ def report_json(report: RebalanceReport) -> dict[str, Any]:
                 "attempts": [attempt_json(a) for a in e.execution.attempts],
             }
             for e in report.executed
+        ],
+        "swaps": [
+            {"target_scid": s.decision.channel.scid, **swap_detail(s.swap)} for s in report.swaps
         ],
     }
 
@@ -253,6 +271,24 @@ def _show(report: RebalanceReport) -> None:
                 + f" [dim]{route}[/dim]",
                 soft_wrap=True,
             )
+    for started in report.swaps:
+        swap = started.swap
+        output.stdout.print(
+            f"swap in for {started.decision.channel.scid}: {swap.state}"
+            + (
+                f"; send {swap.onchain_amount_sat or 0:,} sat to {swap.address} before block "
+                f"{swap.timeout_block_height} (lnpilot swap status {swap.swap_id})"
+                if swap.swap_id
+                else f" ({escape(str(swap.detail.get('failure')))})"
+            ),
+            soft_wrap=True,
+        )
+    if plan.swap_orders and report.mode is RebalanceMode.APPLY and not report.swaps:
+        output.stderr.print(
+            f"{len(plan.swap_orders)} swap(s) planned, not created: a swap is irreversible, "
+            "add --approve-swaps to create them.",
+            soft_wrap=True,
+        )
     output.stdout.print(
         f"run {report.run_id} ({report.mode.value}): {escape(plan.summary())}; budget left "
         f"{output.sat(plan.room.msat)} ({escape(plan.room.binding)})",
@@ -302,6 +338,14 @@ def run(
         typer.Option("--max-fee-ppm", min=0, max=100_000, help="Fee limit replacing the guard's."),
     ] = None,
     apply: ApplyFlag = False,
+    approve_swaps: Annotated[
+        bool,
+        typer.Option(
+            "--approve-swaps",
+            help="With --apply, create the swaps the plan chose too (irreversible; "
+            "[rebalance.swap]).",
+        ),
+    ] = False,
     policy_file: PolicyOption = None,
     db: DbOption = None,
     as_json: JsonFlag = False,
@@ -317,7 +361,8 @@ def run(
     mode = RebalanceMode.APPLY if apply else RebalanceMode.DRY_RUN
 
     async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> RebalanceReport:
-        return await rebalancer.run(mode, trigger="run", request=request)
+        approved_by = getpass.getuser() if approve_swaps else None
+        return await rebalancer.run(mode, trigger="run", request=request, approved_by=approved_by)
 
     _finish(_with_rebalancer(ctx, db, settings, work), as_json)
 

@@ -6,20 +6,40 @@ address to pay on-chain and receives Lightning into the wallet. Both are dry run
 default: they print the quote and what would be done; ``--apply`` does it after a
 confirmation (``--yes`` skips the question). The quote is Boltz's pair fees, in sats and
 ppm, to compare with what a circular rebalance would cost.
+
+A created swap is journaled in the store (:mod:`lnpilot.rebalance.swaps`): its intent
+before the create, then each stage. ``list`` and ``status`` read the journal, ``follow``
+asks the extension where the open swaps stand (the daemon does it on its own), ``claimed``
+records the on-chain claim of a reverse swap that Boltz 1.1.0 does not make.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import getpass
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal, TypeVar
 
 import click
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from lnpilot.cli import output
-from lnpilot.cli.runtime import ExitCode, JsonFlag, run
-from lnpilot.lnbits import LNbitsClient
+from lnpilot.cli.collect import DbOption
+from lnpilot.cli.runtime import ExitCode, JsonFlag, exit_code_for, fail, run, state_of
+from lnpilot.config import make_client, make_node, retention_of
+from lnpilot.lnbits import LNbitsError
 from lnpilot.lnbits.resources.boltz import SwapQuote, quote_swap
+from lnpilot.node.backend import NodeBackend, NodeError
+from lnpilot.rebalance.swaps import SwapDesk, SwapRequest, swap_detail
+from lnpilot.store import Store, normalize_url, sqlite_url
+from lnpilot.store import swaps as journal
+from lnpilot.store.swaps import SwapRecord
+
+T = TypeVar("T")
 
 app = typer.Typer(help="On-chain swaps through the Boltz extension.", no_args_is_help=True)
 
@@ -27,6 +47,61 @@ AmountArg = Annotated[int, typer.Argument(min=1, help="Lightning amount in sat."
 PairOpt = Annotated[str, typer.Option("--pair", help="Boltz pair.")]
 ApplyFlag = Annotated[bool, typer.Option("--apply", help="Create the swap (without: dry run).")]
 YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before creating it.")]
+IntentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--intent",
+        help="Idempotency key: a second run with the same key creates nothing "
+        "(default: a new one per run).",
+    ),
+]
+
+
+def _with_desk(
+    ctx: typer.Context,
+    db: str | None,
+    work: Callable[[SwapDesk, NodeBackend | None, Store], Awaitable[T]],
+) -> T:
+    """Run ``work`` with a swap desk on the configured LNbits and the store. The node is
+    optional: with a wallet's keys only, swaps work but have no block height to expire
+    by and no node to belong to. Failures become one red line and an exit code."""
+    settings = state_of(ctx).settings()
+    client = make_client(settings)
+    try:
+        url = normalize_url(db or settings.service.database_url or sqlite_url(settings.data_dir))
+    except ValueError as exc:
+        fail(exc, ExitCode.BAD_INPUT)
+    try:
+        node: NodeBackend | None = make_node(settings, client)
+    except ValueError:
+        node = None
+
+    async def main() -> T:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(client)
+            if node is not None:
+                await stack.enter_async_context(node)
+            store = await Store.open(url, retention=retention_of(settings))
+            await stack.enter_async_context(store)
+            return await work(SwapDesk(client, store), node, store)
+
+    try:
+        return asyncio.run(main())
+    except LNbitsError as exc:
+        fail(exc, exit_code_for(exc))
+    except (NodeError, SQLAlchemyError, OSError) as exc:
+        fail(exc, ExitCode.FAILED)
+    except ValueError as exc:
+        fail(exc, ExitCode.BAD_INPUT)
+
+
+async def _node_id(node: NodeBackend | None, store: Store) -> int | None:
+    """The store's id of the configured node, when there is one the collector has seen."""
+    if node is None:
+        return None
+    info = await node.get_info()
+    async with store.read() as reader:
+        return await reader.node_id(info.pubkey)
 
 
 def _quote(ctx: typer.Context, kind: Literal["out", "in"], amount_sat: int, pair: str) -> SwapQuote:
@@ -104,19 +179,35 @@ def _approved(made: SwapQuote, apply: bool, yes: bool, as_json: bool) -> bool:
     return True
 
 
-def _quote_then_create(
+def _create(
     ctx: typer.Context,
     made: SwapQuote,
-    create: Callable[[LNbitsClient], Awaitable[dict[str, object]]],
+    request: SwapRequest,
     flags: tuple[bool, bool, bool],
-) -> dict[str, object] | None:
-    """Show the quote; unless a dry run, create after approval. JSON goes out either way."""
+    intent: str | None,
+    db: str | None,
+) -> SwapRecord | None:
+    """Show the quote; unless a dry run, create through the journal after approval."""
     apply, yes, as_json = flags
-    created = run(ctx, create) if _approved(made, apply, yes, as_json) else None
+    record: SwapRecord | None = None
+    if _approved(made, apply, yes, as_json):
+        approved_by = f"{getpass.getuser()} ({'--yes' if yes else 'confirmed'})"
+
+        async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> SwapRecord:
+            return await desk.start(
+                request,
+                intent_key=intent or f"cli:{uuid.uuid4().hex}",
+                created_by="cli",
+                approved_by=approved_by,
+                node_id=await _node_id(node, store),
+                quote=made,
+            )
+
+        record = _with_desk(ctx, db, work)
     if as_json:
-        answer: dict[str, object] = {"dry_run": created is None, "quote": _quote_json(made)}
-        output.emit_json(answer | ({"swap": created} if created else {}))
-    return created
+        answer: dict[str, object] = {"dry_run": record is None, "quote": _quote_json(made)}
+        output.emit_json(answer | ({"swap": swap_detail(record)} if record else {}))
+    return record
 
 
 @app.command("out")
@@ -127,26 +218,21 @@ def swap_out(
     pair: PairOpt = "BTC/BTC",
     apply: ApplyFlag = False,
     yes: YesFlag = False,
+    intent: IntentOpt = None,
+    db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Reverse swap: pay Lightning out, receive on-chain (needs the admin key)."""
-
-    async def create(client: LNbitsClient) -> dict[str, object]:
-        swap = await client.boltz.create_reverse_swap(
-            amount_sat, onchain_address=address, asset=pair
-        )
-        return {
-            "id": swap.id,
-            "status": swap.status,
-            "onchain_amount_sat": swap.onchain_amount_sat,
-            "lockup_address": swap.lockup_address,
-            "timeout_block_height": swap.timeout_block_height,
-        }
-
+    started_at = datetime.now(UTC)
     made = _quote(ctx, "out", amount_sat, pair)
-    created = _quote_then_create(ctx, made, create, (apply, yes, as_json))
-    if created and not as_json:
-        output.stdout.print(f"Created reverse swap {created['id']} ({created['status']}).")
+    request = SwapRequest("out", amount_sat, address, pair)
+    record = _create(ctx, made, request, (apply, yes, as_json), intent, db)
+    if record is not None and not as_json:
+        output.stdout.print(
+            f"Reverse swap {record.swap_id or '(not known yet)'}: {record.state}"
+            f"{_again(record, started_at)}.",
+            soft_wrap=True,
+        )
 
 
 @app.command("in")
@@ -159,74 +245,142 @@ def swap_in(
     pair: PairOpt = "BTC/BTC",
     apply: ApplyFlag = False,
     yes: YesFlag = False,
+    intent: IntentOpt = None,
+    db: DbOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Submarine swap: get an address to pay on-chain, receive Lightning (admin key)."""
-
-    async def create(client: LNbitsClient) -> dict[str, object]:
-        swap = await client.boltz.create_swap(amount_sat, refund_address=refund_address, asset=pair)
-        return {
-            "id": swap.id,
-            "status": swap.status,
-            "address": swap.address,
-            "expected_amount_sat": swap.expected_amount_sat,
-            "timeout_block_height": swap.timeout_block_height,
-        }
-
+    started_at = datetime.now(UTC)
     made = _quote(ctx, "in", amount_sat, pair)
-    created = _quote_then_create(ctx, made, create, (apply, yes, as_json))
-    if created and not as_json:
+    request = SwapRequest("in", amount_sat, refund_address, pair)
+    record = _create(ctx, made, request, (apply, yes, as_json), intent, db)
+    if record is not None and not as_json:
+        if record.swap_id is None:
+            output.stdout.print(f"Swap intent {record.id}: {record.state}.")
+            return
         output.stdout.print(
-            f"Created swap {created['id']}: send {created['expected_amount_sat']:,} sat to "
-            f"{created['address']} before block {created['timeout_block_height']}.",
+            f"Swap {record.swap_id} ({record.state}{_again(record, started_at)}): send "
+            f"{record.onchain_amount_sat or 0:,} sat to {record.address} before block "
+            f"{record.timeout_block_height}.",
             soft_wrap=True,
         )
 
 
+def _again(record: SwapRecord, started_at: datetime) -> str:
+    """Said when ``--intent`` named a swap made by an earlier run: nothing new was created."""
+    if record.created_at >= started_at:
+        return ""
+    return f"; intent {record.intent_key!r} was used before: nothing new created"
+
+
+def _line(record: SwapRecord) -> str:
+    return (
+        f"{record.swap_id or '#' + str(record.id):<24}  {record.kind:<3}  "
+        f"{record.amount_sat:>12,} sat  {record.state:<8}  {record.created_at:%Y-%m-%d %H:%M}"
+        f"  {record.created_by}"
+    )
+
+
 @app.command()
-def status(ctx: typer.Context, swap_id: str, as_json: JsonFlag = False) -> None:
-    """Where a swap of this wallet stands (Boltz's status route is broken: see the docs)."""
-    state = run(ctx, lambda client: client.boltz.swap_status(swap_id))
+def status(
+    ctx: typer.Context, swap_id: str, db: DbOption = None, as_json: JsonFlag = False
+) -> None:
+    """A journaled swap (by its id or journal row) with the history of its stages."""
+
+    async def work(
+        desk: SwapDesk, node: NodeBackend | None, store: Store
+    ) -> tuple[SwapRecord, list[journal.SwapEvent]]:
+        async with store.read() as reader:
+            record = await journal.by_id(reader, swap_id)
+            if record is None or record.id is None:
+                raise ValueError(f"no swap {swap_id!r} in the journal (lnpilot swap list)")
+            return record, await journal.events(reader, [record.id])
+
+    record, events = _with_desk(ctx, db, work)
     if as_json:
-        output.emit_json({"id": state.swap_id, "status": state.status, "source": state.source})
-    else:
-        output.stdout.print(f"{state.swap_id}: {state.status} (from the {state.source})")
+        history = [{"at": e.at.isoformat(), "stage": e.state, "reason": e.reason} for e in events]
+        output.emit_json(swap_detail(record) | {"history": history})
+        return
+    output.stdout.print(_line(record), soft_wrap=True)
+    for event in events:
+        output.stdout.print(
+            f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.state:<8}  {event.reason}", soft_wrap=True
+        )
 
 
 @app.command("list")
-def list_swaps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """This wallet's swaps, both kinds, with their status (no keys or preimages)."""
+def list_swaps(ctx: typer.Context, db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """The journaled swaps, newest first, with their stage (no keys or preimages)."""
 
-    async def both(client: LNbitsClient) -> list[dict[str, object]]:
-        rows: list[dict[str, object]] = [
-            {
-                "id": s.id,
-                "kind": "in",
-                "amount_sat": s.amount_sat,
-                "status": s.status,
-                "time": s.time.isoformat(),
-            }
-            for s in await client.boltz.swaps()
-        ]
-        rows += [
-            {
-                "id": s.id,
-                "kind": "out",
-                "amount_sat": s.amount_sat,
-                "status": s.status,
-                "time": s.time.isoformat(),
-            }
-            for s in await client.boltz.reverse_swaps()
-        ]
-        return rows
+    async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> list[SwapRecord]:
+        async with store.read() as reader:
+            return await journal.recent(reader)
 
-    rows = run(ctx, both)
+    records = _with_desk(ctx, db, work)
     if as_json:
-        output.emit_json({"swaps": rows})
+        output.emit_json({"swaps": [swap_detail(r) for r in records]})
         return
-    if not rows:
+    if not records:
         output.stdout.print("No swaps.")
-    for row in rows:
+    for record in records:
+        output.stdout.print(_line(record), soft_wrap=True)
+
+
+@app.command()
+def follow(ctx: typer.Context, db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """Ask the extension where the open swaps stand and journal what changed."""
+
+    async def work(
+        desk: SwapDesk, node: NodeBackend | None, store: Store
+    ) -> list[dict[str, object]]:
+        height = None if node is None else (await node.get_info()).block_height or None
+        return [
+            {
+                "swap_id": c.swap_id,
+                "kind": c.kind,
+                "before": c.before,
+                "after": c.after,
+                "reason": c.reason,
+            }
+            for c in await desk.follow(block_height=height)
+        ]
+
+    changes = _with_desk(ctx, db, work)
+    if as_json:
+        output.emit_json({"changes": changes})
+        return
+    if not changes:
+        output.stdout.print("No open swap moved.")
+    for c in changes:
         output.stdout.print(
-            f"{row['id']}  {row['kind']:<3}  {row['amount_sat']:>12,} sat  {row['status']}"
+            f"{c['swap_id']}: {c['before']} -> {c['after']} ({c['reason']})", soft_wrap=True
         )
+
+
+@app.command()
+def claimed(
+    ctx: typer.Context,
+    swap_id: str,
+    txid: Annotated[str, typer.Option("--txid", help="The claim transaction's id.")],
+    db: DbOption = None,
+) -> None:
+    """Record that a paid reverse swap was claimed on-chain (Boltz 1.1.0 never claims)."""
+    if len(txid) != 64 or any(ch not in "0123456789abcdef" for ch in txid.lower()):
+        raise typer.BadParameter("a transaction id: 64 hex characters", param_hint="--txid")
+
+    async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> SwapRecord:
+        return await desk.mark_claimed(swap_id, txid.lower(), by=getpass.getuser())
+
+    record = _with_desk(ctx, db, work)
+    output.stdout.print(f"Swap {record.swap_id}: {record.state}.")
+
+
+@app.command()
+def refund(ctx: typer.Context, swap_id: str, db: DbOption = None) -> None:
+    """Refund a swap in past its timeout block (its lockup goes back to the refund address)."""
+
+    async def work(desk: SwapDesk, node: NodeBackend | None, store: Store) -> SwapRecord:
+        return await desk.refund(swap_id, by=getpass.getuser())
+
+    record = _with_desk(ctx, db, work)
+    output.stdout.print(f"Swap {record.swap_id}: {record.state}.")

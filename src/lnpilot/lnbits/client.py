@@ -15,6 +15,7 @@ from types import TracebackType
 import httpx
 
 from lnpilot.lnbits.credentials import Credentials
+from lnpilot.lnbits.resources.admin import AdminResource
 from lnpilot.lnbits.resources.auth import AuthResource
 from lnpilot.lnbits.resources.boltz import BoltzResource
 from lnpilot.lnbits.resources.core import CoreResource
@@ -65,6 +66,7 @@ class LNbitsClient:
         self.extensions = ExtensionsResource(self.transport)
         self.core = CoreResource(self.transport)
         self.auth = AuthResource(self.transport)
+        self.admin = AdminResource(self.transport)
         # The LNbits extensions, on the same transport and credentials.
         self.lndhub = LndhubResource(self.transport, self.payments)
         self.usermanager = UserManagerResource(self.transport)

@@ -52,6 +52,13 @@ LOGIN = "/api/v1/auth"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+#: Every operation that got an HTTP answer in this process, by ``"METHOD /path/template"``,
+#: with the statuses seen. Process-wide and bounded (operations × statuses): the test
+#: session writes it out (``LNPILOT_API_EXERCISED``) so ``make api-coverage`` can count what
+#: the tests really sent, beside what the client declares.
+ANSWERED: defaultdict[str, set[int]] = defaultdict(set)
+
+
 @dataclass
 class OperationStats:
     """Counters per operation, read by the metrics face."""
@@ -194,6 +201,7 @@ class Transport:
                 failure: LNbitsError = _transport_error(op.method, path, exc)
                 retryable = isinstance(exc, _NOT_SENT) or op.idempotent
             else:
+                ANSWERED[f"{op.method} {op.path}"].add(response.status_code)
                 if response.status_code < 400:
                     stats.latency_total_s += time.monotonic() - started
                     return response.json() if response.content else None

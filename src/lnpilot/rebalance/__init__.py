@@ -9,6 +9,8 @@ decision and a reason. A :class:`Rebalancer` (:mod:`.run`) gathers, plans, journ
 in apply mode only, executes the orders through an :class:`Executor` (:mod:`.executor`:
 circular rebalances through a direct LND connection; none through LNbits alone), and
 :func:`history` (:mod:`.attribution`) tells whether the rebalances paid for themselves.
+Swaps through LNbits' Boltz extension are the second way to refill (:mod:`.methods` prices
+them against circular moves; :mod:`.swaps` starts them once and follows them to their end).
 ``docs/rebalancing.md`` is the operator's guide.
 """
 

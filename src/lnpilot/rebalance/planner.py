@@ -21,19 +21,34 @@ How targets meet sources:
 An operator's request (``lnpilot rebalance run --channel``) narrows the targets to one
 channel, considered as soon as it is below its centre, with an optional amount and an
 explicit fee limit that replaces the economic one.
+
+With ``[rebalance.swap] enabled``, each target's refill is also priced as a swap in (and,
+as advice, an inbound discount: :mod:`.methods`), and the cheapest usable method per
+million moved is chosen; the decision's ``detail["methods"]`` keeps every method's cost or
+why it could not be used. A swap needs no source, so a target with none may still be
+served; its cost comes out of the same budget room.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from lnpilot.base.domain import Channel, ChannelState
+from lnpilot.lnbits.resources.boltz import SwapQuote
 from lnpilot.rebalance.budget import Room, Spending, room
 from lnpilot.rebalance.candidates import Assessed, ChannelInput, amount_cap_msat, assess
 from lnpilot.rebalance.economics import fee_limit_msat, guard, sat_text
+from lnpilot.rebalance.methods import (
+    Method,
+    Priced,
+    SwapOffer,
+    choose,
+    price_inbound_discount,
+    price_swap_in,
+)
 from lnpilot.rebalance.settings import RebalanceSettings
 from lnpilot.rebalance.targets import Band, FlowDirection
 from lnpilot.store.records import JsonValue
@@ -67,6 +82,11 @@ class RebalanceInputs:
     spending: Spending
     earned_msat: int
     request: Request = Request()
+    #: The Boltz pair swaps are priced on, or why there is none (``[rebalance.swap]``).
+    swap_offer: SwapOffer | None = None
+    swap_unavailable: str | None = None
+    #: Why circular rebalances cannot be executed here (no channel-targeted path), if so.
+    circular_unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,18 @@ class Order:
 
 
 @dataclass(frozen=True)
+class SwapOrder:
+    """A swap in to create for ``target``: ``quote`` is Boltz's price for ``amount_sat``,
+    ``cost_msat`` that plus our own funding fee, what the budget is charged."""
+
+    target: Channel
+    amount_sat: int
+    quote: SwapQuote
+    funding_fee_sat: int
+    cost_msat: int
+
+
+@dataclass(frozen=True)
 class Decision:
     channel: Channel
     role: Role
@@ -94,6 +126,7 @@ class Decision:
     band: Band | None = None
     order: Order | None = None
     detail: dict[str, JsonValue] = field(default_factory=dict)
+    swap: SwapOrder | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +139,19 @@ class RebalancePlan:
     def orders(self) -> list[Order]:
         return [d.order for d in self.decisions if d.order is not None]
 
+    @property
+    def swap_orders(self) -> list[SwapOrder]:
+        return [d.swap for d in self.decisions if d.swap is not None]
+
     def summary(self) -> str:
         """The plan in one line: what it does, or why it does nothing."""
-        orders = self.orders
-        if orders:
-            total_msat = sum(o.amount_msat for o in orders)
-            return f"{len(orders)} rebalance(s) planned, {sat_text(total_msat)} sat to move"
+        orders, swaps = self.orders, self.swap_orders
+        if orders or swaps:
+            total_msat = sum(o.amount_msat for o in orders) + sum(
+                s.amount_sat * 1000 for s in swaps
+            )
+            what = f"{len(orders)} rebalance(s)" + (f" and {len(swaps)} swap(s)" if swaps else "")
+            return f"{what} planned, {sat_text(total_msat)} sat to move"
         skipped = [d for d in self.decisions if d.action is RebalanceAction.SKIP]
         if skipped:
             reasons = sorted({d.reason.split(":")[0] for d in skipped})
@@ -152,7 +192,14 @@ def plan(inputs: RebalanceInputs, settings: RebalanceSettings) -> RebalancePlan:
         decision, fee_msat, source = _pair(
             t, sources, excess, left_msat, request, budget_room, section.sources == "above_centre"
         )
+        if section.swap.enabled:
+            decision, fee_msat, source = _weigh(
+                t, decision, fee_msat, source, inputs, settings, left_msat
+            )
         decisions[id(t)] = decision
+        if decision.swap is not None:
+            planned += 1
+            left_msat -= fee_msat
         if decision.order is not None and source is not None:
             planned += 1
             left_msat -= fee_msat
@@ -230,11 +277,7 @@ def _pair(
     sources_above_centre: bool,
 ) -> tuple[Decision, int, Assessed | None]:
     """The target's decision with the first source that works, its fee limit, the source."""
-    if request.amount_msat is not None:
-        want_msat, why = request.amount_msat, "asked for"
-    else:
-        cap_msat, why = amount_cap_msat(t)
-        want_msat = min(t.deficit_msat, cap_msat)
+    want_msat, why = _wanted(t, request)
     available = [s for s in sources if excess[id(s)] > 0]
     if not available:
         where = "its centre" if sources_above_centre else "band"
@@ -291,6 +334,103 @@ def _pair(
         return decision, limit_msat, s
     detail = {"refusals": list(refusals)}
     return _decision(t, Role.TARGET, RebalanceAction.SKIP, refusals[0], detail=detail), 0, None
+
+
+def _wanted(t: Assessed, request: Request) -> tuple[int, str]:
+    """How much the target should get, and why that much."""
+    if request.amount_msat is not None:
+        return request.amount_msat, "asked for"
+    cap_msat, why = amount_cap_msat(t)
+    return min(t.deficit_msat, cap_msat), why
+
+
+def _weigh(
+    t: Assessed,
+    decision: Decision,
+    fee_msat: int,
+    source: Assessed | None,
+    inputs: RebalanceInputs,
+    settings: RebalanceSettings,
+    left_msat: int,
+) -> tuple[Decision, int, Assessed | None]:
+    """The circular decision against a swap in (and an inbound discount, as advice): the
+    cheapest usable one wins; every method's price goes into the detail."""
+    swap_settings = settings.section.swap
+    request = inputs.request
+    want_msat, _ = _wanted(t, request)
+    order = decision.order
+    if order is not None and inputs.circular_unavailable is None:
+        circular = Priced(
+            Method.CIRCULAR,
+            order.amount_msat,
+            order.fee_limit_msat,
+            True,
+            f"at most {order.max_fee_ppm} ppm from {order.source.scid} (its fee limit)",
+        )
+    else:
+        circular = Priced(
+            Method.CIRCULAR,
+            order.amount_msat if order is not None else want_msat,
+            order.fee_limit_msat if order is not None else None,
+            False,
+            inputs.circular_unavailable or decision.reason,
+        )
+    priced = [circular]
+    quote: SwapQuote | None = None
+    if inputs.swap_offer is None:
+        why = inputs.swap_unavailable or "no Boltz pair to price it"
+        priced.append(Priced(Method.SWAP_IN, want_msat, None, False, why))
+    else:
+        limit_ppm = request.max_fee_ppm
+        if limit_ppm is None:
+            limit_ppm = min(
+                _fee_ppm(t.channel) * t.target.fee_factor_pct // 100, t.target.max_fee_ppm
+            )
+        swap_in, quote = price_swap_in(
+            want_msat, inputs.swap_offer, max_fee_ppm=limit_ppm, left_msat=left_msat
+        )
+        priced.append(swap_in)
+    if swap_settings.inbound_discount_ppm:
+        priced.append(
+            price_inbound_discount(want_msat, swap_settings.inbound_discount_ppm, t.channel.scid)
+        )
+    chosen = choose(priced)
+    methods: list[JsonValue] = [p.as_json() for p in priced]
+    if chosen is None or chosen.method is not Method.SWAP_IN:
+        detail = {
+            **decision.detail,
+            "methods": methods,
+            "method": chosen.method.value if chosen else None,
+        }
+        if chosen is None and order is not None:  # the order cannot be executed here
+            reasons = "; ".join(f"{p.method.value}: {p.reason}" for p in priced)
+            return (
+                _decision(
+                    t,
+                    Role.TARGET,
+                    RebalanceAction.SKIP,
+                    f"no usable method ({reasons})",
+                    detail=detail,
+                ),
+                0,
+                None,
+            )
+        return replace(decision, detail=detail), fee_msat, source
+    assert quote is not None and chosen.cost_msat is not None  # a usable swap was priced
+    swap = SwapOrder(
+        target=t.channel,
+        amount_sat=quote.lightning_sat,
+        quote=quote,
+        funding_fee_sat=swap_settings.funding_fee_sat,
+        cost_msat=chosen.cost_msat,
+    )
+    reason = (
+        f"{t.position()}: swap in {quote.lightning_sat:,} sat, {chosen.reason}; "
+        f"circular: {circular.reason}"
+    )
+    detail = {"methods": methods, "method": Method.SWAP_IN.value, "budget_left_msat": left_msat}
+    made = _decision(t, Role.TARGET, RebalanceAction.REBALANCE, reason, detail=detail)
+    return replace(made, swap=swap), chosen.cost_msat, None
 
 
 def _fee_ppm(channel: Channel) -> int:

@@ -12,6 +12,14 @@ channel order so two rebalances cannot wait on each other) for as long as it liv
 journal's ``running`` rows keep other processes off those channels too. Each attempt goes
 through :class:`StoreLedger`, which checks the budget again under the store's write lock
 before the HTLC leaves.
+
+Swaps (``[rebalance.swap] enabled``, with a :class:`~.swaps.SwapDesk`) are priced against
+the circular rebalances (:mod:`.methods`) and count against the same budget. A swap is
+irreversible: in apply mode it is created only when the run is approved by someone
+(``approved_by``), else journaled ``needs_approval``; it is created through the desk
+under the intent key ``rebalance:<decision id>``, so one plan step never makes two swaps,
+and its channel counts as busy while the swap is open. Without a channel-targeted path
+(LNbits alone) an apply run may still create swaps; circular moves are then unusable.
 """
 
 from __future__ import annotations
@@ -22,11 +30,12 @@ import enum
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from lnpilot.lnbits.errors import LNbitsError
 from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
 from lnpilot.rebalance.budget import Spending, periods, room
 from lnpilot.rebalance.candidates import ChannelInput
@@ -37,6 +46,7 @@ from lnpilot.rebalance.executor import (
     RebalanceOutcome,
     executor_for,
 )
+from lnpilot.rebalance.methods import SwapOffer
 from lnpilot.rebalance.planner import (
     Decision,
     RebalanceAction,
@@ -47,10 +57,12 @@ from lnpilot.rebalance.planner import (
     plan,
 )
 from lnpilot.rebalance.settings import RebalanceSettings
-from lnpilot.store import Store, rebalances
+from lnpilot.rebalance.swaps import SwapDesk, SwapRequest
+from lnpilot.store import Store, StoreReader, rebalances, swaps
 from lnpilot.store.metrics import channel_metrics
 from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
 from lnpilot.store.records import JsonValue
+from lnpilot.store.swaps import SwapRecord
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +87,14 @@ class Executed:
 
 
 @dataclass(frozen=True)
+class SwapStarted:
+    """A swap the run created (or found already created for its plan step)."""
+
+    decision: Decision
+    swap: SwapRecord
+
+
+@dataclass(frozen=True)
 class RebalanceReport:
     """A run: its plan, what was executed, and the executor (or why there is none)."""
 
@@ -85,6 +105,7 @@ class RebalanceReport:
     executor: str | None
     no_executor: str | None
     executed: tuple[Executed, ...]
+    swaps: tuple[SwapStarted, ...] = ()
 
 
 def utc_now() -> datetime:
@@ -102,11 +123,13 @@ class Rebalancer:
         settings: RebalanceSettings,
         *,
         clock: Callable[[], datetime] = utc_now,
+        swap_desk: SwapDesk | None = None,
     ) -> None:
         self._node = node
         self._store = store
         self.settings = settings
         self._clock = clock
+        self._desk = swap_desk
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._slots = asyncio.Semaphore(settings.section.concurrency)
 
@@ -116,9 +139,12 @@ class Rebalancer:
         *,
         trigger: str = "plan",
         request: Request = Request(),
+        approved_by: str | None = None,
     ) -> RebalanceReport:
-        """Plan now, journal the plan, and execute its orders in apply mode."""
+        """Plan now, journal the plan, and execute its orders in apply mode (its swaps only
+        when ``approved_by`` names who approved them)."""
         section = self.settings.section
+        swapping = section.swap.enabled and self._desk is not None
         executor: Executor | None = None
         no_executor: str | None = None
         try:
@@ -126,11 +152,13 @@ class Rebalancer:
                 self._node, timeout_s=section.timeout_s, max_attempts=section.max_attempts
             )
         except CapabilityMissing as exc:
-            if mode is RebalanceMode.APPLY:
+            if mode is RebalanceMode.APPLY and not swapping:
                 raise
             no_executor = str(exc)
         now = self._clock()
         inputs, node_id = await self._gather(now, request)
+        if executor is None and swapping:
+            inputs = replace(inputs, circular_unavailable=f"no executor: {no_executor}")
         decided = plan(inputs, self.settings)
         async with self._store.transaction() as tx:
             run_id, ids = await rebalances.record_run(
@@ -145,7 +173,7 @@ class Rebalancer:
                     executor=executor.name if executor is not None else None,
                     detail=_run_detail(inputs, decided, request),
                 ),
-                [_journal(d, mode) for d in decided.decisions],
+                [_journal(d, mode, approved_by) for d in decided.decisions],
             )
         executed: tuple[Executed, ...] = ()
         if mode is RebalanceMode.APPLY and executor is not None:
@@ -155,6 +183,13 @@ class Rebalancer:
                 if d.order is not None
             ]
             executed = tuple(await asyncio.gather(*jobs))
+        started: list[SwapStarted] = []
+        if mode is RebalanceMode.APPLY and approved_by is not None and self._desk is not None:
+            for decision_id, d in zip(ids, decided.decisions, strict=True):
+                if d.swap is not None:
+                    started.append(
+                        await self._start_swap(self._desk, node_id, decision_id, d, approved_by)
+                    )
         return RebalanceReport(
             run_id,
             node_id,
@@ -163,7 +198,64 @@ class Rebalancer:
             executor.name if executor else None,
             no_executor,
             executed,
+            tuple(started),
         )
+
+    async def _start_swap(
+        self, desk: SwapDesk, node_id: int, decision_id: int, decision: Decision, by: str
+    ) -> SwapStarted:
+        """Create the decision's swap once (intent key ``rebalance:<decision id>``) and
+        journal the outcome on the decision."""
+        order = decision.swap
+        assert order is not None
+        refund_address = self.settings.section.swap.refund_address
+        started_at = self._clock()
+        async with self._store.transaction() as tx:
+            await rebalances.start_rebalance(tx, decision_id, started_at)
+        failure: str | None = None
+        try:
+            if refund_address is None:
+                raise ValueError("[rebalance.swap] refund_address is not set")
+            record = await desk.start(
+                SwapRequest("in", order.amount_sat, refund_address, order.quote.pair),
+                intent_key=f"rebalance:{decision_id}",
+                created_by="rebalancer",
+                approved_by=by,
+                node_id=node_id,
+                chan_id=order.target.chan_id,
+                quote=order.quote,
+                cost_msat=order.cost_msat,
+                reason=decision.reason,
+            )
+        except (LNbitsError, ValueError) as exc:
+            failure = f"swap not created: {exc}"
+            record = None
+        finished_at = self._clock()
+        outcome = "failed" if record is None else f"swap_{record.state}"
+        async with self._store.transaction() as tx:
+            await rebalances.finish_rebalance(
+                tx,
+                decision_id,
+                outcome=outcome[:16],
+                moved_msat=0,
+                fee_paid_msat=0,
+                failure=failure,
+                finished_at=finished_at,
+                duration_ms=int((finished_at - started_at).total_seconds() * 1000),
+            )
+        if record is None:
+            now = self._clock()
+            record = SwapRecord(
+                intent_key=f"rebalance:{decision_id}",
+                kind="in",
+                state="failed",
+                amount_sat=order.amount_sat,
+                created_by="rebalancer",
+                created_at=now,
+                updated_at=now,
+                detail={"failure": failure},
+            )
+        return SwapStarted(decision, record)
 
     async def auto(
         self,
@@ -208,8 +300,9 @@ class Rebalancer:
             earned_msat = sum(
                 m.window(settings.earned_window).fees_earned_msat for m in metrics.values()
             )
-            spent = await rebalances.spending(reader, node_id, periods(now, settings.earned_window))
+            spent = await _spent(reader, node_id, periods(now, settings.earned_window))
             busy = await rebalances.busy_channels(reader, node_id, now - BUSY_FOR)
+            busy |= await swaps.busy_channels(reader, node_id)
             last = await rebalances.last_rebalances(reader, node_id)
         items = tuple(
             ChannelInput(
@@ -221,7 +314,34 @@ class Rebalancer:
             )
             for c in channels
         )
-        return RebalanceInputs(now, items, Spending(*spent), earned_msat, request), node_id
+        offer, unavailable = await self._swap_offer()
+        inputs = RebalanceInputs(
+            now,
+            items,
+            Spending(*spent),
+            earned_msat,
+            request,
+            swap_offer=offer,
+            swap_unavailable=unavailable,
+        )
+        return inputs, node_id
+
+    async def _swap_offer(self) -> tuple[SwapOffer | None, str | None]:
+        """The Boltz pair to price swaps on, or why there is none (asked once per run)."""
+        swap = self.settings.section.swap
+        if not swap.enabled:
+            return None, None
+        if self._desk is None:
+            return None, "no LNbits client with the Boltz extension here"
+        if swap.refund_address is None:
+            return None, "[rebalance.swap] refund_address is not set: no swap can be created"
+        try:
+            pairs = await self._desk.pairs()
+        except LNbitsError as exc:
+            return None, f"Boltz pairs unavailable: {exc}"
+        if swap.pair not in pairs:
+            return None, f"pair {swap.pair!r} not offered (offered: {', '.join(sorted(pairs))})"
+        return SwapOffer(swap.pair, pairs[swap.pair], swap.funding_fee_sat), None
 
     async def _execute(
         self,
@@ -290,7 +410,7 @@ class StoreLedger:
         async with self._store.transaction() as tx:
             await rebalances.lock(tx, self._node_id)
             since = periods(now, self._settings.earned_window)
-            spent = Spending(*await rebalances.spending(tx, self._node_id, since))
+            spent = Spending(*await _spent(tx, self._node_id, since))
             left = room(self._settings.budget, spent, self._earned_msat)
             if attempt.route.total_fees_msat > left.msat:
                 return None
@@ -337,12 +457,26 @@ class StoreLedger:
         )
 
 
-def _journal(decision: Decision, mode: RebalanceMode) -> RebalanceDecision:
+async def _spent(reader: StoreReader, node_id: int, since: Sequence[datetime]) -> list[int]:
+    """What the budget counts since each start: rebalance fees and swap costs."""
+    fees = await rebalances.spending(reader, node_id, since)
+    costs = await swaps.spending(reader, node_id, since)
+    return [a + b for a, b in zip(fees, costs, strict=True)]
+
+
+def _journal(
+    decision: Decision, mode: RebalanceMode, approved_by: str | None = None
+) -> RebalanceDecision:
     """A decision as the journal keeps it; a planned rebalance is ``planned`` until it runs
-    (``dry_run`` when it will not)."""
-    order = decision.order
+    (``dry_run`` when it will not); a planned swap without an approval ``needs_approval``."""
+    order, swap = decision.order, decision.swap
     if order is not None:
         outcome = "planned" if mode is RebalanceMode.APPLY else "dry_run"
+    elif swap is not None:
+        if mode is not RebalanceMode.APPLY:
+            outcome = "dry_run"
+        else:
+            outcome = "planned" if approved_by is not None else "needs_approval"
     else:
         outcome = "skipped" if decision.action is RebalanceAction.SKIP else "none"
     band = decision.band
@@ -361,9 +495,9 @@ def _journal(decision: Decision, mode: RebalanceMode) -> RebalanceDecision:
         band_high_permille=band.high_permille if band else None,
         source_chan_id=order.source.chan_id if order else None,
         source_scid=order.source.scid if order else None,
-        amount_msat=order.amount_msat if order else None,
+        amount_msat=order.amount_msat if order else (swap.amount_sat * 1000 if swap else None),
         max_fee_ppm=order.max_fee_ppm if order else None,
-        fee_limit_msat=order.fee_limit_msat if order else None,
+        fee_limit_msat=order.fee_limit_msat if order else (swap.cost_msat if swap else None),
         detail=decision.detail,
     )
 

@@ -109,6 +109,24 @@ class Budget(StrictModel):
     earned_window_days: Annotated[int, Field(ge=1, le=365)] = 30
 
 
+class SwapSettings(StrictModel):
+    """``[rebalance.swap]``: swaps in through LNbits' Boltz extension as a second way to refill
+    a channel (:mod:`lnpilot.rebalance.methods`). Off unless ``enabled``; a swap is only ever
+    created in apply mode with an operator's approval."""
+
+    enabled: bool = False
+    pair: Annotated[str, Field(min_length=1, max_length=32)] = "BTC/BTC"
+    refund_address: Annotated[str, Field(min_length=14, max_length=128)] | None = None
+    funding_feerate_sat_vb: Annotated[int, Field(ge=1, le=10_000)] = 10
+    funding_vbytes: Annotated[int, Field(ge=50, le=10_000)] = 140
+    inbound_discount_ppm: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+    @property
+    def funding_fee_sat(self) -> int:
+        """Our own funding transaction's fee, which Boltz's quote cannot include."""
+        return self.funding_feerate_sat_vb * self.funding_vbytes
+
+
 class Section(ChannelSettings):
     """The ``[rebalance]`` table as written; its channel settings are the defaults."""
 
@@ -133,6 +151,7 @@ class Section(ChannelSettings):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     retry_after_s: Annotated[int, Field(ge=0)] = 3_600
     budget: Budget = Budget()
+    swap: SwapSettings = SwapSettings()
     rule: list[Rule] = Field(default_factory=list)
     channel: dict[str, ChannelSettings] = Field(default_factory=dict)
 

@@ -30,6 +30,7 @@ from lnpilot.config import (
 from lnpilot.fees import PolicyFile, evaluate, load_policy
 from lnpilot.fees.policy import find_policy_file
 from lnpilot.monitor import Monitor, MonitorConfig
+from lnpilot.node.backend import CapabilityMissing, NodeError
 from lnpilot.notify import Notifier, NotifyConfig
 from lnpilot.rebalance import (
     NotCollected,
@@ -38,6 +39,7 @@ from lnpilot.rebalance import (
     RebalanceSettings,
     settings_from_policy,
 )
+from lnpilot.rebalance.swaps import SwapDesk
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
@@ -149,7 +151,9 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
 
         loops.append(Loop("fees", every.fees_interval_s, set_fees, expected=outage))
     if engine.rebalance is not None and engine.rebalance.section.enabled:
-        rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock)
+        # Swaps are priced and journaled; the daemon never approves one (needs_approval).
+        desk = SwapDesk(services.client, store, clock=clock) if services.client else None
+        rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock, swap_desk=desk)
         mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
 
         async def rebalance() -> None:
@@ -164,6 +168,20 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
                 expected=outage,
             )
         )
+    if services.client is not None:
+        follower = SwapDesk(services.client, store, clock=clock)
+
+        async def follow_swaps() -> None:
+            """Open swaps are in the store: a restarted daemon resumes them here. A node
+            that cannot tell its height (LNbits on FakeWallet) only keeps swaps from
+            expiring; they are followed all the same."""
+            try:
+                height = (await node.get_info()).block_height or None
+            except (NodeError, CapabilityMissing):
+                height = None
+            await follower.follow(block_height=height)
+
+        loops.append(Loop("swaps", every.swaps_interval_s, follow_swaps, expected=outage))
     return loops
 
 

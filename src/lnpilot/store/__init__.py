@@ -5,7 +5,15 @@ through a :class:`StoreTransaction` (one per collector cycle), reads through a
 :class:`StoreReader`. Schema and retention: ``docs/monitoring-data.md``.
 """
 
-from lnpilot.store import audit, channel_backups, fee_journal, lifecycle, rebalances, tokens
+from lnpilot.store import (
+    audit,
+    channel_backups,
+    fee_journal,
+    lifecycle,
+    rebalances,
+    swaps,
+    tokens,
+)
 from lnpilot.store.alerts import MonitorBook, monitor_book
 from lnpilot.store.database import normalize_url, sqlite_url
 from lnpilot.store.levels import Resolution, Retention
@@ -67,6 +75,7 @@ __all__ = [
     "rebalances",
     "sqlite_url",
     "sum_flows",
+    "swaps",
     "tokens",
     "upgrade",
 ]
