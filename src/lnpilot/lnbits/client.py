@@ -21,6 +21,7 @@ from lnpilot.lnbits.resources.boltz import BoltzResource
 from lnpilot.lnbits.resources.core import CoreResource
 from lnpilot.lnbits.resources.extensions import ExtensionsResource
 from lnpilot.lnbits.resources.lndhub import LndhubResource
+from lnpilot.lnbits.resources.lnurl import LnurlResource
 from lnpilot.lnbits.resources.node import NodeResource
 from lnpilot.lnbits.resources.payments import PaymentsResource
 from lnpilot.lnbits.resources.usermanager import UserManagerResource
@@ -61,6 +62,7 @@ class LNbitsClient:
         self.payments = PaymentsResource(
             self.transport, pay_timeout_s=pay_timeout_s, resolve_deadline_s=resolve_deadline_s
         )
+        self.lnurl = LnurlResource(self.transport, self.payments)
         self.users = UsersResource(self.transport)
         self.node = NodeResource(self.transport)
         self.extensions = ExtensionsResource(self.transport)

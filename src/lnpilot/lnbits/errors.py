@@ -110,7 +110,7 @@ class PaymentOutcomeUnknownError(LNbitsError):
     The payment must not be retried: look it up by ``payment_hash`` later.
     """
 
-    def __init__(self, message: str, *, payment_hash: str, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, payment_hash: str | None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.payment_hash = payment_hash
 
