@@ -20,6 +20,7 @@ from lnpilot.devtools.lnbits_server import (
     find_extension_archives,
     shared_dir,
 )
+from lnpilot.devtools.lnurl_service import LNBITS_ENV, LnurlService
 from lnpilot.lnbits.transport import ANSWERED
 from real_lnbits import lnbits_for_tests
 
@@ -105,6 +106,37 @@ def boltz_backend(ext_server: LNbitsServer) -> Iterator[BoltzBackend]:
         yield backend
     finally:
         backend.stop()
+
+
+# --- real LNbits that may fetch LNURLs from 127.0.0.1, and a real LNURL service -------------
+#
+# LNbits refuses LNURLs over plain HTTP and on private addresses (rightly: SSRF); this one is
+# told to allow 127.0.0.1 so it can fetch the test's LNURL service. Separate from the session's
+# plain LNbits, which keeps LNbits' defaults.
+
+
+@pytest.fixture(scope="session")
+def lnurl_lnbits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LNbitsServer]:
+    server = LNbitsServer(data_dir=tmp_path_factory.mktemp("lnbits-lnurl"), extra_env=LNBITS_ENV)
+    with lnbits_for_tests(server) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def lnurl_payee(lnurl_lnbits: LNbitsServer) -> WalletKeys:
+    """The wallet the LNURL service's invoices pay into (its balance is the ground truth)."""
+    return lnurl_lnbits.create_account("lnurl-payee")
+
+
+@pytest.fixture
+def lnurl_service(lnurl_lnbits: LNbitsServer, lnurl_payee: WalletKeys) -> Iterator[LnurlService]:
+    """A fresh LNURL-pay/auth service per test, so its recorded calls are the test's own."""
+    service = LnurlService(lnbits_url=lnurl_lnbits.url, payee_inkey=lnurl_payee.inkey)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

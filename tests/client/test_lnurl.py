@@ -1,6 +1,6 @@
 """LNURL through a real LNbits: scan, pay (at most once), auth, and bad input.
 
-A real LNbits (its own, started with the two settings that let it fetch from 127.0.0.1)
+A real LNbits (``lnurl_lnbits``: its own, with the two settings that let it fetch 127.0.0.1)
 fetches a real LNURL service on 127.0.0.1 whose invoices are made by a real payee wallet, so a
 payment here moves real balances. The ambiguous-outcome test puts the real fault proxy
 between client and LNbits and drops LNbits' answer after it has paid.
@@ -8,14 +8,14 @@ between client and LNbits and drops LNbits' answer after it has paid.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from lnpilot.devtools import LNbitsServer, WalletKeys
 from lnpilot.devtools.clients import MakeClient, client_factory
 from lnpilot.devtools.fault_proxy import Fault, FaultProxy
-from lnpilot.devtools.lnurl_service import LNBITS_ENV, LnurlService
+from lnpilot.devtools.lnurl_service import LnurlService
 from lnpilot.lnbits import InvalidRequestError, LNbitsClient
 from lnpilot.lnbits.resources.lnurl import (
     LnurlAuth,
@@ -24,32 +24,20 @@ from lnpilot.lnbits.resources.lnurl import (
     encode_lnurl,
     normalize_code,
 )
-from real_lnbits import lnbits_for_tests
 
 pytestmark = [pytest.mark.lnbits]
 
 
 @pytest.fixture(scope="module")
-def lnurl_lnbits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LNbitsServer]:
-    """An LNbits that may fetch LNURLs from 127.0.0.1 (the session's one may not, rightly)."""
-    server = LNbitsServer(data_dir=tmp_path_factory.mktemp("lnbits-lnurl"), extra_env=LNBITS_ENV)
-    with lnbits_for_tests(server) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def wallets(lnurl_lnbits: LNbitsServer) -> dict[str, WalletKeys]:
-    return lnurl_lnbits.create_funded_accounts({"payer": 100_000, "payee": 1})
+def wallets(lnurl_lnbits: LNbitsServer, lnurl_payee: WalletKeys) -> dict[str, WalletKeys]:
+    payer = lnurl_lnbits.create_account("lnurl-payer")
+    lnurl_lnbits.fund(payer.wallet_id, 100_000)
+    return {"payer": payer, "payee": lnurl_payee}
 
 
 @pytest.fixture
-def service(lnurl_lnbits: LNbitsServer, wallets: dict[str, WalletKeys]) -> Iterator[LnurlService]:
-    svc = LnurlService(lnbits_url=lnurl_lnbits.url, payee_inkey=wallets["payee"].inkey)
-    svc.start()
-    try:
-        yield svc
-    finally:
-        svc.stop()
+def service(lnurl_service: LnurlService) -> LnurlService:
+    return lnurl_service
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ COMMANDS = (
         "lnpilot.cli.pay:pay",
         "Pay an invoice (needs the admin key). Asks before paying unless --yes.",
     ),
+    Lazy("lnurl", "lnpilot.cli.lnurl:app", "LNURL and Lightning addresses: scan one."),
     Lazy(
         "decode",
         "lnpilot.cli.decode:decode",

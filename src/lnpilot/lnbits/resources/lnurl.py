@@ -96,6 +96,16 @@ def normalize_code(code: str) -> str:
     raise ValueError(f"{text[:40]!r} is not an LNURL; expected {ALLOWED_FORMS}")
 
 
+def is_lnurl(text: str) -> bool:
+    """Whether ``text`` is meant as an LNURL or Lightning address rather than an invoice.
+
+    A shape test only (valid or not is :func:`normalize_code`'s job), so that a mistyped
+    LNURL gets the LNURL error, not "not a BOLT11 invoice".
+    """
+    value = text.strip().lower().removeprefix("lightning:")
+    return value.startswith(("lnurl", *_URL_SCHEMES)) or "@" in value
+
+
 def decode_lnurl(code: str) -> str:
     """The URL a bech32 ``lnurl1…`` code stands for (LUD-01), or ValueError."""
     try:
