@@ -24,10 +24,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 #: What a real LNbits needs to fetch LNURLs from 127.0.0.1 (both are off by default:
-#: LNbits refuses plain HTTP and private addresses, a guard against SSRF).
+#: LNbits refuses plain HTTP and private addresses, a guard against SSRF), and to let a
+#: wallet pick its own Lightning address (so LNbits' own /.well-known/lnurlp can be paid).
 LNBITS_ENV = {
     "LNBITS_LNURL_ALLOW_PRIVATE_IPS": "true",
     "LNBITS_CALLBACK_URL_RULES": json.dumps([r"http://127\.0\.0\.1(:\d+)?"]),
+    "LNBITS_ALLOW_CUSTOM_WALLET_LIGHTNING_ADDRESSES": "true",
 }
 
 

@@ -34,6 +34,7 @@ from lnpilot.base import bech32
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.errors import (
     InvalidRequestError,
+    NotFoundError,
     PaymentFailedError,
     PaymentOutcomeUnknownError,
     ServerError,
@@ -56,6 +57,8 @@ SCAN = operation("POST", "/api/v1/lnurlscan", Credential.INVOICE_KEY, idempotent
 PAY = operation(
     "POST", "/api/v1/payments/lnurl", Credential.ADMIN_KEY, idempotent=False, invalidates=_WRITES
 )
+#: LNbits' own LUD-16 endpoint for its wallets' Lightning addresses: public, no key.
+LIGHTNING_ADDRESS = operation("GET", "/.well-known/lnurlp/{username}", Credential.NONE)
 #: Signs the service's k1 with a key derived from this wallet's admin key: admin key only.
 AUTH = operation("POST", "/api/v1/lnurlauth", Credential.ADMIN_KEY, idempotent=False)
 
@@ -213,6 +216,32 @@ class LnurlResource(Resource):
         """What an LNURL or Lightning address offers, as LNbits fetched it (invoice key)."""
         answer = await self._t.request(SCAN, json={"lnurl": normalize_code(code)})
         return scan_result(answer)
+
+    async def lightning_address(self, username: str) -> LnurlPay:
+        """The pay request this LNbits serves for one of its wallets' Lightning addresses.
+
+        What a payer's wallet fetches for ``username@this-lnbits``: lets an operator check an
+        address works before handing it out. LNbits answers an unknown name with HTTP 200 and
+        ``{"status": "ERROR"}``: that is raised as NotFoundError with LNbits' reason.
+        """
+        if not re.fullmatch(r"[a-z0-9._+-]{1,210}", username):
+            raise ValueError(
+                f"{username!r} is not a Lightning address name: lowercase a-z, 0-9, "
+                "'-', '_', '.' (and '+tag'), without the @domain"
+            )
+        answer = await self._t.request(LIGHTNING_ADDRESS, path_params={"username": username})
+        if isinstance(answer, dict) and str(answer.get("status", "")).upper() == "ERROR":
+            raise NotFoundError(
+                f"{username}: {answer.get('reason', 'not found')}",
+                method=LIGHTNING_ADDRESS.method,
+                path=LIGHTNING_ADDRESS.path,
+                status=200,
+                detail=answer,
+            )
+        scanned = scan_result(answer)
+        if not isinstance(scanned, LnurlPay):
+            raise ValueError(f"LNbits answered an LNURL-{scanned.kind} for a Lightning address")
+        return scanned
 
     async def pay(
         self, code_or_request: str | LnurlPay, amount_msat: int, *, comment: str | None = None
