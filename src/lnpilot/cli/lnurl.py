@@ -70,7 +70,7 @@ def pay_request_table(request: LnurlPay, title: str) -> Table:
         f"{output.sat(request.min_sendable_msat)} to {output.sat(request.max_sendable_msat)}",
     )
     allowed = request.comment_allowed
-    table.add_row("comment", f"up to {allowed} characters" if allowed else "not accepted")
+    table.add_row("comments", f"up to {allowed} characters" if allowed else "not accepted")
     table.add_row("callback", escape(request.callback))
     return table
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import click
 import typer
+from rich.markup import escape
 
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode, JsonFlag, fail, run, state_of
@@ -182,7 +183,7 @@ def pay_lnurl(
     table = pay_request_table(request, "LNURL to pay")
     table.add_row("amount", output.sat(amount_msat))
     if comment:
-        table.add_row("comment", comment)
+        table.add_row("your comment", escape(comment))
     console.print(table)
     try:
         check_amount(request, amount_msat)
