@@ -25,6 +25,7 @@ from lnpilot.lnbits import (
 from lnpilot.lnbits.resources.lnurl import (
     LnurlAuth,
     LnurlPay,
+    LnurlWithdraw,
     decode_lnurl,
     encode_lnurl,
     normalize_code,
@@ -81,6 +82,19 @@ async def test_scan_pay_request_in_msat(service: LnurlService, build: MakeClient
     assert (scanned.min_sendable_msat, scanned.max_sendable_msat) == (1_000, 100_000_000)
     assert scanned.description == service.description
     assert scanned.comment_allowed == service.comment_allowed
+
+
+async def test_scan_withdraw_offer_in_msat(
+    service: LnurlService, build: MakeClient, wallets
+) -> None:
+    client = build(wallets["payer"], admin=False)
+    scanned = await client.lnurl.scan(encode_lnurl(f"{service.url}/withdraw"))
+    assert isinstance(scanned, LnurlWithdraw)
+    assert (scanned.min_withdrawable_msat, scanned.max_withdrawable_msat) == (1_000, 50_000)
+    assert scanned.default_description == "lnpilot test voucher"
+    assert "k1" not in repr(scanned)
+    with pytest.raises(ValueError, match="LNURL-withdraw, not an LNURL-pay"):
+        await build(wallets["payer"]).lnurl.pay(encode_lnurl(f"{service.url}/withdraw"), 1_000)
 
 
 async def test_pay_moves_the_amount_once(service: LnurlService, build: MakeClient, wallets) -> None:

@@ -1,4 +1,4 @@
-"""A tiny LNURL service on 127.0.0.1: LNURL-pay (LUD-06) and LNURL-auth (LUD-04).
+"""A tiny LNURL service on 127.0.0.1: LNURL-pay (LUD-06), -auth (LUD-04), -withdraw offer.
 
 LNbits 1.6.2 serves LNURL-pay itself only through an extension (lnurlp) that is not among the
 releases the tests install, and Lightning addresses need HTTPS on a public domain. So the
@@ -7,6 +7,7 @@ LNbits allows only with ``LNBITS_LNURL_ALLOW_PRIVATE_IPS`` and a callback rule f
 127.0.0.1: see :data:`LNBITS_ENV`). The invoices it hands out are real: made by a real LNbits
 wallet (the payee), so paying one moves real (FakeWallet) balances.
 
+The withdraw endpoint only offers (``/withdraw``: what a scan shows); it never pays out.
 The auth endpoint records the ``k1``, ``key`` and ``sig`` it is called with; it does not
 verify the signature (that would need secp256k1 here): LNbits signs, lnpilot only relays.
 """
@@ -111,6 +112,15 @@ class LnurlService:
                 "maxSendable": self.max_sendable_msat,
                 "metadata": self.metadata,
                 "commentAllowed": self.comment_allowed,
+            }
+        if path == "/withdraw":
+            return 200, {
+                "tag": "withdrawRequest",
+                "callback": f"{self.url}/withdraw/cb",
+                "k1": secrets.token_hex(32),
+                "minWithdrawable": 1_000,
+                "maxWithdrawable": 50_000,
+                "defaultDescription": "lnpilot test voucher",
             }
         if path == "/pay/cb":
             return self._invoice(query)

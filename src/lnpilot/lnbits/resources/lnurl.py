@@ -259,6 +259,8 @@ class LnurlResource(Resource):
             if isinstance(code_or_request, LnurlPay)
             else await self._pay_request(code_or_request)
         )
+        if not request.raw:
+            raise ValueError("pay an LnurlPay returned by scan(): it carries LNbits' own answer")
         check_amount(request, amount_msat)
         if comment and len(comment) > request.comment_allowed:
             raise ValueError(
