@@ -110,3 +110,24 @@ def test_an_auth_code_is_not_paid(
     result = cli("pay", code, "--amount-sat", "1", "-y", env=wallet_env(lnurl_lnbits, payer))
     assert result.exit_code == 2, result.output
     assert "LNURL-auth, not an LNURL-pay" in result.stderr
+
+
+def test_outcome_unknown_exits_3_and_is_not_retried(
+    cli: Cli, lnurl_lnbits: LNbitsServer, lnurl_payee: WalletKeys, payer: WalletKeys
+) -> None:
+    """LNbits 1.6.2 answers a bare 500 when paying its own address on an IP host (see
+    docs/client.md); a bare 500 may come mid-payment, so the CLI says "unknown", exits 3,
+    and sends nothing again. LNbits' balances are the ground truth: nothing moved."""
+    patched = httpx.patch(
+        f"{lnurl_lnbits.url}/api/v1/wallet",
+        headers={"X-Api-Key": lnurl_payee.adminkey},
+        json={"lightning_address": "lnpilot-payee"},
+    )
+    patched.raise_for_status()
+    before = _balance_msat(lnurl_lnbits, payer), _balance_msat(lnurl_lnbits, lnurl_payee)
+    code = encode_lnurl(f"{lnurl_lnbits.url}/.well-known/lnurlp/lnpilot-payee")
+    env = wallet_env(lnurl_lnbits, payer) | {"LNPILOT_LNBITS__RESOLVE_DEADLINE_S": "1"}
+    result = cli("pay", code, "--amount-sat", "3", "-y", env=env)
+    assert result.exit_code == 3, result.output
+    assert "NOT retried" in result.stderr and "Traceback" not in result.output
+    assert (_balance_msat(lnurl_lnbits, payer), _balance_msat(lnurl_lnbits, lnurl_payee)) == before
