@@ -126,6 +126,9 @@ class SimNetwork:
         self.policy_changes: list[int] = []
         #: called when one of the watched node's channels or policies changes.
         self.watch_listeners: list[Callable[[Channel], None]] = []
+        #: bumped whenever a channel joins or leaves a node's `channel_ids` (`neighbours`).
+        self.channel_ids_version = 0
+        self._neighbours: dict[str, tuple[int, list[tuple[int, Channel, int, str]]]] = {}
         self.chain = ChainState()
         self.now_ns = 0
         self.log = EventLog()
@@ -193,6 +196,25 @@ class SimNetwork:
                 chan = self.channels[chan_id]
                 if self.watched in (chan.node1, chan.node2):
                     self.observer.on_channel_change(chan)
+
+    def neighbours(self, pubkey: str) -> list[tuple[int, Channel, int, str]]:
+        """(chan_id, channel, the node's side of it, peer) for each of the node's channels, in
+        `channel_ids` order, whatever their state.
+
+        The payment loop walks a hub's channels for every detour (hubs have hundreds); the
+        list is kept until a channel is added to or removed from any node's list.
+        """
+        entry = self._neighbours.get(pubkey)
+        if entry is not None and entry[0] == self.channel_ids_version:
+            return entry[1]
+        channels = self.channels
+        result = []
+        for chan_id in self.nodes[pubkey].channel_ids:
+            chan = channels[chan_id]
+            d = chan.side_of(pubkey)
+            result.append((chan_id, chan, d, chan.node2 if d == 0 else chan.node1))
+        self._neighbours[pubkey] = (self.channel_ids_version, result)
+        return result
 
     def is_active(self, chan: Channel) -> bool:
         """Open and both ends online: what LND calls an active channel."""
@@ -392,6 +414,7 @@ class SimNetwork:
         self.by_point[chan.channel_point] = chan
         self.nodes[node1].channel_ids.append(chan_id)
         self.nodes[node2].channel_ids.append(chan_id)
+        self.channel_ids_version += 1
         return chan
 
     def _free_scid(self) -> str:
@@ -445,6 +468,7 @@ class SimNetwork:
             ids = self.nodes[pubkey].channel_ids
             if chan.chan_id in ids:
                 ids.remove(chan.chan_id)
+        self.channel_ids_version += 1
         self.log.record(self.now_ns, "chan_closed", scid=chan.scid)
         self._notify_watch(chan)
 

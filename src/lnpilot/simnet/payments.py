@@ -164,7 +164,7 @@ class Payer:
             if detour is not None:
                 self.stats.route_searches -= 1
                 return detour
-            tree = self.engine.search(
+            path = self.engine.search_path(
                 dest,
                 amt_msat,
                 source,
@@ -183,7 +183,7 @@ class Payer:
                 probability if len(mc) else None,
                 limits,
             )
-        path = path_from_tree(tree.next_edge, source, dest)
+            path = path_from_tree(tree.next_edge, source, dest)
         if path is None:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
         return build_route(source, path, amt_msat, height, final_cltv_delta)
@@ -213,21 +213,24 @@ class Payer:
         visited = {source}
         node = source
         steps: list[tuple[Channel, int] | None] = list(path) if path else [None]
+        open_state = ChannelState.OPEN
+        dist_get = tree.dist.get
         for step in steps:
+            # (cost, chan_id, ...): chan_ids are unique among a node's channels, so the
+            # tuples sort by cost then chan_id without ever comparing the rest.
             candidates: list[tuple[float, int, Channel, int]] = []
-            for chan_id in net.nodes[node].channel_ids:
-                chan = net.channels[chan_id]
-                if chan.state is not ChannelState.OPEN or (step is not None and chan is step[0]):
+            skip = step[0] if step is not None else None
+            forwarding = node != source  # a forwarding node's own fee counts too
+            for chan_id, chan, d, peer in net.neighbours(node):
+                if chan.state is not open_state or chan is skip:
                     continue
-                d = chan.side_of(node)
-                peer = chan.node2 if d == 0 else chan.node1
-                cost = tree.dist.get(peer)
+                cost = dist_get(peer)
                 if cost is not None and peer not in visited and online[peer]:
-                    if node != source:  # a forwarding node's own fee counts too
+                    if forwarding:
                         policy = chan.policies[d]
                         cost += policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
                     candidates.append((cost, chan_id, chan, d))
-            candidates.sort(key=lambda c: (c[0], c[1]))
+            candidates.sort()
             for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
                 peer = chan.node2 if d == 0 else chan.node1
                 rest = path_from_tree(tree.next_edge, peer, dest)
