@@ -152,6 +152,13 @@ class Payer:
             fee_limit_msat = profile.fee_limit_msat(amt_msat)
             penalty = (profile.hop_penalty_msat, profile.hop_penalty_ppm)
             tree = self.cache.get(now_ns, dest, amt_msat, *penalty)
+            if not self._can_send(source, amt_msat):
+                # Every route starts on one of the sender's channels with at least the amount,
+                # so none exists: the path, the detours and the search below would all say so
+                # (and `_usable` refuses such a route before it looks at mission control).
+                raise NoRouteError(
+                    f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat"
+                )
             path = path_from_tree(tree.next_edge, source, dest)
             if path is not None:
                 route = build_route(source, path, amt_msat, height, final_cltv_delta)
@@ -187,6 +194,14 @@ class Payer:
         if path is None:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
         return build_route(source, path, amt_msat, height, final_cltv_delta)
+
+    def _can_send(self, source: str, amt_msat: int) -> bool:
+        """Whether any of the sender's channels has `amt_msat` to send now (whatever its state:
+        a cheap bound, exact in one direction: False means no route can exist)."""
+        for _, chan, d, _ in self.network.neighbours(source):
+            if chan.balance_msat[d] - chan.reserve_msat >= amt_msat:
+                return True
+        return False
 
     def _detour(
         self,
