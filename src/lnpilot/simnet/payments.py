@@ -196,10 +196,19 @@ class Payer:
         return build_route(source, path, amt_msat, height, final_cltv_delta)
 
     def _can_send(self, source: str, amt_msat: int) -> bool:
-        """Whether any of the sender's channels has `amt_msat` to send now (whatever its state:
-        a cheap bound, exact in one direction: False means no route can exist)."""
-        for _, chan, d, _ in self.network.neighbours(source):
-            if chan.balance_msat[d] - chan.reserve_msat >= amt_msat:
+        """Whether one of the sender's channels could start a route for `amt_msat`: open,
+        not disabled by the sender, its peer online and the amount above the reserve. Each
+        route check (the search's, and `_usable` for the first hop before anything else about
+        the route) asks at least that, so False means no route can exist."""
+        online = self.network.online
+        open_state = ChannelState.OPEN
+        for _, chan, d, peer in self.network.neighbours(source):
+            if (
+                chan.balance_msat[d] - chan.reserve_sat * 1000 >= amt_msat
+                and chan.state is open_state
+                and online[peer]
+                and not chan.policies[d].disabled
+            ):
                 return True
         return False
 

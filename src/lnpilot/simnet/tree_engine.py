@@ -480,16 +480,13 @@ class TreeEngine:
         )
 
     def _tree(self, parent: I64, dist: F64) -> Tree:
-        next_edge: dict[str, tuple[Channel, int]] = {}
-        costs: dict[str, float] = {}
         names = self.names
         edges = self.edges
-        reached = np.nonzero(np.isfinite(dist))[0].tolist()
-        parents = parent.tolist()
-        dists = dist.tolist()
-        for i in reached:
-            costs[names[i]] = dists[i]
-            p = parents[i]
-            if p >= 0:
-                next_edge[names[i]] = edges[p]
+        reached = np.nonzero(np.isfinite(dist))[0]
+        costs = dict(zip([names[i] for i in reached.tolist()], dist[reached].tolist(), strict=True))
+        linked = reached[parent[reached] >= 0]
+        next_edge = {
+            names[i]: edges[p]
+            for i, p in zip(linked.tolist(), parent[linked].tolist(), strict=True)
+        }
         return Tree(next_edge, costs)
