@@ -128,6 +128,9 @@ class SimNetwork:
         self.watch_listeners: list[Callable[[Channel], None]] = []
         #: bumped whenever a channel joins or leaves a node's `channel_ids` (`neighbours`).
         self.channel_ids_version = 0
+        #: whether any policy ever had a negative outbound fee (the protocol's are unsigned;
+        #: the payment loop's detours take a shortcut that needs them >= 0).
+        self.negative_fee_seen = False
         self._neighbours: dict[str, tuple[int, list[tuple[int, Channel, int, str]]]] = {}
         self.chain = ChainState()
         self.now_ns = 0
@@ -348,6 +351,8 @@ class SimNetwork:
                 raise ValueError(f"unknown policy field {name!r}")
             setattr(policy, name, value)
         policy.last_update_ns = self.now_ns
+        if policy.base_fee_msat < 0 or policy.fee_rate_ppm < 0:
+            self.negative_fee_seen = True
         self.policy_changes.append(chan_id)
         self._touch(chan)
         rendered = {k: int(v) for k, v in sorted(changes.items())}
@@ -395,6 +400,8 @@ class SimNetwork:
         for policy in policies:
             if policy.max_htlc_msat <= 0:
                 policy.max_htlc_msat = capacity_sat * 990
+            if policy.base_fee_msat < 0 or policy.fee_rate_ppm < 0:
+                self.negative_fee_seen = True
         reserve_sat = capacity_sat * self.config.reserve_fraction_ppm // 1_000_000
         chan = Channel(
             chan_id=chan_id,

@@ -7,6 +7,8 @@ receiver refused), no route is left, or the attempt budget is spent.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +40,8 @@ _DETOUR_CANDIDATES = 4
 #: lncli's default).
 MIN_SHARD_MSAT = 10_000_000
 MAX_PARTS = 16
+#: How many (tree, node) channel rankings the detours keep (the oldest is dropped first).
+_RANKED_ENTRIES = 2048
 
 
 @dataclass(slots=True)
@@ -95,6 +99,10 @@ class Payer:
         self.sender_mix = dict(DEFAULT_SENDER_MIX if sender_mix is None else sender_mix)
         check_mix(self.sender_mix)
         self._profiles: dict[str, SenderProfile] = {}
+        #: (id(tree), node) -> (the tree, `channel_ids_version`, its ranking): see `_ranked`.
+        self._ranked_cache: dict[
+            tuple[int, str], tuple[Tree, int, list[tuple[float, int, Channel, int, str]]]
+        ] = {}
         #: Called with (source, dest, amount, outcome) after every payment: for measuring
         #: runs (bench/simnet_calibration.py) without keeping every payment in memory.
         self.payment_listeners: list[Callable[[str, str, int, PaymentOutcome], None]] = []
@@ -195,6 +203,26 @@ class Payer:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
         return build_route(source, path, amt_msat, height, final_cltv_delta)
 
+    def _ranked(self, tree: Tree, node: str) -> list[tuple[float, int, Channel, int, str]]:
+        """The node's channels whose peer `tree` reaches, by (peer's cost-to-go, chan_id),
+        whatever their state (kept per tree and node until a node's channel list changes)."""
+        version = self.network.channel_ids_version
+        key = (id(tree), node)
+        entry = self._ranked_cache.get(key)
+        if entry is not None and entry[0] is tree and entry[1] == version:
+            return entry[2]
+        dist_get = tree.dist.get
+        ranked = []
+        for chan_id, chan, d, peer in self.network.neighbours(node):
+            cost = dist_get(peer)
+            if cost is not None:
+                ranked.append((cost, chan_id, chan, d, peer))
+        ranked.sort()
+        if len(self._ranked_cache) >= _RANKED_ENTRIES:
+            del self._ranked_cache[next(iter(self._ranked_cache))]
+        self._ranked_cache[key] = (tree, version, ranked)
+        return ranked
+
     def _can_send(self, source: str, amt_msat: int) -> bool:
         """Whether one of the sender's channels could start a route for `amt_msat`: open,
         not disabled by the sender, its peer online and the amount above the reserve. Each
@@ -238,22 +266,41 @@ class Payer:
         node = source
         steps: list[tuple[Channel, int] | None] = list(path) if path else [None]
         open_state = ChannelState.OPEN
-        dist_get = tree.dist.get
+        # With fees >= 0 a channel costs at least its peer's cost-to-go: walking a node's
+        # channels in that order, the scan can stop once the peer's cost exceeds the fourth
+        # best seen, with the same four as a full scan and sort.
+        may_stop = not net.negative_fee_seen
         for step in steps:
             # (cost, chan_id, ...): chan_ids are unique among a node's channels, so the
             # tuples sort by cost then chan_id without ever comparing the rest.
             candidates: list[tuple[float, int, Channel, int]] = []
             skip = step[0] if step is not None else None
             forwarding = node != source  # a forwarding node's own fee counts too
-            for chan_id, chan, d, peer in net.neighbours(node):
+            fourth = math.inf
+            for peer_cost, chan_id, chan, d, peer in self._ranked(tree, node):
+                if peer_cost > fourth:
+                    break
                 if chan.state is not open_state or chan is skip:
                     continue
-                cost = dist_get(peer)
-                if cost is not None and peer not in visited and online[peer]:
+                if peer not in visited and online[peer]:
                     if forwarding:
                         policy = chan.policies[d]
-                        cost += policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
-                    candidates.append((cost, chan_id, chan, d))
+                        cost = peer_cost + (
+                            policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
+                        )
+                        if not may_stop or len(candidates) < _DETOUR_CANDIDATES:
+                            candidates.append((cost, chan_id, chan, d))
+                            if may_stop and len(candidates) == _DETOUR_CANDIDATES:
+                                candidates.sort()
+                                fourth = candidates[-1][0]
+                        elif cost < fourth or (cost == fourth and chan_id < candidates[-1][1]):
+                            bisect.insort(candidates, (cost, chan_id, chan, d))
+                            candidates.pop()
+                            fourth = candidates[-1][0]
+                    else:  # in (cost, chan_id) order already: the first four are the four
+                        candidates.append((peer_cost, chan_id, chan, d))
+                        if len(candidates) == _DETOUR_CANDIDATES:
+                            break
             candidates.sort()
             for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
                 peer = chan.node2 if d == 0 else chan.node1
