@@ -94,6 +94,7 @@ class TreeEngine:
         self.key_rows: dict[int, tuple[int, int]] = {}
         self._usable_cache: npt.NDArray[np.bool_] | None = None
         self._has_inbound = False
+        self._max_min_htlc = 0
         self._rows_by_dst: list[I64] | None = None
         self._rows_by_src: list[I64] = []
         for name in self._INT_COLUMNS:
@@ -181,6 +182,7 @@ class TreeEngine:
         set): recomputed on the next search."""
         self._usable_cache = None
         self._has_inbound = bool(self.has_in.any())
+        self._max_min_htlc = int(self.min_htlc.max()) if self.min_htlc.size else 0
         if self._rows_by_dst is None or sum(a.size for a in self._rows_by_dst) != len(self.edges):
             self._rows_by_dst = self._group(self.dst)
             self._rows_by_src = self._group(self.src)
@@ -305,6 +307,9 @@ class TreeEngine:
         known = self._known_probabilities(probability, known_keys, amt_msat)
         has_inbound = self._has_inbound
         min_htlc, hi, cap_f = self.min_htlc, self.hi, self.cap_f
+        # amounts only grow from the destination back: at or above every row's minimum,
+        # no row's minimum needs checking
+        check_min = amt_msat < self._max_min_htlc
         changed = np.zeros(n_nodes, dtype=bool)
         changed[t] = True
         first_round = True
@@ -325,7 +330,9 @@ class TreeEngine:
                 x = np.full(rows.size, amt_msat, dtype=np.int64)
                 fee_u = np.zeros(rows.size, dtype=np.int64)
                 cost_so_far = np.zeros(rows.size)  # dist[t] + 0
-                ok = (x >= min_htlc[rows]) & (x <= hi[rows])
+                ok = x <= hi[rows]
+                if check_min:
+                    ok &= x >= min_htlc[rows]
             else:  # every v has its outgoing edge (only the destination has none)
                 par = parent[nodes]
                 amt_n = amount[nodes]
@@ -357,7 +364,9 @@ class TreeEngine:
                         cost_so_far[patch] = dist[pv] + total_p
                 # A row's cost is its cost so far plus a penalty >= 0: where that is not
                 # below what u has, the row cannot win, and it is dropped here.
-                ok = (x >= min_htlc[rows]) & (x <= hi[rows]) & (dist[u] > cost_so_far)
+                ok = (x <= hi[rows]) & (dist[u] > cost_so_far)
+                if check_min:
+                    ok &= x >= min_htlc[rows]
             changed[:] = False
             if fee_limit is not None:
                 ok &= fee_u <= fee_limit
@@ -371,6 +380,7 @@ class TreeEngine:
                 fee_u[keep],
                 cost_so_far[keep],
             )
+            dist_u = dist[u]
             prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap_f[rows])
             if known is not None:
                 self._patch(rows, prob, known[0], known[1])
@@ -382,19 +392,20 @@ class TreeEngine:
             good = prob > 0.0
             if not good.all():
                 keep = np.nonzero(good)[0]
-                rows, u, x, fee_u, cost_so_far, prob = (
+                rows, u, x, fee_u, cost_so_far, prob, dist_u = (
                     rows[keep],
                     u[keep],
                     x[keep],
                     fee_u[keep],
                     cost_so_far[keep],
                     prob[keep],
+                    dist_u[keep],
                 )
             penalty = (penalty_msat + x * penalty_ppm // 1_000_000).astype(np.float64)
             cost = cost_so_far + penalty / prob
             best = np.full(n_nodes, inf)
             np.minimum.at(best, u, cost)
-            improved_rows = np.nonzero((cost == best[u]) & (cost < dist[u]))[0]
+            improved_rows = np.nonzero((cost == best[u]) & (cost < dist_u))[0]
             if improved_rows.size == 0:
                 break
             # One winner per node: the first row among equal costs (deterministic).
