@@ -322,27 +322,37 @@ class Payer:
         return None
 
     def _usable(self, route: Route, mc: MissionControl, fee_limit_msat: int) -> bool:
-        """Whether a cached path holds for this amount, this sender's knowledge and fee limit."""
-        if route.total_fees_msat > fee_limit_msat:
+        """Whether a cached path holds for this amount, this sender's knowledge and fee limit.
+
+        The checks run in this order on purpose: mission control is consulted (and prunes
+        forgotten failures) only for hops that pass everything else, hop by hop.
+        """
+        amounts = route.amounts_msat
+        if amounts[0] - amounts[-1] > fee_limit_msat:
             return False
-        first = route.channels[0]
-        d0 = route.directions[0]
-        if first.sendable_msat(d0) < route.amounts_msat[0]:
+        chans = route.channels
+        dirs = route.directions
+        first = chans[0]
+        d0 = dirs[0]
+        if first.sendable_msat(d0) < amounts[0]:
             return False
-        if not self.network.online[first.node2 if d0 == 0 else first.node1]:
+        online = self.network.online
+        if not online[first.node2 if d0 == 0 else first.node1]:
             return False
         now_ns = self.network.now_ns
-        online = self.network.online
-        for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
-            if (
-                chan.state is not ChannelState.OPEN
-                or not online[chan.node2 if d == 0 else chan.node1]
-            ):
+        open_state = ChannelState.OPEN
+        # with no failure remembered, `penalised` is False and changes nothing
+        remembers = len(mc) > 0
+        for i in range(len(chans)):
+            chan = chans[i]
+            d = dirs[i]
+            if chan.state is not open_state or not online[chan.node2 if d == 0 else chan.node1]:
                 return False
             policy = chan.policies[d]
+            x = amounts[i]
             if policy.disabled or x < policy.min_htlc_msat or x > policy.max_htlc_msat:
                 return False
-            if len(mc) and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
+            if remembers and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
                 return False
         return True
 
