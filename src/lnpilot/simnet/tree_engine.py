@@ -95,6 +95,7 @@ class TreeEngine:
         self._usable_cache: npt.NDArray[np.bool_] | None = None
         self._has_inbound = False
         self._max_min_htlc = 0
+        self._big_cap = False
         self._rows_by_dst: list[I64] | None = None
         self._rows_by_src: list[I64] = []
         for name in self._INT_COLUMNS:
@@ -183,6 +184,7 @@ class TreeEngine:
         self._usable_cache = None
         self._has_inbound = bool(self.has_in.any())
         self._max_min_htlc = int(self.min_htlc.max()) if self.min_htlc.size else 0
+        self._big_cap = bool(self.cap.size) and int(self.cap.max()) >= 2**53
         if self._rows_by_dst is None or sum(a.size for a in self._rows_by_dst) != len(self.edges):
             self._rows_by_dst = self._group(self.dst)
             self._rows_by_src = self._group(self.src)
@@ -305,6 +307,8 @@ class TreeEngine:
             usable &= (dst_all != t) | (src_all == last)
         fee_limit = limits.fee_limit_msat if limits is not None else None
         known = self._known_probabilities(probability, known_keys, amt_msat)
+        known_dst = dst_all[known[0]] if known is not None else None
+        own_dst = dst_all[own[0]] if own is not None else None
         has_inbound = self._has_inbound
         min_htlc, hi, cap_f = self.min_htlc, self.hi, self.cap_f
         # amounts only grow from the destination back: at or above every row's minimum,
@@ -367,7 +371,6 @@ class TreeEngine:
                 ok = (x <= hi[rows]) & (dist[u] > cost_so_far)
                 if check_min:
                     ok &= x >= min_htlc[rows]
-            changed[:] = False
             if fee_limit is not None:
                 ok &= fee_u <= fee_limit
             keep = np.nonzero(ok)[0]
@@ -382,15 +385,20 @@ class TreeEngine:
             )
             dist_u = dist[u]
             prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap_f[rows])
-            if known is not None:
+            # The prior is > 0 on every row left (x < cap < 2**53); only the sender's own
+            # view can make it 0, and only on its rows into this round's nodes.
+            patched = self._big_cap
+            if known is not None and changed[known_dst].any():
                 self._patch(rows, prob, known[0], known[1])
-            if own is not None:
+                patched = True
+            if own is not None and changed[own_dst].any():
                 at, which = self._positions(rows, own[0])
                 if at.size:
                     prob[at] = 1.0
                     prob[at[own[1][which] < x[at]]] = 0.0  # its balance cannot send it
-            good = prob > 0.0
-            if not good.all():
+                    patched = True
+            good = prob > 0.0 if patched else None
+            if good is not None and not good.all():
                 keep = np.nonzero(good)[0]
                 rows, u, x, fee_u, cost_so_far, prob, dist_u = (
                     rows[keep],
@@ -417,6 +425,7 @@ class TreeEngine:
             amount[winners_u] = x[chosen]
             fee[winners_u] = fee_u[chosen]
             parent[winners_u] = rows[chosen]
+            changed[:] = False
             changed[winners_u] = True
             nodes = winners_u
         return parent, dist
