@@ -240,11 +240,19 @@ class TreeEngine:
     ) -> list[tuple[Channel, int]] | None:
         """`search` followed by `routing.path_from_tree` from `source`, without building the
         whole tree as dicts: a sender's own search serves only its own path."""
-        parent, _ = self._relax(
-            dest, amt_msat, source, probability, known_keys, limits, penalty_msat, penalty_ppm
-        )
         t = self.index[dest]
         node = self.index[source]
+        parent, _ = self._relax(
+            dest,
+            amt_msat,
+            source,
+            probability,
+            known_keys,
+            limits,
+            penalty_msat,
+            penalty_ppm,
+            only_for=node,
+        )
         parents = parent.tolist()
         dst = self.dst
         edges = self.edges
@@ -267,8 +275,15 @@ class TreeEngine:
         limits: SearchLimits | None,
         penalty_msat: int,
         penalty_ppm: int,
+        only_for: int | None = None,
     ) -> tuple[I64, F64]:
         """The rounds of the search: parent row and cost-to-go per node (see the module).
+
+        With `only_for` (a node index), only that node's path has to be right: a node whose
+        cost already exceeds that node's current cost stops relaxing (an edge never costs
+        less than its end's cost-to-go, so nothing it leads to can reach that node at or
+        below its final cost, and every update at or below that cost, the path's, happens
+        exactly as without the cut). The other nodes' entries are then not the full tree's.
 
         Every round relaxes the edges into the nodes that improved in the previous round.
         What crosses such an edge (the amount, the fee so far, the cost so far and the
@@ -319,6 +334,15 @@ class TreeEngine:
         first_round = True
         nodes = np.array([t])
         for _ in range(_MAX_ROUNDS):
+            if only_for is not None and not first_round:
+                limit = dist[only_for]
+                if limit < inf:
+                    near = dist[nodes] <= limit
+                    if not near.all():
+                        changed[nodes[~near]] = False
+                        nodes = nodes[near]
+                        if nodes.size == 0:
+                            break
             if nodes.size <= _FEW_NODES:  # the rows into a few nodes, without a full pass
                 into = np.concatenate([by_dst[i] for i in nodes.tolist()])
                 into.sort()
