@@ -41,7 +41,7 @@ _DETOUR_CANDIDATES = 4
 MIN_SHARD_MSAT = 10_000_000
 MAX_PARTS = 16
 #: How many (tree, node) channel rankings the detours keep (the oldest is dropped first).
-_RANKED_ENTRIES = 2048
+_RANKED_ENTRIES = 512
 
 
 @dataclass(slots=True)
