@@ -5,6 +5,7 @@ once, and concurrent readers must share one computation."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from collect.conftest import T0
 from lnpilot.api.channels import accepts_gzip, list_body, list_now
-from lnpilot.service.readcache import ReadCache
+from lnpilot.service.readcache import ReadCache, Settled
 from lnpilot.store import Store, sqlite_url
 from lnpilot.store.tokens import Scope, create_token, revoke_token
 
@@ -169,3 +170,26 @@ async def test_the_list_comes_gzipped_when_asked_and_plain_otherwise(api: Api) -
 )
 def test_accept_encoding(header: str, takes: bool) -> None:
     assert accepts_gzip(header) is takes
+
+
+async def test_settled_reads_again_when_the_version_moves_or_is_unknown() -> None:
+    settled = Settled(entries=2)
+    reads: list[str] = []
+
+    def reader(value: str) -> Callable[[], Awaitable[str]]:
+        async def read() -> str:
+            reads.append(value)
+            return value
+
+        return read
+
+    assert await settled.get(1, "a", reader("a1")) == "a1"
+    assert await settled.get(1, "a", reader("a2")) == "a1", "same version: kept"
+    assert await settled.get(2, "a", reader("a3")) == "a3", "the store changed: read again"
+    assert await settled.get(None, "a", reader("a4")) == "a4", "no version (PostgreSQL)"
+    assert await settled.get(None, "a", reader("a5")) == "a5"
+    await settled.get(7, "b", reader("b"))
+    await settled.get(7, "c", reader("c"))
+    await settled.get(7, "d", reader("d"))  # beyond 2 entries: read, not kept
+    assert await settled.get(7, "d", reader("d2")) == "d2"
+    assert reads == ["a1", "a3", "a4", "a5", "b", "c", "d", "d2"]
