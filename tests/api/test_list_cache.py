@@ -193,3 +193,21 @@ async def test_settled_reads_again_when_the_version_moves_or_is_unknown() -> Non
     await settled.get(7, "d", reader("d"))  # beyond 2 entries: read, not kept
     assert await settled.get(7, "d", reader("d2")) == "d2"
     assert reads == ["a1", "a3", "a4", "a5", "b", "c", "d", "d2"]
+
+
+async def test_a_revoked_token_is_refused_at_once_on_each_store(api_on_each_store: Api) -> None:
+    """On PostgreSQL (no data version) every request reads its token; on SQLite the kept
+    lookup is dropped by the revocation's commit. Either way the next request is refused."""
+    api = api_on_each_store
+    async with api.store.transaction() as tx:
+        record, secret = await create_token(tx, "each-store-k9", Scope.READ, T0)
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 200
+    async with api.store.transaction() as tx:
+        assert await revoke_token(tx, record.id, T0)
+    assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 401
+    version = api.store.data_version()
+    if api.store.engine.dialect.name == "postgresql":
+        assert version is None
+    else:
+        assert isinstance(version, int)
