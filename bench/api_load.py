@@ -19,6 +19,8 @@ for ``--duration`` seconds (20) per phase, over loopback only.
   time the API's process and the load generator spent per channel list in that phase; unlike
   requests per second, the other work on a shared machine does not change them, and
   ``1000 / server`` is what one API process could answer with a core of its own.
+- The clients are httpx's, which ask for gzip: the list comes compressed (once per key, as a
+  browser would get it) and each client decodes it, part of its CPU figure.
 - ``api_rss_mb_before`` / ``api_rss_mb_after``: the API process's resident memory before the
   first phase and after the last.
 

@@ -15,6 +15,17 @@ Machines are noisy, so the same run also times a reference: one plain full backw
 Dijkstra over the same graph (`ref_dijkstra_ms`), and prints how many payment attempts the
 simulation completes in the time of one such search (`attempts_per_dijkstra`).
 
+The league's networks (issue 13) are generated pieces of the full mainnet graph
+(`lnpilot simnet scenario new`, ~6,000 payments a day, leaves behind hubs, LND/CLN/LDK payers),
+so the same run also times one virtual day, after an hour of warm-up, of a generated 60-node
+and 300-node piece (`piece60_day_s`, `piece300_day_s`), each next to the reference Dijkstra
+on that piece (`piece60_ref_dijkstra_ms`) and the ratio of the two (`piece60_day_per_dijkstra`:
+how many reference searches a virtual day costs, the figure to compare across runs). Each
+piece also prints the digest of its results (`simnet.fingerprint`): equal digests from old and
+new code on the same piece mean a speed-up kept the results. `--pieces-only` skips the
+snapshot figures; `--scenario FILE` (repeatable) times saved scenario files instead of
+generating pieces.
+
 Prints `name=value` lines. Skips (exit 0, with a message) when the snapshot is absent.
 """
 
@@ -24,28 +35,79 @@ import argparse
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from lnpilot.simnet.fingerprint import RunFingerprint
 from lnpilot.simnet.routing import search_tree
-from lnpilot.simnet.scenario import snapshot_scenario
+from lnpilot.simnet.scenario import Scenario, load_scenario, snapshot_scenario
 from lnpilot.simnet.simulation import Simulation
 
-DEFAULT_SNAPSHOT = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ln_graph_500.json.gz"
-)
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DEFAULT_SNAPSHOT = SHARED_DATA / "ln_graph_500.json.gz"
+DEFAULT_GRAPH = SHARED_DATA / "ln_graph_full_2026-02-03.json.gz"
 DAY_S = 86_400
+#: The generated pieces: (label, nodes), carved around a random center drawn from seed 0 on,
+#: balanced demand and six channels of ours, as the league makes them.
+PIECES = (("piece60", 60), ("piece300", 300))
 
 
-def reference_dijkstra_s(sim: Simulation, rounds: int = 5) -> float:
+def reference_dijkstra_s(
+    sim: Simulation, rounds: int = 5, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Median time of a full backward Dijkstra (no cache, prior only) on the same graph."""
     net = sim.network
     dests = sorted(net.nodes)[:rounds]
     times = []
     for dest in dests:
-        start = time.perf_counter()
+        start = clock()
         search_tree(net.in_edges, net.online, dest, 50_000_000)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return sorted(times)[len(times) // 2]
+
+
+def time_day(label: str, scenario: Scenario) -> None:
+    """One virtual day of `scenario` after an hour of warm-up, next to the reference search.
+
+    Both in CPU time as well as wall time: the machine is shared by many jobs, and CPU time
+    of a single-threaded loop that never waits is the steadier of the two."""
+    sim = Simulation(scenario)
+    fingerprint = RunFingerprint(sim)
+    ref_s = reference_dijkstra_s(sim, rounds=15, clock=time.process_time)
+    sim.run_for(3600)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    sim.run_for(DAY_S)
+    day_s = time.perf_counter() - start
+    day_cpu_s = time.process_time() - start_cpu
+    print(f"{label}_nodes={len(sim.network.nodes)}")
+    print(f"{label}_channels={len(sim.network.channels)}")
+    print(f"{label}_payments={fingerprint.payments}")
+    print(f"{label}_attempts={fingerprint.attempts}")
+    print(f"{label}_day_s={day_s:.2f}")
+    print(f"{label}_day_cpu_s={day_cpu_s:.2f}")
+    print(f"{label}_ref_dijkstra_ms={ref_s * 1000:.2f}")
+    print(f"{label}_day_per_dijkstra={day_cpu_s / ref_s:.0f}")
+    print(f"{label}_result_digest={fingerprint.hexdigest()}")
+
+
+def time_pieces(graph: Path, scenarios: list[Path]) -> None:
+    """`time_day` on the given scenario files, or on freshly generated pieces of `graph`."""
+    if scenarios:
+        for i, path in enumerate(scenarios):
+            print(f"scenario{i}_file={path}")
+            time_day(f"scenario{i}", load_scenario(path))
+        return
+    if not graph.exists():
+        print(f"skipped: pieces, graph {graph} not found (it lives in ../shared/data/)")
+        return
+    from lnpilot.simnet.generate import first_busy_scenario
+
+    for label, nodes in PIECES:
+        made = first_busy_scenario(
+            graph, first_seed=0, nodes=nodes, our_channels=6, demand="balanced", random_center=True
+        )
+        print(f"{label}_center={made.center_pubkey}")
+        time_day(label, made.scenario)
 
 
 def main() -> int:
@@ -55,7 +117,13 @@ def main() -> int:
     parser.add_argument("--payments-per-day", type=float, default=10_000.0)
     parser.add_argument("--rate-days", type=float, default=1.0, help="days for payments_per_s")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--graph", type=Path, default=DEFAULT_GRAPH, help="graph for the pieces")
+    parser.add_argument("--scenario", type=Path, action="append", default=[])
+    parser.add_argument("--pieces-only", action="store_true")
     args = parser.parse_args()
+    time_pieces(args.graph.resolve(), args.scenario)
+    if args.pieces_only:
+        return 0
     snapshot = args.snapshot.resolve()
     if not snapshot.exists():
         print(f"skipped: snapshot {snapshot} not found (it lives in ../shared/data/)")

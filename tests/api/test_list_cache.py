@@ -5,12 +5,17 @@ once, and concurrent readers must share one computation."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from lnpilot.api.channels import list_body, list_now
-from lnpilot.service.readcache import ReadCache
+from collect.conftest import T0
+from lnpilot.api.channels import accepts_gzip, list_body, list_now
+from lnpilot.service.readcache import ReadCache, Settled
+from lnpilot.store import Store, sqlite_url
+from lnpilot.store.tokens import Scope, create_token, revoke_token
 
 from .conftest import Api
 
@@ -33,7 +38,8 @@ async def test_the_answer_is_the_uncached_read(api: Api) -> None:
     assert first.status_code == again.status_code == 200
     assert first.headers["content-type"] == "application/json"
     assert first.content == again.content == await uncached(api)
-    assert api.services.reads.computed == 1, "the second reader shared the first's answer"
+    # the list, its ETag and its gzip (httpx accepts gzip): once each
+    assert api.services.reads.computed == 3, "the second reader shared the first's answer"
 
 
 async def test_a_new_cycle_shows_at_once(api: Api) -> None:
@@ -60,7 +66,7 @@ async def test_concurrent_readers_share_one_computation(api: Api) -> None:
     )
     assert {a.status_code for a in answers} == {200}
     assert len({a.content for a in answers}) == 1
-    assert api.services.reads.computed == 1
+    assert api.services.reads.computed == 3, "the list, its ETag and its gzip, once each"
 
 
 async def test_a_failed_computation_is_not_kept() -> None:
@@ -93,3 +99,115 @@ async def test_old_keys_make_room() -> None:
     assert cache.computed == 3, "'a' was evicted by 'b'"
     with pytest.raises(ValueError, match="at least 1 entry"):
         ReadCache(entries=0)
+
+
+async def test_a_revoked_or_new_token_counts_on_the_next_request(api: Api, tmp_path: Path) -> None:
+    """Token lookups are kept while the store is unchanged (``Services.settled``); a token
+    revoked or created by another process (a second store on the same file, as the CLI
+    opens) is a change, seen by the very next request."""
+    assert (await api.http.get("/api/v1/channels", headers=api.auth())).status_code == 200
+    async with await Store.open(sqlite_url(tmp_path)) as other:
+        async with other.transaction() as tx:
+            record, fresh = await create_token(tx, "fresh-reader-x7", Scope.READ, T0)
+        fresh_auth = {"Authorization": f"Bearer {fresh}"}
+        assert (await api.http.get("/api/v1/channels", headers=fresh_auth)).status_code == 200
+        async with other.transaction() as tx:
+            assert await revoke_token(tx, record.id, T0)
+    refused = await api.http.get("/api/v1/channels", headers=fresh_auth)
+    assert refused.status_code == 401 and refused.json()["detail"] == "unknown or revoked token"
+    assert (await api.http.get("/api/v1/channels", headers=api.auth())).status_code == 200
+
+
+async def test_the_data_version_moves_with_any_commit(api: Api, tmp_path: Path) -> None:
+    before = api.store.data_version()
+    assert before is not None and api.store.data_version() == before, "no commit, no change"
+    async with await Store.open(sqlite_url(tmp_path)) as other, other.transaction() as tx:
+        await create_token(tx, "probe-check-q3", Scope.READ, T0)
+    after = api.store.data_version()
+    assert after is not None and after != before
+
+
+async def test_an_unchanged_list_is_not_sent_again(api: Api) -> None:
+    first = await api.http.get("/api/v1/channels", headers=api.auth())
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"')
+    same = await api.http.get(
+        "/api/v1/channels", headers=api.auth() | {"If-None-Match": etag.removeprefix("W/")}
+    )
+    assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
+    api.sim.traffic(3)
+    api.sim.advance(timedelta(minutes=1))
+    await api.sim.collector(api.store).run_once()
+    moved = await api.http.get("/api/v1/channels", headers=api.auth() | {"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["etag"] != etag
+
+
+async def test_the_list_comes_gzipped_when_asked_and_plain_otherwise(api: Api) -> None:
+    plain = await api.http.get(
+        "/api/v1/channels", headers=api.auth() | {"Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    packed = await api.http.get(
+        "/api/v1/channels", headers=api.auth() | {"Accept-Encoding": "gzip"}
+    )
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 4
+    assert packed.content == plain.content, "httpx decoded it: the same list"
+    assert packed.headers["etag"] == plain.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    ("header", "takes"),
+    [
+        ("gzip, deflate", True),
+        ("br;q=1.0, gzip;q=0.5", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("gzip;q=bad", False),
+        ("identity", False),
+        ("", False),
+    ],
+)
+def test_accept_encoding(header: str, takes: bool) -> None:
+    assert accepts_gzip(header) is takes
+
+
+async def test_settled_reads_again_when_the_version_moves_or_is_unknown() -> None:
+    settled = Settled(entries=2)
+    reads: list[str] = []
+
+    def reader(value: str) -> Callable[[], Awaitable[str]]:
+        async def read() -> str:
+            reads.append(value)
+            return value
+
+        return read
+
+    assert await settled.get(1, "a", reader("a1")) == "a1"
+    assert await settled.get(1, "a", reader("a2")) == "a1", "same version: kept"
+    assert await settled.get(2, "a", reader("a3")) == "a3", "the store changed: read again"
+    assert await settled.get(None, "a", reader("a4")) == "a4", "no version (PostgreSQL)"
+    assert await settled.get(None, "a", reader("a5")) == "a5"
+    await settled.get(7, "b", reader("b"))
+    await settled.get(7, "c", reader("c"))
+    await settled.get(7, "d", reader("d"))  # beyond 2 entries: read, not kept
+    assert await settled.get(7, "d", reader("d2")) == "d2"
+    assert reads == ["a1", "a3", "a4", "a5", "b", "c", "d", "d2"]
+
+
+async def test_a_revoked_token_is_refused_at_once_on_each_store(api_on_each_store: Api) -> None:
+    """On PostgreSQL (no data version) every request reads its token; on SQLite the kept
+    lookup is dropped by the revocation's commit. Either way the next request is refused."""
+    api = api_on_each_store
+    async with api.store.transaction() as tx:
+        record, secret = await create_token(tx, "each-store-k9", Scope.READ, T0)
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 200
+    async with api.store.transaction() as tx:
+        assert await revoke_token(tx, record.id, T0)
+    assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 401
+    version = api.store.data_version()
+    if api.store.engine.dialect.name == "postgresql":
+        assert version is None
+    else:
+        assert isinstance(version, int)

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -250,17 +249,21 @@ def test_a_held_payment_streams_in_flight_then_its_outcome(face: Face) -> None:
         "frank", 3_000_000, payment_hash=hashlib.sha256(preimage).digest()
     )
 
-    def settle_soon() -> None:
-        while True:  # settle once the payment is held, not after a guessed delay
-            with face.lock:
-                if payment_hash in face.net.held:
+    body = {"payment_request": request, "timeout_seconds": 30, "fee_limit_msat": "1000000"}
+    statuses = []
+    with face.http.stream("POST", "/v2/router/send", json=body) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if not line.strip():
+                continue
+            statuses.append(json.loads(line)["result"]["status"])
+            if statuses == ["IN_FLIGHT"]:
+                # Settled only once the stream said in flight: the order is the test's
+                # subject, so it is made by the signal, not by a thread racing the poll.
+                with face.lock:
+                    assert payment_hash in face.net.held
                     face.net.settle_held(payment_hash, preimage.hex())
-                    return
-            time.sleep(0.01)
-
-    threading.Thread(target=settle_soon).start()
-    lines = _send(face, payment_request=request)
-    assert [line["result"]["status"] for line in lines] == ["IN_FLIGHT", "SUCCEEDED"]
+    assert statuses == ["IN_FLIGHT", "SUCCEEDED"]
     track = base64.urlsafe_b64encode(bytes.fromhex(payment_hash)).decode()
     tracked = face.http.get(f"/v2/router/track/{track}").text.splitlines()
     assert [json.loads(t)["result"]["status"] for t in tracked] == ["SUCCEEDED"]

@@ -22,6 +22,8 @@ import httpx
 import pytest
 
 DASHBOARD = re.compile(r"Dashboard: (http://127\.0\.0\.1:\d+)(/dashboard/\?token=lnp_\S+)")
+AS_ADMIN = re.compile(r"As admin: (http://127\.0\.0\.1:\d+)(/dashboard/\?token=lnp_\S+)")
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 CHANNELS = 5  # our node's channels in demo.toml
 
 
@@ -65,6 +67,8 @@ def demo() -> Iterator[Demo]:
 @pytest.mark.slow
 def test_the_demo_serves_a_live_dashboard_and_ctrl_c_stops_it(demo: Demo) -> None:
     base, link = demo.wait_for(DASHBOARD, timeout_s=60).groups()
+    admin_base, admin_link = demo.wait_for(AS_ADMIN, timeout_s=10).groups()
+    assert admin_base == base
     with httpx.Client(base_url=base, timeout=10) as http:
         assert http.get(link).status_code == 303  # the token becomes the session cookie
         deadline = time.monotonic() + 90
@@ -79,6 +83,20 @@ def test_the_demo_serves_a_live_dashboard_and_ctrl_c_stops_it(demo: Demo) -> Non
         assert forwarded > 0, "no forward collected from the simulated node"
         assert "apply" in fees, "the fee engine did not run in apply mode"
         assert "rebalance" in http.get("/dashboard/").text  # the rebalancer's loop runs
+        assert 'name="csrf"' not in fees, "a read session cannot act"
+    with httpx.Client(base_url=base, timeout=30) as admin:
+        assert admin.get(admin_link).status_code == 303
+        csrf = CSRF.search(admin.get("/dashboard/fees").text)
+        assert csrf is not None, "an admin session is offered the actions"
+        for plan, lands in (
+            ("fees", "/dashboard/fees/"),
+            ("rebalances", "/dashboard/rebalances/runs/"),
+        ):
+            planned = admin.post(f"/dashboard/{plan}/plan", data={"csrf": csrf[1]})
+            assert planned.status_code == 303, planned.text
+            assert planned.headers["location"].startswith(lands), planned.headers
+            page = admin.get(planned.headers["location"])
+            assert page.status_code == 200 and "dry" in page.text.lower(), page.text
     demo.process.send_signal(signal.SIGINT)
     rest, _ = demo.process.communicate(timeout=60)
     output = "".join(demo.output) + rest

@@ -21,7 +21,7 @@ from lnpilot.node.backend import NodeError
 from lnpilot.service.actions import audited as audited
 from lnpilot.service.context import Services
 from lnpilot.store.coltypes import MAX_STORE_ID
-from lnpilot.store.tokens import ApiToken, Scope, find_token
+from lnpilot.store.tokens import ApiToken, Scope, find_token, hash_token
 
 #: 422, named differently across Starlette versions.
 UNPROCESSABLE = 422
@@ -111,8 +111,22 @@ NoBody = Annotated[
 _bearer = HTTPBearer(auto_error=False, description="A token from `lnpilot tokens create`.")
 
 
+#: Each route's query names, found once: a route's dependencies never change once the app
+#: is built, and walking them cost every request (the channel list's above all) some CPU.
+#: Keyed by identity (routes are not hashable); the route is kept beside its names so that
+#: an id reused by a later app's route is told apart.
+_QUERY_NAMES: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+
+
 def _query_names(route: APIRoute) -> frozenset[str]:
     """Every query parameter the route or one of its dependencies declares."""
+    found = _QUERY_NAMES.get(id(route))
+    if found is None or found[0] is not route:
+        found = _QUERY_NAMES[id(route)] = (route, _walk_query_names(route))
+    return found[1]
+
+
+def _walk_query_names(route: APIRoute) -> frozenset[str]:
     names: set[str] = set()
     pending = [route.dependant]
     while pending:
@@ -152,14 +166,24 @@ async def authenticate(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiToken:
+    """The caller's token; 401 when there is none, or it is unknown or revoked."""
     if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing bearer token (Authorization: Bearer lnp_...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    async with services.store.read() as reader:
-        token = await find_token(reader, credentials.credentials)
+    secret = credentials.credentials
+
+    async def lookup() -> ApiToken | None:
+        async with services.store.read() as reader:
+            return await find_token(reader, secret)
+
+    # Read again only once the store changed (a token created or revoked is a change):
+    # a read per request was most of what a cached channel list cost (docs/limits.md).
+    token = await services.settled.get(
+        services.store.data_version(), ("token", hash_token(secret)), lookup
+    )
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

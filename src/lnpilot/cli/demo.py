@@ -11,7 +11,10 @@ paid. It runs until Ctrl-C (or `--duration` seconds) and stops everything it sta
 Beside them runs lnpilot's daemon, as `lnpilot run` would on a real node: on a fresh SQLite
 store, reading the simulated node through its LND REST face, with the collector, the alert
 engine, the fee engine and the rebalancer in apply mode (the policy below), and the REST API
-with the web dashboard, whose address it prints with a read token. Its schedules are wall
+with the web dashboard, whose address it prints twice: with a read token, and with an admin
+token whose session can act (plan and apply fees, plan and run rebalances, on the policy below,
+written as the daemon's policy file; a plan is a dry run, applying asks to confirm). Its
+schedules are wall
 clock seconds, so at the default speed-up a user sees channels move, fees adapt and alerts
 fire within a minute; its clock is the simulation's, so the dashboard's times are virtual.
 """
@@ -38,7 +41,8 @@ from lnpilot.cli.runtime import ExitCode, fail
 from lnpilot.cli.simnet import LiveSimulation, channels_table, live_simulation, pace, status_line
 from lnpilot.config import Settings
 from lnpilot.devtools import LNbitsStartError, LNbitsUnavailable
-from lnpilot.fees import parse_policy
+from lnpilot.fees import load_policy
+from lnpilot.fees.policy import POLICY_FILE_NAME
 from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.monitor import MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
@@ -160,6 +164,9 @@ async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
     told so, and judges staleness and gaps on its clock."""
     lnbits_url = live.lnbits.url if live.lnbits is not None else "http://127.0.0.1:9"
     with tempfile.TemporaryDirectory(prefix="lnpilot-demo-") as data_dir:
+        # The policy as an operator's file: the loops and the dashboard's actions read it.
+        policy_file = Path(data_dir) / POLICY_FILE_NAME
+        policy_file.write_text(POLICY, encoding="utf-8")
         settings = Settings(
             lnbits={"url": lnbits_url},
             data_dir=Path(data_dir),
@@ -170,6 +177,7 @@ async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
                 "fees_apply": True,
                 "rebalance_interval_s": REBALANCE_EVERY_S,
                 "rebalance_apply": True,
+                "fees_policy_file": policy_file,
             },
             api={"port": port},
         )
@@ -188,8 +196,8 @@ async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
                 clock_speed=speed,
                 node_pubkey=live.sim.our_node.pubkey,
             )
-            policy = parse_policy(POLICY)
-            rebalance = settings_from_policy(policy.rebalance, policy.groups, "demo policy")
+            policy = load_policy(policy_file)
+            rebalance = settings_from_policy(policy.rebalance, policy.groups, str(policy_file))
             engine = EngineConfig(MonitorConfig(), NotifyConfig(), policy, rebalance)
             loops = build_loops(services, engine, notifier)
             try:
@@ -199,9 +207,17 @@ async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
                 raise typer.Exit(ExitCode.BAD_INPUT) from None
             async with store.transaction() as tx:
                 _, token = await create_token(tx, "demo", Scope.READ, clock())
+                _, admin = await create_token(tx, "demo-admin", Scope.ADMIN, clock())
             output.stdout.print(
                 f"Dashboard: {daemon.api_url}{PREFIX}/?token={token}  (lnpilot's daemon: "
                 f"{', '.join(loop.name for loop in loops)}; fees and rebalancing in apply mode)",
+                soft_wrap=True,
+            )
+            # Loopback only, a store deleted at exit: an admin link is safe to print here.
+            output.stdout.print(
+                f"As admin: {daemon.api_url}{PREFIX}/?token={admin}  (may act: plan and "
+                f"apply fees, plan and run rebalances, under {policy_file}; a plan is a "
+                "dry run, applying asks to confirm)",
                 soft_wrap=True,
             )
             settle_heap()

@@ -18,7 +18,7 @@ from lnpilot.config import Settings
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import NodeBackend
 from lnpilot.service.health import LoopHealth
-from lnpilot.service.readcache import ReadCache
+from lnpilot.service.readcache import ReadCache, Settled
 from lnpilot.store import Store
 
 #: The wall clock, timezone-aware UTC.
@@ -40,7 +40,8 @@ class Services:
     speed-up), so that the loops' wall-clock schedules can be judged on ``clock``;
     ``node_pubkey`` names the node when it is known without asking it (else :meth:`node_id`
     asks once); ``reads`` holds the answers the faces share between readers until the
-    store's state moves on (:mod:`lnpilot.service.readcache`)."""
+    store's state moves on and ``settled`` the small reads kept while the store has not
+    changed (:mod:`lnpilot.service.readcache`)."""
 
     store: Store
     node: NodeBackend
@@ -51,6 +52,7 @@ class Services:
     clock_speed: float = 1.0
     node_pubkey: str | None = None
     reads: ReadCache = field(default_factory=ReadCache, repr=False, compare=False)
+    settled: Settled = field(default_factory=Settled, repr=False, compare=False)
     _identity: _Identity = field(default_factory=_Identity, repr=False, compare=False)
 
     def on_clock(self, wall_s: float) -> timedelta:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar, cast
+
+_T = TypeVar("_T")
 
 #: Keys kept: a few are enough (the latest state, and the one before while readers of it
 #: finish); older states are never asked again once the key moved on.
@@ -60,3 +63,43 @@ class ReadCache:
     def _forget_failed(self, key: Hashable, done: asyncio.Task[bytes]) -> None:
         if (done.cancelled() or done.exception() is not None) and self._found.get(key) is done:
             del self._found[key]
+
+
+#: Values :class:`Settled` keeps per data version: the tokens in use and a key per node.
+SETTLED_ENTRIES = 1024
+
+
+class Settled:
+    """Small reads (a token's lookup, the collector's state) kept while the store's data
+    version stays where it was when they were read.
+
+    Every API request checked its token, and the channel list read the collector's state
+    for its key: a store read each, which cost four times the rest of serving a cached list
+    (``docs/limits.md``). The store's data version (``Store.data_version``) changes with
+    every commit of any connection, this process's or another's, so a value read after the
+    version was taken is the store's as long as the version stays: kept until then, a
+    revoked token or a new cycle shows on the very next request, as without it. A store
+    without a version (PostgreSQL: None) is read every time. Only the version current at
+    the read is kept, and at most ``entries`` values of it (unknown tokens count)."""
+
+    def __init__(self, entries: int = SETTLED_ENTRIES) -> None:
+        self._entries = entries
+        self._version: int | None = None
+        self._found: dict[Hashable, Any] = {}
+
+    async def get(
+        self, version: int | None, key: Hashable, read: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        """``read()``'s value, taken again only if the store changed since the last one
+        (``version`` must be taken before calling, so the read is at least as new)."""
+        if version is None:
+            return await read()
+        if version != self._version:
+            self._found.clear()
+            self._version = version
+        if key in self._found:
+            return cast(_T, self._found[key])
+        value = await read()
+        if version == self._version and len(self._found) < self._entries:
+            self._found[key] = value
+        return value

@@ -41,9 +41,11 @@ class EventLog:
 
     def record(self, time_ns: int, kind: str, **fields: object) -> None:
         """Log an event; values are rendered with `str`, so pass ints and strings only."""
-        event = Event(time_ns, kind, tuple((k, str(v)) for k, v in fields.items()))
-        self._hash.update(event.line().encode())
-        self._hash.update(b"\n")
+        items = tuple([(k, str(v)) for k, v in fields.items()])
+        event = Event(time_ns, kind, items)
+        # `event.line()` and its newline, in one piece (the hash of the same bytes)
+        line = "".join([f"{time_ns} {kind}", *[f" {k}={v}" for k, v in items], "\n"])
+        self._hash.update(line.encode())
         self.counts[kind] += 1
         self.total += 1
         self.tail.append(event)

@@ -74,13 +74,19 @@ class MissionControl:
 
     def probability(self, key: int, amt_msat: int, capacity_msat: int, now_ns: int) -> float:
         """The chance that `key` carries `amt_msat`, from the prior and what was seen."""
-        prior = apriori_probability(amt_msat, capacity_msat)
+        # `apriori_probability` and `_weight`, inlined: route searches ask this for every
+        # channel the sender remembers
+        if amt_msat >= capacity_msat:
+            prior = 0.0
+        else:
+            prior = APRIORI_HOP_PROBABILITY * (1.0 - amt_msat / capacity_msat)
         success = self._successes.get(key)
         if success is not None and amt_msat <= success[0]:
-            prior = max(prior, PREVIOUS_SUCCESS_PROBABILITY * self._weight(success[1], now_ns))
+            weight = math.pow(0.5, max(0, now_ns - success[1]) / PENALTY_HALF_LIFE_NS)
+            prior = max(prior, PREVIOUS_SUCCESS_PROBABILITY * weight)
         failure = self._failures.get(key)
         if failure is not None and amt_msat >= failure[0]:
-            prior *= 1.0 - self._weight(failure[1], now_ns)
+            prior *= 1.0 - math.pow(0.5, max(0, now_ns - failure[1]) / PENALTY_HALF_LIFE_NS)
         return prior
 
     @staticmethod

@@ -128,6 +128,12 @@ class SimNetwork:
         self.policy_changes: list[int] = []
         #: called when one of the watched node's channels or policies changes.
         self.watch_listeners: list[Callable[[Channel], None]] = []
+        #: bumped whenever a channel joins or leaves a node's `channel_ids` (`neighbours`).
+        self.channel_ids_version = 0
+        #: whether any policy ever had a negative outbound fee (the protocol's are unsigned;
+        #: the payment loop's detours take a shortcut that needs them >= 0).
+        self.negative_fee_seen = False
+        self._neighbours: dict[str, tuple[int, list[tuple[int, Channel, int, str]]]] = {}
         self.chain = ChainState()
         self.now_ns = 0
         self.log = EventLog()
@@ -195,6 +201,25 @@ class SimNetwork:
                 chan = self.channels[chan_id]
                 if self.watched in (chan.node1, chan.node2):
                     self.observer.on_channel_change(chan)
+
+    def neighbours(self, pubkey: str) -> list[tuple[int, Channel, int, str]]:
+        """(chan_id, channel, the node's side of it, peer) for each of the node's channels, in
+        `channel_ids` order, whatever their state.
+
+        The payment loop walks a hub's channels for every detour (hubs have hundreds); the
+        list is kept until a channel is added to or removed from any node's list.
+        """
+        entry = self._neighbours.get(pubkey)
+        if entry is not None and entry[0] == self.channel_ids_version:
+            return entry[1]
+        channels = self.channels
+        result = []
+        for chan_id in self.nodes[pubkey].channel_ids:
+            chan = channels[chan_id]
+            d = chan.side_of(pubkey)
+            result.append((chan_id, chan, d, chan.node2 if d == 0 else chan.node1))
+        self._neighbours[pubkey] = (self.channel_ids_version, result)
+        return result
 
     def is_active(self, chan: Channel) -> bool:
         """Open and both ends online: what LND calls an active channel."""
@@ -340,6 +365,8 @@ class SimNetwork:
                 raise ValueError(f"unknown policy field {name!r}")
             setattr(policy, name, value)
         policy.last_update_ns = self.now_ns
+        if policy.base_fee_msat < 0 or policy.fee_rate_ppm < 0:
+            self.negative_fee_seen = True
         self.policy_changes.append(chan_id)
         self._touch(chan)
         rendered = {k: int(v) for k, v in sorted(changes.items())}
@@ -387,6 +414,8 @@ class SimNetwork:
         for policy in policies:
             if policy.max_htlc_msat <= 0:
                 policy.max_htlc_msat = capacity_sat * 990
+            if policy.base_fee_msat < 0 or policy.fee_rate_ppm < 0:
+                self.negative_fee_seen = True
         reserve_sat = capacity_sat * self.config.reserve_fraction_ppm // 1_000_000
         chan = Channel(
             chan_id=chan_id,
@@ -406,6 +435,7 @@ class SimNetwork:
         self.by_point[chan.channel_point] = chan
         self.nodes[node1].channel_ids.append(chan_id)
         self.nodes[node2].channel_ids.append(chan_id)
+        self.channel_ids_version += 1
         return chan
 
     def _free_scid(self) -> str:
@@ -459,6 +489,7 @@ class SimNetwork:
             ids = self.nodes[pubkey].channel_ids
             if chan.chan_id in ids:
                 ids.remove(chan.chan_id)
+        self.channel_ids_version += 1
         self.log.record(self.now_ns, "chan_closed", scid=chan.scid)
         self._notify_watch(chan)
 

@@ -7,6 +7,8 @@ receiver refused), no route is left, or the attempt budget is spent.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +40,8 @@ _DETOUR_CANDIDATES = 4
 #: lncli's default).
 MIN_SHARD_MSAT = 10_000_000
 MAX_PARTS = 16
+#: How many (tree, node) channel rankings the detours keep (the oldest is dropped first).
+_RANKED_ENTRIES = 512
 
 
 @dataclass(slots=True)
@@ -95,6 +99,10 @@ class Payer:
         self.sender_mix = dict(DEFAULT_SENDER_MIX if sender_mix is None else sender_mix)
         check_mix(self.sender_mix)
         self._profiles: dict[str, SenderProfile] = {}
+        #: (id(tree), node) -> (the tree, `channel_ids_version`, its ranking): see `_ranked`.
+        self._ranked_cache: dict[
+            tuple[int, str], tuple[Tree, int, list[tuple[float, int, Channel, int, str]]]
+        ] = {}
         #: Called with (source, dest, amount, outcome) after every payment: for measuring
         #: runs (bench/simnet_calibration.py) without keeping every payment in memory.
         self.payment_listeners: list[Callable[[str, str, int, PaymentOutcome], None]] = []
@@ -152,6 +160,13 @@ class Payer:
             fee_limit_msat = profile.fee_limit_msat(amt_msat)
             penalty = (profile.hop_penalty_msat, profile.hop_penalty_ppm)
             tree = self.cache.get(now_ns, dest, amt_msat, *penalty)
+            if not self._can_send(source, amt_msat):
+                # Every route starts on one of the sender's channels with at least the amount,
+                # so none exists: the path, the detours and the search below would all say so
+                # (and `_usable` refuses such a route before it looks at mission control).
+                raise NoRouteError(
+                    f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat"
+                )
             path = path_from_tree(tree.next_edge, source, dest)
             if path is not None:
                 route = build_route(source, path, amt_msat, height, final_cltv_delta)
@@ -164,7 +179,7 @@ class Payer:
             if detour is not None:
                 self.stats.route_searches -= 1
                 return detour
-            tree = self.engine.search(
+            path = self.engine.search_path(
                 dest,
                 amt_msat,
                 source,
@@ -183,10 +198,47 @@ class Payer:
                 probability if len(mc) else None,
                 limits,
             )
-        path = path_from_tree(tree.next_edge, source, dest)
+            path = path_from_tree(tree.next_edge, source, dest)
         if path is None:
             raise NoRouteError(f"no route from {source[:16]} to {dest[:16]} for {amt_msat} msat")
         return build_route(source, path, amt_msat, height, final_cltv_delta)
+
+    def _ranked(self, tree: Tree, node: str) -> list[tuple[float, int, Channel, int, str]]:
+        """The node's channels whose peer `tree` reaches, by (peer's cost-to-go, chan_id),
+        whatever their state (kept per tree and node until a node's channel list changes)."""
+        version = self.network.channel_ids_version
+        key = (id(tree), node)
+        entry = self._ranked_cache.get(key)
+        if entry is not None and entry[0] is tree and entry[1] == version:
+            return entry[2]
+        dist_get = tree.dist.get
+        ranked = []
+        for chan_id, chan, d, peer in self.network.neighbours(node):
+            cost = dist_get(peer)
+            if cost is not None:
+                ranked.append((cost, chan_id, chan, d, peer))
+        ranked.sort()
+        if len(self._ranked_cache) >= _RANKED_ENTRIES:
+            del self._ranked_cache[next(iter(self._ranked_cache))]
+        self._ranked_cache[key] = (tree, version, ranked)
+        return ranked
+
+    def _can_send(self, source: str, amt_msat: int) -> bool:
+        """Whether one of the sender's channels could start a route for `amt_msat`: open,
+        not disabled by the sender, its peer online and the amount above the reserve. Each
+        route check (the search's, and `_usable` for the first hop before anything else about
+        the route) asks at least that, so False means no route can exist."""
+        online = self.network.online
+        open_state = ChannelState.OPEN
+        for _, chan, d, peer in self.network.neighbours(source):
+            if (
+                chan.balance_msat[d] - chan.reserve_sat * 1000 >= amt_msat
+                and chan.state is open_state
+                and online[peer]
+                and not chan.policies[d].disabled
+            ):
+                return True
+        return False
 
     def _detour(
         self,
@@ -213,21 +265,43 @@ class Payer:
         visited = {source}
         node = source
         steps: list[tuple[Channel, int] | None] = list(path) if path else [None]
+        open_state = ChannelState.OPEN
+        # With fees >= 0 a channel costs at least its peer's cost-to-go: walking a node's
+        # channels in that order, the scan can stop once the peer's cost exceeds the fourth
+        # best seen, with the same four as a full scan and sort.
+        may_stop = not net.negative_fee_seen
         for step in steps:
+            # (cost, chan_id, ...): chan_ids are unique among a node's channels, so the
+            # tuples sort by cost then chan_id without ever comparing the rest.
             candidates: list[tuple[float, int, Channel, int]] = []
-            for chan_id in net.nodes[node].channel_ids:
-                chan = net.channels[chan_id]
-                if chan.state is not ChannelState.OPEN or (step is not None and chan is step[0]):
+            skip = step[0] if step is not None else None
+            forwarding = node != source  # a forwarding node's own fee counts too
+            fourth = math.inf
+            for peer_cost, chan_id, chan, d, peer in self._ranked(tree, node):
+                if peer_cost > fourth:
+                    break
+                if chan.state is not open_state or chan is skip:
                     continue
-                d = chan.side_of(node)
-                peer = chan.node2 if d == 0 else chan.node1
-                cost = tree.dist.get(peer)
-                if cost is not None and peer not in visited and online[peer]:
-                    if node != source:  # a forwarding node's own fee counts too
+                if peer not in visited and online[peer]:
+                    if forwarding:
                         policy = chan.policies[d]
-                        cost += policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
-                    candidates.append((cost, chan_id, chan, d))
-            candidates.sort(key=lambda c: (c[0], c[1]))
+                        cost = peer_cost + (
+                            policy.base_fee_msat + amt_msat * policy.fee_rate_ppm // 1_000_000
+                        )
+                        if not may_stop or len(candidates) < _DETOUR_CANDIDATES:
+                            candidates.append((cost, chan_id, chan, d))
+                            if may_stop and len(candidates) == _DETOUR_CANDIDATES:
+                                candidates.sort()
+                                fourth = candidates[-1][0]
+                        elif cost < fourth or (cost == fourth and chan_id < candidates[-1][1]):
+                            bisect.insort(candidates, (cost, chan_id, chan, d))
+                            candidates.pop()
+                            fourth = candidates[-1][0]
+                    else:  # in (cost, chan_id) order already: the first four are the four
+                        candidates.append((peer_cost, chan_id, chan, d))
+                        if len(candidates) == _DETOUR_CANDIDATES:
+                            break
+            candidates.sort()
             for _, _, chan, d in candidates[:_DETOUR_CANDIDATES]:
                 peer = chan.node2 if d == 0 else chan.node1
                 rest = path_from_tree(tree.next_edge, peer, dest)
@@ -248,27 +322,37 @@ class Payer:
         return None
 
     def _usable(self, route: Route, mc: MissionControl, fee_limit_msat: int) -> bool:
-        """Whether a cached path holds for this amount, this sender's knowledge and fee limit."""
-        if route.total_fees_msat > fee_limit_msat:
+        """Whether a cached path holds for this amount, this sender's knowledge and fee limit.
+
+        The checks run in this order on purpose: mission control is consulted (and prunes
+        forgotten failures) only for hops that pass everything else, hop by hop.
+        """
+        amounts = route.amounts_msat
+        if amounts[0] - amounts[-1] > fee_limit_msat:
             return False
-        first = route.channels[0]
-        d0 = route.directions[0]
-        if first.sendable_msat(d0) < route.amounts_msat[0]:
+        chans = route.channels
+        dirs = route.directions
+        first = chans[0]
+        d0 = dirs[0]
+        if first.sendable_msat(d0) < amounts[0]:
             return False
-        if not self.network.online[first.node2 if d0 == 0 else first.node1]:
+        online = self.network.online
+        if not online[first.node2 if d0 == 0 else first.node1]:
             return False
         now_ns = self.network.now_ns
-        online = self.network.online
-        for chan, d, x in zip(route.channels, route.directions, route.amounts_msat, strict=True):
-            if (
-                chan.state is not ChannelState.OPEN
-                or not online[chan.node2 if d == 0 else chan.node1]
-            ):
+        open_state = ChannelState.OPEN
+        # with no failure remembered, `penalised` is False and changes nothing
+        remembers = len(mc) > 0
+        for i in range(len(chans)):
+            chan = chans[i]
+            d = dirs[i]
+            if chan.state is not open_state or not online[chan.node2 if d == 0 else chan.node1]:
                 return False
             policy = chan.policies[d]
+            x = amounts[i]
             if policy.disabled or x < policy.min_htlc_msat or x > policy.max_htlc_msat:
                 return False
-            if len(mc) and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
+            if remembers and mc.penalised(chan.chan_id << 1 | d, x, now_ns):
                 return False
         return True
 

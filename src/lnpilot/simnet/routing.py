@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lnpilot.simnet.fees import forwarding_fee_msat
 from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
 from lnpilot.simnet.model import Channel, ChannelState, Policy
 
@@ -122,13 +121,25 @@ def build_route(
     expiries = [0] * n
     amounts[-1] = amt_msat
     expiries[-1] = block_height + final_cltv_delta
+    amt = amt_msat
+    expiry = expiries[-1]
     for i in range(n - 1, 0, -1):
         chan_out, dir_out = path[i]
         chan_in, dir_in = path[i - 1]
         out_policy = chan_out.policies[dir_out]
         in_policy = chan_in.policies[1 - dir_in]
-        amounts[i - 1] = amounts[i] + forwarding_fee_msat(out_policy, in_policy, amounts[i])
-        expiries[i - 1] = expiries[i] + out_policy.cltv_delta
+        # `fees.forwarding_fee_msat`, inlined: this runs for every route the senders try
+        total = out_policy.base_fee_msat + amt * out_policy.fee_rate_ppm // 1_000_000
+        in_base = in_policy.inbound_base_fee_msat
+        in_rate = in_policy.inbound_fee_rate_ppm
+        if in_base or in_rate:
+            product = (amt + total) * in_rate
+            total += in_base + (product // 1_000_000 if product >= 0 else -(-product // 1_000_000))
+        if total > 0:
+            amt += total
+        expiry += out_policy.cltv_delta
+        amounts[i - 1] = amt
+        expiries[i - 1] = expiry
     return Route(source, [c for c, _ in path], [d for _, d in path], amounts, expiries)
 
 

@@ -34,6 +34,10 @@ from lnpilot.simnet.routing import (
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 _MAX_ROUNDS = 40
+#: Up to this many improved nodes, a round collects their rows from per-node lists instead of
+#: a pass over every row.
+_FEW_NODES = 16
+_NO_ROW = np.iinfo(np.int64).max
 
 
 class TreeEngine:
@@ -51,7 +55,13 @@ class TreeEngine:
     in_ppm: I64
     min_htlc: I64
     max_htlc: I64
+    #: the most a row can carry: min(max_htlc, cap - 1) (an HTLC must stay below capacity)
+    hi: I64
     enabled: npt.NDArray[np.bool_]
+    #: `cap` as float64, the type `x / cap` divides in anyway
+    cap_f: F64
+    #: whether the row's end sets an inbound fee (the per-node shortcut does not hold there)
+    has_in: npt.NDArray[np.bool_]
 
     def __init__(self, network: SimNetwork) -> None:
         self.network = network
@@ -70,6 +80,7 @@ class TreeEngine:
         "in_ppm",
         "min_htlc",
         "max_htlc",
+        "hi",
     )
 
     def _build(self) -> None:
@@ -79,12 +90,23 @@ class TreeEngine:
         self.index: dict[str, int] = {k: i for i, k in enumerate(self.names)}
         self.edges: list[tuple[Channel, int]] = []
         self.edge_rows: dict[int, list[int]] = {}
+        #: directed channel key (`chan_id << 1 | direction`) -> (row, capacity in msat)
+        self.key_rows: dict[int, tuple[int, int]] = {}
+        self._usable_cache: npt.NDArray[np.bool_] | None = None
+        self._has_inbound = False
+        self._max_min_htlc = 0
+        self._big_cap = False
+        self._rows_by_dst: list[I64] | None = None
+        self._rows_by_src: list[I64] = []
         for name in self._INT_COLUMNS:
             setattr(self, name, np.zeros(0, dtype=np.int64))
         self.enabled = np.zeros(0, dtype=bool)
+        self.has_in = np.zeros(0, dtype=bool)
+        self.cap_f = np.zeros(0)
         self._append([c for c in net.channels.values() if c.state is ChannelState.OPEN])
         self._topology_seen = len(net.topology_changes)
         self._policies_seen = len(net.policy_changes)
+        self._rows_changed()
         self.rebuilds += 1
 
     def _append(self, channels: list[Channel]) -> None:
@@ -96,16 +118,20 @@ class TreeEngine:
             rows = self.edge_rows.setdefault(chan.chan_id, [])
             for d in (0, 1):
                 rows.append(len(self.edges))
+                self.key_rows[chan.chan_id << 1 | d] = (len(self.edges), chan.capacity_sat * 1000)
                 self.edges.append((chan, d))
         extra = len(self.edges) - first
         for name in self._INT_COLUMNS:
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra, np.int64)]))
         self.enabled = np.concatenate([self.enabled, np.zeros(extra, dtype=bool)])
+        self.cap_f = np.concatenate([self.cap_f, np.zeros(extra)])
+        self.has_in = np.concatenate([self.has_in, np.zeros(extra, dtype=bool)])
         for row in range(first, len(self.edges)):
             chan, d = self.edges[row]
             self.src[row] = self.index[chan.node1 if d == 0 else chan.node2]
             self.dst[row] = self.index[chan.node2 if d == 0 else chan.node1]
             self.cap[row] = chan.capacity_sat * 1000
+            self.cap_f[row] = float(chan.capacity_sat * 1000)
             self._load_policy(row)
 
     def _load_policy(self, row: int) -> None:
@@ -118,13 +144,21 @@ class TreeEngine:
         self.in_ppm[row] = v_policy.inbound_fee_rate_ppm
         self.min_htlc[row] = policy.min_htlc_msat
         self.max_htlc[row] = policy.max_htlc_msat
+        self.hi[row] = min(policy.max_htlc_msat, chan.capacity_sat * 1000 - 1)
         self.enabled[row] = not policy.disabled and chan.state is ChannelState.OPEN
+        self.has_in[row] = bool(v_policy.inbound_base_fee_msat or v_policy.inbound_fee_rate_ppm)
 
     def sync(self) -> None:
         """Follow the network: add or retire rows of opened/closed channels, patch policies."""
         net = self.network
         if len(net.nodes) != len(self.names):
             self._build()
+            self._rows_changed()
+            return
+        if (
+            len(net.topology_changes) == self._topology_seen
+            and len(net.policy_changes) == self._policies_seen
+        ):
             return
         changed: set[int] = set()
         if len(net.topology_changes) != self._topology_seen:
@@ -142,6 +176,32 @@ class TreeEngine:
         for chan_id in changed:
             for row in self.edge_rows.get(chan_id, ()):
                 self._load_policy(row)
+        self._rows_changed()
+
+    def _rows_changed(self) -> None:
+        """Forget what is derived from the rows (the usable mask, whether any inbound fee is
+        set): recomputed on the next search."""
+        self._usable_cache = None
+        self._has_inbound = bool(self.has_in.any())
+        self._max_min_htlc = int(self.min_htlc.max()) if self.min_htlc.size else 0
+        self._big_cap = bool(self.cap.size) and int(self.cap.max()) >= 2**53
+        if self._rows_by_dst is None or sum(a.size for a in self._rows_by_dst) != len(self.edges):
+            self._rows_by_dst = self._group(self.dst)
+            self._rows_by_src = self._group(self.src)
+
+    def _group(self, column: I64) -> list[I64]:
+        """Per node index, the rows whose `column` is that node, ascending."""
+        order = np.argsort(column, kind="stable")
+        bounds = np.searchsorted(column[order], np.arange(1, len(self.names)))
+        return list(np.split(order, bounds))
+
+    def _usable(self) -> npt.NDArray[np.bool_]:
+        """Rows that are enabled with both ends online: a fresh copy (searches narrow it),
+        of a mask kept until a row or a node's online flag changes."""
+        node_online = self._node_online()  # may reset the cache when someone went offline
+        if self._usable_cache is None:
+            self._usable_cache = self.enabled & node_online[self.src] & node_online[self.dst]
+        return self._usable_cache.copy()
 
     def search(
         self,
@@ -161,6 +221,79 @@ class TreeEngine:
         with their real balance and certainty. `penalty_msat`/`penalty_ppm` are the per-hop
         attempt cost of the payer's implementation (LND's by default; see `senders`).
         """
+        parent, dist = self._relax(
+            dest, amt_msat, source, probability, known_keys, limits, penalty_msat, penalty_ppm
+        )
+        return self._tree(parent, dist)
+
+    def search_path(
+        self,
+        dest: str,
+        amt_msat: int,
+        source: str,
+        probability: ProbabilityFn | None = None,
+        known_keys: Collection[int] = (),
+        limits: SearchLimits | None = None,
+        penalty_msat: int = ATTEMPT_COST_MSAT,
+        penalty_ppm: int = ATTEMPT_COST_PPM,
+        max_hops: int = 20,
+    ) -> list[tuple[Channel, int]] | None:
+        """`search` followed by `routing.path_from_tree` from `source`, without building the
+        whole tree as dicts: a sender's own search serves only its own path."""
+        t = self.index[dest]
+        node = self.index[source]
+        parent, _ = self._relax(
+            dest,
+            amt_msat,
+            source,
+            probability,
+            known_keys,
+            limits,
+            penalty_msat,
+            penalty_ppm,
+            only_for=node,
+        )
+        parents = parent.tolist()
+        dst = self.dst
+        edges = self.edges
+        path: list[tuple[Channel, int]] = []
+        while node != t:
+            row = parents[node]
+            if row < 0 or len(path) >= max_hops:
+                return None
+            path.append(edges[row])
+            node = int(dst[row])
+        return path
+
+    def _relax(
+        self,
+        dest: str,
+        amt_msat: int,
+        source: str | None,
+        probability: ProbabilityFn | None,
+        known_keys: Collection[int],
+        limits: SearchLimits | None,
+        penalty_msat: int,
+        penalty_ppm: int,
+        only_for: int | None = None,
+    ) -> tuple[I64, F64]:
+        """The rounds of the search: parent row and cost-to-go per node (see the module).
+
+        With `only_for` (a node index), only that node's path has to be right: a node whose
+        cost already exceeds that node's current cost stops relaxing (an edge never costs
+        less than its end's cost-to-go, so nothing it leads to can reach that node at or
+        below its final cost, and every update at or below that cost, the path's, happens
+        exactly as without the cut). The other nodes' entries are then not the full tree's.
+
+        Every round relaxes the edges into the nodes that improved in the previous round.
+        What crosses such an edge (the amount, the fee so far, the cost so far and the
+        attempt penalty) depends only on its end node unless that node sets an inbound fee
+        on it, so it is computed once per node and gathered per edge; edges with an inbound
+        fee are patched with the exact per-edge arithmetic. Edges that cannot carry the
+        amount are dropped before probabilities and costs are computed (they never win).
+        The arithmetic and its order are the plain round's (tests/simnet/test_fingerprint.py
+        pins results computed before these shortcuts).
+        """
         self.sync()
         n_nodes = len(self.names)
         t = self.index[dest]
@@ -171,76 +304,174 @@ class TreeEngine:
         parent = np.full(n_nodes, -1, dtype=np.int64)
         dist[t] = 0.0
         amount[t] = amt_msat
-        node_online = self._node_online()
-        usable = self.enabled & node_online[self.src] & node_online[self.dst]
-        own_mask: npt.NDArray[np.bool_] | None = None
+        src_all, dst_all = self.src, self.dst
+        usable = self._usable()
+        usable[self._rows_by_src[t]] = False  # no path goes on from the destination
+        by_dst = self._rows_by_dst
+        assert by_dst is not None
+        own: tuple[I64, I64] | None = None
         if source is not None:
-            own_mask = self._source_mask(source, usable, limits)
+            own = self._source_rows(source, usable, limits)
         if limits is not None and limits.ignored_pairs:
             for start, end in limits.ignored_pairs:
                 if start in self.index and end in self.index:
-                    pair = (self.src == self.index[start]) & (self.dst == self.index[end])
+                    pair = (src_all == self.index[start]) & (dst_all == self.index[end])
                     usable &= ~pair
         if limits is not None and limits.last_hop_pubkey is not None:
             last = self.index.get(limits.last_hop_pubkey, -1)
-            usable &= (self.dst != t) | (self.src == last)
+            usable &= (dst_all != t) | (src_all == last)
         fee_limit = limits.fee_limit_msat if limits is not None else None
         known = self._known_probabilities(probability, known_keys, amt_msat)
+        known_dst = dst_all[known[0]] if known is not None else None
+        own_dst = dst_all[own[0]] if own is not None else None
+        has_inbound = self._has_inbound
+        min_htlc, hi, cap_f = self.min_htlc, self.hi, self.cap_f
+        # amounts only grow from the destination back: at or above every row's minimum,
+        # no row's minimum needs checking
+        check_min = amt_msat < self._max_min_htlc
         changed = np.zeros(n_nodes, dtype=bool)
         changed[t] = True
+        first_round = True
+        nodes = np.array([t])
         for _ in range(_MAX_ROUNDS):
-            rows = np.nonzero(changed[self.dst] & usable)[0]
+            if only_for is not None and not first_round:
+                limit = dist[only_for]
+                if limit < inf:
+                    near = dist[nodes] <= limit
+                    if not near.all():
+                        changed[nodes[~near]] = False
+                        nodes = nodes[near]
+                        if nodes.size == 0:
+                            break
+            if nodes.size <= _FEW_NODES:  # the rows into a few nodes, without a full pass
+                into = np.concatenate([by_dst[i] for i in nodes.tolist()])
+                into.sort()
+                rows = into[usable[into]]
+            else:
+                rows = np.nonzero(changed[dst_all] & usable)[0]
             if rows.size == 0:
                 break
-            changed[:] = False
-            v = self.dst[rows]
-            u = self.src[rows]
-            amt_v = amount[v]
-            par = parent[v]
-            has_parent = par >= 0
-            par_safe = np.where(has_parent, par, 0)
-            out_fee = np.where(
-                has_parent, self.base[par_safe] + amt_v * self.ppm[par_safe] // 1_000_000, 0
-            )
-            product = (amt_v + out_fee) * self.in_ppm[rows]
-            inbound = self.in_base[rows] + np.where(
-                product >= 0, product // 1_000_000, -(-product // 1_000_000)
-            )
-            total = np.where(has_parent, np.maximum(0, out_fee + inbound), 0)
-            x = amt_v + total
-            cap = self.cap[rows]
-            ok = (x >= self.min_htlc[rows]) & (x <= self.max_htlc[rows]) & (x < cap) & (u != t)
-            fee_u = fee[v] + total
+            v = dst_all[rows]
+            u = src_all[rows]
+            if first_round:  # v is the destination: nothing to forward, no fee yet
+                first_round = False
+                x = np.full(rows.size, amt_msat, dtype=np.int64)
+                fee_u = np.zeros(rows.size, dtype=np.int64)
+                cost_so_far = np.zeros(rows.size)  # dist[t] + 0
+                ok = x <= hi[rows]
+                if check_min:
+                    ok &= x >= min_htlc[rows]
+            else:  # every v has its outgoing edge (only the destination has none)
+                par = parent[nodes]
+                amt_n = amount[nodes]
+                out_fee_n = self.base[par] + amt_n * self.ppm[par] // 1_000_000
+                total_n = np.maximum(0, out_fee_n)
+                x_node = np.zeros(n_nodes, dtype=np.int64)
+                fee_node = np.zeros(n_nodes, dtype=np.int64)
+                cost_node = np.zeros(n_nodes)
+                x_node[nodes] = amt_n + total_n
+                fee_node[nodes] = fee[nodes] + total_n
+                cost_node[nodes] = dist[nodes] + total_n
+                x = x_node[v]
+                fee_u = fee_node[v]
+                cost_so_far = cost_node[v]
+                if has_inbound:
+                    patch = np.nonzero(self.has_in[rows])[0]
+                    if patch.size:
+                        out_fee = np.zeros(n_nodes, dtype=np.int64)
+                        out_fee[nodes] = out_fee_n
+                        pr, pv = rows[patch], v[patch]
+                        pof = out_fee[pv]
+                        product = (amount[pv] + pof) * self.in_ppm[pr]
+                        inbound = self.in_base[pr] + np.where(
+                            product >= 0, product // 1_000_000, -(-product // 1_000_000)
+                        )
+                        total_p = np.maximum(0, pof + inbound)
+                        x[patch] = amount[pv] + total_p
+                        fee_u[patch] = fee[pv] + total_p
+                        cost_so_far[patch] = dist[pv] + total_p
+                # A row's cost is its cost so far plus a penalty >= 0: where that is not
+                # below what u has, the row cannot win, and it is dropped here.
+                ok = (x <= hi[rows]) & (dist[u] > cost_so_far)
+                if check_min:
+                    ok &= x >= min_htlc[rows]
             if fee_limit is not None:
                 ok &= fee_u <= fee_limit
-            prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap)
-            if known is not None:
-                sender_view = known[rows]
-                hit = ~np.isnan(sender_view)
-                prob[hit] = sender_view[hit]
+            keep = np.nonzero(ok)[0]
+            if keep.size == 0:
+                break
+            rows, u, x, fee_u, cost_so_far = (
+                rows[keep],
+                u[keep],
+                x[keep],
+                fee_u[keep],
+                cost_so_far[keep],
+            )
+            dist_u = dist[u]
+            prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap_f[rows])
+            # The prior is > 0 on every row left (x < cap < 2**53); only the sender's own
+            # view can make it 0, and only on its rows into this round's nodes.
+            patched = self._big_cap
+            if known is not None and changed[known_dst].any():
+                self._patch(rows, prob, known[0], known[1])
+                patched = True
+            if own is not None and changed[own_dst].any():
+                at, which = self._positions(rows, own[0])
+                if at.size:
+                    prob[at] = 1.0
+                    prob[at[own[1][which] < x[at]]] = 0.0  # its balance cannot send it
+                    patched = True
+            good = prob > 0.0 if patched else None
+            if good is not None and not good.all():
+                keep = np.nonzero(good)[0]
+                rows, u, x, fee_u, cost_so_far, prob, dist_u = (
+                    rows[keep],
+                    u[keep],
+                    x[keep],
+                    fee_u[keep],
+                    cost_so_far[keep],
+                    prob[keep],
+                    dist_u[keep],
+                )
             penalty = (penalty_msat + x * penalty_ppm // 1_000_000).astype(np.float64)
-            if own_mask is not None:
-                own = own_mask[rows]
-                if own.any():
-                    prob[own] = 1.0
-                    ok[own] &= self._own_fits(rows[own], x[own])
-            ok &= prob > 0.0
-            cost = dist[v] + total + penalty / np.where(prob > 0.0, prob, 1.0)
-            cost = np.where(ok, cost, inf)
+            cost = cost_so_far + penalty / prob
             best = np.full(n_nodes, inf)
             np.minimum.at(best, u, cost)
-            improved_rows = np.nonzero((cost == best[u]) & (cost < dist[u]))[0]
+            improved_rows = np.nonzero((cost == best[u]) & (cost < dist_u))[0]
             if improved_rows.size == 0:
                 break
             # One winner per node: the first row among equal costs (deterministic).
-            winners_u, first = np.unique(u[improved_rows], return_index=True)
-            chosen = improved_rows[first]
+            first = np.full(n_nodes, _NO_ROW)
+            np.minimum.at(first, u[improved_rows], improved_rows)
+            winners_u = np.nonzero(first != _NO_ROW)[0]
+            chosen = first[winners_u]
             dist[winners_u] = cost[chosen]
             amount[winners_u] = x[chosen]
             fee[winners_u] = fee_u[chosen]
             parent[winners_u] = rows[chosen]
+            changed[:] = False
             changed[winners_u] = True
-        return self._tree(parent, dist)
+            nodes = winners_u
+        return parent, dist
+
+    @staticmethod
+    def _positions(rows: I64, wanted: I64) -> tuple[I64, I64]:
+        """Where the rows of `wanted` (ascending) sit in `rows` (ascending), for those
+        present, and which of `wanted` they are."""
+        at: I64 = np.searchsorted(rows, wanted)
+        which: I64 = np.nonzero(at < rows.size)[0]
+        at = at[which]
+        hit = rows[at] == wanted[which]
+        return at[hit], which[hit]
+
+    @staticmethod
+    def _patch(rows: I64, prob: F64, known_rows: I64, known_prob: F64) -> None:
+        """Put the sender's own probabilities in `prob` where `rows` has a known row."""
+        at = np.searchsorted(rows, known_rows)
+        inside = at < rows.size
+        at, k_rows, k_prob = at[inside], known_rows[inside], known_prob[inside]
+        hit = rows[at] == k_rows
+        prob[at[hit]] = k_prob[hit]
 
     def _node_online(self) -> npt.NDArray[np.bool_]:
         """Online flags by node index, recomputed only when someone went on- or offline."""
@@ -249,55 +480,57 @@ class TreeEngine:
             online = net.online
             self._online = np.fromiter((online[k] for k in self.names), bool, len(self.names))
             self._online_version = net.online_version
+            self._usable_cache = None
         return self._online
 
-    def _source_mask(
+    def _source_rows(
         self, source: str, usable: npt.NDArray[np.bool_], limits: SearchLimits | None
-    ) -> npt.NDArray[np.bool_]:
-        """Rows of the source's own channels; others of its rows are made unusable when
-        `outgoing_chan_ids` restricts the first hop."""
-        own: npt.NDArray[np.bool_] = self.src == self.index[source]
+    ) -> tuple[I64, I64]:
+        """Rows of the source's own channels (ascending) and what it can send on each now
+        (balances are private: the source alone knows them). Others of its rows are made
+        unusable when `outgoing_chan_ids` restricts the first hop."""
+        own = self._rows_by_src[self.index[source]]
+        rows = own.tolist()
         if limits is not None and limits.outgoing_chan_ids is not None:
             allowed = limits.outgoing_chan_ids
-            for row in np.nonzero(own)[0].tolist():
+            for row in rows:
                 if self.edges[row][0].chan_id not in allowed:
                     usable[row] = False
-        return own
-
-    def _own_fits(self, rows: I64, x: I64) -> npt.NDArray[np.bool_]:
-        """Whether each of the source's rows has its `x` to send now (balances are private)."""
-        fits = np.ones(rows.size, dtype=bool)
-        for i, row in enumerate(rows.tolist()):
-            chan, d = self.edges[row]
-            if chan.sendable_msat(d) < int(x[i]):
-                fits[i] = False
-        return fits
+        edges = self.edges
+        sendable = np.fromiter(
+            (edges[row][0].sendable_msat(edges[row][1]) for row in rows), np.int64, len(rows)
+        )
+        return own, sendable
 
     def _known_probabilities(
         self, probability: ProbabilityFn | None, known_keys: Collection[int], amt_msat: int
-    ) -> F64 | None:
-        """Per row, the sender's own probability where it knows one, NaN elsewhere."""
+    ) -> tuple[I64, F64] | None:
+        """The rows (ascending) where the sender knows better than the prior, and its
+        probability there (at the payment amount)."""
         if probability is None or not known_keys:
             return None
-        known = np.full(len(self.edges), np.nan)
+        key_rows = self.key_rows
+        found = []
         for key in known_keys:
-            chan_id, d = key >> 1, key & 1
-            for row in self.edge_rows.get(chan_id, ()):
-                if self.edges[row][1] == d:
-                    known[row] = probability(key, amt_msat, int(self.cap[row]))
-        return known
+            entry = key_rows.get(key)
+            if entry is not None:
+                found.append((entry[0], probability(key, amt_msat, entry[1])))
+        if not found:
+            return None
+        found.sort()
+        return (
+            np.fromiter((row for row, _ in found), np.int64, len(found)),
+            np.fromiter((prob for _, prob in found), np.float64, len(found)),
+        )
 
     def _tree(self, parent: I64, dist: F64) -> Tree:
-        next_edge: dict[str, tuple[Channel, int]] = {}
-        costs: dict[str, float] = {}
         names = self.names
         edges = self.edges
-        reached = np.nonzero(np.isfinite(dist))[0].tolist()
-        parents = parent.tolist()
-        dists = dist.tolist()
-        for i in reached:
-            costs[names[i]] = dists[i]
-            p = parents[i]
-            if p >= 0:
-                next_edge[names[i]] = edges[p]
+        reached = np.nonzero(np.isfinite(dist))[0]
+        costs = dict(zip([names[i] for i in reached.tolist()], dist[reached].tolist(), strict=True))
+        linked = reached[parent[reached] >= 0]
+        next_edge = {
+            names[i]: edges[p]
+            for i, p in zip(linked.tolist(), parent[linked].tolist(), strict=True)
+        }
         return Tree(next_edge, costs)

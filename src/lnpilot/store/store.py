@@ -6,9 +6,12 @@ maintenance the daemon schedules: rollups after each cycle, retention now and th
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy.engine import URL
@@ -31,6 +34,29 @@ class Store:
     def __init__(self, engine: AsyncEngine, retention: Retention) -> None:
         self._engine = engine
         self.retention = retention
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()  # an app served from a thread (tests) shares it
+
+    def data_version(self) -> int | None:
+        """A number that changes whenever any connection (of this process or another)
+        commits to the store: SQLite's ``PRAGMA data_version``, asked on a read-only
+        connection of its own that never writes, in a few microseconds and without leaving
+        the event loop. What lets the faces keep a small read until the store changes
+        (``service.readcache.Settled``). None for PostgreSQL, which has no such number."""
+        if self._engine.dialect.name != "sqlite":
+            return None
+        with self._probe_lock:
+            if self._probe is None:
+                path = self._engine.url.database
+                assert path is not None
+                self._probe = sqlite3.connect(
+                    Path(path).expanduser().absolute().as_uri() + "?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            version: int = self._probe.execute("PRAGMA data_version").fetchone()[0]
+            return version
 
     @classmethod
     async def open(
@@ -48,6 +74,10 @@ class Store:
         return cls(engine, retention or Retention())
 
     async def close(self) -> None:
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
         await self._engine.dispose()
 
     async def __aenter__(self) -> Store:
