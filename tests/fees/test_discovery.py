@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lnpilot.fees.default import DEFAULT_POLICY_TOML
 from lnpilot.fees.inputs import ChannelInputs, ControllerMemory, WindowStats
 from lnpilot.fees.planner import Action, plan
-from lnpilot.fees.policy import RuleSettings, load_policy
+from lnpilot.fees.policy import RuleSettings, load_policy, parse_policy
 from lnpilot.fees.strategies import OUTBOUND, StrategyContext, Target
 from lnpilot.fees.strategies.discovery import moved_ppm
 from lnpilot.store.records import FlowStats
@@ -178,20 +179,28 @@ def test_bad_parameters_are_named() -> None:
         )
 
 
-def test_the_example_policy_discovers_prices_within_two_updates_a_day() -> None:
+def test_the_example_file_runs_the_default_policy() -> None:
+    """examples/fees.toml shows more of the language, but prices as the built-in default
+    does: the same safety limits and the same last rule."""
+    example, default = load_policy(EXAMPLE), parse_policy(DEFAULT_POLICY_TOML)
+    assert example.safety == default.safety
+    assert example.rule[-1].model_dump() == default.rule[-1].model_dump()
+
+
+def test_the_default_policy_discovers_prices_within_two_updates_a_day() -> None:
     """What a new user starts from: the planner moves a never-changed busy channel one
-    probe up, and a channel changed 13 h ago waits (the example holds a fee a day)."""
-    example = load_policy(EXAMPLE)
+    probe up, and a channel changed 13 h ago waits (the default holds a fee a day)."""
+    example = parse_policy(DEFAULT_POLICY_TOML)
     assert example.rule[-1].strategy == "price_discovery"
     windows = {DAY_S: stats(2_000, 20), 2 * DAY_S: stats(4_000, 40)}
-    fresh = inputs(channel(4, fee_rate_ppm=400), windows=windows)
+    fresh = inputs(channel(1, fee_rate_ppm=400), windows=windows)
     recent = inputs(
-        channel(5, fee_rate_ppm=400), windows=windows, last_change_at=NOW - timedelta(hours=13)
+        channel(2, fee_rate_ppm=400), windows=windows, last_change_at=NOW - timedelta(hours=13)
     )
     result = plan(example, plan_inputs(fresh, recent))
     by_scid = {d.scid: d for d in result.decisions}
     # 400 × 1.5 = 600: within the example's max_step_pct = 50 (400 ppm is above the
     # example's cost floor: 1,000 sat over 4 turns of 1M sat = 250 ppm, + 10 % = 275 ppm)
-    assert by_scid["800000x4x0"].action is Action.UPDATE
-    assert by_scid["800000x4x0"].proposal.fee_rate_ppm == 600
-    assert by_scid["800000x5x0"].action is not Action.UPDATE
+    assert by_scid["800000x1x0"].action is Action.UPDATE
+    assert by_scid["800000x1x0"].proposal.fee_rate_ppm == 600
+    assert by_scid["800000x2x0"].action is not Action.UPDATE
