@@ -189,13 +189,13 @@ def test_the_example_file_runs_the_default_policy() -> None:
 
 def test_the_default_policy_discovers_prices_within_two_updates_a_day() -> None:
     """What a new user starts from: the planner moves a never-changed busy channel one
-    probe up, and a channel changed 13 h ago waits (the default holds a fee a day)."""
+    probe up, and a channel changed 10 h ago waits (the default holds a fee for 12 h)."""
     example = parse_policy(DEFAULT_POLICY_TOML)
     assert example.rule[-1].strategy == "price_discovery"
-    windows = {DAY_S: stats(2_000, 20), 2 * DAY_S: stats(4_000, 40)}
+    windows = {DAY_S // 2: stats(2_000, 20), DAY_S: stats(4_000, 40)}  # its 12 h windows
     fresh = inputs(channel(1, fee_rate_ppm=400), windows=windows)
     recent = inputs(
-        channel(2, fee_rate_ppm=400), windows=windows, last_change_at=NOW - timedelta(hours=13)
+        channel(2, fee_rate_ppm=400), windows=windows, last_change_at=NOW - timedelta(hours=10)
     )
     result = plan(example, plan_inputs(fresh, recent))
     by_scid = {d.scid: d for d in result.decisions}
@@ -204,3 +204,10 @@ def test_the_default_policy_discovers_prices_within_two_updates_a_day() -> None:
     assert by_scid["800000x1x0"].action is Action.UPDATE
     assert by_scid["800000x1x0"].proposal.fee_rate_ppm == 600
     assert by_scid["800000x2x0"].action is not Action.UPDATE
+
+
+def test_the_windows_it_reads_are_declared_in_its_registration() -> None:
+    # the gatherer reads one window and two (the last and the one before, by difference)
+    assert OUTBOUND["price_discovery"].windows_s() == {DAY_S, 2 * DAY_S}
+    settings = RuleSettings.model_validate({"price_discovery": {"window": "12h"}})
+    assert OUTBOUND["price_discovery"].windows_s(settings) == {DAY_S // 2, DAY_S}

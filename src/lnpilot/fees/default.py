@@ -4,7 +4,7 @@ One text, so that what the strategy league measures as ``lnpilot_default`` (``be
 is exactly what a new user gets, and a change to it is measured before it ships. It only
 ever plans until the operator sets ``fees_apply = true`` in lnpilot.toml (the daemon's fee
 loop is a journaled dry run by default), and, once applied, each channel looks for the fee
-that earns most (``price_discovery``, docs/fees.md) between 1 and 2,500 ppm, never below
+that earns most (``price_discovery``, docs/fees.md) between 1 and 5,000 ppm, never below
 the cost of the channel, moving at most twice a day. ``examples/fees.toml`` is the same
 policy with more of the language shown.
 """
@@ -28,7 +28,7 @@ max_history_lag = "1h"     # flows older than this (collector stopped) are not t
 [[rule]]
 name = "defaults"
 min_fee_rate_ppm = 1
-max_fee_rate_ppm = 2500
+max_fee_rate_ppm = 5000
 base_fee_msat = 0
 never_below_cost = true    # never sell liquidity below what it cost
 cost = { open_cost_sat = 1000, amortise_turns = 4, markup_pct = 10 }
@@ -36,5 +36,5 @@ cost = { open_cost_sat = 1000, amortise_turns = 4, markup_pct = 10 }
 [[rule]]
 name = "default"           # every channel: find the fee that earns most, in the bounds above
 strategy = "price_discovery"
-price_discovery = { window = "1d", step_pct = 50, max_updates_per_day = 2 }
+price_discovery = { window = "12h", step_pct = 50, max_updates_per_day = 2 }
 """
