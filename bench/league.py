@@ -9,7 +9,8 @@ the same scenario, seed and traffic:
 - ``static_median``: one fixed fee on all our channels, the network's median fee rate;
 - ``fixed_<ppm>``: the fixed-fee sweep (``--sweep``, 50..5000 ppm by default); the best of
   them per scenario, picked after the fact, is the bar an adaptive strategy must clear;
-- ``lnpilot_default``: ``examples/fees.toml``, the policy a new user starts from.
+- ``lnpilot_default``: :data:`lnpilot.fees.default.DEFAULT_POLICY_TOML`, the policy a new
+  user starts from (``lnpilot init`` writes it).
 
 Scenarios come from the generator (``lnpilot.simnet.generate.new_scenario``: five demand
 shapes x ``--graphs`` carved graphs, each run with ``--seeds`` seeds) or from any folder of
@@ -49,6 +50,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lnpilot.fees.default import DEFAULT_POLICY_TOML
 from lnpilot.fees.policy import PolicyFile, parse_policy
 from lnpilot.lab import Figures, Intervals, Lab
 from lnpilot.rebalance.settings import RebalanceSettings, parse_settings
@@ -57,7 +59,6 @@ from lnpilot.simnet.simulation import Simulation
 
 REPO = Path(__file__).resolve().parent.parent
 ARMS_DIR = REPO / "bench" / "league" / "arms"
-DEFAULT_POLICY = REPO / "examples" / "fees.toml"
 DEFAULT_GRAPH = REPO.parent / "shared" / "data" / "ln_graph_full_2026-02-03.json.gz"
 SHAPES = ("balanced", "sink", "source", "lsp", "bursty")
 SWEEP_PPM = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -102,7 +103,7 @@ def fixed_fee_policy(fee_rate_ppm: int) -> str:
 def baseline_arms(only: set[str] | None) -> list[Arm]:
     """The baselines' policy files, the default policy (the arms whose behaviour may change)."""
     arms = [Arm(p.stem, p.read_text(encoding="utf-8")) for p in sorted(ARMS_DIR.glob("*.toml"))]
-    arms.append(Arm(OURS, DEFAULT_POLICY.read_text(encoding="utf-8")))
+    arms.append(Arm(OURS, DEFAULT_POLICY_TOML))
     return [a for a in arms if only is None or a.name in only]
 
 

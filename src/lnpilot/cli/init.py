@@ -28,40 +28,15 @@ from lnpilot.base.domain import Capability
 from lnpilot.cli import output
 from lnpilot.cli.runtime import ExitCode
 from lnpilot.config import ConfigError, LndSettings, Settings, load_settings
+from lnpilot.fees.default import DEFAULT_POLICY_TOML
 from lnpilot.lnbits import LNbitsClient, LNbitsError
 from lnpilot.node.backend import DESCRIPTIONS, NodeBackend, NodeError, how_to_get
 from lnpilot.node.lnbits_node import LNbitsNode
 from lnpilot.node.lnd_rest import LndRest
 
-#: A policy that only ever plans (``fees_apply = false`` in lnpilot.toml) and, once applied,
-#: moves slowly: fees follow each channel's flow, kept between 1 and 2,500 ppm and never
-#: below the cost of the channel. ``lnpilot fees check`` explains it per channel.
-FEES_TOML = """\
-# lnpilot's fee policy, written by `lnpilot init` (docs/fees.md; examples/fees.toml has more).
-# The daemon only plans with it (journaled dry runs) until `fees_apply = true` in lnpilot.toml.
-
-[safety]
-max_step_pct = 10          # a fee rate moves at most 10% of its value per update...
-max_step_floor_ppm = 10    # ...or 10 ppm, whichever is more
-max_base_step_msat = 1000  # a base fee moves at most 1 sat per update
-min_interval = "12h"       # no update within 12 hours of the channel's last change
-hysteresis_pct = 5         # changes smaller than 5% of the rate...
-hysteresis_ppm = 2         # ...and than 2 ppm are not worth a gossip update
-daily_budget = 12          # policy updates per rolling 24 hours, whole node
-max_history_lag = "1h"     # flows older than this (collector stopped) are not trusted
-
-[[rule]]
-name = "defaults"
-min_fee_rate_ppm = 1
-max_fee_rate_ppm = 2500
-base_fee_msat = 0
-never_below_cost = true
-cost = { open_cost_sat = 1000, amortise_turns = 4, markup_pct = 10 }
-
-[[rule]]
-name = "default"           # every channel: fees follow its flow, in the bounds above
-strategy = "flow_adaptive"
-"""
+#: The default fee policy (:mod:`lnpilot.fees.default`): only plans until ``fees_apply =
+#: true``; ``lnpilot fees check`` explains it per channel.
+FEES_TOML = DEFAULT_POLICY_TOML
 
 #: The built-in alert rules as they are (an empty file keeps every default), with the one
 #: thing an operator must choose: where notifications go. docs/alerts.md lists the rules.

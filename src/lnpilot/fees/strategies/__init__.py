@@ -22,6 +22,7 @@ from lnpilot.fees.strategies import (  # noqa: F401  (importing registers)
     inbound,
     lndg,
     clboss,
+    discovery,
     ignore,
 )
 
