@@ -20,7 +20,11 @@ from collections.abc import Collection
 import numpy as np
 import numpy.typing as npt
 
-from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
+from lnpilot.simnet.mission_control import (
+    APRIORI_HOP_PROBABILITY,
+    CAPACITY_CUTOFF_FRACTION,
+    CAPACITY_SMEARING_FRACTION,
+)
 from lnpilot.simnet.model import Channel, ChannelState
 from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.routing import (
@@ -213,7 +217,12 @@ class TreeEngine:
             fee_u = fee[v] + total
             if fee_limit is not None:
                 ok &= fee_u <= fee_limit
-            prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap)
+            # LND's capacity factor (mission_control.capacity_factor), vectorised; x < cap
+            # wherever it matters, so the exponent stays above -2.5 there.
+            exponent = (CAPACITY_CUTOFF_FRACTION - x / cap) / CAPACITY_SMEARING_FRACTION
+            prob = APRIORI_HOP_PROBABILITY * (
+                1.0 - 1.0 / (1.0 + np.exp(np.maximum(exponent, -50.0)))
+            )
             if known is not None:
                 sender_view = known[rows]
                 hit = ~np.isnan(sender_view)
