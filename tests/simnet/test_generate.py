@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from lnpilot.simnet.generate import (
     first_busy_scenario,
     new_scenario,
 )
-from lnpilot.simnet.scenario import parse_scenario
+from lnpilot.simnet.scenario import Scenario, parse_scenario
 
 CORE = "ln_graph_500.json.gz"
 FULL = "ln_graph_full_2026-02-03.json.gz"
@@ -33,6 +34,7 @@ FULL = "ln_graph_full_2026-02-03.json.gz"
         ({"our_channels": 0}, "--our-channels: 0 is outside 1..30"),
         ({"seed": -1}, "--seed: -1 is negative"),
         ({"balances": "flat"}, "--balances: 'flat' is not a balance model; use one of centred"),
+        ({"check_hours": 0}, "check_hours: 0 must be positive"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(
@@ -133,3 +135,51 @@ def test_cli_writes_the_file_and_refuses_to_overwrite_it(tmp_path: Path) -> None
     assert "exists; pass --force to overwrite it" in again.stderr
     bad = CliRunner().invoke(app, [*args[:-2], "--demand", "flat", "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not a demand family" in bad.stderr
+
+
+def _hops(scenario: Scenario, source: str, avoid: str | None) -> dict[str, int]:
+    """Channels from `source` to every node over routable channels, optionally not via `avoid`."""
+    near: dict[str, set[str]] = {}
+    for ch in scenario.channels:
+        if ch.policy_a.disabled and ch.policy_b.disabled:
+            continue
+        near.setdefault(ch.a, set()).add(ch.b)
+        near.setdefault(ch.b, set()).add(ch.a)
+    seen = {source: 0}
+    queue = deque([source])
+    while queue:
+        node = queue.popleft()
+        for peer in sorted(near.get(node, ())):
+            if peer != avoid and peer not in seen:
+                seen[peer] = seen[node] + 1
+                queue.append(peer)
+    return seen
+
+
+def _hop_savings(scenario: Scenario) -> list[tuple[str, str, int, int]]:
+    """(source, dest, channels without our node, channels with it) where our node is shorter,
+    over every flow's sources and destinations."""
+    ends = sorted({n for f in scenario.flows for n in (*f.sources, *f.dests)})
+    found = []
+    for source in ends:
+        with_us = _hops(scenario, source, None)
+        without = _hops(scenario, source, "ours")
+        for dest in ends:
+            if dest != source and dest in with_us and without.get(dest, 99) > with_us[dest]:
+                found.append((source, dest, without.get(dest, 99), with_us[dest]))
+    return found
+
+
+@pytest.mark.parametrize(("family", "seed"), [("balanced", 3), ("sink", 4)])
+def test_our_node_saves_no_hop_unless_asked(family: str, seed: int) -> None:
+    # A newcomer with six channels is not a shortcut: every payer's shortest route avoiding
+    # our node is as short as its shortest route through it. With shortcuts allowed (what
+    # the generator did before), these seeds join peers that are three channels apart.
+    graph = shared_graph(CORE)
+    args = {"random_center": True, "nodes": 60, "our_channels": 6, "demand": family}
+    made = new_scenario(graph, seed=seed, **args)  # type: ignore[arg-type]
+    assert _hop_savings(made.scenario) == []
+    assert "(shortcuts allowed)" not in made.toml
+    allowed = new_scenario(graph, seed=seed, shortcut=True, **args)  # type: ignore[arg-type]
+    assert _hop_savings(allowed.scenario) != []
+    assert "(shortcuts allowed)" in allowed.toml

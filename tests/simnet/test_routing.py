@@ -86,3 +86,44 @@ def test_vector_engine_matches_dijkstra_on_generated_graph() -> None:
         assert set(slow.dist) == set(fast.dist)
         for node, cost in slow.dist.items():
             assert abs(fast.dist[node] - cost) <= 1e-6 * max(1.0, cost)
+
+
+def test_a_payment_well_inside_a_channel_pays_no_size_penalty() -> None:
+    """LND's capacity factor keeps a channel's prior near 0.6 until the amount nears 75% of its
+    capacity: a 400k sat payment takes the cheap 1M sat channel over a dear 5M sat one. The
+    linear prior simnet had (0.6 x (1 - amt/capacity)) charged the small channel ~480 sat
+    more per attempt and sent the payment to the big, dear one."""
+    net = SimNetwork(seed=3)
+    s, x, y, t = (make_node(net, k, a) for k, a in ((21, "s"), (22, "x"), (23, "y"), (24, "t")))
+    half = 1_000_000_000
+    net.add_channel(s, x, 2_000_000, half, policy(), policy(), scid="700002x1x0")
+    net.add_channel(s, y, 2_000_000, half, policy(), policy(), scid="700002x2x0")
+    net.add_channel(
+        x, t, 1_000_000, half // 2, policy(fee_rate_ppm=10), policy(), scid="700002x3x0"
+    )
+    net.add_channel(
+        y, t, 5_000_000, half * 5 // 2, policy(fee_rate_ppm=1000), policy(), scid="700002x4x0"
+    )
+    amt = 400_000_000
+    tree = search_tree(net.in_edges, net.online, t, amt)
+    path = path_from_tree(tree.next_edge, s, t)
+    assert path is not None and [c.node2 if d == 0 else c.node1 for c, d in path] == [x, t]
+    fast = TreeEngine(net).search(t, amt)
+    for node, cost in tree.dist.items():
+        assert abs(fast.dist[node] - cost) <= 1e-6 * max(1.0, cost)
+
+
+def test_both_searches_agree_on_large_amounts() -> None:
+    """The capacity factor is computed twice (scalar and numpy): the trees must not differ."""
+    from lnpilot.simnet.topology import TopologyConfig, generate
+
+    net = SimNetwork(seed=6)
+    pubkeys = generate(net, TopologyConfig(nodes=40, channels_per_node=3), seed=6)
+    engine = TreeEngine(net)
+    for amt in (300_000_000, 1_500_000_000):
+        for dest in pubkeys[:4]:
+            slow = search_tree(net.in_edges, net.online, dest, amt)
+            fast = engine.search(dest, amt)
+            assert set(slow.dist) == set(fast.dist)
+            for node, cost in slow.dist.items():
+                assert abs(fast.dist[node] - cost) <= 1e-6 * max(1.0, cost)

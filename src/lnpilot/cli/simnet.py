@@ -434,6 +434,13 @@ def scenario_new(
             "elsewhere; near one end, as LND's bimodal estimator assumes)."
         ),
     ] = "centred",
+    shortcut: Annotated[
+        bool,
+        typer.Option(
+            help="Let our node join peers more than two channels apart, so that it saves "
+            "payers a hop (off by default: a newcomer with a few channels rarely does)."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:
@@ -455,6 +462,7 @@ def scenario_new(
             demand=demand,
             seed=seed,
             balances=balances,
+            shortcut=shortcut,
         )
     except IdleScenarioError as exc:
         output.error(str(exc))

@@ -21,15 +21,33 @@ PREVIOUS_SUCCESS_PROBABILITY = 0.95
 _FORGET_AFTER_HALF_LIVES = 7
 
 
+#: LND's apriori estimator's capacity factor (`routing/probability_apriori.go`): about 1
+#: until the amount nears `capacityCutoffFraction` 0.75 of the capacity, falling over
+#: `capacitySmearingFraction` 0.1 of it (0.998 at 10%, 0.924 at 50%, 0.5 at 75%, 0.076 at
+#: 100%, as LND's own TestCapacityCutoff has it).
+CAPACITY_CUTOFF_FRACTION = 0.75
+CAPACITY_SMEARING_FRACTION = 0.1
+
+
+def capacity_factor(amt_msat: float, capacity_msat: float) -> float:
+    """LND's capacity factor: how much a channel's size lowers the prior for `amt_msat`."""
+    exponent = (CAPACITY_CUTOFF_FRACTION - amt_msat / capacity_msat) / CAPACITY_SMEARING_FRACTION
+    if exponent < -700.0:  # far past the cutoff: exp would overflow; the factor is 0
+        return 0.0
+    return 1.0 - 1.0 / (1.0 + math.exp(exponent))
+
+
 def apriori_probability(amt_msat: int, capacity_msat: int) -> float:
     """The prior chance that a channel of that capacity can carry `amt_msat`.
 
-    LND shapes the prior with the capacity; here the balance is taken as uniform over the
-    capacity, which gives the same ordering with no exponential per edge.
+    LND's apriori estimator: `apriorihopprob` times its capacity factor. Not the linear
+    `1 - amt/capacity` simnet used before, which halved the prior of a channel at half its
+    capacity where LND keeps 92% of it, and so steered large payments onto the biggest
+    channels (ours among them) whatever their fee (docs/simnet.md, "Why the ceiling won").
     """
     if amt_msat >= capacity_msat:
         return 0.0
-    return APRIORI_HOP_PROBABILITY * (1.0 - amt_msat / capacity_msat)
+    return APRIORI_HOP_PROBABILITY * capacity_factor(amt_msat, capacity_msat)
 
 
 class MissionControl:
@@ -79,7 +97,7 @@ class MissionControl:
         if amt_msat >= capacity_msat:
             prior = 0.0
         else:
-            prior = APRIORI_HOP_PROBABILITY * (1.0 - amt_msat / capacity_msat)
+            prior = APRIORI_HOP_PROBABILITY * capacity_factor(amt_msat, capacity_msat)
         success = self._successes.get(key)
         if success is not None and amt_msat <= success[0]:
             weight = math.pow(0.5, max(0, now_ns - success[1]) / PENALTY_HALF_LIFE_NS)

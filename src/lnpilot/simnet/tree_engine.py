@@ -20,7 +20,11 @@ from collections.abc import Collection
 import numpy as np
 import numpy.typing as npt
 
-from lnpilot.simnet.mission_control import APRIORI_HOP_PROBABILITY
+from lnpilot.simnet.mission_control import (
+    APRIORI_HOP_PROBABILITY,
+    CAPACITY_CUTOFF_FRACTION,
+    CAPACITY_SMEARING_FRACTION,
+)
 from lnpilot.simnet.model import Channel, ChannelState
 from lnpilot.simnet.network import SimNetwork
 from lnpilot.simnet.routing import (
@@ -408,9 +412,14 @@ class TreeEngine:
                 cost_so_far[keep],
             )
             dist_u = dist[u]
-            prob = APRIORI_HOP_PROBABILITY * (1.0 - x / cap_f[rows])
-            # The prior is > 0 on every row left (x < cap < 2**53); only the sender's own
-            # view can make it 0, and only on its rows into this round's nodes.
+            # LND's capacity factor (mission_control.capacity_factor), vectorised. The prior
+            # is > 0 on every row left (x <= hi < cap; the exponent is clipped, so the
+            # factor never underflows to 0); only the sender's own view can make it 0, and
+            # only on its rows into this round's nodes.
+            exponent = (CAPACITY_CUTOFF_FRACTION - x / cap_f[rows]) / CAPACITY_SMEARING_FRACTION
+            prob = APRIORI_HOP_PROBABILITY * (
+                1.0 - 1.0 / (1.0 + np.exp(np.maximum(exponent, -50.0)))
+            )
             patched = self._big_cap
             if known is not None and changed[known_dst].any():
                 self._patch(rows, prob, known[0], known[1])
