@@ -55,6 +55,7 @@ def test_loops_alerts_and_the_lnbits_client_are_visible(stack: Stack) -> None:
         "rebalance": 1,
         "scb": 1,
         "backup": 1,
+        "swaps": 1,
     }
     wait_for(stack, 'lnpilot_alerts{status="firing",severity="warning"} == 6')
     firing = prom.query("lnpilot_alert_firing")
