@@ -23,13 +23,13 @@ import math
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from lnpilot.base import bech32
+from lnpilot.devtools.json_http import JsonHttpServer
 from lnpilot.devtools.lnbits_server import LNbitsServer
 from lnpilot.lnbits import bolt11
 
@@ -137,7 +137,6 @@ class BoltzBackend:
     calls: list[tuple[str, str]] = field(default_factory=list)
     _swaps: dict[str, _Swap] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
 
     def __post_init__(self) -> None:
         recorded = json.loads(self.recorded_calls.read_text(encoding="utf-8"))
@@ -147,48 +146,20 @@ class BoltzBackend:
             if e["request"]["path"] == "/getpairs" and e["response"]["status"] == 200
         )
         self._http = httpx.Client(base_url=self.lnbits_url, timeout=10.0, trust_env=False)
+        self._web = JsonHttpServer("BoltzBackend", self.handle, methods=("GET", "POST"))
 
     # life cycle
 
     def start(self) -> None:
-        backend = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._answer(backend.handle("GET", self.path, None))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
-                self._answer(backend.handle("POST", self.path, body))
-
-            def _answer(self, result: tuple[int, Any]) -> None:
-                status, payload = result
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the calls are kept in `calls`."""
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._web.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._web.stop()
         self._http.close()
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("BoltzBackend is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._web.url
 
     # out of band: what Boltz does on its side
 

@@ -18,11 +18,12 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from lnpilot.devtools.json_http import JsonHttpServer
 
 #: What a real LNbits needs to fetch LNURLs from 127.0.0.1 (both are off by default:
 #: LNbits refuses plain HTTP and private addresses, a guard against SSRF), and to let a
@@ -47,43 +48,27 @@ class LnurlService:
     #: Every callback call: (path, query) — what LNbits asked for.
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     _k1s: set[str] = field(default_factory=set)
-    _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self._web = JsonHttpServer("LnurlService", self._serve)
+
+    def _serve(self, method: str, target: str, body: Any) -> tuple[int, Any]:
+        url = urlparse(target)
+        return self.handle(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+
     def start(self) -> None:
-        service = self
         self._http = httpx.Client(base_url=self.lnbits_url, timeout=10.0, trust_env=False)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                status, payload = service.handle(url.path, query)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the calls are kept in `calls`."""
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._web.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._web.running:
+            self._web.stop()
             self._http.close()
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("LnurlService is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._web.url
 
     @property
     def pay_url(self) -> str:
