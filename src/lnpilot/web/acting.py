@@ -116,6 +116,24 @@ def to(path: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}{path}", status_code=303)
 
 
+def page(name: str, seen: Viewer, **context: Any) -> HTMLResponse:
+    """A page for a signed-in viewer: the template gets who is looking, the time and any
+    node outage, as every dashboard page does."""
+    return render(name, seen=seen, now=seen.now, outage=seen.outage, **context)
+
+
+async def attempt(act: Acting, work: Callable[[], Awaitable[str]]) -> Response:
+    """Do an act that may reach the node and answer the browser the one way every such act
+    does: to the journaled result (the path ``work`` returns), or the page that says why it
+    was not done: refused (its status), or the node unreachable (503)."""
+    try:
+        return to(await work())
+    except Refused as exc:
+        return refused(exc.status, str(exc), act.seen)
+    except NodeError as exc:
+        return refused(503, f"the node cannot be reached: {exc}", act.seen)
+
+
 def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: auth.Csrf) -> None:
     """The action routes and their confirmation pages, on the dashboard's router."""
     store = services.store
@@ -123,13 +141,10 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
     Admin = Annotated[Viewer, Depends(admin_only(viewer))]
     Seen = Annotated[Viewer, Depends(viewer)]
 
-    def confirm(seen: Viewer, **context: Any) -> HTMLResponse:
-        return render("confirm.html", seen=seen, now=seen.now, outage=seen.outage, **context)
-
     # -- fees ---------------------------------------------------------------------------
 
     async def fee_run(act: Acting, *, apply: bool) -> Response:
-        try:
+        async def work() -> str:
             async with audited(
                 services, act.who, "fees.apply" if apply else "fees.plan", detail=VIA
             ) as detail:
@@ -141,11 +156,9 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                     apply=apply,
                 )
                 detail["run_id"] = report.run_id
-        except Refused as exc:
-            return refused(exc.status, str(exc), act.seen)
-        except NodeError as exc:
-            return refused(503, f"the node cannot be reached: {exc}", act.seen)
-        return to(f"/fees/{report.run_id}")
+            return f"/fees/{report.run_id}"
+
+        return await attempt(act, work)
 
     @pages.post("/fees/plan")
     async def plan_fees(act: Act) -> Response:
@@ -158,7 +171,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             if plan is not None and is_store_id(plan)
             else None
         )
-        return confirm(
+        return page(
+            "confirm.html",
             seen,
             title="Apply fees",
             action=f"{PREFIX}/fees/apply",
@@ -182,7 +196,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
             return render("missing.html", 404, what=f"fee run {run_id}", now=seen.now)
-        return confirm(
+        return page(
+            "confirm.html",
             seen,
             title=f"Roll back fee run #{run_id}",
             action=f"{PREFIX}/fees/{run_id}/rollback",
@@ -205,7 +220,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             known = is_store_id(run_id) and await fee_journal.get_run(reader, run_id) is not None
         if not known:
             return refused(404, f"no fee run {run_id}", act.seen)
-        try:
+
+        async def work() -> str:
             async with audited(
                 services,
                 act.who,
@@ -220,17 +236,16 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                 except RollbackError as exc:
                     raise Refused(actions.CONFLICT, str(exc)) from None
                 detail["run_id"] = report.run_id
-        except Refused as exc:
-            return refused(exc.status, str(exc), act.seen)
-        except NodeError as exc:
-            return refused(503, f"the node cannot be reached: {exc}", act.seen)
-        return to(f"/fees/{report.run_id}")
+            return f"/fees/{report.run_id}"
+
+        return await attempt(act, work)
 
     # -- rebalances ---------------------------------------------------------------------
 
     async def rebalance_run(act: Acting, mode: RebalanceMode) -> Response:
         action = "rebalances.run" if mode is RebalanceMode.APPLY else "rebalances.plan"
-        try:
+
+        async def work() -> str:
             async with audited(services, act.who, action, detail=VIA) as detail:
                 try:
                     report = await actions.rebalancer(services).run(
@@ -239,11 +254,9 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                 except CapabilityMissing as exc:
                     raise Refused(actions.CONFLICT, str(exc)) from None
                 detail["run_id"] = report.run_id
-        except Refused as exc:
-            return refused(exc.status, str(exc), act.seen)
-        except NodeError as exc:
-            return refused(503, f"the node cannot be reached: {exc}", act.seen)
-        return to(f"/rebalances/runs/{report.run_id}")
+            return f"/rebalances/runs/{report.run_id}"
+
+        return await attempt(act, work)
 
     @pages.post("/rebalances/plan")
     async def plan_rebalances(act: Act) -> Response:
@@ -256,7 +269,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             if plan is not None and is_store_id(plan)
             else None
         )
-        return confirm(
+        return page(
+            "confirm.html",
             seen,
             title="Run rebalances",
             action=f"{PREFIX}/rebalances/run",
@@ -282,14 +296,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         )
         if found is None:
             return render("missing.html", 404, what=f"rebalancing run {run_id}", now=seen.now)
-        return render(
-            "rebalance_run.html",
-            view=found,
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
-            nav="rebalances",
-        )
+        return page("rebalance_run.html", seen, view=found, nav="rebalances")
 
     # -- alerts and incidents -----------------------------------------------------------
 
@@ -302,14 +309,12 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             )
         if found is None:
             return render("missing.html", 404, what=f"alert {alert_id} in force", now=seen.now)
-        return render(
+        return page(
             "silence.html",
+            seen,
             alert=found,
             matchers="\n".join(f"{k}={v}" for k, v in sorted(found.labels.items())),
             hours=SILENCE_HOURS,
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
             nav="alerts",
         )
 

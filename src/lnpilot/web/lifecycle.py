@@ -44,7 +44,17 @@ from lnpilot.store import lifecycle
 from lnpilot.store.coltypes import is_store_id
 from lnpilot.store.lifecycle import PlanRecord, StepRecord
 from lnpilot.web import auth
-from lnpilot.web.acting import VIA, Acting, ViewerDep, actor, admin_only, refused, to
+from lnpilot.web.acting import (
+    VIA,
+    Acting,
+    ViewerDep,
+    actor,
+    admin_only,
+    attempt,
+    page,
+    refused,
+    to,
+)
 from lnpilot.web.session import Viewer
 from lnpilot.web.templating import render
 
@@ -128,15 +138,13 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             problem = str(exc)
         except NodeError as exc:
             problem = f"the node cannot be reached, and suggestions need its graph: {exc}"
-        return render(
+        return page(
             "open.html",
+            seen,
             found=found,
             problem=problem,
             form={"budget_sat": budget_sat, "count": count, "fee_rate": fee_rate},
             plans=await plans_of(seen, "open"),
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
             nav="open",
         )
 
@@ -158,7 +166,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
     async def make_open_plan(act: Act) -> Response:
         form = act.form
         peer = form.get("peer", "").strip()
-        try:
+
+        async def work() -> str:
             async with audited(
                 services, act.who, "open.plan", target=peer or None, detail=dict(VIA)
             ) as detail:
@@ -191,11 +200,9 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                     raise Refused(actions.UNPROCESSABLE, str(exc)) from None
                 assert plan.id is not None
                 detail["plan_id"] = plan.id
-        except Refused as exc:
-            return refused(exc.status, str(exc), act.seen)
-        except NodeError as exc:
-            return refused(503, f"the node cannot be reached: {exc}", act.seen)
-        return to(f"/plans/{plan.id}")
+            return f"/plans/{plan.id}"
+
+        return await attempt(act, work)
 
     @pages.get("/close", response_class=HTMLResponse)
     async def close_page(seen: Seen, fee_rate: int | None = None) -> HTMLResponse:
@@ -216,14 +223,12 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         except NodeError:
             async with store.read() as reader:
                 found = await advise(reader, seen.node_id, seen.now, AdviseSettings())
-        return render(
+        return page(
             "close.html",
+            seen,
             advice=found,
             fee_rate=fee_rate,
             plans=await plans_of(seen, "close"),
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
             nav="close",
         )
 
@@ -243,7 +248,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         form = act.form
         scid = form.get("scid", "").strip()
         force = form.get("force") == "yes"
-        try:
+
+        async def work() -> str:
             async with audited(
                 services, act.who, "close.plan", target=scid or None, detail={**VIA, "force": force}
             ) as detail:
@@ -277,11 +283,9 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                     raise Refused(actions.UNPROCESSABLE, str(exc)) from None
                 assert plan.id is not None
                 detail["plan_id"] = plan.id
-        except Refused as exc:
-            return refused(exc.status, str(exc), act.seen)
-        except NodeError as exc:
-            return refused(503, f"the node cannot be reached: {exc}", act.seen)
-        return to(f"/plans/{plan.id}")
+            return f"/plans/{plan.id}"
+
+        return await attempt(act, work)
 
     async def plan_view(plan_id: int) -> PlanView | None:
         if not is_store_id(plan_id):
@@ -297,14 +301,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         found = await plan_view(plan_id)
         if found is None or found.plan.node_id != seen.node_id:
             return render("missing.html", 404, what=f"plan {plan_id}", now=seen.now)
-        return render(
-            "plan.html",
-            view=found,
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
-            nav=found.plan.kind,
-        )
+        return page("plan.html", seen, view=found, nav=found.plan.kind)
 
     @pages.post("/plans/{plan_id}/run")
     async def run_plan(act: Act, plan_id: int) -> Response:
