@@ -232,38 +232,21 @@ def generated_cases(
     of the snapshot: its first shape is carved around a center the generator draws (seeds from
     ``100 g`` until our node forwards), the other shapes around the same center. Graph 0 is
     the tune set. A shape the generator cannot make busy is skipped, and said."""
-    from lnpilot.simnet.generate import GeneratorError, first_busy_scenario
+    from lnpilot.simnet.generate import busy_scenario_files
 
-    out.mkdir(parents=True, exist_ok=True)
-    cases: list[Case] = []
-    for g in range(graphs):
-        center_file = out / f"g{g}-n{nodes}.center"
-        center = center_file.read_text().strip() if center_file.exists() else None
-        for shape in shapes:
-            path = out / f"g{g}-{shape}-n{nodes}.toml"
-            if not path.exists():
-                where: dict[str, Any] = (
-                    {"random_center": True} if center is None else {"around": center}
-                )
-                try:
-                    made = first_busy_scenario(
-                        graph,
-                        first_seed=100 * g,
-                        nodes=nodes,
-                        our_channels=6,
-                        demand=shape,
-                        **where,
-                    )
-                except GeneratorError as exc:  # our node forwards nothing: measures nothing
-                    print(f"skipped={path.stem} reason={exc}")
-                    continue
-                center = made.center_pubkey
-                center_file.write_text(center)
-                path.write_text(made.toml, encoding="utf-8")
-            cases.extend(
-                Case(f"{path.stem}@{seed}", path, seed, TUNE if g == 0 else EVAL) for seed in seeds
-            )
-    return cases
+    files = busy_scenario_files(
+        out,
+        graph,
+        graphs=graphs,
+        shapes=shapes,
+        nodes=nodes,
+        on_skip=lambda path, exc: print(f"skipped={path.stem} reason={exc}"),
+    )
+    return [
+        Case(f"{path.stem}@{seed}", path, seed, TUNE if g == 0 else EVAL)
+        for g, path in files
+        for seed in seeds
+    ]
 
 
 def quick_cases() -> list[Case]:

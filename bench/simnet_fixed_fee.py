@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lnpilot.simnet.generate import GeneratorError, first_busy_scenario
+from lnpilot.simnet.generate import busy_scenario_files
 from lnpilot.simnet.scenario import load_scenario
 from lnpilot.simnet.simulation import Simulation
 
@@ -84,36 +84,16 @@ def make_cases(
     out: Path, graph: Path, graphs: int, shapes: tuple[str, ...], nodes: int, shortcut: bool
 ) -> list[tuple[str, Path]]:
     """Scenario files as the league makes them (kept in `out`; made once)."""
-    out.mkdir(parents=True, exist_ok=True)
-    cases: list[tuple[str, Path]] = []
-    tag = "-shortcut" if shortcut else ""
-    for g in range(graphs):
-        center_file = out / f"g{g}-n{nodes}.center"
-        center = center_file.read_text().strip() if center_file.exists() else None
-        for shape in shapes:
-            path = out / f"g{g}-{shape}-n{nodes}{tag}.toml"
-            if not path.exists():
-                where: dict[str, object] = (
-                    {"random_center": True} if center is None else {"around": center}
-                )
-                try:
-                    made = first_busy_scenario(
-                        graph,
-                        first_seed=100 * g,
-                        nodes=nodes,
-                        our_channels=6,
-                        demand=shape,
-                        shortcut=shortcut,
-                        **where,  # type: ignore[arg-type]
-                    )
-                except GeneratorError as exc:
-                    print(f"skipped={path.stem} reason={exc}")
-                    continue
-                center = made.center_pubkey
-                center_file.write_text(center)
-                path.write_text(made.toml, encoding="utf-8")
-            cases.append((path.stem, path))
-    return cases
+    files = busy_scenario_files(
+        out,
+        graph,
+        graphs=graphs,
+        shapes=shapes,
+        nodes=nodes,
+        shortcut=shortcut,
+        on_skip=lambda path, exc: print(f"skipped={path.stem} reason={exc}"),
+    )
+    return [(path.stem, path) for _, path in files]
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ from lnpilot.simnet.generate import (
     DEMAND_FAMILIES,
     GeneratorError,
     IdleScenarioError,
+    busy_scenario_files,
     first_busy_scenario,
     new_scenario,
 )
@@ -112,6 +113,22 @@ def test_carving_the_full_graph_around_a_named_node() -> None:
     )
     assert made.toml == center.toml
     assert made.graph_nodes == 80 + 20 + 4 + 2 + 1  # carved, leaves, shops, exchanges, ours
+
+
+def test_the_league_set_shares_a_center_per_graph_and_is_made_once(tmp_path: Path) -> None:
+    graph = shared_graph(CORE)
+    args = {"graphs": 1, "shapes": ("sink", "balanced"), "nodes": 40}
+    files = busy_scenario_files(tmp_path, graph, **args)  # type: ignore[arg-type]
+    assert [(g, p.name) for g, p in files] == [(0, "g0-sink-n40.toml"), (0, "g0-balanced-n40.toml")]
+    center = (tmp_path / "g0-n40.center").read_text()
+    for _, path in files:  # the second shape is carved around the first one's center
+        assert center in path.read_text()
+    made = {p: p.read_text() for _, p in files}
+    for path in made:
+        path.write_text(made[path] + "# kept\n")  # a second call must reuse, not remake
+    again = busy_scenario_files(tmp_path, graph, **args)  # type: ignore[arg-type]
+    assert again == files
+    assert all(p.read_text().endswith("# kept\n") for _, p in again)
 
 
 def test_a_scenario_where_our_node_forwards_nothing_is_refused() -> None:

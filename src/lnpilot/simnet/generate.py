@@ -35,6 +35,7 @@ import json
 import math
 import random
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -524,6 +525,55 @@ def first_busy_scenario(
             error = exc
     assert error is not None
     raise error
+
+
+def busy_scenario_files(
+    out: Path,
+    graph: Path,
+    *,
+    graphs: int,
+    shapes: Sequence[str],
+    nodes: int,
+    shortcut: bool = False,
+    on_skip: Callable[[Path, GeneratorError], None] | None = None,
+) -> list[tuple[int, Path]]:
+    """The league's scenario set as files in `out`, made once and reused: graph `g` is one
+    piece of the snapshot, its first shape carved around a center `first_busy_scenario`
+    draws (seeds from `100 g`), the other shapes around the same center (kept in a
+    `.center` file). Returns `(g, path)` per scenario made or found; a shape the generator
+    cannot make busy is left out and told to `on_skip`. One function, so every bench that
+    compares with the league measures the same scenarios."""
+    out.mkdir(parents=True, exist_ok=True)
+    found: list[tuple[int, Path]] = []
+    tag = "-shortcut" if shortcut else ""
+    for g in range(graphs):
+        center_file = out / f"g{g}-n{nodes}.center"
+        center = center_file.read_text().strip() if center_file.exists() else None
+        for shape in shapes:
+            path = out / f"g{g}-{shape}-n{nodes}{tag}.toml"
+            if not path.exists():
+                where: dict[str, Any] = (
+                    {"random_center": True} if center is None else {"around": center}
+                )
+                try:
+                    made = first_busy_scenario(
+                        graph,
+                        first_seed=100 * g,
+                        nodes=nodes,
+                        our_channels=6,
+                        demand=shape,
+                        shortcut=shortcut,
+                        **where,
+                    )
+                except GeneratorError as exc:  # our node forwards nothing: measures nothing
+                    if on_skip is not None:
+                        on_skip(path, exc)
+                    continue
+                center = made.center_pubkey
+                center_file.write_text(center)
+                path.write_text(made.toml, encoding="utf-8")
+            found.append((g, path))
+    return found
 
 
 def _check(scenario: Scenario, hours: float) -> tuple[int, float, int]:
