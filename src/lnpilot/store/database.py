@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, event, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 SQLITE_FILE_NAME = "lnpilot.sqlite"
 #: How long a SQLite writer waits for the write lock before giving up.
@@ -147,6 +151,14 @@ async def insert_returning_id(conn: AsyncConnection, table: Table, row: Mapping[
     result = await conn.execute(table.insert().values(row).returning(table.c.id))
     new_id: int = result.scalar_one()
     return new_id
+
+
+async def insert_record(conn: AsyncConnection, table: Table, record: DataclassInstance) -> int:
+    """Insert a record whose dataclass fields are the table's columns, all but ``id`` (the
+    database gives it); returns that id. One mapping from journal record to row, so a field
+    added to a record reaches its column without a second list to keep in step."""
+    row = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "id"}
+    return await insert_returning_id(conn, table, row)
 
 
 async def insert_new(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> int:

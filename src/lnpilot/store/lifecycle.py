@@ -37,7 +37,7 @@ from sqlalchemy import (
 from lnpilot.base.domain import ChannelState, ClosedChannel
 from lnpilot.store import convert
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
-from lnpilot.store.database import insert_returning_id
+from lnpilot.store.database import insert_record
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import PUBKEY, channels, metadata
@@ -168,7 +168,7 @@ class ClosedRecord:
 
 
 async def add_plan(tx: StoreTransaction, plan: PlanRecord) -> int:
-    return await insert_returning_id(tx.connection, lifecycle_plans, _row(plan))
+    return await insert_record(tx.connection, lifecycle_plans, plan)
 
 
 async def advance_plan(
@@ -190,11 +190,11 @@ async def advance_plan(
 
 
 async def add_step(tx: StoreTransaction, step: StepRecord) -> int:
-    return await insert_returning_id(tx.connection, lifecycle_steps, _row(step))
+    return await insert_record(tx.connection, lifecycle_steps, step)
 
 
 async def add_agreement(tx: StoreTransaction, agreement: Agreement) -> int:
-    return await insert_returning_id(tx.connection, channel_agreements, _row(agreement))
+    return await insert_record(tx.connection, channel_agreements, agreement)
 
 
 async def archive_agreements(
@@ -336,12 +336,6 @@ async def first_seen(reader: StoreReader, node_id: int) -> dict[int, datetime]:
         select(c.chan_id, c.first_seen_at).where(c.node_id == node_id, c.chan_id.is_not(None))
     )
     return {int(chan_id): at for chan_id, at in result}
-
-
-def _row(record: PlanRecord | StepRecord | Agreement) -> dict[str, Any]:
-    row = dict(record.__dict__)
-    row.pop("id")
-    return row
 
 
 def _plan(row: RowMapping) -> PlanRecord:

@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
-from lnpilot.store.database import insert_returning_id
+from lnpilot.store.database import insert_record, insert_returning_id
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import PUBKEY, metadata
@@ -221,20 +221,7 @@ async def record_run(
     """Write a run and its decisions; returns the run's id and the decisions' ids, in order."""
     await tx.lock_node(run.node_id)
     conn = tx.connection
-    run_id = await insert_returning_id(
-        conn,
-        rebalance_runs,
-        dict(
-            node_id=run.node_id,
-            at=run.at,
-            mode=run.mode,
-            trigger=run.trigger,
-            settings_digest=run.settings_digest,
-            executor=run.executor,
-            budget_room_msat=run.budget_room_msat,
-            detail=run.detail,
-        ),
-    )
+    run_id = await insert_record(conn, rebalance_runs, run)
     ids = []
     for decision in decisions:  # one by one: the ids are needed, in order, on both databases
         ids.append(
@@ -283,26 +270,7 @@ async def finish_rebalance(
 async def add_attempt(tx: StoreTransaction, attempt: AttemptRecord) -> int:
     """Write an attempt; one ``in_flight`` commits its route fee to the budget until settled."""
     await tx.lock_node(attempt.node_id)
-    return await insert_returning_id(
-        tx.connection,
-        rebalance_attempts,
-        dict(
-            decision_id=attempt.decision_id,
-            node_id=attempt.node_id,
-            at=attempt.at,
-            amount_msat=attempt.amount_msat,
-            fee_limit_msat=attempt.fee_limit_msat,
-            route_fee_msat=attempt.route_fee_msat,
-            fee_paid_msat=attempt.fee_paid_msat,
-            outcome=attempt.outcome,
-            failure=attempt.failure,
-            failure_source_index=attempt.failure_source_index,
-            failed_chan_id=attempt.failed_chan_id,
-            payment_hash=attempt.payment_hash,
-            hops=attempt.hops,
-            duration_ms=attempt.duration_ms,
-        ),
-    )
+    return await insert_record(tx.connection, rebalance_attempts, attempt)
 
 
 async def settle_attempt(

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from lnpilot.store.coltypes import Id, Json, UtcDateTime
-from lnpilot.store.database import insert_returning_id
+from lnpilot.store.database import insert_record
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tables import metadata
@@ -152,7 +152,7 @@ async def add_intent(tx: StoreTransaction, record: SwapRecord, reason: str) -> i
     )
     if existing.first() is not None:
         return None
-    row_id = await insert_returning_id(tx.connection, swaps, _row(record))
+    row_id = await insert_record(tx.connection, swaps, record)
     await add_event(tx, SwapEvent(row_id, record.created_at, record.state, reason))
     return row_id
 
@@ -181,9 +181,7 @@ async def note_status(tx: StoreTransaction, row_id: int, at: datetime, ext_statu
 
 
 async def add_event(tx: StoreTransaction, event: SwapEvent) -> int:
-    row = dict(event.__dict__)
-    row.pop("id")
-    return await insert_returning_id(tx.connection, swap_events, row)
+    return await insert_record(tx.connection, swap_events, event)
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -256,12 +254,6 @@ async def events(reader: StoreReader, row_ids: Sequence[int]) -> list[SwapEvent]
         select(swap_events).where(e.swap_row_id.in_(list(row_ids))).order_by(e.id)
     )
     return [SwapEvent(**dict(row)) for row in result.mappings()]
-
-
-def _row(record: SwapRecord) -> dict[str, Any]:
-    row = dict(record.__dict__)
-    row.pop("id")
-    return row
 
 
 def _swap(row: RowMapping) -> SwapRecord:
