@@ -9,11 +9,12 @@ tests run the demo with it."""
 from __future__ import annotations
 
 import os
+import queue
 import re
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,11 @@ CHANNELS = 5  # our node's channels in demo.toml
 
 
 class Demo:
+    """The demo's process, its output read line by line by a thread of its own.
+
+    A thread, not select() on the pipe: readline() takes every line the pipe holds into its
+    buffer, so a second line written with the first would never make select() ready again."""
+
     def __init__(self) -> None:
         env = {**os.environ, "LNPILOT_LNBITS_VENV": "/nonexistent", "COLUMNS": "200"}
         self.process = subprocess.Popen(
@@ -38,19 +44,34 @@ class Demo:
             text=True,
         )
         self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self._lines.put(line)
+        self._lines.put(None)  # the process closed its output
 
     def wait_for(self, pattern: re.Pattern[str], timeout_s: float) -> re.Match[str]:
-        assert self.process.stdout is not None
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if ready:
-                line = self.process.stdout.readline()
-                self.output.append(line)
-                if found := pattern.search(line):
-                    return found
-            assert self.process.poll() is None, "".join(self.output)
+        while (left_s := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left_s)
+            except queue.Empty:
+                break
+            assert line is not None, "the demo ended:\n" + "".join(self.output)
+            if found := pattern.search(line):
+                return found
         raise AssertionError(f"no {pattern.pattern!r} in:\n{''.join(self.output)}")
+
+    def finish(self, timeout_s: float) -> str:
+        """Wait for the process to end and return all it printed."""
+        self.process.wait(timeout=timeout_s)
+        self._reader.join(timeout=timeout_s)
+        return "".join(self.output)
 
 
 @pytest.fixture
@@ -98,8 +119,7 @@ def test_the_demo_serves_a_live_dashboard_and_ctrl_c_stops_it(demo: Demo) -> Non
             page = admin.get(planned.headers["location"])
             assert page.status_code == 200 and "dry" in page.text.lower(), page.text
     demo.process.send_signal(signal.SIGINT)
-    rest, _ = demo.process.communicate(timeout=60)
-    output = "".join(demo.output) + rest
+    output = demo.finish(timeout_s=60)
     assert demo.process.returncode == 0, output
     assert "Stopped the daemon." in output
     assert output.rstrip().endswith("Stopped the simulation.")
