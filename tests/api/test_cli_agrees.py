@@ -30,7 +30,8 @@ from lnpilot.api.app import create_app
 from lnpilot.cli.main import app as cli_app
 from lnpilot.monitor import Monitor, MonitorConfig
 from lnpilot.service import Services
-from lnpilot.store import Store, sqlite_url
+from lnpilot.store import Store, rebalances, sqlite_url
+from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
 from lnpilot.store.tokens import Scope, create_token
 
 from .conftest import collected, settings_for
@@ -126,3 +127,62 @@ async def test_a_fee_run_and_a_channel_s_fee_decisions(both: Both) -> None:
     assert planned == await both.api(f"/fees/runs/{planned['run']['id']}")
     decided = await both.cli("fees", "history", "--channel", CAROL)
     assert decided == [d for d in planned["decisions"] if d["scid"] == CAROL] != []
+
+
+async def journal_a_rebalance(both: Both, at: datetime) -> None:
+    """A rebalance into carol's channel as the rebalancer journals one: planned, started, one
+    attempt that found no route, one that paid, finished (the store's own writes)."""
+    carol = both.sim.chans[CAROL].chan_id
+    async with await Store.open(both.url) as store:
+        async with store.read() as reader:
+            node_id = await reader.node_id(both.sim.nodes["ours"])
+        assert node_id is not None
+        decision = RebalanceDecision(
+            "target", "rebalance", "20% below band 30-70%", "planned", chan_id=carol, scid=CAROL
+        )
+        async with store.transaction() as tx:
+            _, (decision_id,) = await rebalances.record_run(
+                tx, RebalanceRun(node_id, at, "apply", "test", 50_000), [decision]
+            )
+            await rebalances.start_rebalance(tx, decision_id, at)
+            for outcome, route_fee_msat, paid_msat in (
+                ("no_route", None, None),
+                ("succeeded", 7_000, 7_000),
+            ):
+                await rebalances.add_attempt(
+                    tx,
+                    AttemptRecord(
+                        decision_id,
+                        node_id,
+                        at,
+                        100_000_000,
+                        20_000,
+                        outcome,
+                        route_fee_msat=route_fee_msat,
+                        fee_paid_msat=paid_msat,
+                        hops=[{"chan_id": carol, "pubkey": both.sim.nodes["ours"], "fee_msat": 0}],
+                    ),
+                )
+            await rebalances.finish_rebalance(
+                tx,
+                decision_id,
+                outcome="succeeded",
+                moved_msat=100_000_000,
+                fee_paid_msat=7_000,
+                failure=None,
+                finished_at=at,
+                duration_ms=40,
+            )
+
+
+async def test_the_rebalance_history_with_its_attempts(both: Both) -> None:
+    await journal_a_rebalance(both, both.sim.now - timedelta(minutes=20))
+    found = await both.cli("rebalance", "history")
+    both.at = datetime.fromisoformat(found["until"])
+    assert found == await both.api("/rebalances/history")
+    (rebalance,) = found["rebalances"]
+    assert (rebalance["target_scid"], rebalance["cost_msat"]) == (CAROL, 7_000)
+    assert [a["outcome"] for a in rebalance["attempts"]] == ["no_route", "succeeded"]
+    (channel,) = found["channels"]
+    assert (channel["scid"], channel["bought_msat"]) == (CAROL, 100_000_000)
+    assert channel["earned_msat"] > 0, "traffic left through carol's channel after it"

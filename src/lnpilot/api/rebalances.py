@@ -9,7 +9,7 @@ under way are journaled as running, and every rebalancer keeps off those channel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -28,7 +28,7 @@ from lnpilot.api.deps import (
 )
 from lnpilot.node.backend import CapabilityMissing
 from lnpilot.rebalance import (
-    Attribution,
+    Attempt,
     History,
     RebalanceMode,
     Rebalancer,
@@ -37,7 +37,8 @@ from lnpilot.rebalance import (
 from lnpilot.service import actions
 from lnpilot.service.context import Services
 from lnpilot.store import rebalances
-from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
+from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
+from lnpilot.store.records import JsonValue
 
 router = APIRouter(prefix="/rebalances", tags=["rebalances"], responses=errors(401, 422))
 
@@ -51,14 +52,145 @@ class RunOut:
 
 
 @dataclass(frozen=True)
-class HistoryOut:
-    """The rebalances started in the range, and per target channel: liquidity bought, its
-    cost, what of it forwards sold since, and the fees they earned."""
+class AttemptOut:
+    """One HTLC of a rebalance (or a try that found no route: ``route_fee_msat`` None);
+    ``hops`` is the route as sent, ``[{"chan_id", "pubkey", "fee_msat"}, ...]``."""
 
-    history: History
-    channels: list[Attribution]
+    amount_msat: int
+    fee_limit_msat: int
+    outcome: str
+    route_fee_msat: int | None
+    fee_paid_msat: int | None
+    failure: str | None
+    failure_source_index: int | None
+    failed_chan_id: int | None
+    hops: list[JsonValue]
+    duration_ms: int | None
+
+    @classmethod
+    def of(cls, attempt: Attempt | AttemptRecord) -> AttemptOut:
+        """An attempt as journaled, or as the executor just made it (``lnpilot rebalance
+        run --json`` shows those before reading the journal): one shape for both."""
+        if isinstance(attempt, AttemptRecord):
+            hops, route_fee_msat = attempt.hops, attempt.route_fee_msat
+        else:
+            route = attempt.route
+            hops = [
+                {"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat}
+                for h in (route.hops if route else ())
+            ]
+            route_fee_msat = route.total_fees_msat if route else None
+        return cls(
+            amount_msat=attempt.amount_msat,
+            fee_limit_msat=attempt.fee_limit_msat,
+            outcome=str(attempt.outcome),
+            route_fee_msat=route_fee_msat,
+            fee_paid_msat=attempt.fee_paid_msat,
+            failure=attempt.failure,
+            failure_source_index=attempt.failure_source_index,
+            failed_chan_id=attempt.failed_chan_id,
+            hops=hops,
+            duration_ms=attempt.duration_ms,
+        )
+
+
+@dataclass(frozen=True)
+class RebalanceOut:
+    """One executed rebalance as journaled; ``cost_msat`` counts the route fee of attempts
+    whose outcome is unknown too (:attr:`lnpilot.rebalance.attribution.Rebalance.cost_msat`)."""
+
+    id: int | None
+    run_id: int | None
+    started_at: datetime | None
+    target_scid: str | None
+    source_scid: str | None
+    reason: str
+    outcome: str
+    amount_msat: int | None
+    moved_msat: int | None
+    fee_limit_msat: int | None
+    fee_paid_msat: int | None
+    cost_msat: int
+    failure: str | None
+    duration_ms: int | None
+    attempts: list[AttemptOut]
+
+
+@dataclass(frozen=True)
+class ChannelPaidOut:
+    """One target channel's rebalances summed: liquidity bought, its cost, what of it
+    forwards sold since and the fees they earned (``net_msat`` = earned - cost)."""
+
+    chan_id: int
+    scid: str | None
+    rebalances: int
+    bought_msat: int
+    cost_msat: int
+    sold_msat: int
+    earned_msat: int
+    net_msat: int
+    paid_for_itself: bool
+
+
+@dataclass(frozen=True)
+class HistoryOut:
+    """The rebalances started in ``[since, until)``, and per target channel whether they
+    paid for themselves: ``GET /rebalances/history`` and ``lnpilot rebalance history
+    --json`` both answer it."""
+
+    since: datetime
+    until: datetime
+    rebalances: list[RebalanceOut]
+    channels: list[ChannelPaidOut]
     cost_msat: int
     earned_msat: int
+    paid_for_itself: bool
+
+    @classmethod
+    def of(cls, found: History) -> HistoryOut:
+        """The history's API shape; channels in the order of their short ids' numbers."""
+        scids = {r.decision.chan_id: r.decision.scid for r in found.rebalances}
+        return cls(
+            since=found.since,
+            until=found.until,
+            rebalances=[
+                RebalanceOut(
+                    id=r.decision.id,
+                    run_id=r.decision.run_id,
+                    started_at=r.decision.started_at,
+                    target_scid=r.decision.scid,
+                    source_scid=r.decision.source_scid,
+                    reason=r.decision.reason,
+                    outcome=r.decision.outcome,
+                    amount_msat=r.decision.amount_msat,
+                    moved_msat=r.decision.moved_msat,
+                    fee_limit_msat=r.decision.fee_limit_msat,
+                    fee_paid_msat=r.decision.fee_paid_msat,
+                    cost_msat=r.cost_msat,
+                    failure=r.decision.failure,
+                    duration_ms=r.decision.duration_ms,
+                    attempts=[AttemptOut.of(a) for a in r.attempts],
+                )
+                for r in found.rebalances
+            ],
+            channels=[
+                ChannelPaidOut(
+                    chan_id=a.chan_id,
+                    scid=scids.get(a.chan_id),
+                    rebalances=a.rebalances,
+                    bought_msat=a.bought_msat,
+                    cost_msat=a.cost_msat,
+                    sold_msat=a.sold_msat,
+                    earned_msat=a.earned_msat,
+                    net_msat=a.net_msat,
+                    paid_for_itself=a.paid_for_itself,
+                )
+                for a in sorted(found.channels.values(), key=lambda a: a.chan_id)
+            ],
+            cost_msat=found.cost_msat,
+            earned_msat=found.earned_msat,
+            paid_for_itself=found.earned_msat >= found.cost_msat,
+        )
 
 
 def _rebalancer(services: Services) -> Rebalancer:
@@ -136,9 +268,4 @@ async def rebalance_history(
     now = services.clock()
     chan_id = parse_scid(channel) if channel is not None else None
     found = await history(services.store, node_id, now - timedelta(days=days), now, chan_id=chan_id)
-    return HistoryOut(
-        history=found,
-        channels=sorted(found.channels.values(), key=lambda a: a.chan_id),
-        cost_msat=found.cost_msat,
-        earned_msat=found.earned_msat,
-    )
+    return HistoryOut.of(found)

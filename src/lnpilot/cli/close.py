@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import TypeAdapter
 from rich.markup import escape
 
 from lnpilot.cli import output
@@ -35,9 +34,6 @@ app = typer.Typer(help="Which channels to close, and closing them step by step."
 
 #: How often ``run --wait`` asks the node whether the HTLCs have settled.
 POLL_S = 5.0
-_ADVICE = TypeAdapter(list[Advice])
-_PLAN = TypeAdapter(PlanRecord)
-_STEPS = TypeAdapter(list[StepRecord])
 
 ByOption = Annotated[
     str | None,
@@ -79,7 +75,7 @@ def advise_command(
 
     found = run_on_store(ctx, db, work)
     if as_json:
-        output.emit_json(_ADVICE.dump_python(found, mode="json"))
+        output.emit_model(list[Advice], found)
         return
     closing = sum(1 for a in found if a.verdict is Verdict.CLOSE)
     output.stdout.print(
@@ -131,7 +127,7 @@ def plan_command(
 
     plan = checked(ctx, db, work)
     if as_json:
-        output.emit_json(_PLAN.dump_python(plan, mode="json"))
+        output.emit_model(PlanRecord, plan)
         return
     output.stdout.print(
         f"Plan {plan.id}: close {scid} "
@@ -178,7 +174,7 @@ def run_command(
 
     steps = checked(ctx, db, work)
     if as_json:
-        output.emit_json(_STEPS.dump_python(steps, mode="json"))
+        output.emit_model(list[StepRecord], steps)
         return
     if not steps:
         output.stdout.print(f"Plan {plan_id} is finished: nothing to do.")
@@ -205,9 +201,9 @@ def plans_command(
     if as_json:
         rows: list[dict[str, Any]] = [
             {
-                **_PLAN.dump_python(p, mode="json"),
-                "journal": _STEPS.dump_python(
-                    [s for s in journal if s.plan_id == p.id], mode="json"
+                **output.model_json(PlanRecord, p),
+                "journal": output.model_json(
+                    list[StepRecord], [s for s in journal if s.plan_id == p.id]
                 ),
             }
             for p in found

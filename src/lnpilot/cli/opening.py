@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from pydantic import TypeAdapter
 from rich.markup import escape
 
 from lnpilot.cli import output
@@ -33,7 +32,6 @@ from lnpilot.node.backend import NodeBackend
 from lnpilot.store import Store
 
 app = typer.Typer(help="Opening channels: whom to, how large, and opening them.")
-_SUGGESTION = TypeAdapter(Suggestion)
 
 
 @app.command("suggest")
@@ -71,7 +69,7 @@ def suggest_command(
 
     found = checked(ctx, db, work, OpenError)
     if as_json:
-        output.emit_json(_SUGGESTION.dump_python(found, mode="json"))
+        output.emit_model(Suggestion, found)
         return
     output.stdout.print(
         f"Budget {found.budget_sat:,} sat at {found.fee_rate_sat_per_vbyte} sat/vB "

@@ -25,6 +25,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
+from lnpilot.api.rebalances import AttemptOut, HistoryOut
 from lnpilot.base.domain import chan_id_from_scid, scid_from_chan_id
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, with_client_node_and_store
@@ -34,7 +35,6 @@ from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.rebalance import (
     NO_CHANNEL_TARGETED_PATH,
-    Attempt,
     History,
     NotCollected,
     RebalanceAction,
@@ -51,7 +51,6 @@ from lnpilot.rebalance import (
 )
 from lnpilot.rebalance.swaps import SwapDesk, swap_detail
 from lnpilot.store import Store
-from lnpilot.store.rebalances import AttemptRecord
 
 T = TypeVar("T")
 
@@ -130,32 +129,6 @@ def _pct(permille: int | None) -> str:
 # -- plan and run -----------------------------------------------------------------------------
 
 
-def attempt_json(attempt: Attempt | AttemptRecord) -> dict[str, Any]:
-    if isinstance(attempt, AttemptRecord):
-        hops = attempt.hops
-        route_fee_msat = attempt.route_fee_msat
-    else:
-        route = attempt.route
-        hops = (
-            [{"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat} for h in route.hops]
-            if route
-            else []
-        )
-        route_fee_msat = route.total_fees_msat if route else None
-    return {
-        "amount_msat": attempt.amount_msat,
-        "fee_limit_msat": attempt.fee_limit_msat,
-        "outcome": str(attempt.outcome),
-        "route_fee_msat": route_fee_msat,
-        "fee_paid_msat": attempt.fee_paid_msat,
-        "failure": attempt.failure,
-        "failure_source_index": attempt.failure_source_index,
-        "failed_chan_id": attempt.failed_chan_id,
-        "hops": hops,
-        "duration_ms": attempt.duration_ms,
-    }
-
-
 def report_json(report: RebalanceReport) -> dict[str, Any]:
     plan = report.plan
     decisions = []
@@ -219,7 +192,9 @@ def report_json(report: RebalanceReport) -> dict[str, Any]:
                 "fee_paid_msat": e.execution.fee_paid_msat,
                 "failure": e.execution.failure,
                 "duration_ms": e.execution.duration_ms,
-                "attempts": [attempt_json(a) for a in e.execution.attempts],
+                "attempts": [
+                    output.model_json(AttemptOut, AttemptOut.of(a)) for a in e.execution.attempts
+                ],
             }
             for e in report.executed
         ],
@@ -410,51 +385,6 @@ def auto(
 # -- history ----------------------------------------------------------------------------------
 
 
-def history_json(found: History) -> dict[str, Any]:
-    scids = {r.decision.chan_id: r.decision.scid for r in found.rebalances}
-    return {
-        "since": found.since.isoformat(),
-        "until": found.until.isoformat(),
-        "rebalances": [
-            {
-                "id": r.decision.id,
-                "run_id": r.decision.run_id,
-                "started_at": r.decision.started_at.isoformat() if r.decision.started_at else None,
-                "target_scid": r.decision.scid,
-                "source_scid": r.decision.source_scid,
-                "reason": r.decision.reason,
-                "outcome": r.decision.outcome,
-                "amount_msat": r.decision.amount_msat,
-                "moved_msat": r.decision.moved_msat,
-                "fee_limit_msat": r.decision.fee_limit_msat,
-                "fee_paid_msat": r.decision.fee_paid_msat,
-                "cost_msat": r.cost_msat,
-                "failure": r.decision.failure,
-                "duration_ms": r.decision.duration_ms,
-                "attempts": [attempt_json(a) for a in r.attempts],
-            }
-            for r in found.rebalances
-        ],
-        "channels": [
-            {
-                "chan_id": a.chan_id,
-                "scid": scids.get(a.chan_id),
-                "rebalances": a.rebalances,
-                "bought_msat": a.bought_msat,
-                "cost_msat": a.cost_msat,
-                "sold_msat": a.sold_msat,
-                "earned_msat": a.earned_msat,
-                "net_msat": a.net_msat,
-                "paid_for_itself": a.paid_for_itself,
-            }
-            for a in found.channels.values()
-        ],
-        "cost_msat": found.cost_msat,
-        "earned_msat": found.earned_msat,
-        "paid_for_itself": found.earned_msat >= found.cost_msat,
-    }
-
-
 @app.command("history")
 def show_history(
     ctx: typer.Context,
@@ -479,7 +409,7 @@ def show_history(
 
     found = _with_rebalancer(ctx, db, parse_settings(""), work)
     if as_json:
-        output.emit_json(history_json(found))
+        output.emit_model(HistoryOut, HistoryOut.of(found))
         return
     table = output.table(
         f"Rebalances in the last {days} days",
