@@ -13,6 +13,9 @@ import pytest
 
 from lnpilot.base.domain import chan_id_from_scid
 from lnpilot.rebalance import RebalanceMode, RebalanceOutcome, RebalanceReport, history
+from lnpilot.service.daemon import rebalance_loop
+from lnpilot.service.health import LoopHealth
+from lnpilot.service.supervisor import Supervisor
 from lnpilot.store import Store
 
 from .conftest import DEFAULTS, SHOP, Drain
@@ -58,24 +61,25 @@ async def test_the_loop_keeps_the_drained_channel_in_band(drain: Drain, store: S
 async def test_auto_runs_until_stopped_and_outlives_a_failed_run(
     drain: Drain, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """``lnpilot rebalance auto``'s loop, the daemon's: under the supervisor, a run before
+    the first collection waits (and says so), and the loop goes on until stopped."""
     rebalancer = drain.rebalancer(store, DEFAULTS)
-    stop = asyncio.Event()
     reports: list[RebalanceReport] = []
 
     def seen(report: RebalanceReport) -> None:
         reports.append(report)
         if len(reports) == 2:
-            stop.set()
+            supervisor.stop()
 
-    caplog.set_level(logging.WARNING, logger="lnpilot.rebalance")
-    loop = asyncio.create_task(
-        rebalancer.auto(timedelta(seconds=0.05), RebalanceMode.DRY_RUN, stop=stop, on_report=seen)
-    )
-    # the store has never seen the node: runs fail and are logged (waited for, not slept on)
+    loop = rebalance_loop(rebalancer, 0.05, RebalanceMode.DRY_RUN, on_report=seen)
+    supervisor = Supervisor([loop], LoopHealth())
+    caplog.set_level(logging.INFO, logger="lnpilot.service.supervisor")
+    running = asyncio.create_task(supervisor.run())
+    # the store has never seen the node: runs wait and are logged (waited for, not slept on)
     while "run lnpilot collect" not in caplog.text:  # logging has no event to wait on
-        assert not loop.done(), "the auto loop ended by itself"
+        assert not running.done(), "the auto loop ended by itself"
         await asyncio.sleep(0.01)
     assert reports == []
     await drain.collector(store).cycle()
-    await asyncio.wait_for(loop, 10)
+    await asyncio.wait_for(running, 10)
     assert [r.mode for r in reports] == [RebalanceMode.DRY_RUN, RebalanceMode.DRY_RUN]

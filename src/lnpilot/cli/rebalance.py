@@ -15,9 +15,9 @@ configuration (such as no channel-targeted path: LNbits alone).
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -30,7 +30,7 @@ from lnpilot.base.domain import chan_id_from_scid, scid_from_chan_id
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, with_client_node_and_store
 from lnpilot.cli.fees import PolicyOption, policy_path
-from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration
+from lnpilot.cli.runtime import ExitCode, JsonFlag, parse_duration, state_of
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import CapabilityMissing, NodeBackend
 from lnpilot.rebalance import (
@@ -50,6 +50,9 @@ from lnpilot.rebalance import (
     parse_settings,
 )
 from lnpilot.rebalance.swaps import SwapDesk, swap_detail
+from lnpilot.service.daemon import rebalance_loop
+from lnpilot.service.health import LoopHealth
+from lnpilot.service.supervisor import Supervisor
 from lnpilot.store import Store
 
 T = TypeVar("T")
@@ -372,8 +375,29 @@ def auto(
         )
 
     async def work(rebalancer: Rebalancer, node: NodeBackend, store: Store) -> None:
+        service = state_of(ctx).settings().service
+        loop = rebalance_loop(rebalancer, interval.total_seconds(), mode, on_report=show)
+        refused: list[CapabilityMissing] = []
+
+        async def run_once() -> None:
+            """The daemon's run, but a capability the node lacks cannot come by waiting:
+            the command stops and says what to configure (``_with_rebalancer``)."""
+            try:
+                await loop.run_once()
+            except CapabilityMissing as exc:
+                refused.append(exc)
+                supervisor.stop()
+
+        supervisor = Supervisor(
+            [replace(loop, run_once=run_once)],
+            LoopHealth(),
+            backoff_max_s=service.backoff_max_s,
+            stop_timeout_s=service.stop_timeout_s,
+        )
         output.stderr.print(f"Rebalancing every {every} ({mode.value}). Ctrl-C to stop.")
-        await rebalancer.auto(interval, mode, stop=asyncio.Event(), on_report=show)
+        await supervisor.run()
+        if refused:
+            raise refused[0]
 
     try:
         _with_rebalancer(ctx, db, settings, work)

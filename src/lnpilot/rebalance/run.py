@@ -27,13 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from lnpilot.lnbits.errors import LNbitsError
 from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
@@ -63,8 +60,6 @@ from lnpilot.store.metrics import channel_metrics
 from lnpilot.store.rebalances import AttemptRecord, RebalanceDecision, RebalanceRun
 from lnpilot.store.records import JsonValue
 from lnpilot.store.swaps import SwapRecord
-
-log = logging.getLogger(__name__)
 
 #: A rebalance journaled as running, or an attempt of unknown outcome, keeps its channels
 #: off limits for this long (then a crashed run no longer blocks them).
@@ -256,30 +251,6 @@ class Rebalancer:
                 detail={"failure": failure},
             )
         return SwapStarted(decision, record)
-
-    async def auto(
-        self,
-        interval: timedelta,
-        mode: RebalanceMode,
-        *,
-        stop: asyncio.Event,
-        on_report: Callable[[RebalanceReport], None] | None = None,
-    ) -> None:
-        """The threshold-triggered loop: a run every ``interval`` until ``stop`` is set. A run
-        that fails because the node or the store is out of reach (or not collected yet) is
-        logged and the loop goes on; a missing capability cannot heal, and stops it."""
-        while not stop.is_set():
-            try:
-                report = await self.run(mode, trigger="auto")
-            except CapabilityMissing:
-                raise
-            except (NodeError, NotCollected, OSError, OperationalError, InterfaceError) as exc:
-                log.warning("rebalancing run failed: %s", exc)
-            else:
-                if on_report is not None:
-                    on_report(report)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval.total_seconds())
 
     async def _gather(self, now: datetime, request: Request) -> tuple[RebalanceInputs, int]:
         info = await self._node.get_info()

@@ -36,6 +36,7 @@ from lnpilot.rebalance import (
     NotCollected,
     RebalanceMode,
     Rebalancer,
+    RebalanceReport,
     RebalanceSettings,
     settings_from_policy,
 )
@@ -122,6 +123,28 @@ def collection_loops(
     ]
 
 
+def rebalance_loop(
+    rebalancer: Rebalancer,
+    interval_s: float,
+    mode: RebalanceMode,
+    *,
+    on_report: Callable[[RebalanceReport], None] | None = None,
+) -> Loop:
+    """A rebalancing run every ``interval_s``: the daemon's line, and all that ``lnpilot
+    rebalance auto`` runs, so both schedule, wait for the first collection (``NotCollected``
+    is waiting, not failing) and back off after an outage the same way. ``on_report`` sees
+    every run's report."""
+
+    async def rebalance() -> None:
+        report = await rebalancer.run(mode, trigger="auto")
+        if on_report is not None:
+            on_report(report)
+
+    return Loop(
+        "rebalance", interval_s, rebalance, waits_on=(NotCollected,), expected=TRANSIENT_ERRORS
+    )
+
+
 def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) -> list[Loop]:
     """The daemon's loop table, one line per loop."""
     store, node, clock = services.store, services.node, services.clock
@@ -155,19 +178,7 @@ def build_loops(services: Services, engine: EngineConfig, notifier: Notifier) ->
         desk = SwapDesk(services.client, store, clock=clock) if services.client else None
         rebalancer = Rebalancer(node, store, engine.rebalance, clock=clock, swap_desk=desk)
         mode = RebalanceMode.APPLY if every.rebalance_apply else RebalanceMode.DRY_RUN
-
-        async def rebalance() -> None:
-            await rebalancer.run(mode, trigger="auto")
-
-        loops.append(
-            Loop(
-                "rebalance",
-                every.rebalance_interval_s,
-                rebalance,
-                waits_on=(NotCollected,),
-                expected=outage,
-            )
-        )
+        loops.append(rebalance_loop(rebalancer, every.rebalance_interval_s, mode))
     if services.client is not None:
         follower = SwapDesk(services.client, store, clock=clock)
 
