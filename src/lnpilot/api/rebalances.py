@@ -70,26 +70,17 @@ class AttemptOut:
     @classmethod
     def of(cls, attempt: Attempt | AttemptRecord) -> AttemptOut:
         """An attempt as journaled, or as the executor just made it (``lnpilot rebalance
-        run --json`` shows those before reading the journal): one shape for both."""
-        if isinstance(attempt, AttemptRecord):
-            hops, route_fee_msat = attempt.hops, attempt.route_fee_msat
-        else:
-            route = attempt.route
-            hops = [
-                {"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat}
-                for h in (route.hops if route else ())
-            ]
-            route_fee_msat = route.total_fees_msat if route else None
+        run --json`` shows those before reading the journal): both read alike."""
         return cls(
             amount_msat=attempt.amount_msat,
             fee_limit_msat=attempt.fee_limit_msat,
             outcome=str(attempt.outcome),
-            route_fee_msat=route_fee_msat,
+            route_fee_msat=attempt.route_fee_msat,
             fee_paid_msat=attempt.fee_paid_msat,
             failure=attempt.failure,
             failure_source_index=attempt.failure_source_index,
             failed_chan_id=attempt.failed_chan_id,
-            hops=hops,
+            hops=attempt.hops,
             duration_ms=attempt.duration_ms,
         )
 

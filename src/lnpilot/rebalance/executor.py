@@ -37,6 +37,7 @@ from lnpilot.node.backend import CapabilityMissing, NodeBackend, NodeError
 from lnpilot.node.composite import CompositeNode
 from lnpilot.rebalance.economics import PPM, fee_limit_msat, hop_fee_msat, sat_text
 from lnpilot.rebalance.planner import Order
+from lnpilot.store.records import JsonValue
 
 #: Failures that mean a hop lacked liquidity for the amount: a smaller one may pass.
 LIQUIDITY_FAILURES = frozenset({"TEMPORARY_CHANNEL_FAILURE"})
@@ -79,6 +80,20 @@ class Attempt:
     failure_source_index: int | None = None
     failed_chan_id: int | None = None
     duration_ms: int = 0
+
+    @property
+    def route_fee_msat(self) -> int | None:
+        """The route's fees, None without a route: the journal's ``route_fee_msat``."""
+        return self.route.total_fees_msat if self.route is not None else None
+
+    @property
+    def hops(self) -> list[JsonValue]:
+        """The route as sent, ``[{"chan_id", "pubkey", "fee_msat"}, ...]``: the shape the
+        journal keeps (``AttemptRecord.hops``), so both read alike."""
+        return [
+            {"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat}
+            for h in (self.route.hops if self.route is not None else ())
+        ]
 
 
 @dataclass(frozen=True)

@@ -405,11 +405,6 @@ class StoreLedger:
             )
 
     def _row(self, attempt: Attempt, at: datetime) -> AttemptRecord:
-        route = attempt.route
-        hops: list[JsonValue] = [
-            {"chan_id": h.chan_id, "pubkey": h.pubkey, "fee_msat": h.fee_msat}
-            for h in (route.hops if route is not None else ())
-        ]
         return AttemptRecord(
             decision_id=self._decision_id,
             node_id=self._node_id,
@@ -417,13 +412,13 @@ class StoreLedger:
             amount_msat=attempt.amount_msat,
             fee_limit_msat=attempt.fee_limit_msat,
             outcome=attempt.outcome.value,
-            route_fee_msat=route.total_fees_msat if route is not None else None,
+            route_fee_msat=attempt.route_fee_msat,
             fee_paid_msat=attempt.fee_paid_msat,
             failure=attempt.failure,
             failure_source_index=attempt.failure_source_index,
             failed_chan_id=attempt.failed_chan_id,
             payment_hash=attempt.payment_hash,
-            hops=hops,
+            hops=attempt.hops,
             duration_ms=attempt.duration_ms,
         )
 
