@@ -13,7 +13,7 @@ The audit entry names the token, the action as the API names it, and ``via: dash
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,7 +34,7 @@ from lnpilot.store.records import JsonValue
 from lnpilot.store.tokens import ApiToken
 from lnpilot.web import auth, views
 from lnpilot.web.session import Elsewhere, Viewer
-from lnpilot.web.templating import PREFIX, render
+from lnpilot.web.templating import PREFIX, missing, render, render_page
 
 #: Every audit entry of a dashboard action says it came from here.
 VIA: dict[str, JsonValue] = {"via": "dashboard"}
@@ -116,12 +116,6 @@ def to(path: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}{path}", status_code=303)
 
 
-def page(name: str, seen: Viewer, **context: Any) -> HTMLResponse:
-    """A page for a signed-in viewer: the template gets who is looking, the time and any
-    node outage, as every dashboard page does."""
-    return render(name, seen=seen, now=seen.now, outage=seen.outage, **context)
-
-
 async def attempt(act: Acting, work: Callable[[], Awaitable[str]]) -> Response:
     """Do an act that may reach the node and answer the browser the one way every such act
     does: to the journaled result (the path ``work`` returns), or the page that says why it
@@ -171,7 +165,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             if plan is not None and is_store_id(plan)
             else None
         )
-        return page(
+        return render_page(
             "confirm.html",
             seen,
             title="Apply fees",
@@ -195,8 +189,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
     async def confirm_rollback(seen: Admin, run_id: int) -> HTMLResponse:
         found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
-            return render("missing.html", 404, what=f"fee run {run_id}", now=seen.now)
-        return page(
+            return missing(f"fee run {run_id}", seen.now)
+        return render_page(
             "confirm.html",
             seen,
             title=f"Roll back fee run #{run_id}",
@@ -269,7 +263,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             if plan is not None and is_store_id(plan)
             else None
         )
-        return page(
+        return render_page(
             "confirm.html",
             seen,
             title="Run rebalances",
@@ -295,8 +289,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             await views.rebalance_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         )
         if found is None:
-            return render("missing.html", 404, what=f"rebalancing run {run_id}", now=seen.now)
-        return page("rebalance_run.html", seen, view=found, nav="rebalances")
+            return missing(f"rebalancing run {run_id}", seen.now)
+        return render_page("rebalance_run.html", seen, view=found, nav="rebalances")
 
     # -- alerts and incidents -----------------------------------------------------------
 
@@ -308,8 +302,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
                 None,
             )
         if found is None:
-            return render("missing.html", 404, what=f"alert {alert_id} in force", now=seen.now)
-        return page(
+            return missing(f"alert {alert_id} in force", seen.now)
+        return render_page(
             "silence.html",
             seen,
             alert=found,

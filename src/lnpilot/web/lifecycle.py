@@ -51,12 +51,11 @@ from lnpilot.web.acting import (
     actor,
     admin_only,
     attempt,
-    page,
     refused,
     to,
 )
 from lnpilot.web.session import Viewer
-from lnpilot.web.templating import render
+from lnpilot.web.templating import missing, render, render_page
 
 #: The suggestion form's defaults (the CLI's ``open suggest``; the fee rate: the node's estimate).
 DEFAULT_COUNT = 3
@@ -138,7 +137,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             problem = str(exc)
         except NodeError as exc:
             problem = f"the node cannot be reached, and suggestions need its graph: {exc}"
-        return page(
+        return render_page(
             "open.html",
             seen,
             found=found,
@@ -223,7 +222,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         except NodeError:
             async with store.read() as reader:
                 found = await advise(reader, seen.node_id, seen.now, AdviseSettings())
-        return page(
+        return render_page(
             "close.html",
             seen,
             advice=found,
@@ -300,8 +299,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
     async def plan_page(seen: Seen, plan_id: int) -> HTMLResponse:
         found = await plan_view(plan_id)
         if found is None or found.plan.node_id != seen.node_id:
-            return render("missing.html", 404, what=f"plan {plan_id}", now=seen.now)
-        return page("plan.html", seen, view=found, nav=found.plan.kind)
+            return missing(f"plan {plan_id}", seen.now)
+        return render_page("plan.html", seen, view=found, nav=found.plan.kind)
 
     @pages.post("/plans/{plan_id}/run")
     async def run_plan(act: Act, plan_id: int) -> Response:

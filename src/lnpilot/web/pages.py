@@ -12,7 +12,6 @@ it is unreachable (:class:`Outage`). Pages refresh themselves
 
 # No ``from __future__ import annotations`` here: FastAPI must see the ``Seen`` dependency
 # each route declares, which is local to :func:`router`, as an object, not as a name.
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +24,7 @@ from lnpilot.service.context import Services
 from lnpilot.store.coltypes import is_store_id
 from lnpilot.web import acting, auth, charts, lifecycle, views
 from lnpilot.web.session import Elsewhere, Outage, Viewer
-from lnpilot.web.templating import PREFIX, render
+from lnpilot.web.templating import PREFIX, missing, render, render_page
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -75,9 +74,6 @@ def router(services: Services) -> APIRouter:
     acting.add_routes(pages, services, viewer, csrf)
     lifecycle.add_routes(pages, services, viewer, csrf)
 
-    def missing(what: str, now: datetime) -> HTMLResponse:
-        return render("missing.html", 404, what=what, now=now)
-
     @pages.get("", response_class=HTMLResponse)
     async def root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", status_code=308)
@@ -85,22 +81,19 @@ def router(services: Services) -> APIRouter:
     @pages.get("/", response_class=HTMLResponse)
     async def overview(seen: Seen) -> HTMLResponse:
         found = await views.overview(store, seen.node_id, await services.pubkey(), seen.now)
-        return render(
+        return render_page(
             "overview.html",
+            seen,
             view=found,
             days_chart=charts.overview_chart(found.days),
             loops=services.health.all(),
-            now=seen.now,
-            outage=seen.outage,
             nav="overview",
         )
 
     @pages.get("/channels", response_class=HTMLResponse)
     async def channel_table(seen: Seen) -> HTMLResponse:
         table = await views.channel_table(store, seen.node_id, seen.now)
-        return render(
-            "channels.html", table=table, now=seen.now, outage=seen.outage, nav="channels"
-        )
+        return render_page("channels.html", seen, table=table, nav="channels")
 
     @pages.get("/channels/{scid}", response_class=HTMLResponse)
     async def channel(seen: Seen, scid: str, range: str = "7d") -> HTMLResponse:
@@ -109,43 +102,31 @@ def router(services: Services) -> APIRouter:
         found = await views.channel_page(store, seen.node_id, scid, range, seen.now)
         if found is None:
             return missing(f"channel {scid}", seen.now)
-        return render(
+        return render_page(
             "channel.html",
+            seen,
             view=found,
             charts=charts.channel_charts(found.series, found.our_changes, found.policies),
             ranges=list(views.RANGES),
-            now=seen.now,
-            outage=seen.outage,
             nav="channels",
         )
 
     @pages.get("/fees", response_class=HTMLResponse)
     async def fees(seen: Seen) -> HTMLResponse:
         runs = await views.fee_runs(store, seen.node_id)
-        return render(
-            "fees.html", runs=runs, seen=seen, now=seen.now, outage=seen.outage, nav="fees"
-        )
+        return render_page("fees.html", seen, runs=runs, nav="fees")
 
     @pages.get("/fees/{run_id}", response_class=HTMLResponse)
     async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
         found = await views.fee_run(store, seen.node_id, run_id) if is_store_id(run_id) else None
         if found is None:
             return missing(f"fee run {run_id}", seen.now)
-        return render(
-            "fee_run.html", summary=found, seen=seen, now=seen.now, outage=seen.outage, nav="fees"
-        )
+        return render_page("fee_run.html", seen, summary=found, nav="fees")
 
     @pages.get("/rebalances", response_class=HTMLResponse)
     async def rebalances(seen: Seen) -> HTMLResponse:
         found = await views.rebalance_page(store, seen.node_id, seen.now)
-        return render(
-            "rebalances.html",
-            view=found,
-            seen=seen,
-            now=seen.now,
-            outage=seen.outage,
-            nav="rebalances",
-        )
+        return render_page("rebalances.html", seen, view=found, nav="rebalances")
 
     @pages.get("/forwards", response_class=HTMLResponse)
     async def forwards(
@@ -170,31 +151,19 @@ def router(services: Services) -> APIRouter:
         )
         if found is None:
             return missing(f"channel or peer {channel or peer}", seen.now)
-        return render(
-            "forwards.html",
-            view=found,
-            periods=list(views.FORWARD_PERIODS),
-            now=seen.now,
-            outage=seen.outage,
-            nav="forwards",
+        return render_page(
+            "forwards.html", seen, view=found, periods=list(views.FORWARD_PERIODS), nav="forwards"
         )
 
     @pages.get("/peers", response_class=HTMLResponse)
     async def peers(seen: Seen) -> HTMLResponse:
         found = await views.peers_page(store, seen.node_id, seen.now)
-        return render("peers.html", view=found, now=seen.now, outage=seen.outage, nav="peers")
+        return render_page("peers.html", seen, view=found, nav="peers")
 
     @pages.get("/failed", response_class=HTMLResponse)
     async def failed(seen: Seen) -> HTMLResponse:
         found = await views.failed_page(store, seen.node_id, seen.now)
-        return render(
-            "failed.html",
-            view=found,
-            scid=views.scid_or_dash,
-            now=seen.now,
-            outage=seen.outage,
-            nav="failed",
-        )
+        return render_page("failed.html", seen, view=found, scid=views.scid_or_dash, nav="failed")
 
     @pages.get("/pnl", response_class=HTMLResponse)
     async def pnl(seen: Seen, range: str = "90d", period: str = "month") -> HTMLResponse:
@@ -203,22 +172,19 @@ def router(services: Services) -> APIRouter:
         if period not in views.PNL_PERIODS:
             raise HTTPException(404, f"period must be one of {', '.join(views.PNL_PERIODS)}")
         found = await views.pnl_page(store, seen.node_id, seen.now, range, period)
-        return render(
+        return render_page(
             "pnl.html",
+            seen,
             view=found,
             ranges=list(views.PNL_RANGES),
             periods=views.PNL_PERIODS,
-            now=seen.now,
-            outage=seen.outage,
             nav="pnl",
         )
 
     @pages.get("/alerts", response_class=HTMLResponse)
     async def alerts(seen: Seen) -> HTMLResponse:
         found = await views.alerts_page(store, seen.node_id, seen.now)
-        return render(
-            "alerts.html", view=found, seen=seen, now=seen.now, outage=seen.outage, nav="alerts"
-        )
+        return render_page("alerts.html", seen, view=found, nav="alerts")
 
     @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
     async def incident(seen: Seen, incident_id: int) -> HTMLResponse:
@@ -229,9 +195,7 @@ def router(services: Services) -> APIRouter:
         )
         if found is None:
             return missing(f"incident {incident_id}", seen.now)
-        return render(
-            "incident.html", view=found, seen=seen, now=seen.now, outage=seen.outage, nav="alerts"
-        )
+        return render_page("incident.html", seen, view=found, nav="alerts")
 
     auth.add_routes(pages, store)
     return pages

@@ -8,7 +8,8 @@ work offline, and an injected script could not run.
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -16,6 +17,9 @@ from markupsafe import Markup
 
 from lnpilot.base import flow
 from lnpilot.web import charts, format
+
+if TYPE_CHECKING:
+    from lnpilot.web.session import Viewer
 
 PREFIX = "/dashboard"
 #: Seconds between a page's reloads: a screen left open follows the node.
@@ -55,3 +59,15 @@ _env.globals.update(
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = _env.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": CSP})
+
+
+def render_page(name: str, seen: Viewer, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page for a signed-in viewer: every dashboard page's template gets who is looking
+    (``seen``: its actions and CSRF token), the time and any node outage, besides its own
+    ``context`` (``nav`` names the menu entry it belongs to)."""
+    return render(name, status_code, seen=seen, now=seen.now, outage=seen.outage, **context)
+
+
+def missing(what: str, now: datetime | None) -> HTMLResponse:
+    """The 404 page of a thing the address names but the store does not hold."""
+    return render("missing.html", 404, what=what, now=now)
