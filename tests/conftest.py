@@ -145,9 +145,14 @@ ANSWERED: dict[str, set[int]] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With ``LNPILOT_API_EXERCISED=FILE``, watch every answer the transports receive."""
+    """With ``LNPILOT_API_EXERCISED=FILE``, watch every answer LNbits gives the clients."""
     if os.environ.get("LNPILOT_API_EXERCISED", "").strip():
-        add_answer_observer(lambda op, status: ANSWERED.setdefault(op, set()).add(status))
+        add_answer_observer(_record_answer)
+
+
+def _record_answer(server: str, op: str, status: int) -> None:
+    if server == "lnbits":
+        ANSWERED.setdefault(op, set()).add(status)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -50,8 +50,9 @@ NOT_SENT: tuple[type[httpx.HTTPError], ...] = (
     httpx.PoolTimeout,
 )
 
-#: Told ``("METHOD /path/template", status)`` for every HTTP answer any transport receives.
-AnswerObserver = Callable[[str, int], None]
+#: Told ``(server, "METHOD /path/template", status)`` for every HTTP answer any transport
+#: receives; ``server`` is the transport's ``name`` (``"lnbits"``, ``"lnd"``).
+AnswerObserver = Callable[[str, str, int], None]
 
 _observers: list[AnswerObserver] = []
 
@@ -262,7 +263,7 @@ class HttpTransport:
         else:
             async with self._slots:
                 response = await self._request(request, headers)
-        _observe(request.label, response.status_code)
+        _observe(self.name, request.label, response.status_code)
         return response
 
     async def _request(self, request: Request, headers: dict[str, str] | None) -> httpx.Response:
@@ -315,7 +316,7 @@ class HttpTransport:
                 json=request.json,
                 timeout=timeout,
             ) as response:
-                _observe(request.label, response.status_code)
+                _observe(self.name, request.label, response.status_code)
                 if not self.answers.succeeded(response.status_code):
                     await response.aread()
                     stats.errors += 1
@@ -328,6 +329,6 @@ class HttpTransport:
             ) from exc
 
 
-def _observe(label: str, status: int) -> None:
+def _observe(server: str, label: str, status: int) -> None:
     for observer in tuple(_observers):
-        observer(label, status)
+        observer(server, label, status)
