@@ -380,3 +380,22 @@ async def test_an_observer_sees_every_answer_by_path_template(
         await lnd.aclose()
     assert seen == [("lnd", "GET /v1/graph/node/{pub_key}", 200)]
     assert set(lnd.client.http.stats) == {"GET /v1/graph/node/{pub_key}"}
+
+
+async def test_a_refused_stream_is_lnds_typed_error_and_is_opened_once(
+    server: tuple[Scripted, str],
+) -> None:
+    """A stream is not resent by the transport, even a read: its owner decides whether to
+    reconnect (the HTLC event reader does, a close never does)."""
+    scripted, url = server
+    scripted.script = [(503, {"code": 14, "message": "starting"})]
+    lnd = Lnd(url)
+    try:
+        with pytest.raises(LndRestError) as caught:
+            async for _ in lnd.client.channel_backups():
+                pass
+    finally:
+        await lnd.aclose()
+    assert caught.value.status == 503 and caught.value.grpc_code == 14
+    assert "GET /v1/channels/backup/subscribe: starting" in str(caught.value)
+    assert scripted.received == ["GET /v1/channels/backup/subscribe"]
