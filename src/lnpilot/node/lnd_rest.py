@@ -70,6 +70,10 @@ _RECONNECT_MAX_S = 30.0
 #: succeed. LND's 500 carries gRPC UNKNOWN, its answer to a question that has no other
 #: answer ("edge not found"), so it is not retried.
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
+#: One resend, at once unless LND asks to wait (Retry-After): what a pooled connection that
+#: LND or a proxy closed while it sat idle needs, a fresh one. A node that is down is not
+#: waited for inside a call: the collector's loop backs off and records the gap.
+LND_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.0, max_delay_s=0.0)
 #: LND caps a ForwardingHistory page at 50000 events.
 MAX_FORWARDS_PER_PAGE = 50_000
 
@@ -155,9 +159,9 @@ class LndRest(NodeBackend):
     `tls_cert` is the path of LND's ``tls.cert`` for its self-signed certificate; without it
     an https URL is checked against the system's CAs. `transport` replaces the network
     (the lab passes an in-process one to a simulated node's REST app) and `clock` says what
-    "now" is (the lab's virtual time): both default to the real ones. `retry` is how reads
-    (and the writes that only read) are resent when the shared rules allow it; a write that
-    may have reached LND is never resent.
+    "now" is (the lab's virtual time): both default to the real ones. `retry` is how often
+    the shared rules may resend a call (:data:`LND_RETRY` by default); a write that may have
+    reached LND is never resent.
     """
 
     name = "lnd-rest"
@@ -189,7 +193,7 @@ class LndRest(NodeBackend):
             name="lnd",
             logger=log,
             timeout_s=timeout_s,
-            retry=retry or RetryPolicy(),
+            retry=retry or LND_RETRY,
             headers={MACAROON_HEADER: macaroon_hex},
             verify=tls_context(tls_cert),
             transport=transport,
