@@ -17,7 +17,8 @@ OpenAPI: they are counted against the routes of the recorded contracts in
 
 Declared is not exercised. A test session run with ``LNPILOT_API_EXERCISED=FILE`` (``make
 api-exercised`` does it) records every operation the client got an HTTP answer for, with
-its statuses (``lnpilot.lnbits.transport.ANSWERED``, written out by ``tests/conftest.py``);
+its statuses (an observer of the transport's answers, ``lnpilot.base.http.add_answer_observer``,
+registered and written out by ``tests/conftest.py``);
 the script reads that file (``--exercised``, default ``.cache/api_exercised.json``) and
 prints ``coverage_exercised=N/M``: operations of the spec answered with a success or an
 expected error (any status below 500 except 405, which says the route does not take that

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lnpilot.base.http import add_answer_observer
 from lnpilot.devtools import (
     LNbitsServer,
     WalletKeys,
@@ -21,7 +22,6 @@ from lnpilot.devtools.lnbits_server import (
     shared_dir,
 )
 from lnpilot.devtools.lnurl_service import LNBITS_ENV, LnurlService
-from lnpilot.lnbits.transport import ANSWERED
 from real_lnbits import lnbits_for_tests
 
 # --- real LNbits (one server per test session) -----------------------------------------------
@@ -137,6 +137,22 @@ def lnurl_service(lnurl_lnbits: LNbitsServer, lnurl_payee: WalletKeys) -> Iterat
         yield service
     finally:
         service.stop()
+
+
+#: Every operation that got an HTTP answer in this session, by ``"METHOD /path/template"``,
+#: with the statuses seen: what ``make api-coverage`` counts as exercised.
+ANSWERED: dict[str, set[int]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``LNPILOT_API_EXERCISED=FILE``, watch every answer LNbits gives the clients."""
+    if os.environ.get("LNPILOT_API_EXERCISED", "").strip():
+        add_answer_observer(_record_answer)
+
+
+def _record_answer(server: str, op: str, status: int) -> None:
+    if server == "lnbits":
+        ANSWERED.setdefault(op, set()).add(status)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -53,3 +53,17 @@ def test_url_before_start_and_unknown_methods_are_named() -> None:
     server.stop()  # stopping a server never started is harmless
     with pytest.raises(ValueError, match=r"cannot serve \['PUT'\]; allowed: GET, POST"):
         JsonHttpServer("bad", echo, methods=("GET", "PUT"))
+
+
+def test_an_answer_may_carry_headers_of_its_own() -> None:
+    server = JsonHttpServer(
+        "busy", lambda m, t, b: (429, {"detail": "later"}, {"Retry-After": "7"})
+    )
+    server.start()
+    try:
+        answer = httpx.get(f"{server.url}/x", trust_env=False)
+    finally:
+        server.stop()
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "7"
+    assert answer.json() == {"detail": "later"}

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-#: ``handle(method, path, body)`` -> ``(status, payload)``. ``path`` is the raw request
+#: ``handle(method, path, body)`` -> ``(status, payload)``, or ``(status, payload, headers)``
+#: for an answer that needs headers of its own (``Retry-After``). ``path`` is the raw request
 #: target (query included); ``body`` is the decoded JSON body of a POST, ``None`` for GET.
-JsonHandler = Callable[[str, str, Any], tuple[int, Any]]
+JsonHandler = Callable[[str, str, Any], tuple[int, Any] | tuple[int, Any, Mapping[str, str]]]
 
 
 class JsonHttpServer:
@@ -50,9 +51,11 @@ class JsonHttpServer:
                 if method not in methods:
                     self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({method!r})")
                     return
-                status, payload = handle(method, self.path, body)
+                status, payload, *extra = handle(method, self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

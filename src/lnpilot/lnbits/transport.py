@@ -1,28 +1,30 @@
 """The one HTTP path every LNbits call takes.
 
-It applies, in order: the credential check (before anything is sent), the read cache,
-the concurrency cap and the client-side rate limit, the request with its own timeout,
-mapping of the answer to a typed error, and retries with backoff where they are safe.
+It applies, in order: the credential check (before anything is sent), the read cache, and
+then the shared transport (:mod:`lnpilot.base.http`, the one LND REST uses too) with
+LNbits' configuration: the concurrency cap and the client-side rate limit, the request with
+its own timeout, LNbits' answers mapped to typed errors (:func:`error_from_response`), one
+new login when a bearer token expired, and retries with backoff where they are safe.
 
-What "safe" means here: a request that never reached LNbits (connection refused, pool
-timeout) or that LNbits refused before handling it (429) may always be sent again; a
-request that may have taken effect (timeout while waiting for the answer, connection lost
-after sending, 5xx) is sent again only when the operation is idempotent. Payments are not,
-and their ambiguity is resolved by :mod:`lnpilot.lnbits.resources.payments`.
+What "safe" means (:mod:`lnpilot.base.retry`): a request that never reached LNbits
+(connection refused, pool timeout) or that LNbits refused before handling it (429) may
+always be sent again; a request that may have taken effect (timeout while waiting for the
+answer, connection lost after sending, 5xx) is sent again only when the operation is
+idempotent. Payments are not, and their ambiguity is resolved by
+:mod:`lnpilot.lnbits.resources.payments`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from lnpilot.base.redact import redact_text
+from lnpilot.base.http import HttpTransport, Reauthenticate, Request
+from lnpilot.base.retry import NO_RETRY, RetryPolicy, parse_retry_after
 from lnpilot.lnbits.cache import TTLCache
 from lnpilot.lnbits.credentials import Credential, Credentials
 from lnpilot.lnbits.errors import (
@@ -42,31 +44,10 @@ from lnpilot.lnbits.errors import (
 )
 from lnpilot.lnbits.operations import Operation
 from lnpilot.lnbits.ratelimit import DEFAULT_RATE_PER_MIN, TokenBucket
-from lnpilot.lnbits.retry import RetryPolicy
 
 log = logging.getLogger("lnpilot.lnbits")
 
 LOGIN = "/api/v1/auth"
-
-#: httpx errors raised before the request left this process: always safe to resend.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-#: Every operation that got an HTTP answer in this process, by ``"METHOD /path/template"``,
-#: with the statuses seen. Process-wide and bounded (operations × statuses): the test
-#: session writes it out (``LNPILOT_API_EXERCISED``) so ``make api-coverage`` can count what
-#: the tests really sent, beside what the client declares.
-ANSWERED: defaultdict[str, set[int]] = defaultdict(set)
-
-
-@dataclass
-class OperationStats:
-    """Counters per operation, read by the metrics face."""
-
-    requests: int = 0
-    retries: int = 0
-    errors: int = 0
-    latency_total_s: float = 0.0
 
 
 @dataclass
@@ -93,28 +74,31 @@ class Transport:
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings or TransportSettings()
-        limits = httpx.Limits(
-            max_connections=self.settings.max_connections,
-            max_keepalive_connections=self.settings.max_connections,
-        )
-        self._http = http_client or httpx.AsyncClient(
-            base_url=self.base_url, timeout=self.settings.timeout_s, limits=limits
-        )
-        self._owns_http = http_client is None
-        self._bucket = TokenBucket(
+        bucket = TokenBucket(
             self.settings.rate_limit_per_min / 60.0, self.settings.rate_limit_burst
         )
-        self._slots = asyncio.Semaphore(self.settings.max_concurrency)
+        self.http = HttpTransport(
+            base_url,
+            LNbitsAnswers(),
+            name="lnbits",
+            logger=log,
+            timeout_s=self.settings.timeout_s,
+            retry=self.settings.retry,
+            max_connections=self.settings.max_connections,
+            max_concurrency=self.settings.max_concurrency,
+            throttle=bucket.acquire,
+            http_client=http_client,
+        )
+        self.base_url = self.http.base_url
         self._login_lock = asyncio.Lock()
         self.cache = TTLCache(self.settings.cache_ttl_s)
-        self.stats: dict[str, OperationStats] = defaultdict(OperationStats)
+        #: Counters per ``"METHOD /path/template"``, the shared transport's.
+        self.stats = self.http.stats
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        await self.http.aclose()
 
     # -- authentication -------------------------------------------------------------
 
@@ -127,17 +111,15 @@ class Transport:
                 method="POST",
                 path=LOGIN,
             )
+        login = Request(
+            "POST",
+            LOGIN,
+            label=f"POST {LOGIN}",
+            idempotent=False,
+            json={"username": creds.username, "password": creds.password},
+        )
         async with self._login_lock:
-            response = await self._send_once(
-                "POST",
-                LOGIN,
-                headers={},
-                params=None,
-                json={"username": creds.username, "password": creds.password},
-                timeout_s=self.settings.timeout_s,
-            )
-            if response.status_code >= 400:
-                raise error_from_response("POST", LOGIN, response)
+            response = await self.http.send(login, retry=NO_RETRY)
             creds.set_access_token(response.json()["access_token"])
 
     # -- the request path -----------------------------------------------------------
@@ -168,111 +150,58 @@ class Transport:
             if hit:
                 return value
 
-        body = await self._with_retries(
-            op, path, headers, params, json, timeout_s or self.settings.timeout_s, retry
+        request = Request(
+            op.method,
+            path,
+            label=f"{op.method} {op.path}",
+            idempotent=op.idempotent,
+            headers=headers,
+            params=params,
+            json=json,
+            timeout_s=timeout_s or self.settings.timeout_s,
         )
+        relogin = self._relogin(op, path) if op.credential is Credential.BEARER else None
+        response = await self.http.send(request, retry=retry, reauthenticate=relogin)
+        body = response.json() if response.content else None
         if op.invalidates:
             self.cache.invalidate(*op.invalidates)
         if op.cache_scope:
             self.cache.put(op.cache_scope, cache_key, body)
         return body
 
-    async def _with_retries(
-        self,
-        op: Operation,
-        path: str,
-        headers: dict[str, str],
-        params: dict[str, Any] | None,
-        json: Any,
-        timeout_s: float,
-        retry: RetryPolicy | None,
-    ) -> Any:
-        policy = retry or self.settings.retry
-        stats = self.stats[f"{op.method} {op.path}"]
-        started = time.monotonic()
-        relogged = False
-        attempt = 0
-        while True:
-            stats.requests += 1
-            retry_after_s: float | None = None
-            try:
-                response = await self._send_once(op.method, path, headers, params, json, timeout_s)
-            except httpx.HTTPError as exc:
-                failure: LNbitsError = _transport_error(op.method, path, exc)
-                retryable = isinstance(exc, _NOT_SENT) or op.idempotent
-            else:
-                ANSWERED[f"{op.method} {op.path}"].add(response.status_code)
-                if response.status_code < 400:
-                    stats.latency_total_s += time.monotonic() - started
-                    return response.json() if response.content else None
-                failure = error_from_response(op.method, path, response)
-                if (
-                    isinstance(failure, AuthenticationError)
-                    and op.credential is Credential.BEARER
-                    and self.credentials.can_login
-                    and not relogged
-                ):
-                    # Expired token: LNbits refused before handling, so resending is safe.
-                    relogged = True
-                    await self.login()
-                    headers = self.credentials.headers_for(
-                        op.credential, method=op.method, path=path
-                    )
-                    continue
-                if isinstance(failure, RateLimitedError):
-                    retryable, retry_after_s = True, failure.retry_after_s
-                else:
-                    retryable = isinstance(failure, ServerError) and op.idempotent
-            stats.errors += 1
-            elapsed_s = time.monotonic() - started
-            delay_s = policy.delay_s(attempt, retry_after_s=retry_after_s)
-            if (
-                not retryable
-                or attempt + 1 >= policy.max_attempts
-                or elapsed_s + delay_s > policy.deadline_s
-            ):
-                stats.latency_total_s += elapsed_s
-                raise failure
-            log.info(
-                "lnbits retry method=%s path=%s attempt=%d delay_s=%.2f error=%s",
-                op.method,
-                redact_text(path),
-                attempt + 1,
-                delay_s,
-                type(failure).__name__,
-            )
-            stats.retries += 1
-            attempt += 1
-            await asyncio.sleep(delay_s)
+    def _relogin(self, op: Operation, path: str) -> Reauthenticate:
+        """An expired bearer token: log in again and resend once (LNbits refused the request
+        before handling it, so resending is safe)."""
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        params: dict[str, Any] | None,
-        json: Any,
-        timeout_s: float,
-    ) -> httpx.Response:
-        async with self._slots:
-            await self._bucket.acquire()
-            started = time.monotonic()
-            response = await self._http.request(
-                method, path, headers=headers, params=params, json=json, timeout=timeout_s
-            )
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "lnbits request method=%s path=%s status=%d elapsed_ms=%.1f",
-                method,
-                redact_text(path),
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-            )
-        return response
+        async def relogin(failure: Exception) -> dict[str, str] | None:
+            if not isinstance(failure, AuthenticationError) or not self.credentials.can_login:
+                return None
+            await self.login()
+            return self.credentials.headers_for(op.credential, method=op.method, path=path)
+
+        return relogin
 
 
-def _transport_error(method: str, path: str, exc: httpx.HTTPError) -> TransportError:
-    sent = not isinstance(exc, _NOT_SENT)
+class LNbitsAnswers:
+    """How LNbits answers, for the shared transport: below 400 is a result, errors are
+    :mod:`lnpilot.lnbits.errors`, and a plain 5xx may be cured by another try."""
+
+    def succeeded(self, status: int) -> bool:
+        return status < 400
+
+    def error_for_answer(self, method: str, path: str, response: httpx.Response) -> Exception:
+        return error_from_response(method, path, response)
+
+    def error_for_no_answer(
+        self, method: str, path: str, exc: httpx.HTTPError, *, sent: bool
+    ) -> Exception:
+        return _transport_error(method, path, exc, sent=sent)
+
+    def transient(self, error: Exception) -> bool:
+        return isinstance(error, ServerError)
+
+
+def _transport_error(method: str, path: str, exc: httpx.HTTPError, *, sent: bool) -> TransportError:
     kind = RequestTimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
     what = "request may have reached LNbits" if sent else "request was not sent"
     return kind(
@@ -318,11 +247,7 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> LNb
             return InsufficientBalanceError(message, **kwargs)
         return InvalidRequestError(message, **kwargs)
     if status == 429:
-        retry_after = response.headers.get("Retry-After")
-        try:
-            retry_after_s = float(retry_after) if retry_after else None
-        except ValueError:
-            retry_after_s = None
+        retry_after_s = parse_retry_after(response.headers.get("Retry-After"))
         return RateLimitedError(message, retry_after_s=retry_after_s, **kwargs)
     if status == 501:
         return UnsupportedByBackendError(message, **kwargs)

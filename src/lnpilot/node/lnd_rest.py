@@ -5,10 +5,13 @@ HTLCs, the full policy (inbound fees, HTLC limits, CLTV delta), channel disable/
 routes and backups need LND itself, so lnpilot can be given a direct, optional LND REST
 connection: a URL, a macaroon (hex) and, for LND's self-signed TLS, its ``tls.cert``.
 
-The JSON mapping is in :mod:`lnpilot.node.lnd_json`; this module is the HTTP side: the
-macaroon header, error bodies, the close stream, and a background reader of the HTLC event
-stream (LND does not replay HTLC events, so failed forwards can only be known by listening;
-the reader reconnects after any break and says since when it has been listening).
+The JSON mapping is in :mod:`lnpilot.node.lnd_json`; the HTTP is the one transport the
+LNbits client uses too (:mod:`lnpilot.base.http`: its retry rules, typed errors, redaction
+and streams), configured here for LND: the macaroon header, the TLS certificate, LND's error
+bodies (:class:`LndAnswers`), which calls are safe to resend, the grpc-gateway streams (the
+close stream), and a background reader of the HTLC event stream (LND does not replay HTLC
+events, so failed forwards can only be known by listening; the reader reconnects after any
+break and says since when it has been listening).
 
 The macaroon is a bearer credential for the node: it is registered for redaction, so it is
 masked in any message that would contain it, and it is never logged.
@@ -19,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
@@ -48,7 +50,9 @@ from lnpilot.base.domain import (
     Route,
     RouteAttempt,
 )
+from lnpilot.base.http import HttpTransport, Request, tls_context
 from lnpilot.base.redact import redact_text, register_secret
+from lnpilot.base.retry import RetryPolicy
 from lnpilot.node import lnd_json as lj
 from lnpilot.node.backend import LND_REST_CAPABILITIES, NodeBackend, NodeError, check_policy_update
 
@@ -61,8 +65,15 @@ GRPC_NOT_FOUND = 5
 _EDGE_CONCURRENCY = 8
 _RECONNECT_MIN_S = 1.0
 _RECONNECT_MAX_S = 30.0
-#: How a pooled connection that the other end closed fails when it is used again.
-_BROKEN_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+#: What grpc-gateway answers for gRPC UNAVAILABLE (LND starting, or busy) and
+#: DEADLINE_EXCEEDED, and a proxy in front of LND for a gateway error: another try may
+#: succeed. LND's 500 carries gRPC UNKNOWN, its answer to a question that has no other
+#: answer ("edge not found"), so it is not retried.
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+#: One resend, at once unless LND asks to wait (Retry-After): what a pooled connection that
+#: LND or a proxy closed while it sat idle needs, a fresh one. A node that is down is not
+#: waited for inside a call: the collector's loop backs off and records the gap.
+LND_RETRY = RetryPolicy(max_attempts=2, base_delay_s=0.0, max_delay_s=0.0)
 #: LND caps a ForwardingHistory page at 50000 events.
 MAX_FORWARDS_PER_PAGE = 50_000
 
@@ -102,13 +113,55 @@ def _error_from_body(what: str, status: int | None, body: Any) -> LndRestError:
     )
 
 
+def _request(
+    method: str,
+    path: str,
+    path_params: dict[str, str | int] | None,
+    params: Any,
+    *,
+    body: dict[str, Any] | None = None,
+    idempotent: bool | None = None,
+) -> Request:
+    """The shared transport's request for a call; its label keeps the path's template, so
+    that counters do not grow with every channel id and pubkey asked about."""
+    return Request(
+        method,
+        path.format(**path_params) if path_params else path,
+        label=f"{method} {path}",
+        idempotent=method == "GET" if idempotent is None else idempotent,
+        params=params,
+        json=body,
+    )
+
+
+class LndAnswers:
+    """How LND's REST API answers, for the shared transport: only 200 is a result, errors
+    are :class:`LndRestError` from LND's error body, and a gateway error may pass."""
+
+    def succeeded(self, status: int) -> bool:
+        return status == 200
+
+    def error_for_answer(self, method: str, path: str, response: httpx.Response) -> Exception:
+        return _error_from_body(f"{method} {path}", response.status_code, _json(response.content))
+
+    def error_for_no_answer(
+        self, method: str, path: str, exc: httpx.HTTPError, *, sent: bool
+    ) -> Exception:
+        return LndRestError(f"{method} {path}: {type(exc).__name__}: {exc}")
+
+    def transient(self, error: Exception) -> bool:
+        return isinstance(error, LndRestError) and error.status in TRANSIENT_STATUSES
+
+
 class LndRest(NodeBackend):
     """Our LND node over its REST API (``https://host:8080`` by default; plain http allowed).
 
     `tls_cert` is the path of LND's ``tls.cert`` for its self-signed certificate; without it
     an https URL is checked against the system's CAs. `transport` replaces the network
     (the lab passes an in-process one to a simulated node's REST app) and `clock` says what
-    "now" is (the lab's virtual time): both default to the real ones.
+    "now" is (the lab's virtual time): both default to the real ones. `retry` is how often
+    the shared rules may resend a call (:data:`LND_RETRY` by default); a write that may have
+    reached LND is never resent.
     """
 
     name = "lnd-rest"
@@ -124,6 +177,7 @@ class LndRest(NodeBackend):
         failed_forward_capacity: int = 10_000,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"LND REST url must start with http:// or https://, got {url!r}")
@@ -132,15 +186,16 @@ class LndRest(NodeBackend):
         except ValueError:
             raise ValueError("the LND macaroon must be given as hex") from None
         register_secret(macaroon_hex)
-        verify: ssl.SSLContext | bool = True
-        if tls_cert is not None:
-            verify = ssl.create_default_context(cafile=str(tls_cert))
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.url,
+        self.http = HttpTransport(
+            self.url,
+            LndAnswers(),
+            name="lnd",
+            logger=log,
+            timeout_s=timeout_s,
+            retry=retry or LND_RETRY,
             headers={MACAROON_HEADER: macaroon_hex},
-            timeout=timeout_s,
-            verify=verify,
+            verify=tls_context(tls_cert),
             transport=transport,
         )
         self._clock = clock or partial(datetime.now, UTC)
@@ -168,7 +223,7 @@ class LndRest(NodeBackend):
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
-        await self._http.aclose()
+        await self.http.aclose()
 
     # --- HTTP --------------------------------------------------------------------------
 
@@ -177,44 +232,33 @@ class LndRest(NodeBackend):
         method: str,
         path: str,
         *,
+        path_params: dict[str, str | int] | None = None,
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
-        what = f"{method} {path}"
-        try:
-            response = await self._request(method, path, body, params)
-        except httpx.HTTPError as exc:
-            raise LndRestError(f"{what}: {type(exc).__name__}: {exc}") from exc
-        answer = _json(response.content)
-        if response.status_code != 200:
-            raise _error_from_body(what, response.status_code, answer)
-        if not isinstance(answer, dict):
-            raise LndRestError(f"{what}: expected a JSON object, got {answer!r:.200}")
-        return answer
+        """LND's JSON object answer to ``path`` (a template filled from ``path_params``).
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | list[tuple[str, Any]] | None,
-    ) -> httpx.Response:
-        """One request. A read whose connection broke before any answer is sent once more:
-        a kept-alive connection that the server (or a proxy in front of it) closed while it
-        sat idle in the pool fails exactly so, and reading twice is harmless. A write is
-        never sent again: LND may have acted on it."""
-        try:
-            return await self._http.request(method, path, json=body, params=params)
-        except _BROKEN_CONNECTION:
-            if method != "GET":
-                raise
-            return await self._http.request(method, path, json=body, params=params)
+        A GET is idempotent, and so is a POST that only reads (``idempotent=True``): the
+        shared rules may resend them, e.g. after a kept-alive connection that the server (or
+        a proxy in front of it) closed while it sat idle in the pool. A write is never sent
+        again once it may have reached LND: LND may have acted on it.
+        """
+        request = _request(method, path, path_params, params, body=body, idempotent=idempotent)
+        response = await self.http.send(request)
+        answer = _json(response.content)
+        if not isinstance(answer, dict):
+            raise LndRestError(
+                f"{method} {request.path}: expected a JSON object, got {answer!r:.200}"
+            )
+        return answer
 
     async def _stream(
         self,
         method: str,
         path: str,
         *,
+        path_params: dict[str, str | int] | None = None,
         params: dict[str, Any] | None = None,
         idle_forever: bool = False,
         opened: Callable[[], Awaitable[dict[str, Any]]] | None = None,
@@ -227,24 +271,18 @@ class LndRest(NodeBackend):
         that sends nothing until something changes gets its current state from `opened`,
         called once the subscription is accepted, so no change falls between the two.
         """
-        what = f"{method} {path}"
-        timeout = httpx.Timeout(self._timeout_s, read=None) if idle_forever else self._http.timeout
-        try:
-            async with self._http.stream(method, path, params=params, timeout=timeout) as response:
-                if response.status_code != 200:
-                    body = _json(await response.aread())
-                    raise _error_from_body(what, response.status_code, body)
-                if opened is not None:
-                    yield await opened()
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    message = _json(line)
-                    if not isinstance(message, dict) or "error" in message:
-                        raise _error_from_body(what, None, message)
-                    yield message.get("result") or {}
-        except httpx.HTTPError as exc:
-            raise LndRestError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        request = _request(method, path, path_params, params, idempotent=False)
+        what = f"{method} {request.path}"
+        async with self.http.stream(request, idle_forever=idle_forever) as response:
+            if opened is not None:
+                yield await opened()
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                message = _json(line)
+                if not isinstance(message, dict) or "error" in message:
+                    raise _error_from_body(what, None, message)
+                yield message.get("result") or {}
 
     async def _our_pubkey(self) -> str:
         if self._pubkey is None:
@@ -283,7 +321,9 @@ class LndRest(NodeBackend):
     async def _edge(self, chan_id: int) -> dict[str, Any] | None:
         """The graph edge of a channel, or None when the graph does not have it (yet)."""
         try:
-            return await self._call("GET", f"/v1/graph/edge/{chan_id}")
+            return await self._call(
+                "GET", "/v1/graph/edge/{chan_id}", path_params={"chan_id": chan_id}
+            )
         except LndRestError as exc:
             # LND answers an unknown edge with "edge not found" (gRPC UNKNOWN, HTTP 500).
             if exc.grpc_code == GRPC_NOT_FOUND or "edge not found" in str(exc):
@@ -296,7 +336,10 @@ class LndRest(NodeBackend):
         answer lacks (private or not yet announced)."""
         our_pubkey = await self._our_pubkey()
         node_info = await self._call(
-            "GET", f"/v1/graph/node/{our_pubkey}", params={"include_channels": "true"}
+            "GET",
+            "/v1/graph/node/{pub_key}",
+            path_params={"pub_key": our_pubkey},
+            params={"include_channels": "true"},
         )
         known = {int(e["channel_id"]): e for e in node_info.get("channels") or ()}
         slots = asyncio.Semaphore(_EDGE_CONCURRENCY)
@@ -324,7 +367,10 @@ class LndRest(NodeBackend):
         other end is the direction toward `pubkey`."""
         try:
             node_info = await self._call(
-                "GET", f"/v1/graph/node/{pubkey}", params={"include_channels": "true"}
+                "GET",
+                "/v1/graph/node/{pub_key}",
+                path_params={"pub_key": pubkey},
+                params={"include_channels": "true"},
             )
         except LndRestError as exc:
             # LND answers a node missing from its graph with "unable to find node".
@@ -355,7 +401,7 @@ class LndRest(NodeBackend):
         }
         if end_time is not None:
             body["end_time"] = str(int(end_time.timestamp()))
-        answer = await self._call("POST", "/v1/switch", body=body)
+        answer = await self._call("POST", "/v1/switch", body=body, idempotent=True)
         forwards = [lj.parse_forward(f) for f in answer.get("forwarding_events") or ()]
         return forwards, int(answer.get("last_offset_index") or index_offset)
 
@@ -415,6 +461,7 @@ class LndRest(NodeBackend):
             "POST",
             "/v1/channels/backup/verify",
             body={"multi_chan_backup": {"multi_chan_backup": lj.b64(multi_chan_backup)}},
+            idempotent=True,
         )
         return tuple(str(p) for p in answer.get("chan_points") or ())
 
@@ -504,11 +551,18 @@ class LndRest(NodeBackend):
         the ``close_pending`` update, and leaving the stream does not stop the close.
         """
         point = lj.channel_point_json(channel.channel_point)
-        path = f"/v1/channels/{point['funding_txid_str']}/{point['output_index']}"
         params = {"force": str(force).lower()}
         if sat_per_vbyte is not None:
             params["sat_per_vbyte"] = str(sat_per_vbyte)
-        stream = self._stream("DELETE", path, params=params)
+        stream = self._stream(
+            "DELETE",
+            "/v1/channels/{funding_txid_str}/{output_index}",
+            path_params={
+                "funding_txid_str": point["funding_txid_str"],
+                "output_index": point["output_index"],
+            },
+            params=params,
+        )
         async with aclosing(stream) as updates:
             async for update in updates:
                 pending = update.get("close_pending")
@@ -530,7 +584,7 @@ class LndRest(NodeBackend):
         )
 
     async def disconnect_peer(self, pubkey: str) -> None:
-        await self._call("DELETE", f"/v1/peers/{pubkey}")
+        await self._call("DELETE", "/v1/peers/{pub_key}", path_params={"pub_key": pubkey})
 
     # --- routes ------------------------------------------------------------------------
 
@@ -551,7 +605,12 @@ class LndRest(NodeBackend):
             params.append(("last_hop_pubkey", lj.b64(bytes.fromhex(last_hop_pubkey))))
         if fee_limit_msat is not None:
             params.append(("fee_limit.fixed_msat", str(fee_limit_msat)))
-        answer = await self._call("GET", f"/v1/graph/routes/{dest_pubkey}/0", params=params)
+        answer = await self._call(
+            "GET",
+            "/v1/graph/routes/{pub_key}/{amt}",
+            path_params={"pub_key": dest_pubkey, "amt": 0},
+            params=params,
+        )
         return [lj.parse_route(r) for r in answer.get("routes") or ()]
 
     async def build_route(
@@ -573,7 +632,7 @@ class LndRest(NodeBackend):
             body["payment_addr"] = lj.b64(bytes.fromhex(payment_addr))
         if final_cltv_delta is not None:
             body["final_cltv_delta"] = final_cltv_delta
-        answer = await self._call("POST", "/v2/router/route", body=body)
+        answer = await self._call("POST", "/v2/router/route", body=body, idempotent=True)
         return lj.parse_route(answer.get("route") or {})
 
     async def send_to_route(self, payment_hash: str, route: Route) -> RouteAttempt:

@@ -24,6 +24,7 @@ import aiosmtplib
 import httpx
 
 from lnpilot.base.redact import redact_text
+from lnpilot.base.retry import parse_retry_after
 from lnpilot.notify import render
 from lnpilot.notify.config import (
     AppriseReceiver,
@@ -115,12 +116,7 @@ class EmailSender:
 
 def _http_error(status: int, detail: str, retry_after: str | None) -> DeliveryError:
     """4xx other than 408 and 429 will not get better by waiting; the rest may."""
-    wait = None
-    if retry_after is not None:
-        try:
-            wait = float(retry_after)
-        except ValueError:
-            wait = None
+    wait = parse_retry_after(retry_after)
     permanent = 400 <= status < 500 and status not in (408, 429)
     return DeliveryError(f"HTTP {status}: {detail[:200]}", permanent=permanent, retry_after_s=wait)
 
