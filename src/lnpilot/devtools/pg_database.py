@@ -28,8 +28,7 @@ class FreshPgDatabase:
         except Exception as exc:
             await self._admin.dispose()
             raise RuntimeError(
-                f"PostgreSQL at {self.url.render_as_string()} is required but cannot be "
-                f"used: {exc}"
+                f"PostgreSQL at {self.url.render_as_string()} is required but cannot be used: {exc}"
             ) from exc
         return self.url
 

@@ -55,6 +55,7 @@ _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncp
 #: Advisory lock namespaces (first key of PostgreSQL's two-key advisory locks).
 _LOCK_NODE = 0x4C4E50  # "LNP"
 _LOCK_MIGRATIONS = 0x4C4E51
+_LOCK_PARTITIONS = 0x4C4E52
 _WRITER = "lnpilot_writer"
 _T = TypeVar("_T")
 
@@ -129,6 +130,11 @@ async def lock_node(conn: AsyncConnection, node_id: int) -> None:
 async def lock_migrations(conn: AsyncConnection) -> None:
     """Let one process at a time migrate a PostgreSQL database; the others then find it done."""
     await _advisory_lock(conn, _LOCK_MIGRATIONS, 0)
+
+
+async def lock_partitions(conn: AsyncConnection) -> None:
+    """Let one writer at a time create time partitions (PostgreSQL; see ``partitions``)."""
+    await _advisory_lock(conn, _LOCK_PARTITIONS, 0)
 
 
 async def _advisory_lock(conn: AsyncConnection, namespace: int, key: int) -> None:
