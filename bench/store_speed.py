@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import random
@@ -51,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlalchemy.engine import URL, make_url
 
 from lnpilot.base.domain import Forward, NodeInfo
@@ -68,8 +69,12 @@ from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
 from lnpilot.store import FlowStats, Resolution, Store, normalize_url, sqlite_url, upgrade
-from lnpilot.store.database import SQLITE_FILE_NAME
-from lnpilot.store.levels import EPOCH, bucket_floor, time_from_ns
+from lnpilot.store.database import SQLITE_FILE_NAME, writing
+from lnpilot.store.levels import EPOCH, Retention, bucket_floor, time_from_ns
+from lnpilot.store.retention import BATCH_ROWS as RETENTION_BATCH_ROWS
+from lnpilot.store.retention import apply_retention
+from lnpilot.store.tables import forwards as forwards_table
+from lnpilot.store.tables import rollup_watermarks
 
 INGEST_TARGET_PER_S = 50_000
 PG_INGEST_TARGET_PER_S = 100_000
@@ -267,6 +272,91 @@ async def measure_ingest(
         f"{prefix}_ratio_store_vs_bare": round(bare_per_s / per_s, 2),
         f"{prefix}_reread_inserted": reinserted,
     }
+
+
+# --- retention --------------------------------------------------------------------------------
+
+RETENTION_DAYS_SPANNED = 120
+RETENTION_KEEP = timedelta(days=30)
+
+
+def spread_forwards(count: int) -> list[Forward]:
+    """``make_forwards``' rows, re-timed evenly over the ``RETENTION_DAYS_SPANNED`` days
+    before ``NOW``: three months and more past a 30-day retention."""
+    start_ns = (
+        (NOW - timedelta(days=RETENTION_DAYS_SPANNED) - EPOCH) // timedelta(microseconds=1) * 1000
+    )
+    step_ns = RETENTION_DAYS_SPANNED * 86_400 * 10**9 // count
+    return [
+        dataclasses.replace(
+            f, timestamp_ns=start_ns + i * step_ns, timestamp=time_from_ns(start_ns + i * step_ns)
+        )
+        for i, f in enumerate(make_forwards(count, seed=2))
+    ]
+
+
+async def retention_run(
+    url: str | URL, forwards: list[Forward], batch_rows: int | None
+) -> tuple[float, float, int]:
+    """Forwards kept 30 days: seconds for the retention run, the longest transaction in it
+    (SQLite's write lock is held that long), rows deleted. ``batch_rows`` None: the
+    reference, one ``DELETE`` of the same rows in one transaction, as retention did before
+    batches. The rollup watermark is set past every row, as if rolled up."""
+    async with await Store.open(url, retention=Retention(forwards=RETENTION_KEEP)) as store:
+        async with store.transaction() as tx:
+            node = await tx.upsert_node(NodeInfo("02" + "ef" * 32, "bench", 900_000, True), NOW)
+        for i in range(0, len(forwards), BATCH):
+            async with store.transaction() as tx:
+                await tx.append_forwards(node, forwards[i : i + BATCH])
+        async with writing(store.engine) as conn:
+            await conn.execute(
+                rollup_watermarks.insert().values(node_id=node, source="forwards", last_id=2**62)
+            )
+        held: list[float] = []
+        began: dict[int, float] = {}
+
+        def begin(conn: Any) -> None:
+            began[id(conn)] = time.perf_counter()
+
+        def commit(conn: Any) -> None:
+            held.append(time.perf_counter() - began.pop(id(conn)))
+
+        event.listen(store.engine.sync_engine, "begin", begin)
+        event.listen(store.engine.sync_engine, "commit", commit)
+        started = time.perf_counter()
+        if batch_rows is None:
+            async with writing(store.engine) as conn:
+                cutoff_ns = (NOW - RETENTION_KEEP - EPOCH) // timedelta(microseconds=1) * 1000
+                result = await conn.execute(
+                    delete(forwards_table).where(forwards_table.c.timestamp_ns < cutoff_ns)
+                )
+                deleted = result.rowcount
+        else:
+            report = await apply_retention(
+                store.engine, store.retention, NOW, batch_rows=batch_rows
+            )
+            deleted = report["forwards"]
+        elapsed = time.perf_counter() - started
+        event.remove(store.engine.sync_engine, "begin", begin)
+        event.remove(store.engine.sync_engine, "commit", commit)
+    return elapsed, max(held), deleted
+
+
+async def measure_retention(work: Path, count: int, pg_server: URL | None = None) -> Figures:
+    """Retention of 30 days over ``count`` forwards spread over 120 days, in batches (and on
+    PostgreSQL by dropping whole months), against one ``DELETE`` in one transaction."""
+    forwards = spread_forwards(count)
+    db = "postgresql" if pg_server else "sqlite"
+    figures: Figures = {}
+    for side, batch_rows in (("batched", RETENTION_BATCH_ROWS), ("one_delete", None)):
+        async with _Database(work, f"retention-{side}", pg_server) as where:
+            url = sqlite_url(where) if isinstance(where, Path) else where
+            elapsed, longest, deleted = await retention_run(url, forwards, batch_rows)
+        figures[f"retention_{db}_{side}_s"] = round(elapsed, 3)
+        figures[f"retention_{db}_{side}_longest_transaction_s"] = round(longest, 3)
+        figures[f"retention_{db}_{side}_deleted"] = deleted
+    figures[f"retention_{db}_forwards"] = count
+    return figures
 
 
 # --- dashboard query -------------------------------------------------------------------------
@@ -643,6 +733,8 @@ async def run(quick: bool, pg_url: str | None) -> None:
         sections: list[Callable[[], Awaitable[Figures]]] = [
             lambda: measure_ingest(work, count, rounds),
             *([lambda: measure_ingest(work, count, rounds, pg_server)] if pg_server else []),
+            lambda: measure_retention(work, count),
+            *([lambda: measure_retention(work, count, pg_server)] if pg_server else []),
             lambda: measure_dashboard(work, 3 if quick else 15, 30 if quick else 365),
             lambda: measure_collect(work, 2 if quick else 7),
         ]
