@@ -68,7 +68,15 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.store import FlowStats, Resolution, Store, normalize_url, sqlite_url, upgrade
+from lnpilot.store import (
+    FlowStats,
+    Resolution,
+    Store,
+    normalize_url,
+    partitions,
+    sqlite_url,
+    upgrade,
+)
 from lnpilot.store.database import SQLITE_FILE_NAME, writing
 from lnpilot.store.levels import EPOCH, Retention, bucket_floor, time_from_ns
 from lnpilot.store.retention import BATCH_ROWS as RETENTION_BATCH_ROWS
@@ -174,9 +182,13 @@ async def ingest_bare_sqlite(path: Path, forwards: list[Forward]) -> float:
 
 
 async def ingest_bare_postgresql(url: URL, forwards: list[Forward]) -> float:
-    """Seconds for bare asyncpg to COPY the same rows straight into ``forwards``, one
-    transaction per batch: PostgreSQL's floor (no deduplication, which COPY cannot do)."""
-    await upgrade(url)
+    """Seconds for bare asyncpg to COPY the same rows straight into ``forwards`` (into its
+    monthly partitions, made beforehand), one transaction per batch: PostgreSQL's floor (no
+    deduplication, which COPY cannot do)."""
+    async with await Store.open(url) as store, writing(store.engine) as conn:
+        # the months' partitions made beforehand, outside the timing, as the store does
+        keys = [{"timestamp_ns": f.timestamp_ns} for f in forwards]
+        await partitions.ensure_for_rows(conn, forwards_table, keys)
     rows = forward_tuples(forwards)
     db = await asyncpg.connect(
         host=url.host,

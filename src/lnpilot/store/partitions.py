@@ -89,13 +89,22 @@ async def months(conn: AsyncConnection, table: Table) -> list[datetime]:
 async def ensure_for_rows(
     conn: AsyncConnection, table: Table, rows: Iterable[Mapping[str, Any]]
 ) -> None:
-    """Create the partitions ``rows`` of ``table`` fall in that do not exist yet (PostgreSQL;
-    nothing on SQLite)."""
+    """Create the partitions for the months ``rows`` of ``table`` span that do not exist yet
+    (PostgreSQL; nothing on SQLite)."""
     if not _is_partitioned(conn, table):
         return
     key = PARTITION_KEYS[table.name]
-    needed = {month_of(_time_of(table.name, row[key])) for row in rows}
-    missing = needed - set(await months(conn, table))
+    values = [row[key] for row in rows]
+    if not values:
+        return
+    # Every month from the oldest row's to the newest's: two conversions, not one per row
+    # (a batch of history spans a few months at most; one between without rows is harmless).
+    needed, month = [], month_of(_time_of(table.name, min(values)))
+    last = month_of(_time_of(table.name, max(values)))
+    while month <= last:
+        needed.append(month)
+        month = next_month(month)
+    missing = set(needed) - set(await months(conn, table))
     if not missing:
         return
     await lock_partitions(conn)
