@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import random
@@ -50,12 +51,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import asyncpg
+from sqlalchemy import delete, event
+from sqlalchemy.engine import URL, make_url
 
 from lnpilot.base.domain import Forward, NodeInfo
 from lnpilot.collect import Collector
 from lnpilot.collect.collector import DEFAULT_MAX_FORWARDS
 from lnpilot.collect.observe import observe
+from lnpilot.devtools.pg_database import FreshPgDatabase
 from lnpilot.node import LndRest
 from lnpilot.simnet.lnd_rest import FaceServer
 from lnpilot.simnet.lnd_rest.app import create_app
@@ -64,11 +68,24 @@ from lnpilot.simnet.network import NetworkConfig, SimNetwork
 from lnpilot.simnet.our_node import OurNode
 from lnpilot.simnet.payments import Payer
 from lnpilot.simnet.secp256k1 import pubkey_of
-from lnpilot.store import FlowStats, Resolution, Store, sqlite_url, upgrade
-from lnpilot.store.database import SQLITE_FILE_NAME
-from lnpilot.store.levels import EPOCH, bucket_floor, time_from_ns
+from lnpilot.store import (
+    FlowStats,
+    Resolution,
+    Store,
+    normalize_url,
+    partitions,
+    sqlite_url,
+    upgrade,
+)
+from lnpilot.store.database import SQLITE_FILE_NAME, writing
+from lnpilot.store.levels import EPOCH, Retention, bucket_floor, time_from_ns
+from lnpilot.store.retention import BATCH_ROWS as RETENTION_BATCH_ROWS
+from lnpilot.store.retention import apply_retention
+from lnpilot.store.tables import forwards as forwards_table
+from lnpilot.store.tables import rollup_watermarks
 
 INGEST_TARGET_PER_S = 50_000
+PG_INGEST_TARGET_PER_S = 100_000
 DASHBOARD_TARGET_MS = 100
 BATCH = 5_000
 CHANNELS = 500
@@ -107,9 +124,9 @@ def make_forwards(count: int, seed: int) -> list[Forward]:
     return made
 
 
-async def ingest_through_store(path: Path, forwards: list[Forward]) -> tuple[float, int]:
+async def ingest_through_store(url: str | URL, forwards: list[Forward]) -> tuple[float, int]:
     """Seconds to append ``forwards`` batch by batch, and how many a re-read re-inserted."""
-    async with await Store.open(sqlite_url(path)) as store:
+    async with await Store.open(url) as store:
         async with store.transaction() as tx:
             node = await tx.upsert_node(NodeInfo("02" + "ab" * 32, "bench", 900_000, True), NOW)
         started = time.perf_counter()
@@ -122,10 +139,9 @@ async def ingest_through_store(path: Path, forwards: list[Forward]) -> tuple[flo
     return elapsed, again
 
 
-async def ingest_bare(path: Path, forwards: list[Forward]) -> float:
-    """Seconds for bare sqlite3 to take the same rows, prepared as tuples beforehand."""
-    await upgrade(sqlite_url(path))
-    rows = [
+def forward_tuples(forwards: list[Forward]) -> list[tuple[int | None, ...]]:
+    """The rows of ``forwards`` for node 1, as the bare references take them."""
+    return [
         (
             1,
             f.timestamp_ns,
@@ -139,6 +155,12 @@ async def ingest_bare(path: Path, forwards: list[Forward]) -> float:
         )
         for f in forwards
     ]
+
+
+async def ingest_bare_sqlite(path: Path, forwards: list[Forward]) -> float:
+    """Seconds for bare sqlite3 to take the same rows, prepared as tuples beforehand."""
+    await upgrade(sqlite_url(path))
+    rows = forward_tuples(forwards)
     db = sqlite3.connect(path / SQLITE_FILE_NAME, isolation_level=None)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(
@@ -159,31 +181,194 @@ async def ingest_bare(path: Path, forwards: list[Forward]) -> float:
     return elapsed
 
 
-async def measure_ingest(work: Path, count: int, rounds: int) -> Figures:
+async def ingest_bare_postgresql(url: URL, forwards: list[Forward]) -> float:
+    """Seconds for bare asyncpg to COPY the same rows straight into ``forwards`` (into its
+    monthly partitions, made beforehand), one transaction per batch: PostgreSQL's floor (no
+    deduplication, which COPY cannot do)."""
+    async with await Store.open(url) as store, writing(store.engine) as conn:
+        # the months' partitions made beforehand, outside the timing, as the store does
+        keys = [{"timestamp_ns": f.timestamp_ns} for f in forwards]
+        await partitions.ensure_for_rows(conn, forwards_table, keys)
+    rows = forward_tuples(forwards)
+    db = await asyncpg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await db.execute(
+            "INSERT INTO nodes (id, pubkey, first_seen_at, last_seen_at)"
+            " VALUES (1, 'x', now(), now())"
+        )
+        started = time.perf_counter()
+        for i in range(0, len(rows), BATCH):
+            async with db.transaction():
+                await db.copy_records_to_table(
+                    "forwards", records=rows[i : i + BATCH], columns=FORWARD_COLUMNS
+                )
+        elapsed = time.perf_counter() - started
+    finally:
+        await db.close()
+    return elapsed
+
+
+FORWARD_COLUMNS = (
+    "node_id",
+    "timestamp_ns",
+    "chan_id_in",
+    "chan_id_out",
+    "amt_in_msat",
+    "amt_out_msat",
+    "fee_msat",
+    "incoming_htlc_id",
+    "outgoing_htlc_id",
+)
+
+
+class _Database:
+    """Where one side of one round runs: a SQLite directory or a fresh PostgreSQL database."""
+
+    def __init__(self, work: Path, name: str, pg_server: URL | None) -> None:
+        self._path = work / name
+        self._fresh = FreshPgDatabase(pg_server, "lnpilot_bench") if pg_server else None
+
+    async def __aenter__(self) -> Path | URL:
+        return self._path if self._fresh is None else await self._fresh.__aenter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._fresh is not None:
+            await self._fresh.__aexit__(*exc_info)
+
+
+async def measure_ingest(
+    work: Path, count: int, rounds: int, pg_server: URL | None = None
+) -> Figures:
+    """Store against bare driver on SQLite, or on PostgreSQL when ``pg_server`` is given
+    (each round in a fresh database there); figures named ``forwards_ingest_*`` for SQLite,
+    ``forwards_ingest_postgresql_*`` for PostgreSQL."""
     forwards = make_forwards(count, seed=1)
     store_s, bare_s, reinserted = [], [], 0
+    db = "postgresql" if pg_server else "sqlite"
+
+    async def bare(where: Path | URL) -> float:
+        if isinstance(where, Path):
+            return await ingest_bare_sqlite(where, forwards)
+        return await ingest_bare_postgresql(where, forwards)
+
+    async def through_store(where: Path | URL) -> tuple[float, int]:
+        return await ingest_through_store(
+            sqlite_url(where) if isinstance(where, Path) else where, forwards
+        )
+
     for n in range(rounds):
-        sides: list[tuple[str, Callable[[Path], Awaitable[Any]]]] = [
-            ("bare", lambda p: ingest_bare(p, forwards)),
-            ("store", lambda p: ingest_through_store(p, forwards)),
-        ]
-        for side, run in sides if n % 2 == 0 else sides[::-1]:
-            result = await run(work / f"ingest-{side}-{n}")
-            if side == "bare":
-                bare_s.append(result)
-            else:
-                store_s.append(result[0])
-                reinserted += result[1]
+        order = ("bare", "store") if n % 2 == 0 else ("store", "bare")
+        for side in order:
+            async with _Database(work, f"ingest-{side}-{n}", pg_server) as where:
+                if side == "bare":
+                    bare_s.append(await bare(where))
+                else:
+                    elapsed, again = await through_store(where)
+                    store_s.append(elapsed)
+                    reinserted += again
     per_s = count / statistics.median(store_s)
     bare_per_s = count / statistics.median(bare_s)
+    prefix = "forwards_ingest" if db == "sqlite" else "forwards_ingest_postgresql"
+    reference = "bare_sqlite3" if db == "sqlite" else "bare_asyncpg_copy"
     return {
-        "forwards_ingest_per_s": round(per_s),
-        "forwards_ingest_target_per_s": INGEST_TARGET_PER_S,
-        "forwards_ingest_batch": BATCH,
-        "forwards_ingest_bare_sqlite3_per_s": round(bare_per_s),
-        "forwards_ingest_ratio_store_vs_bare": round(bare_per_s / per_s, 2),
-        "forwards_reread_inserted": reinserted,
+        f"ingest_forwards_per_s_{db}": round(per_s),
+        f"{prefix}_target_per_s": INGEST_TARGET_PER_S if db == "sqlite" else PG_INGEST_TARGET_PER_S,
+        f"{prefix}_batch": BATCH,
+        f"{prefix}_{reference}_per_s": round(bare_per_s),
+        f"{prefix}_ratio_store_vs_bare": round(bare_per_s / per_s, 2),
+        f"{prefix}_reread_inserted": reinserted,
     }
+
+
+# --- retention --------------------------------------------------------------------------------
+
+RETENTION_DAYS_SPANNED = 120
+RETENTION_KEEP = timedelta(days=30)
+
+
+def spread_forwards(count: int) -> list[Forward]:
+    """``make_forwards``' rows, re-timed evenly over the ``RETENTION_DAYS_SPANNED`` days
+    before ``NOW``: three months and more past a 30-day retention."""
+    start_ns = (
+        (NOW - timedelta(days=RETENTION_DAYS_SPANNED) - EPOCH) // timedelta(microseconds=1) * 1000
+    )
+    step_ns = RETENTION_DAYS_SPANNED * 86_400 * 10**9 // count
+    return [
+        dataclasses.replace(
+            f, timestamp_ns=start_ns + i * step_ns, timestamp=time_from_ns(start_ns + i * step_ns)
+        )
+        for i, f in enumerate(make_forwards(count, seed=2))
+    ]
+
+
+async def retention_run(
+    url: str | URL, forwards: list[Forward], batch_rows: int | None
+) -> tuple[float, float, int]:
+    """Forwards kept 30 days: seconds for the retention run, the longest transaction in it
+    (SQLite's write lock is held that long), rows deleted. ``batch_rows`` None: the
+    reference, one ``DELETE`` of the same rows in one transaction, as retention did before
+    batches. The rollup watermark is set past every row, as if rolled up."""
+    async with await Store.open(url, retention=Retention(forwards=RETENTION_KEEP)) as store:
+        async with store.transaction() as tx:
+            node = await tx.upsert_node(NodeInfo("02" + "ef" * 32, "bench", 900_000, True), NOW)
+        for i in range(0, len(forwards), BATCH):
+            async with store.transaction() as tx:
+                await tx.append_forwards(node, forwards[i : i + BATCH])
+        async with writing(store.engine) as conn:
+            await conn.execute(
+                rollup_watermarks.insert().values(node_id=node, source="forwards", last_id=2**62)
+            )
+        held: list[float] = []
+        began: dict[int, float] = {}
+
+        def begin(conn: Any) -> None:
+            began[id(conn)] = time.perf_counter()
+
+        def commit(conn: Any) -> None:
+            held.append(time.perf_counter() - began.pop(id(conn)))
+
+        event.listen(store.engine.sync_engine, "begin", begin)
+        event.listen(store.engine.sync_engine, "commit", commit)
+        started = time.perf_counter()
+        if batch_rows is None:
+            async with writing(store.engine) as conn:
+                cutoff_ns = (NOW - RETENTION_KEEP - EPOCH) // timedelta(microseconds=1) * 1000
+                result = await conn.execute(
+                    delete(forwards_table).where(forwards_table.c.timestamp_ns < cutoff_ns)
+                )
+                deleted = result.rowcount
+        else:
+            report = await apply_retention(
+                store.engine, store.retention, NOW, batch_rows=batch_rows
+            )
+            deleted = report["forwards"]
+        elapsed = time.perf_counter() - started
+        event.remove(store.engine.sync_engine, "begin", begin)
+        event.remove(store.engine.sync_engine, "commit", commit)
+    return elapsed, max(held), deleted
+
+
+async def measure_retention(work: Path, count: int, pg_server: URL | None = None) -> Figures:
+    """Retention of 30 days over ``count`` forwards spread over 120 days, in batches (and on
+    PostgreSQL by dropping whole months), against one ``DELETE`` in one transaction."""
+    forwards = spread_forwards(count)
+    db = "postgresql" if pg_server else "sqlite"
+    figures: Figures = {}
+    for side, batch_rows in (("batched", RETENTION_BATCH_ROWS), ("one_delete", None)):
+        async with _Database(work, f"retention-{side}", pg_server) as where:
+            url = sqlite_url(where) if isinstance(where, Path) else where
+            elapsed, longest, deleted = await retention_run(url, forwards, batch_rows)
+        figures[f"retention_{db}_{side}_s"] = round(elapsed, 3)
+        figures[f"retention_{db}_{side}_longest_transaction_s"] = round(longest, 3)
+        figures[f"retention_{db}_{side}_deleted"] = deleted
+    figures[f"retention_{db}_forwards"] = count
+    return figures
 
 
 # --- dashboard query -------------------------------------------------------------------------
@@ -552,11 +737,16 @@ async def measure_collect(work: Path, rounds: int) -> Figures:
 # --- main ------------------------------------------------------------------------------------
 
 
-async def run(quick: bool) -> None:
+async def run(quick: bool, pg_url: str | None) -> None:
+    pg_server = normalize_url(pg_url) if pg_url else None
     with tempfile.TemporaryDirectory(prefix="lnpilot-store-bench-") as tmp:
         work = Path(tmp)
+        count, rounds = (20_000, 1) if quick else (150_000, 3)
         sections: list[Callable[[], Awaitable[Figures]]] = [
-            lambda: measure_ingest(work, 20_000 if quick else 150_000, 1 if quick else 3),
+            lambda: measure_ingest(work, count, rounds),
+            *([lambda: measure_ingest(work, count, rounds, pg_server)] if pg_server else []),
+            lambda: measure_retention(work, count),
+            *([lambda: measure_retention(work, count, pg_server)] if pg_server else []),
             lambda: measure_dashboard(work, 3 if quick else 15, 30 if quick else 365),
             lambda: measure_collect(work, 2 if quick else 7),
         ]
@@ -569,7 +759,15 @@ async def run(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
-    asyncio.run(run(parser.parse_args().quick))
+    parser.add_argument(
+        "--url",
+        help="also measure on this PostgreSQL server (postgresql+asyncpg://user@host/db; each "
+        "round works in a fresh database created there and dropped after)",
+    )
+    args = parser.parse_args()
+    if args.url and make_url(args.url).get_backend_name() != "postgresql":
+        parser.error(f"--url must be a postgresql URL (SQLite is always measured), got {args.url}")
+    asyncio.run(run(args.quick, args.url))
 
 
 if __name__ == "__main__":

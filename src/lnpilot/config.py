@@ -21,6 +21,7 @@ keeps them out of the TOML file and out of the process environment.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -214,10 +215,16 @@ class RetentionSettings(StrictModel):
     """``[retention]``: with ``archive = true``, the raw rows retention deletes (old channel
     snapshots, failed forwards, and forwards when they have a retention) are first written
     to ``archive_dir`` (default: the data directory's ``archive`` folder) as compressed
-    JSON lines, one folder per table and month, instead of being lost."""
+    JSON lines, one folder per table and month, instead of being lost.
+
+    Forwards are the node's accounts and are kept forever by default
+    (``forwards_keep_days = 0``); a big node may keep them ``forwards_keep_days`` days
+    instead. Only raw forwards go: their rollups (counts, volumes, fees per channel and
+    bucket) stay as long as their levels are kept, the daily ones forever."""
 
     archive: bool = False
     archive_dir: Path | None = None
+    forwards_keep_days: int = Field(default=0, ge=0, le=36_500)
 
 
 class LoggingSettings(StrictModel):
@@ -384,9 +391,13 @@ def retention_of(settings: Settings) -> Retention:
     from lnpilot.store.levels import Retention
 
     section = settings.retention
-    if not section.archive:
-        return Retention()
-    return Retention(archive_dir=section.archive_dir or settings.data_dir / "archive")
+    days = section.forwards_keep_days
+    return Retention(
+        forwards=timedelta(days=days) if days else None,
+        archive_dir=(section.archive_dir or settings.data_dir / "archive")
+        if section.archive
+        else None,
+    )
 
 
 def make_client(settings: Settings) -> LNbitsClient:

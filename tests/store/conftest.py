@@ -11,15 +11,14 @@ other users of ``test`` never see each other's rows.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from lnpilot.devtools import lnbits_required as ci_requires_real_servers
+from lnpilot.devtools.pg_database import FreshPgDatabase
 from lnpilot.store import Store, normalize_url, sqlite_url, upgrade
 from lnpilot.store.tables import metadata
 
@@ -53,32 +52,9 @@ async def database_url(
         yield url
 
 
-class _fresh_pg_database:
-    """Create ``lnpilot_test_<random>`` on the server of ``server_url``; drop it on exit."""
-
-    def __init__(self, server_url: URL) -> None:
-        self._admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-        self._name = f"lnpilot_test_{uuid.uuid4().hex[:12]}"
-        self.url = server_url.set(database=self._name)
-
-    async def __aenter__(self) -> URL:
-        try:
-            async with self._admin.connect() as conn:
-                await conn.exec_driver_sql(f'CREATE DATABASE "{self._name}"')
-        except Exception as exc:
-            await self._admin.dispose()
-            raise RuntimeError(
-                f"PostgreSQL at {self.url.render_as_string()} is required (CI=true or "
-                f"LNPILOT_TEST_PG_URL) but cannot be used: {exc}"
-            ) from exc
-        return self.url
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        try:
-            async with self._admin.connect() as conn:
-                await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
-        finally:
-            await self._admin.dispose()
+def _fresh_pg_database(server_url: URL) -> FreshPgDatabase:
+    """A fresh database on the server (CI=true or LNPILOT_TEST_PG_URL), dropped on exit."""
+    return FreshPgDatabase(server_url)
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import asyncio
 import enum
 import gzip
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, TypeAdapter
@@ -55,6 +56,11 @@ MAX_RANGE = timedelta(days=5 * 366)
 #: A series at an explicit resolution may have at most this many buckets.
 MAX_BUCKETS = 20_000
 MAX_FORWARDS = 10_000
+#: Channels per page of the paged channel list: its default and its most.
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+#: The header naming the next page's cursor.
+NEXT_CURSOR = "X-Next-Cursor"
 NODE_INFO_TIMEOUT_S = 5.0
 #: The span of time the store can name: nanoseconds since 1970 in a signed 64-bit integer.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -241,12 +247,42 @@ GZIP_LEVEL = 6
     summary="Open and pending channels with forwards over 1, 7 and 30 days",
     description=(
         "Answers carry an `ETag`: sent back in `If-None-Match`, an unchanged list is a 304 "
-        "without a body. With `Accept-Encoding: gzip` the list comes compressed."
+        "without a body. With `Accept-Encoding: gzip` the list comes compressed. "
+        "With `limit` (or `cursor`) the list comes in pages of at most `limit` channels "
+        f"(default {DEFAULT_PAGE}), in the same order, without `ETag`: the header "
+        "`X-Next-Cursor` of a page is the `cursor` of the next one, and the last page has "
+        "none. A cursor whose channel has left the list since (closed) is a 422: start again."
     ),
     response_model=list[ChannelRow],
-    responses={304: {"description": "Not modified: the list is the one the `ETag` names"}},
+    responses={
+        200: {
+            "headers": {
+                NEXT_CURSOR: {
+                    "description": "On a page that is not the last: the next page's `cursor`",
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+        304: {"description": "Not modified: the list is the one the `ETag` names"},
+    },
 )
-async def channels(request: Request, services: ServicesDep, node_id: NodeId, _: Reader) -> Response:
+async def channels(
+    request: Request,
+    services: ServicesDep,
+    node_id: NodeId,
+    _: Reader,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description="Channels per page (paged list)")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=80,
+            description="The `X-Next-Cursor` of the previous page (paged list)",
+        ),
+    ] = None,
+) -> Response:
     now = list_now(services)
 
     async def read_state() -> CollectorState | None:
@@ -260,6 +296,14 @@ async def channels(request: Request, services: ServicesDep, node_id: NodeId, _: 
     )
     key = ("channels", node_id, state, now)
     body = await services.reads.get(key, lambda: list_body(services, node_id, now))
+    if limit is not None or cursor is not None:
+        page, next_cursor = list_page(json.loads(body), cursor, limit or DEFAULT_PAGE)
+        headers = {NEXT_CURSOR: next_cursor} if next_cursor is not None else {}
+        return Response(
+            json.dumps(page, separators=(",", ":")).encode(),
+            media_type="application/json",
+            headers=headers,
+        )
     etag = (await services.reads.get((*key, "etag"), lambda: _etag(body))).decode()
     headers = {"ETag": etag, "Vary": "Accept-Encoding"}
     if etag in _etags(request.headers.get("if-none-match", "")):
@@ -269,6 +313,29 @@ async def channels(request: Request, services: ServicesDep, node_id: NodeId, _: 
         headers["Content-Encoding"] = "gzip"
         return Response(packed, media_type="application/json", headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def list_page(
+    rows: list[dict[str, Any]], cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The ``limit`` rows (the cached list's JSON) after the one whose channel point is
+    ``cursor`` (from the first without), and the cursor of the page after them (None when
+    they are the last). The cursor is a channel point, the one id a channel has from its
+    funding on, so a page never repeats or skips a channel that stays listed; 422 when it
+    left the list. Paging slices the one cached list, so pages cost no store read."""
+    start = 0
+    if cursor is not None:
+        points = [row["channel"]["channel_point"] for row in rows]
+        if cursor not in points:
+            raise HTTPException(
+                UNPROCESSABLE,
+                f"cursor {cursor!r} names no listed channel (closed since?): ask for the "
+                "first page again, without cursor",
+            )
+        start = points.index(cursor) + 1
+    page = rows[start : start + limit]
+    more = start + limit < len(rows)
+    return page, str(page[-1]["channel"]["channel_point"]) if more and page else None
 
 
 async def _etag(body: bytes) -> bytes:

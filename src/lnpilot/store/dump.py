@@ -8,8 +8,11 @@
   server newer than itself; that is checked first so the error says which versions met.
 
 Restores write into the database a URL names: SQLite through the backup API the other way
-round, PostgreSQL with ``pg_restore --clean --if-exists --single-transaction`` (all or
-nothing). Passwords reach the client tools through ``PGPASSWORD``, never the command line.
+round, PostgreSQL with the script of ``pg_restore --clean --if-exists`` run by ``psql
+--single-transaction`` (all or nothing), after dropping the monthly partitions
+(``lnpilot.store.partitions``) in the same transaction: ``--clean`` alone tries to drop each
+partition's inherited constraints, which PostgreSQL refuses. Passwords reach the client
+tools through ``PGPASSWORD``, never the command line.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import os
 import re
 import sqlite3
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from lnpilot.store.database import create_engine, normalize_url, reading
+from lnpilot.store.partitions import SCHEMA as PARTITION_SCHEMA
 from lnpilot.store.tables import metadata
 
 #: The dump's file name inside a backup, per database kind.
@@ -151,17 +156,28 @@ async def restore(url: str | URL, source: Path) -> None:
         await asyncio.to_thread(_sqlite_copy, source, parsed.database, True)
         return
     await check_pg_tools(parsed, "pg_restore")
-    await run_tool(
-        "pg_restore",
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--no-privileges",
-        "--single-transaction",
-        f"--dbname={parsed.database}",
-        str(source),
-        url=parsed,
-    )
+    with tempfile.TemporaryDirectory(prefix="lnpilot-restore-") as tmp:
+        script = Path(tmp) / "restore.sql"
+        await run_tool(
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={script}",
+            str(source),
+        )
+        await run_tool(
+            "psql",
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            f"--command=DROP SCHEMA IF EXISTS {PARTITION_SCHEMA} CASCADE",
+            f"--file={script}",
+            f"--dbname={parsed.database}",
+            url=parsed,
+        )
 
 
 def _sqlite_copy(source: Path | str, target: Path | str, into_live: bool) -> None:

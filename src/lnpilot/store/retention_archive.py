@@ -9,8 +9,9 @@ A crash after the rename but before the commit leaves the rows both archived and
 the next run archives them again in a file of its own, and the ``id`` column tells the
 copies apart (``zcat */*/*.jsonl.gz | jq -s 'unique_by(.id)'``).
 
-Rows are read on a stepped cursor in batches, so an archive run's memory does not grow
-with the number of rows it moves.
+Rows are read in batches by id (each query complete, no server-side cursor left open, which
+would keep PostgreSQL from dropping the partition just archived), so an archive run's memory
+does not grow with the number of rows it moves.
 """
 
 from __future__ import annotations
@@ -95,20 +96,24 @@ async def archive_rows(
     """Write the rows of `table` matching `doomed` to the archive; returns how many."""
     writers = _Writers(archive_dir, table.name)
     count = 0
-    query = select(table).where(*doomed).order_by(table.c.id)
+    last_id = 0
     try:
-        result = await conn.stream(query.execution_options(yield_per=BATCH_ROWS))
-        async for partition in result.mappings().partitions():
+        while True:
+            query = select(table).where(*doomed, table.c.id > last_id).order_by(table.c.id)
+            batch = (await conn.execute(query.limit(BATCH_ROWS))).mappings().all()
+            if not batch:
+                break
             lines = [
                 (
                     _month_of(dict(row)),
                     row["id"],
                     json.dumps({k: _json_value(v) for k, v in row.items()}).encode() + b"\n",
                 )
-                for row in partition
+                for row in batch
             ]
             await asyncio.to_thread(_write_all, writers, lines)
             count += len(lines)
+            last_id = batch[-1]["id"]
         await asyncio.to_thread(lambda: list(writers.close()))
     except BaseException:
         await asyncio.to_thread(writers.abandon)

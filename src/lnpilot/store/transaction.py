@@ -26,7 +26,7 @@ from lnpilot.base.domain import (
     NodeInfo,
     Peer,
 )
-from lnpilot.store import convert
+from lnpilot.store import convert, partitions
 from lnpilot.store.database import insert_new, lock_node, upsert
 from lnpilot.store.levels import Retention
 from lnpilot.store.reads import StoreReader
@@ -134,6 +134,7 @@ class StoreTransaction(StoreReader):
             if channel.chan_id is not None and channel.state is not ChannelState.CLOSED
         ]
         if snapshots:
+            await partitions.ensure_for_rows(self._conn, channel_snapshots, snapshots)
             await self._conn.execute(
                 upsert(self._conn, channel_snapshots).on_conflict_do_nothing(), snapshots
             )
@@ -273,6 +274,7 @@ class StoreTransaction(StoreReader):
         await self.lock_node(node_id)
         if not rows:
             return 0
+        await partitions.ensure_for_rows(self._conn, table, rows)
         return await insert_new(self._conn, table, rows)
 
     async def add_events(self, node_id: int, new: Sequence[Event]) -> None:
