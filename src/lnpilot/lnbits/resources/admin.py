@@ -1,4 +1,5 @@
-"""The super user's view of the LNbits server: its settings (``/admin/api/v1/settings``).
+"""The super user's view of the LNbits server: its settings (``/admin/api/v1/settings``),
+the node-versus-wallets balance check, the background tasks, and LNbits' own request audit.
 
 The settings hold the funding source's credentials (macaroons, API keys, mnemonics), the
 OAuth secrets, and the ids of the admin users (an LNbits user id logs in by itself where
@@ -10,15 +11,34 @@ funding source class, limits, fees, allowed IPs, extension sources).
 
 from __future__ import annotations
 
+import builtins
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from lnpilot.lnbits.credentials import Credential
-from lnpilot.lnbits.operations import operation
-from lnpilot.lnbits.resources.base import Resource
+from pydantic import Field
 
-GET_SETTINGS = operation("GET", "/admin/api/v1/settings", Credential.BEARER)
+from lnpilot.lnbits.credentials import Credential
+from lnpilot.lnbits.models import LNbitsModel, Page
+from lnpilot.lnbits.operations import operation
+from lnpilot.lnbits.resources.base import Resource, list_params
+
+B = Credential.BEARER
+GET_SETTINGS = operation("GET", "/admin/api/v1/settings", B)
+#: LNbits merges the body into its current settings and writes them all: sending the same
+#: changes again leaves the same settings, so a retry is safe.
+PATCH_SETTINGS = operation("PATCH", "/admin/api/v1/settings", B, idempotent=True)
+DEFAULT_SETTING = operation("GET", "/admin/api/v1/settings/default", B)
+BALANCE_AUDIT = operation("GET", "/admin/api/v1/audit", B)
+TASKS = operation("GET", "/admin/api/v1/monitor", B)
+REQUEST_AUDIT = operation("GET", "/audit/api/v1", B)
+REQUEST_AUDIT_STATS = operation("GET", "/audit/api/v1/stats", B)
+
+#: Keys the settings answer carries that describe the server rather than configure it:
+#: LNbits ignores them on a write, so a change to them would be lost without a word.
+READ_ONLY_SETTINGS = frozenset({"is_super_user", "lnbits_allowed_funding_sources"})
 
 MASK = "***"
 #: A key naming a credential, or who may log in (user ids are credentials in LNbits).
@@ -39,6 +59,64 @@ class ServerSettings:
         as ``*_backup_confirmed``, stay visible: that a secret is unset is not a secret)."""
         return {key: _mask(key, value) for key, value in sorted(self.values.items())}
 
+    @property
+    def writable_keys(self) -> frozenset[str]:
+        """The keys a write may name: everything LNbits shows except what it ignores."""
+        return frozenset(self.values) - READ_ONLY_SETTINGS
+
+
+class BalanceDelta(LNbitsModel):
+    """``GET /admin/api/v1/audit``: what the wallets hold against what the node holds.
+
+    LNbits answers whole sats. A positive delta means the wallets are owed more than the
+    funding source has: the server is under-reserved (its watchdog can switch it to
+    VoidWallet on it)."""
+
+    lnbits_balance_sat: int = Field(alias="lnbits_balance_sats")
+    node_balance_sat: int = Field(alias="node_balance_sats")
+
+    @property
+    def delta_sat(self) -> int:
+        return self.lnbits_balance_sat - self.node_balance_sat
+
+
+class ServerTask(LNbitsModel):
+    """One background task of the server (``GET /admin/api/v1/monitor``): invoice
+    listeners, extension workers. A missing one is why payments stop being noticed."""
+
+    name: str
+    created_at: datetime
+
+
+class RequestAuditEntry(LNbitsModel):
+    """One request LNbits recorded in its own audit (``/audit/api/v1``), when the super user
+    turned it on (``lnbits_audit_enabled``). Who did what, through which route, with what
+    answer; not to be confused with lnpilot's audit log of its own API."""
+
+    component: str | None = None
+    ip_address: str | None = None
+    user_id: str | None = None
+    path: str | None = None
+    request_type: str | None = None
+    request_method: str | None = None
+    response_code: str | None = None
+    duration: float | None = None
+    created_at: datetime | None = None
+
+
+class CountStat(LNbitsModel):
+    field: str = ""
+    total: float = 0
+
+
+class RequestAuditStats(LNbitsModel):
+    """Counts of the recorded requests by method, answer, component, and the slowest."""
+
+    request_method: builtins.list[CountStat] = Field(default_factory=list)
+    response_code: builtins.list[CountStat] = Field(default_factory=list)
+    component: builtins.list[CountStat] = Field(default_factory=list)
+    long_duration: builtins.list[CountStat] = Field(default_factory=list)
+
 
 class AdminResource(Resource):
     """Server administration; needs a login of the super user or an admin (bearer)."""
@@ -48,6 +126,56 @@ class AdminResource(Resource):
         if not isinstance(body, dict):
             raise TypeError(f"LNbits answered the settings with {type(body).__name__}")
         return ServerSettings(body)
+
+    async def update_settings(self, changes: dict[str, Any]) -> None:
+        """Change some settings, leaving the others as they are.
+
+        LNbits silently drops a key it does not know, so an unknown key is refused here,
+        before sending, with the allowed ones named (the current settings tell which)."""
+        if not changes:
+            raise ValueError("no setting to change")
+        _check_keys(changes, (await self.settings()).writable_keys)
+        await self._t.request(PATCH_SETTINGS, json=changes)
+
+    async def default_value(self, key: str) -> Any:
+        """What a setting is on a fresh install (to show, or to reset one setting to).
+
+        LNbits answers 500 for a key it does not have, so the key is checked first."""
+        _check_keys([key], (await self.settings()).writable_keys)
+        body = await self._t.request(DEFAULT_SETTING, params={"field_name": key})
+        return body["default_value"]
+
+    async def balance_delta(self) -> BalanceDelta:
+        """The wallets' total against the funding source's balance (LNbits' own audit)."""
+        return BalanceDelta.model_validate(await self._t.request(BALANCE_AUDIT))
+
+    async def tasks(self) -> builtins.list[ServerTask]:
+        return [ServerTask.model_validate(t) for t in await self._t.request(TASKS)]
+
+    async def request_audit(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> Page[RequestAuditEntry]:
+        """LNbits' record of the requests it served, newest first (empty unless enabled)."""
+        params = list_params(
+            limit=limit, offset=offset, sortby="created_at", direction="desc", filters=filters
+        )
+        return Page[RequestAuditEntry].model_validate(
+            await self._t.request(REQUEST_AUDIT, params=params)
+        )
+
+    async def request_audit_stats(self) -> RequestAuditStats:
+        return RequestAuditStats.model_validate(await self._t.request(REQUEST_AUDIT_STATS))
+
+
+def _check_keys(keys: Iterable[str], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(keys) - allowed)
+    if unknown:
+        named = ", ".join(sorted(allowed))
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; allowed: {named}")
 
 
 def _mask(key: str, value: Any) -> Any:
