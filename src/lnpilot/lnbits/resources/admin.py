@@ -12,6 +12,7 @@ funding source class, limits, fees, allowed IPs, extension sources).
 from __future__ import annotations
 
 import builtins
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,15 @@ _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@\s
 
 
 @dataclass(frozen=True)
+class SettingChange:
+    """One setting a write would change, both values masked (safe to print and record)."""
+
+    key: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """The settings as LNbits answers them (a flat object, one key per setting)."""
 
@@ -58,6 +68,36 @@ class ServerSettings:
         """The settings safe to print: secrets as ``***`` (unset ones, and booleans such
         as ``*_backup_confirmed``, stay visible: that a secret is unset is not a secret)."""
         return {key: _mask(key, value) for key, value in sorted(self.values.items())}
+
+    def diff(self, changes: dict[str, Any]) -> builtins.list[SettingChange]:
+        """What writing ``changes`` would change, each side masked like :meth:`masked`;
+        an unknown or read-only key is refused with the allowed ones named."""
+        _check_keys(changes, self.writable_keys)
+        return [
+            SettingChange(key, _mask(key, self.values[key]), _mask(key, value))
+            for key, value in sorted(changes.items())
+            if self.values[key] != value
+        ]
+
+    def parse(self, key: str, text: str) -> Any:
+        """``text`` as a value of setting ``key``: JSON where the current value is not a
+        string (true, 21, ["a"]), the text itself where it is. A wrong type is refused."""
+        _check_keys([key], self.writable_keys)
+        current = self.values[key]
+        if isinstance(current, str):
+            return text
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            if current is None:
+                return text  # unset: LNbits does not tell its type; a word is a string
+            raise ValueError(
+                f"{key}: {text!r} is not a JSON value; it holds {type(current).__name__} "
+                f"(e.g. {json.dumps(current)[:60]})"
+            ) from None
+        if current is not None and value is not None and _kind(value) != _kind(current):
+            raise ValueError(f"{key}: holds {_kind(current)}, got {_kind(value)} {text!r}")
+        return value
 
     @property
     def writable_keys(self) -> frozenset[str]:
@@ -169,6 +209,19 @@ class AdminResource(Resource):
 
     async def request_audit_stats(self) -> RequestAuditStats:
         return RequestAuditStats.model_validate(await self._t.request(REQUEST_AUDIT_STATS))
+
+
+def _kind(value: Any) -> str:
+    """A JSON type name; int and float are one kind (LNbits' numbers take either)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "string" if isinstance(value, str) else type(value).__name__
 
 
 def _check_keys(keys: Iterable[str], allowed: frozenset[str]) -> None:
