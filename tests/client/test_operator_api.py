@@ -17,6 +17,7 @@ from lnpilot.lnbits import (
     AuthenticationError,
     InvalidRequestError,
     LNbitsClient,
+    LNbitsError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -225,3 +226,59 @@ async def test_stored_pay_links_are_kept_on_the_wallet(
     assert await client.wallet.set_stored_paylinks(keys.wallet_id, []) == []
     with pytest.raises(PermissionDeniedError):
         await client.wallet.set_stored_paylinks("not-this-wallet", [link])
+
+
+async def test_checks_that_answer_no_in_the_body(superuser: LNbitsClient) -> None:
+    email = await superuser.admin.send_test_email()
+    assert email.success is False and "disabled" in email.message
+    fiat = await superuser.admin.check_fiat_provider("stripe")
+    assert fiat.success is False and "stripe" in fiat.message
+    with pytest.raises(ValueError, match="provider must be a name"):
+        await superuser.admin.check_fiat_provider("../x")
+
+
+async def test_rates_offline_are_empty_history_and_a_clear_conversion_error(
+    superuser: LNbitsClient, make_client: MakeClient
+) -> None:
+    # The test LNbits has no price services (no network): the history holds no rate, and a
+    # conversion says why it cannot be made instead of answering a made-up figure.
+    history = await superuser.core.rate_history()
+    assert history and all(point["rates"] == {} for point in history)
+    with pytest.raises(InvalidRequestError, match="exchange rate for usd"):
+        await make_client().core.convert(1_000, from_="sat", to="usd")
+
+
+async def test_self_registration_rename_and_password_change(
+    lnbits_server: LNbitsServer, make_client: MakeClient
+) -> None:
+    name = f"r{uuid.uuid4().hex[:8]}"
+    client = make_client()
+    await client.auth.register(name, "register-pass-1")
+    assert (await client.auth.me()).username == name
+    renamed = f"n{uuid.uuid4().hex[:8]}"
+    assert (await client.auth.update_username(renamed)).username == renamed
+    with pytest.raises(ValueError, match="2 to 20"):
+        await client.auth.update_username("x")
+    await client.auth.change_password("register-pass-1", "changed-pass-2")
+    await make_client(username=renamed, password="changed-pass-2").auth.login()
+    with pytest.raises(AuthenticationError):
+        await make_client(username=name, password="register-pass-1").auth.login()
+    # The first install is done once: a second one is refused.
+    with pytest.raises(LNbitsError):
+        await make_client().auth.first_install("intruder", "intruder-pass-1")
+
+
+async def test_user_id_login_only_where_the_super_user_allowed_it(
+    superuser: LNbitsClient, make_client: MakeClient
+) -> None:
+    account = await make_client().core.create_account("no-password")
+    with pytest.raises(PermissionDeniedError, match="User ID"):
+        await make_client().auth.login_with_user_id(account.user)
+    allowed = (await superuser.admin.settings()).values["auth_allowed_methods"]
+    await superuser.admin.update_settings({"auth_allowed_methods": [*allowed, "user-id-only"]})
+    try:
+        client = make_client()
+        await client.auth.login_with_user_id(account.user)
+        assert (await client.auth.me()).id == account.user
+    finally:
+        await superuser.admin.update_settings({"auth_allowed_methods": allowed})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, field_validator
 
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.models import LNbitsModel, Page
@@ -34,6 +34,9 @@ PATCH_SETTINGS = operation("PATCH", "/admin/api/v1/settings", B, idempotent=True
 DEFAULT_SETTING = operation("GET", "/admin/api/v1/settings/default", B)
 BALANCE_AUDIT = operation("GET", "/admin/api/v1/audit", B)
 TASKS = operation("GET", "/admin/api/v1/monitor", B)
+TEST_EMAIL = operation("GET", "/admin/api/v1/testemail", B)
+#: Asks the provider whether the configured credentials work; changes nothing.
+FIAT_CHECK = operation("PUT", "/api/v1/fiat/check/{provider}", B, idempotent=True)
 REQUEST_AUDIT = operation("GET", "/audit/api/v1", B)
 REQUEST_AUDIT_STATS = operation("GET", "/audit/api/v1/stats", B)
 
@@ -120,6 +123,20 @@ class BalanceDelta(LNbitsModel):
         return self.lnbits_balance_sat - self.node_balance_sat
 
 
+class CheckResult(LNbitsModel):
+    """LNbits' answer to "does this work?": it says no in the body (HTTP 200), not with an
+    error status, so ``success`` must be read."""
+
+    success: bool = Field(validation_alias=AliasChoices("success", "status"))
+    message: str = ""
+
+    @field_validator("success", mode="before")
+    @classmethod
+    def _status_word(cls, value: Any) -> Any:
+        # The test e-mail answers {"status": "error" | "ok", ...}.
+        return value == "ok" if isinstance(value, str) else value
+
+
 class ServerTask(LNbitsModel):
     """One background task of the server (``GET /admin/api/v1/monitor``): invoice
     listeners, extension workers. A missing one is why payments stop being noticed."""
@@ -188,6 +205,20 @@ class AdminResource(Resource):
     async def balance_delta(self) -> BalanceDelta:
         """The wallets' total against the funding source's balance (LNbits' own audit)."""
         return BalanceDelta.model_validate(await self._t.request(BALANCE_AUDIT))
+
+    async def send_test_email(self) -> CheckResult:
+        """Send LNbits' test e-mail to the notification addresses; ``success`` False with
+        LNbits' reason when e-mail is off or the server refused it."""
+        return CheckResult.model_validate(await self._t.request(TEST_EMAIL))
+
+    async def check_fiat_provider(self, provider: str) -> CheckResult:
+        """Whether the fiat provider (``stripe``, ``paypal``, ...) answers with the
+        configured credentials; an unconfigured one is ``success`` False, not an error."""
+        if not provider.isidentifier():
+            raise ValueError(f"provider must be a name such as 'stripe', got {provider!r}")
+        return CheckResult.model_validate(
+            await self._t.request(FIAT_CHECK, path_params={"provider": provider})
+        )
 
     async def tasks(self) -> builtins.list[ServerTask]:
         return [ServerTask.model_validate(t) for t in await self._t.request(TASKS)]

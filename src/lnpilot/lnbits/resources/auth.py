@@ -31,6 +31,9 @@ ME = operation("GET", "/api/v1/auth", B)
 LOGOUT = operation("POST", "/api/v1/auth/logout", B)
 REGISTER = operation("POST", "/api/v1/auth/register", NONE)
 PASSWORD = operation("PUT", "/api/v1/auth/password", B)
+#: Sets the fields given to the same values each time: safe to resend.
+PROFILE = operation("PATCH", "/api/v1/auth", B, idempotent=True)
+LOGIN_USR = operation("POST", "/api/v1/auth/usr", NONE)
 RESET = operation("PUT", "/api/v1/auth/reset", NONE)
 ACLS = operation("GET", "/api/v1/auth/acl", B)
 #: Creates a list when its id is unknown (a new id each time: not safe to resend).
@@ -142,6 +145,22 @@ class AuthResource(Resource):
             },
         )
         self._t.credentials.password = new_password
+
+    async def update_username(self, username: str) -> User:
+        """Rename the logged-in account (2 to 20 characters); later logins use the new name."""
+        if not 2 <= len(username) <= 20:
+            raise ValueError(f"username must be 2 to 20 characters, got {len(username)}")
+        me = await self.me()
+        body = await self._t.request(PROFILE, json={"user_id": me.id, "username": username})
+        self._t.credentials.username = username
+        return User.model_validate(body)
+
+    async def login_with_user_id(self, user_id: str) -> None:
+        """Log in with a bare user id (accounts made by ``POST /api/v1/account`` have no
+        password). LNbits refuses it unless ``user-id-only`` is among
+        ``auth_allowed_methods``: a user id is then a password that cannot be changed."""
+        answer = await self._t.request(LOGIN_USR, json={"usr": user_id})
+        self._t.credentials.set_access_token(AccessToken.model_validate(answer).access_token)
 
     async def reset_password(self, reset_key: str, new_password: str) -> None:
         """Set a new password with a reset key an admin got for this user

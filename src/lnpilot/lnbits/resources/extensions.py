@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 
 from lnpilot.lnbits.credentials import Credential
-from lnpilot.lnbits.models import AvailableExtension, Extension, JsonObject
+from lnpilot.lnbits.models import AvailableExtension, Extension, JsonObject, LNbitsModel
 from lnpilot.lnbits.operations import operation
 from lnpilot.lnbits.resources.base import Resource
 
@@ -29,8 +29,22 @@ ACTIVATE = operation(
 DEACTIVATE = operation(
     "PUT", "/api/v1/extension/{ext_id}/deactivate", B, idempotent=True, invalidates=_E
 )
+WASM_STATS = operation("GET", "/api/v1/extension/wasm/invocations/stats", B)
 INSTALL = operation("POST", "/api/v1/extension", B, invalidates=_E)
 UNINSTALL = operation("DELETE", "/api/v1/extension/{ext_id}", B, idempotent=True, invalidates=_E)
+
+
+class WasmStats(LNbitsModel):
+    """``GET /api/v1/extension/wasm/invocations/stats``: WASM extension calls by outcome."""
+
+    total: int
+    running: int
+    completed: int
+    failed: int
+    stopped: int
+    timeout: int
+    avg_duration_ms: float
+    max_duration_ms: int
 
 
 class ExtensionsResource(Resource):
@@ -43,9 +57,23 @@ class ExtensionsResource(Resource):
         installed release's version."""
         return [AvailableExtension.model_validate(e) for e in await self._t.request(LIST_ALL)]
 
-    async def details(self, ext_id: str) -> JsonObject:
-        result: JsonObject = await self._t.request(DETAILS, path_params={"ext_id": ext_id})
+    async def details(self, ext_id: str, details_link: str) -> JsonObject:
+        """A release's description, fetched by LNbits from ``details_link`` (one of
+        :meth:`releases`' links); a link no release of ``ext_id`` names is not found."""
+        result: JsonObject = await self._t.request(
+            DETAILS, path_params={"ext_id": ext_id}, params={"details_link": details_link}
+        )
         return result
+
+    async def wasm_stats(self, *, ext_id: str | None = None, hours: int = 24) -> WasmStats:
+        """How the WASM extensions' calls went over the last ``hours`` (admin): failures
+        and timeouts here are why such an extension stops answering."""
+        if hours < 1:
+            raise ValueError(f"hours must be >= 1, got {hours}")
+        params: dict[str, str | int] = {"hours": hours}
+        if ext_id:
+            params["extension_id"] = ext_id
+        return WasmStats.model_validate(await self._t.request(WASM_STATS, params=params))
 
     async def releases(self, ext_id: str) -> builtins.list[JsonObject]:
         result: builtins.list[JsonObject] = await self._t.request(
