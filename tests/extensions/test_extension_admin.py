@@ -4,10 +4,18 @@ what cannot be done offline (install from a release, a release's details)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from lnpilot.devtools import LNbitsServer
-from lnpilot.lnbits import InvalidRequestError, LNbitsClient, NotFoundError, PermissionDeniedError
+from lnpilot.lnbits import (
+    InvalidRequestError,
+    LNbitsClient,
+    LNbitsError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 from .conftest import MakeClient
 
@@ -74,3 +82,42 @@ async def test_wasm_call_stats(admin: LNbitsClient) -> None:
     assert (await admin.extensions.wasm_stats(ext_id="lndhub", hours=1)).total == 0
     with pytest.raises(ValueError, match="hours"):
         await admin.extensions.wasm_stats(hours=0)
+
+
+async def test_a_priced_extension_is_enabled_once_its_invoice_is_paid(
+    admin: LNbitsClient, ext_server: LNbitsServer, ext_client: MakeClient
+) -> None:
+    # The operator charges 100 sat, paid into their own wallet, to enable UserManager.
+    shop_wallet = ext_server.superuser.wallet
+    before_msat = (await ext_client(invoice_key=shop_wallet.inkey).wallet.get()).balance_msat
+    name = f"p{uuid.uuid4().hex[:8]}"
+    user_id = await admin.users.create(username=name, password="payer-pass-1")
+    wallet = (await admin.users.wallets(user_id))[0]
+    await admin.users.top_up(wallet.id, 1_000)
+    user = ext_client(username=name, password="payer-pass-1", admin_key=wallet.adminkey)
+    with pytest.raises(ValueError, match="amount_sat"):
+        await admin.extensions.set_price(
+            "usermanager", amount_sat=0, wallet_id=shop_wallet.wallet_id
+        )
+    await admin.extensions.set_price("usermanager", amount_sat=100, wallet_id=shop_wallet.wallet_id)
+    try:
+        with pytest.raises(LNbitsError) as unpaid:
+            await user.extensions.enable("usermanager")
+        assert unpaid.value.status == 402 and "requires payment" in str(unpaid.value)
+        with pytest.raises(InvalidRequestError, match="less than required 100"):
+            await user.extensions.enable_invoice("usermanager", 99)
+        invoice = await user.extensions.enable_invoice("usermanager", 100)
+        paid = await user.payments.pay(invoice.payment_request)
+        assert paid.payment_hash == invoice.payment_hash
+        await user.extensions.enable("usermanager")
+        assert "usermanager" in {e.code for e in await user.extensions.list()}
+        after_msat = (await ext_client(invoice_key=shop_wallet.inkey).wallet.get()).balance_msat
+        assert after_msat - before_msat == 100_000
+    finally:
+        await admin.extensions.set_price(
+            "usermanager", amount_sat=0, wallet_id=shop_wallet.wallet_id, required=False
+        )
+    # Free again: another user enables it without paying.
+    other = f"q{uuid.uuid4().hex[:8]}"
+    await admin.users.create(username=other, password="other-pass-1")
+    await ext_client(username=other, password="other-pass-1").extensions.enable("usermanager")

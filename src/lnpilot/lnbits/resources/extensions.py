@@ -29,9 +29,20 @@ ACTIVATE = operation(
 DEACTIVATE = operation(
     "PUT", "/api/v1/extension/{ext_id}/deactivate", B, idempotent=True, invalidates=_E
 )
+#: Sets the price to the same values each time: safe to resend.
+SELL = operation("PUT", "/api/v1/extension/{ext_id}/sell", B, idempotent=True, invalidates=_E)
+#: A new invoice on every call: never resent.
+ENABLE_INVOICE = operation("PUT", "/api/v1/extension/{ext_id}/invoice/enable", B)
 WASM_STATS = operation("GET", "/api/v1/extension/wasm/invocations/stats", B)
 INSTALL = operation("POST", "/api/v1/extension", B, invalidates=_E)
 UNINSTALL = operation("DELETE", "/api/v1/extension/{ext_id}", B, idempotent=True, invalidates=_E)
+
+
+class EnableInvoice(LNbitsModel):
+    """The invoice a user pays to enable a priced extension (to the admin's wallet)."""
+
+    payment_hash: str
+    payment_request: str
 
 
 class WasmStats(LNbitsModel):
@@ -64,6 +75,30 @@ class ExtensionsResource(Resource):
             DETAILS, path_params={"ext_id": ext_id}, params={"details_link": details_link}
         )
         return result
+
+    async def set_price(
+        self, ext_id: str, *, amount_sat: int, wallet_id: str, required: bool = True
+    ) -> None:
+        """Charge users ``amount_sat`` (paid to ``wallet_id``, one of the admin's wallets)
+        to enable an installed extension; ``required=False`` makes it free again. Admins
+        themselves never pay."""
+        if amount_sat < 0 or (required and amount_sat == 0):
+            raise ValueError(f"amount_sat must be >= 1 when required, got {amount_sat}")
+        await self._t.request(
+            SELL,
+            path_params={"ext_id": ext_id},
+            json={"amount": amount_sat, "required": required, "wallet": wallet_id},
+        )
+
+    async def enable_invoice(self, ext_id: str, amount_sat: int) -> EnableInvoice:
+        """An invoice to pay before :meth:`enable` of a priced extension succeeds (the
+        logged-in user's); ``amount_sat`` must be at least the price."""
+        if amount_sat < 1:
+            raise ValueError(f"amount_sat must be >= 1, got {amount_sat}")
+        body = await self._t.request(
+            ENABLE_INVOICE, path_params={"ext_id": ext_id}, json={"amount": amount_sat}
+        )
+        return EnableInvoice.model_validate(body)
 
     async def wasm_stats(self, *, ext_id: str | None = None, hours: int = 24) -> WasmStats:
         """How the WASM extensions' calls went over the last ``hours`` (admin): failures
