@@ -282,3 +282,21 @@ async def test_user_id_login_only_where_the_super_user_allowed_it(
         assert (await client.auth.me()).id == account.user
     finally:
         await superuser.admin.update_settings({"auth_allowed_methods": allowed})
+
+
+async def test_push_subscriptions_are_per_account(
+    superuser: LNbitsClient, make_client: MakeClient
+) -> None:
+    endpoint = f"https://push.example/{uuid.uuid4().hex}"
+    subscription = {"endpoint": endpoint, "keys": {"p256dh": "BNc", "auth": "tBH"}}
+    made = await superuser.webpush.subscribe(subscription)
+    assert made.endpoint == endpoint and made.user == (await superuser.auth.me()).id
+    assert (await superuser.webpush.subscribe(subscription)).timestamp == made.timestamp
+    name = f"w{uuid.uuid4().hex[:8]}"
+    await superuser.users.create(username=name, password="push-pass-1")
+    other = make_client(username=name, password="push-pass-1")
+    assert await other.webpush.unsubscribe(endpoint) == 0  # not theirs
+    assert await superuser.webpush.unsubscribe(endpoint) == 1
+    assert await superuser.webpush.unsubscribe(endpoint) == 0
+    with pytest.raises(ValueError, match="https://"):
+        await superuser.webpush.subscribe({"endpoint": "http://plain.example/x"})

@@ -121,3 +121,10 @@ async def test_a_priced_extension_is_enabled_once_its_invoice_is_paid(
     other = f"q{uuid.uuid4().hex[:8]}"
     await admin.users.create(username=other, password="other-pass-1")
     await ext_client(username=other, password="other-pass-1").extensions.enable("usermanager")
+
+
+async def test_wasm_call_history(admin: LNbitsClient) -> None:
+    # None of the three is a WASM extension: no call was ever recorded for them.
+    assert await admin.extensions.wasm_invocations(ext_id="lndhub", status="failed") == []
+    with pytest.raises(ValueError, match="limit"):
+        await admin.extensions.wasm_invocations(limit=0)

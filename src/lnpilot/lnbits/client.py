@@ -28,6 +28,7 @@ from lnpilot.lnbits.resources.tinyurl import TinyurlResource
 from lnpilot.lnbits.resources.usermanager import UserManagerResource
 from lnpilot.lnbits.resources.users import UsersResource
 from lnpilot.lnbits.resources.wallet import WalletResource
+from lnpilot.lnbits.resources.webpush import WebpushResource
 from lnpilot.lnbits.stream import PaymentStream
 from lnpilot.lnbits.transport import Transport, TransportSettings
 
@@ -71,6 +72,7 @@ class LNbitsClient:
         self.auth = AuthResource(self.transport)
         self.admin = AdminResource(self.transport)
         self.tinyurl = TinyurlResource(self.transport)
+        self.webpush = WebpushResource(self.transport)
         # The LNbits extensions, on the same transport and credentials.
         self.lndhub = LndhubResource(self.transport, self.payments)
         self.usermanager = UserManagerResource(self.transport)

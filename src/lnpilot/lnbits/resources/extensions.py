@@ -8,6 +8,7 @@ each user still has to enable it (its routes answer 403 until then).
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
 from lnpilot.lnbits.credentials import Credential
 from lnpilot.lnbits.models import AvailableExtension, Extension, JsonObject, LNbitsModel
@@ -33,6 +34,7 @@ DEACTIVATE = operation(
 SELL = operation("PUT", "/api/v1/extension/{ext_id}/sell", B, idempotent=True, invalidates=_E)
 #: A new invoice on every call: never resent.
 ENABLE_INVOICE = operation("PUT", "/api/v1/extension/{ext_id}/invoice/enable", B)
+WASM_INVOCATIONS = operation("GET", "/api/v1/extension/wasm/invocations", B)
 WASM_STATS = operation("GET", "/api/v1/extension/wasm/invocations/stats", B)
 INSTALL = operation("POST", "/api/v1/extension", B, invalidates=_E)
 UNINSTALL = operation("DELETE", "/api/v1/extension/{ext_id}", B, idempotent=True, invalidates=_E)
@@ -43,6 +45,19 @@ class EnableInvoice(LNbitsModel):
 
     payment_hash: str
     payment_request: str
+
+
+class WasmInvocation(LNbitsModel):
+    """One call into a WASM extension, as LNbits keeps it."""
+
+    id: str
+    extension_id: str
+    export_name: str
+    trigger_type: str = "unknown"
+    status: str = "running"
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
 
 
 class WasmStats(LNbitsModel):
@@ -99,6 +114,18 @@ class ExtensionsResource(Resource):
             ENABLE_INVOICE, path_params={"ext_id": ext_id}, json={"amount": amount_sat}
         )
         return EnableInvoice.model_validate(body)
+
+    async def wasm_invocations(
+        self, *, ext_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> builtins.list[WasmInvocation]:
+        """The latest WASM extension calls (admin), e.g. ``status="failed"`` ones."""
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        params = {"extension_id": ext_id, "status": status, "limit": limit}
+        body = await self._t.request(
+            WASM_INVOCATIONS, params={k: v for k, v in params.items() if v is not None}
+        )
+        return [WasmInvocation.model_validate(i) for i in body]
 
     async def wasm_stats(self, *, ext_id: str | None = None, hours: int = 24) -> WasmStats:
         """How the WASM extensions' calls went over the last ``hours`` (admin): failures
