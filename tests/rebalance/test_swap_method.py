@@ -141,3 +141,50 @@ def test_swaps_off_leave_the_plan_as_it_was() -> None:
     off = parse_settings("[rebalance.budget]\ndaily_sat = 100000\n")
     decided = plan(_inputs(_shop(), _wallet(), request=Request(max_fee_ppm=20_000)), off)
     assert decided.swap_orders == [] and "methods" not in decided.decisions[0].detail
+
+
+def test_a_full_channel_no_target_needs_gets_a_priced_swap_out_offer_or_why_not() -> None:
+    # WALLET is 90 % local; it takes in more than it sends, so its centre moves down to
+    # 35 %: 550,000 sat to drain. Reverse swap on the recorded pair: Boltz 0.5 % = 2,750 +
+    # miners (lockup 1,224 + claim 1,104) = 5,078 sat, 9,232 ppm; its limit is its 100 ppm
+    # fee rate x 50 % = 50 ppm: not offered.
+    wallet = plan(_inputs(_wallet()), SWAPS).decisions[0]
+    assert wallet.action is RebalanceAction.NONE and wallet.swap is None
+    out = _methods(wallet.detail)["swap_out"]
+    assert (out["usable"], out["amount_msat"], out["cost_msat"], out["cost_ppm"]) == (
+        False,
+        550_000_000,
+        5_078_000,
+        9_232,
+    )
+    assert wallet.detail["offer"] is False
+    assert "swap out 550,000 sat not offered" in wallet.reason
+    assert "above the 50 ppm the channel earns back" in wallet.reason
+
+    # A channel that earns 30,000 ppm, with the operator's cap at 20,000 ppm: the swap
+    # out is worth it and offered with the command that makes it.
+    dear = channel(3, local_pct=90, fee_ppm=30_000)
+    generous = parse_settings(
+        "[rebalance]\nmax_fee_ppm = 20000\n[rebalance.budget]\ndaily_sat = 100000\n"
+        "[rebalance.swap]\nenabled = true\n"
+    )
+    offered = plan(_inputs(ChannelInput(dear, metrics(dear, in_sat=300_000))), generous)
+    decision = offered.decisions[0]
+    assert decision.action is RebalanceAction.NONE and offered.swap_orders == []
+    assert decision.detail["offer"] is True
+    assert "offer: swap out 550,000 sat to drain it (Boltz 2,750 + miners 2,328 sat" in (
+        decision.reason
+    )
+    assert "lnpilot swap out 550000 --channel " in decision.reason
+
+
+def test_a_full_channel_that_lends_to_a_target_is_not_offered_a_swap_out() -> None:
+    shop, wallet = plan(_inputs(_shop(), _wallet()), SWAPS).decisions
+    assert shop.order is not None
+    assert wallet.reason.startswith("source for ") and "swap out" not in wallet.reason
+
+
+def test_without_swaps_a_full_channel_is_only_not_needed() -> None:
+    no_swaps = parse_settings("[rebalance.budget]\ndaily_sat = 100000\n")
+    wallet = plan(_inputs(_wallet()), no_swaps).decisions[0]
+    assert wallet.reason.endswith("not needed") and "methods" not in wallet.detail

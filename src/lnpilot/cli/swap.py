@@ -1,7 +1,10 @@
 """``lnpilot swap``: Lightning <-> on-chain swaps through LNbits' Boltz extension.
 
 ``out`` (a reverse swap) pays Lightning out of the wallet and receives on-chain: the channel
-the payment leaves through gains inbound liquidity. ``in`` (a submarine swap) gives an
+the payment leaves through gains inbound liquidity. ``--channel`` names the too-full channel
+to drain: it is checked (active, enough spendable on our side), shown before and after, and
+journaled with the swap; LNbits' pay has no outgoing-channel option, so the node's router
+still picks the way out. ``in`` (a submarine swap) gives an
 address to pay on-chain and receives Lightning into the wallet. Both are dry runs by
 default: they print the quote and what would be done; ``--apply`` does it after a
 confirmation (``--yes`` skips the question). The quote is Boltz's pair fees, in sats and
@@ -27,6 +30,7 @@ import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from lnpilot.base.domain import Channel, ChannelState, chan_id_from_scid
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption
 from lnpilot.cli.runtime import ExitCode, JsonFlag, exit_code_for, fail, run, state_of
@@ -34,6 +38,7 @@ from lnpilot.config import make_client, make_node, retention_of
 from lnpilot.lnbits import LNbitsError
 from lnpilot.lnbits.resources.boltz import SwapQuote, quote_swap
 from lnpilot.node.backend import NodeBackend, NodeError
+from lnpilot.rebalance.economics import sat_text
 from lnpilot.rebalance.swaps import SwapDesk, SwapRequest, swap_detail
 from lnpilot.store import Store, normalize_url, sqlite_url
 from lnpilot.store import swaps as journal
@@ -186,6 +191,8 @@ def _create(
     flags: tuple[bool, bool, bool],
     intent: str | None,
     db: str | None,
+    *,
+    chan_id: int | None = None,
 ) -> SwapRecord | None:
     """Show the quote; unless a dry run, create through the journal after approval."""
     apply, yes, as_json = flags
@@ -200,6 +207,7 @@ def _create(
                 created_by="cli",
                 approved_by=approved_by,
                 node_id=await _node_id(node, store),
+                chan_id=chan_id,
                 quote=made,
             )
 
@@ -210,11 +218,70 @@ def _create(
     return record
 
 
+def _drained(ctx: typer.Context, scid: str, amount_sat: int) -> Channel:
+    """The channel ``scid`` as the node reports it, refused when the swap's payment cannot
+    leave through it (not active, or less spendable on our side than the amount)."""
+    try:
+        chan_id = chan_id_from_scid(scid)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--channel") from None
+    settings = state_of(ctx).settings()
+    client = make_client(settings)
+
+    async def main() -> list[Channel]:
+        async with client, make_node(settings, client) as node:
+            return await node.list_channels()
+
+    try:
+        channels = asyncio.run(main())
+    except LNbitsError as exc:
+        fail(exc, exit_code_for(exc))
+    except (NodeError, ValueError) as exc:
+        fail(exc, ExitCode.FAILED)
+    channel = next((c for c in channels if c.chan_id == chan_id), None)
+    if channel is None:
+        output.error(f"no channel {scid} on the node (lnpilot channels list)")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    if channel.state is not ChannelState.ACTIVE:
+        output.error(f"channel {scid} is {channel.state}: a payment cannot leave through it")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    spendable_msat = channel.local_balance_msat - (channel.local_reserve_sat or 0) * 1000
+    if amount_sat * 1000 > spendable_msat:
+        output.error(
+            f"channel {scid} has {sat_text(max(spendable_msat, 0))} sat spendable on our side "
+            f"(local less its reserve): a {amount_sat:,} sat swap out cannot drain it"
+        )
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    return channel
+
+
+def _drain_line(channel: Channel, amount_sat: int) -> str:
+    total_msat = channel.local_balance_msat + channel.remote_balance_msat
+    after_msat = channel.local_balance_msat - amount_sat * 1000
+
+    def pct(msat: int) -> str:
+        return f"{msat * 100 // total_msat}%" if total_msat else "-"
+
+    return (
+        f"channel {channel.scid}: local {sat_text(channel.local_balance_msat)} sat "
+        f"({pct(channel.local_balance_msat)}) -> {sat_text(after_msat)} sat ({pct(after_msat)}) "
+        "if the payment leaves through it; LNbits cannot choose the outgoing channel, the "
+        "node's router does"
+    )
+
+
 @app.command("out")
 def swap_out(
     ctx: typer.Context,
     amount_sat: AmountArg,
     address: Annotated[str, typer.Option("--address", help="On-chain address to receive on.")],
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="The too-full channel to drain (BLOCKxTXxOUT): checked, shown, journaled.",
+        ),
+    ] = None,
     pair: PairOpt = "BTC/BTC",
     apply: ApplyFlag = False,
     yes: YesFlag = False,
@@ -224,9 +291,15 @@ def swap_out(
 ) -> None:
     """Reverse swap: pay Lightning out, receive on-chain (needs the admin key)."""
     started_at = datetime.now(UTC)
+    drained = None if channel is None else _drained(ctx, channel, amount_sat)
     made = _quote(ctx, "out", amount_sat, pair)
+    if drained is not None:
+        (output.stderr if as_json else output.stdout).print(
+            _drain_line(drained, amount_sat), soft_wrap=True
+        )
     request = SwapRequest("out", amount_sat, address, pair)
-    record = _create(ctx, made, request, (apply, yes, as_json), intent, db)
+    chan_id = None if drained is None else drained.chan_id
+    record = _create(ctx, made, request, (apply, yes, as_json), intent, db, chan_id=chan_id)
     if record is not None and not as_json:
         output.stdout.print(
             f"Reverse swap {record.swap_id or '(not known yet)'}: {record.state}"

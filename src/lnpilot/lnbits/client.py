@@ -24,9 +24,11 @@ from lnpilot.lnbits.resources.lndhub import LndhubResource
 from lnpilot.lnbits.resources.lnurl import LnurlResource
 from lnpilot.lnbits.resources.node import NodeResource
 from lnpilot.lnbits.resources.payments import PaymentsResource
+from lnpilot.lnbits.resources.tinyurl import TinyurlResource
 from lnpilot.lnbits.resources.usermanager import UserManagerResource
 from lnpilot.lnbits.resources.users import UsersResource
 from lnpilot.lnbits.resources.wallet import WalletResource
+from lnpilot.lnbits.resources.webpush import WebpushResource
 from lnpilot.lnbits.stream import PaymentStream
 from lnpilot.lnbits.transport import Transport, TransportSettings
 
@@ -69,6 +71,8 @@ class LNbitsClient:
         self.core = CoreResource(self.transport)
         self.auth = AuthResource(self.transport)
         self.admin = AdminResource(self.transport)
+        self.tinyurl = TinyurlResource(self.transport)
+        self.webpush = WebpushResource(self.transport)
         # The LNbits extensions, on the same transport and credentials.
         self.lndhub = LndhubResource(self.transport, self.payments)
         self.usermanager = UserManagerResource(self.transport)

@@ -1,4 +1,5 @@
-"""Ways to refill a channel, priced side by side: circular rebalance, swap in, inbound discount.
+"""Ways to refill a channel, priced side by side: circular rebalance, swap in, inbound discount;
+and the way to drain one that is too full: swap out.
 
 A channel below its band needs outbound liquidity. Three ways get it there, at different
 prices and certainties:
@@ -18,7 +19,15 @@ prices and certainties:
   but nothing guarantees when. Inbound fees are the fee engine's to set (the engines do not
   act for each other), so the rebalancer prices it as advice and never chooses it.
 
-:func:`price_swap_in` and :func:`price_inbound_discount` give each method its cost or why it
+- **swap out** (a Boltz reverse swap, for a channel whose local side is too full and that no
+  target needs as a source): we pay Lightning out, receive on-chain; its price is Boltz's
+  percentage and the miner fees of its lockup and our claim (no funding transaction of
+  ours). LNbits' pay has no outgoing-channel option, so it drains the channel only when the
+  node's router sends the payment through it; the rebalancer offers it, never starts it
+  (it needs an on-chain address to receive on: ``lnpilot swap out --channel``).
+
+:func:`price_swap_in`, :func:`price_swap_out` and :func:`price_inbound_discount` give each
+method its cost or why it
 cannot be used, :func:`choose` the cheapest usable per million moved. Every line goes into
 the journal, chosen or not, so an operator can see what each refill would have cost the
 other ways.
@@ -38,6 +47,7 @@ from lnpilot.store.records import JsonValue
 class Method(enum.StrEnum):
     CIRCULAR = "circular"
     SWAP_IN = "swap_in"
+    SWAP_OUT = "swap_out"
     INBOUND_DISCOUNT = "inbound_discount"
 
 
@@ -82,15 +92,31 @@ def price_swap_in(
     amount_msat: int, offer: SwapOffer, *, max_fee_ppm: int, left_msat: int
 ) -> tuple[Priced, SwapQuote | None]:
     """A submarine swap of ``amount_msat`` (whole sats: Boltz counts sats), its quote."""
+    return _price_swap(Method.SWAP_IN, amount_msat, offer, max_fee_ppm, left_msat)
+
+
+def price_swap_out(
+    amount_msat: int, offer: SwapOffer, *, max_fee_ppm: int, left_msat: int
+) -> tuple[Priced, SwapQuote | None]:
+    """A reverse swap of ``amount_msat`` (whole sats), its quote: what draining costs."""
+    return _price_swap(Method.SWAP_OUT, amount_msat, offer, max_fee_ppm, left_msat)
+
+
+def _price_swap(
+    method: Method, amount_msat: int, offer: SwapOffer, max_fee_ppm: int, left_msat: int
+) -> tuple[Priced, SwapQuote | None]:
+    """One rule for both kinds: within the pair's limits, under ``max_fee_ppm`` of what
+    moves, within the budget left. Only a swap in pays our own funding transaction."""
     amount_sat = amount_msat // 1000
     if amount_sat < 1:
-        return Priced(Method.SWAP_IN, amount_msat, None, False, "under 1 sat"), None
-    quote = quote_swap(offer.pair_id, offer.pair, "in", amount_sat)
+        return Priced(method, amount_msat, None, False, "under 1 sat"), None
+    swap_in = method is Method.SWAP_IN
+    quote = quote_swap(offer.pair_id, offer.pair, "in" if swap_in else "out", amount_sat)
+    funding_fee_sat = offer.funding_fee_sat if swap_in else 0
     moved_msat = amount_sat * 1000
-    cost_msat = (quote.cost_sat + offer.funding_fee_sat) * 1000
-    parts = (
-        f"Boltz {quote.boltz_fee_sat:,} + miners {quote.miner_fee_sat:,} + our funding "
-        f"{offer.funding_fee_sat:,} sat"
+    cost_msat = (quote.cost_sat + funding_fee_sat) * 1000
+    parts = f"Boltz {quote.boltz_fee_sat:,} + miners {quote.miner_fee_sat:,}" + (
+        f" + our funding {funding_fee_sat:,} sat" if swap_in else " sat"
     )
     limits = offer.pair.limits
     if not quote.within_limits:
@@ -98,15 +124,16 @@ def price_swap_in(
             f"{amount_sat:,} sat is outside the pair's limits "
             f"({limits.minimal_sat:,}..{limits.maximal_sat:,} sat)"
         )
-        return Priced(Method.SWAP_IN, moved_msat, cost_msat, False, reason), quote
+        return Priced(method, moved_msat, cost_msat, False, reason), quote
     cost_ppm = cost_msat * PPM // moved_msat
     if cost_ppm > max_fee_ppm:
-        reason = f"{parts} = {cost_ppm:,} ppm, above the {max_fee_ppm:,} ppm the target earns back"
-        return Priced(Method.SWAP_IN, moved_msat, cost_msat, False, reason), quote
+        who = "the target" if swap_in else "the channel"
+        reason = f"{parts} = {cost_ppm:,} ppm, above the {max_fee_ppm:,} ppm {who} earns back"
+        return Priced(method, moved_msat, cost_msat, False, reason), quote
     if cost_msat > left_msat:
         reason = f"{parts} exceeds the budget left ({sat_text(left_msat)} sat)"
-        return Priced(Method.SWAP_IN, moved_msat, cost_msat, False, reason), quote
-    return Priced(Method.SWAP_IN, moved_msat, cost_msat, True, f"{parts} = {cost_ppm:,} ppm"), quote
+        return Priced(method, moved_msat, cost_msat, False, reason), quote
+    return Priced(method, moved_msat, cost_msat, True, f"{parts} = {cost_ppm:,} ppm"), quote
 
 
 def price_inbound_discount(amount_msat: int, discount_ppm: int, scid: str | None) -> Priced:

@@ -48,6 +48,7 @@ from lnpilot.rebalance.methods import (
     choose,
     price_inbound_discount,
     price_swap_in,
+    price_swap_out,
 )
 from lnpilot.rebalance.settings import RebalanceSettings
 from lnpilot.rebalance.targets import Band, FlowDirection
@@ -209,6 +210,8 @@ def plan(inputs: RebalanceInputs, settings: RebalanceSettings) -> RebalancePlan:
         if lent_to[id(s)]:
             reason = f"source for {', '.join(lent_to[id(s)])}: {s.position()}"
             decisions[id(s)] = _decision(s, Role.SOURCE, RebalanceAction.REBALANCE, reason)
+        elif section.swap.enabled and s.ratio_permille > s.band.high_permille:
+            decisions[id(s)] = _offer_swap_out(s, inputs, left_msat)
         else:
             decisions[id(s)] = _decision(
                 s, Role.SOURCE, RebalanceAction.NONE, f"{s.position()}; not needed"
@@ -431,6 +434,35 @@ def _weigh(
     detail = {"methods": methods, "method": Method.SWAP_IN.value, "budget_left_msat": left_msat}
     made = _decision(t, Role.TARGET, RebalanceAction.REBALANCE, reason, detail=detail)
     return replace(made, swap=swap), chosen.cost_msat, None
+
+
+def _offer_swap_out(s: Assessed, inputs: RebalanceInputs, left_msat: int) -> Decision:
+    """A channel too full that no target needs: the swap out that would bring it to its
+    centre, priced, as an offer (never started here: a reverse swap needs an on-chain
+    address to receive on, and LNbits cannot make the payment leave through this channel).
+    Its limit is what the channel earns back on the inbound side it gains: its fee rate ×
+    ``fee_factor_pct``, capped by ``max_fee_ppm``, like a swap in's."""
+    scid = s.channel.scid or str(s.channel.chan_id)
+    amount_msat = -s.deficit_msat
+    if inputs.swap_offer is None:
+        why = inputs.swap_unavailable or "no Boltz pair to price it"
+        priced = Priced(Method.SWAP_OUT, amount_msat, None, False, why)
+    else:
+        limit_ppm = min(_fee_ppm(s.channel) * s.target.fee_factor_pct // 100, s.target.max_fee_ppm)
+        priced, _ = price_swap_out(
+            amount_msat, inputs.swap_offer, max_fee_ppm=limit_ppm, left_msat=left_msat
+        )
+    amount_sat = priced.amount_msat // 1000
+    if priced.usable:
+        offer = (
+            f"offer: swap out {amount_sat:,} sat to drain it ({priced.reason}): "
+            f"lnpilot swap out {amount_sat} --channel {scid} --address ADDRESS"
+        )
+    else:
+        offer = f"swap out {sat_text(priced.amount_msat)} sat not offered: {priced.reason}"
+    reason = f"{s.position()}; not needed as a source; {offer}"
+    detail: dict[str, JsonValue] = {"methods": [priced.as_json()], "offer": priced.usable}
+    return _decision(s, Role.SOURCE, RebalanceAction.NONE, reason, detail=detail)
 
 
 def _fee_ppm(channel: Channel) -> int:

@@ -16,6 +16,8 @@ RATE = operation("GET", "/api/v1/rate/{currency}", NONE, cache_scope="core")
 RATE_HISTORY = operation("GET", "/api/v1/rate/history", B, cache_scope="core")
 CONVERSION = operation("POST", "/api/v1/conversion", NONE, idempotent=True)
 CREATE_ACCOUNT = operation("POST", "/api/v1/account", NONE)
+#: Pushing the same text again only repeats a notice to the listeners: safe to retry.
+WS_PUSH = operation("POST", "/api/v1/ws/{item_id}", NONE, idempotent=True)
 
 
 class CoreResource(Resource):
@@ -46,6 +48,18 @@ class CoreResource(Resource):
             CONVERSION, json={"amount": amount, "from_": from_, "to": to}
         )
         return result
+
+    async def push_to_websocket(self, item_id: str, data: str) -> bool:
+        """Send ``data`` to every listener of LNbits' websocket ``/api/v1/ws/{item_id}``
+        (a point-of-sale display, a page waiting for a payment); False when LNbits could
+        not hand it over. Needs no key: anyone who knows the id can push to it, so an id
+        that matters should be hard to guess."""
+        if not item_id or "/" in item_id:
+            raise ValueError(f"item_id must be a non-empty path segment, got {item_id!r}")
+        body = await self._t.request(
+            WS_PUSH, path_params={"item_id": item_id}, params={"data": data}
+        )
+        return bool(body["sent"])
 
     async def create_account(self, name: str) -> CreatedAccount:
         """A new anonymous user with one wallet; returns that wallet with its keys.

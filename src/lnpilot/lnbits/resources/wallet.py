@@ -85,8 +85,10 @@ class WalletResource(Resource):
 
     async def set_stored_paylinks(
         self, wallet_id: str, links: builtins.list[JsonObject]
-    ) -> JsonObject:
-        result: JsonObject = await self._t.request(
+    ) -> builtins.list[JsonObject]:
+        """Replace the pay links (``lnurl``, ``label``, ``last_used``) the wallet keeps to
+        pay again; LNbits answers the stored list. Only the wallet's own admin key may."""
+        result: builtins.list[JsonObject] = await self._t.request(
             STORED_PAYLINKS, path_params={"wallet_id": wallet_id}, json={"links": links}
         )
         return result
@@ -94,7 +96,8 @@ class WalletResource(Resource):
     async def share_invite(self, username: str, permissions: builtins.list[str]) -> JsonObject:
         """Invite another user to share the configured wallet."""
         result: JsonObject = await self._t.request(
-            SHARE_INVITE, json={"username": username, "permissions": permissions}
+            SHARE_INVITE,
+            json={"username": username, "permissions": permissions, "status": "invite_sent"},
         )
         return result
 
