@@ -108,9 +108,9 @@ async def test_an_admin_backtests_a_policy_and_reads_the_comparison(
     assert "static.fee_rate_ppm = 321" in await admin.page.input_value("textarea")
     await admin.page.fill("textarea[name=candidate_policy]", DEARER)
     await admin.page.fill("input[name=name]", "dearer")
-    await admin.page.fill("input[name=days]", "0.1")
+    await admin.page.fill("input[name=days]", "0.5")
     await admin.page.fill("input[name=seeds]", "1")
-    await admin.page.fill("input[name=warmup_days]", "0")
+    await admin.page.fill("input[name=warmup_days]", "0.25")
     await click_to(admin, "button:has-text('Start the backtest')")
     backtest_id = int(admin.page.url.rsplit("/", 1)[1])
     assert (await admin.page.locator("#state").inner_text()).startswith("running")
@@ -194,6 +194,7 @@ async def test_the_new_pages_fit_a_phone_width(browser: Browser, live_served: Li
         "/close/plan?scid=800000x3x0",
         "/pnl",
         "/fees/apply",
+        "/fees/backtests/new",
         f"/alerts/{live.alert_id}/silence",
         f"/incidents/{live.incident_id}",
         f"/plans/{plan.id}",

@@ -75,9 +75,9 @@ async def start(services: Services, token: ApiToken, request: BacktestRequest) -
     """Check the request, store the backtest as running and start it in the background;
     its id. Refused with 409 when :data:`MAX_RUNNING` run already or the daemon has no
     policy, 422 when the candidate policy or an option is not valid."""
+    current, candidate, options = _checked(services, request)  # bad input first: 422
     try:
         with services.background.slot(KIND, MAX_RUNNING):
-            current, candidate, options = _checked(services, request)
             node_id = await services.node_id()
             record = BacktestRecord(
                 state=backtests.RUNNING,

@@ -9,6 +9,7 @@ is there; the comparison is read from that report (``lnpilot backtest --json``'s
 
 # No ``from __future__ import annotations``: FastAPI must see the local dependencies.
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,7 +108,7 @@ def comparison(report: dict[str, Any]) -> Comparison:
         channels,
         verdict["text"],
         verdict["outcome"],
-        list(report.get("decisions", [])),
+        [{**d, "at": datetime.fromisoformat(d["at"])} for d in report.get("decisions", [])],
         len(report["options"]["seeds"]),
     )
 
