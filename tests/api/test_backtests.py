@@ -8,12 +8,19 @@ itself (``BacktestJobs.finished``), never on time.
 
 from __future__ import annotations
 
+import pytest
+
 from lnpilot.backtest import jobs
-from lnpilot.backtest.jobs import MAX_RUNNING
+from lnpilot.backtest.jobs import MAX_RUNNING, BacktestRequest
+from lnpilot.service.actions import Refused
 from lnpilot.store import audit, backtests
 from lnpilot.store.backtests import BacktestRecord
+from lnpilot.store.tokens import ApiToken, Scope
 
 from .conftest import T0, Api
+
+#: A token record for calls below the faces (its name is all a start records).
+ADMIN = ApiToken(id=1, name="operator", scope=Scope.ADMIN, created_at=T0)
 
 #: The daemon's policy (conftest) is static 321 ppm; the candidate asks for far more.
 CANDIDATE = (
@@ -75,6 +82,11 @@ async def test_bad_requests_say_what_is_wrong(api: Api) -> None:
     many = await api.http.post("/api/v1/backtests", headers=admin, json={**TINY, "seeds": 99})
     assert many.status_code == 422
     assert any("seeds" in p for p in many.json()["problems"])
+    # The same bounds hold whichever face asks (the dashboard's form goes straight here).
+    with pytest.raises(Refused, match="seeds: 21 is above 20, the most here"):
+        await jobs.start(api.services, ADMIN, BacktestRequest(CANDIDATE, seeds=21))
+    with pytest.raises(Refused, match="name: 'a b' is not 1 to 64 letters"):
+        await jobs.start(api.services, ADMIN, BacktestRequest(CANDIDATE, candidate_name="a b"))
     missing = await api.http.get("/api/v1/backtests/42", headers=api.auth())
     assert missing.status_code == 404 and missing.json()["detail"] == "no backtest 42"
 

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lnpilot.api.deps import Admin, Reader, ServicesDep, StoreId, audited, errors
 from lnpilot.backtest import jobs
-from lnpilot.backtest.jobs import MAX_RUNNING, BacktestRequest
+from lnpilot.backtest.jobs import (
+    MAX_DAYS,
+    MAX_RUNNING,
+    MAX_SEEDS,
+    MAX_WARMUP_DAYS,
+    BacktestRequest,
+)
 from lnpilot.node.backend import NodeError
 from lnpilot.service.actions import Refused
 from lnpilot.store import backtests
@@ -43,9 +49,11 @@ class BacktestIn(BaseModel):
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="The candidate's name in the report",
     )
-    days: float = Field(7.0, gt=0, le=90, description="Days of history fitted, and days run")
-    seeds: int = Field(5, ge=1, le=20, description="Runs per policy, each with its own seed")
-    warmup_days: float = Field(2.0, ge=0, le=14, description="Collector-only days before each run")
+    days: float = Field(7.0, gt=0, le=MAX_DAYS, description="Days of history fitted, and days run")
+    seeds: int = Field(5, ge=1, le=MAX_SEEDS, description="Runs per policy, each with its own seed")
+    warmup_days: float = Field(
+        2.0, ge=0, le=MAX_WARMUP_DAYS, description="Collector-only days before each run"
+    )
 
 
 @router.post(

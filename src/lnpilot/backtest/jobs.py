@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 MAX_RUNNING = 1
 #: A candidate's name: it is shown in reports and pages.
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: Bounds of a background backtest, tighter than the CLI's: it shares the daemon's machine.
+MAX_DAYS = 90.0
+MAX_SEEDS = 20
+MAX_WARMUP_DAYS = 14.0
 #: The kind of background work (:mod:`lnpilot.service.background`).
 KIND = "backtest"
 
@@ -159,6 +163,13 @@ def _checked(services: Services, request: BacktestRequest) -> tuple[Arm, Arm, Op
         options.check()
     except BacktestError as exc:
         raise Refused(UNPROCESSABLE, str(exc).lstrip("-")) from None
+    for name, value, most in (
+        ("days", request.days, MAX_DAYS),
+        ("seeds", request.seeds, MAX_SEEDS),
+        ("warmup_days", request.warmup_days, MAX_WARMUP_DAYS),
+    ):
+        if value > most:
+            raise Refused(UNPROCESSABLE, f"{name}: {value:g} is above {most:g}, the most here")
     try:
         current = load_arm(Path(path))
     except FileProblems as exc:

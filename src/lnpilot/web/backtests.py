@@ -17,7 +17,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from lnpilot.backtest import jobs
-from lnpilot.backtest.jobs import MAX_RUNNING, BacktestRequest
+from lnpilot.backtest.jobs import (
+    MAX_DAYS,
+    MAX_RUNNING,
+    MAX_SEEDS,
+    MAX_WARMUP_DAYS,
+    BacktestRequest,
+)
 from lnpilot.service.actions import Refused, audited
 from lnpilot.service.context import Services
 from lnpilot.store import backtests
@@ -146,6 +152,9 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             seeds=DEFAULT_SEEDS,
             warmup_days=DEFAULT_WARMUP_DAYS,
             max_running=MAX_RUNNING,
+            max_days=MAX_DAYS,
+            max_seeds=MAX_SEEDS,
+            max_warmup_days=MAX_WARMUP_DAYS,
             nav="fees",
         )
 
