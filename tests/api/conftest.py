@@ -85,7 +85,10 @@ async def serving(sim: Sim, store: Store, tmp_path: Path) -> AsyncIterator[Api]:
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://lnpilot") as http:
-        yield Api(sim, store, services, http, read, admin)
+        try:
+            yield Api(sim, store, services, http, read, admin)
+        finally:
+            await services.background.aclose()  # no backtest outlives its app
 
 
 @pytest.fixture

@@ -106,15 +106,18 @@ async def live_node(tmp: Path) -> AsyncIterator[Live]:
         incident_id, alert_id = await _incident(store, node_id, sim)
         settings = _settings(tmp)
         services = Services(store=store, node=sim.lnd, settings=settings, clock=lambda: sim.now)
-        yield Live(
-            sim,
-            store,
-            services,
-            create_app(services),
-            read,
-            admin,
-            node_id,
-            incident_id,
-            alert_id,
-            hub,
-        )
+        try:
+            yield Live(
+                sim,
+                store,
+                services,
+                create_app(services),
+                read,
+                admin,
+                node_id,
+                incident_id,
+                alert_id,
+                hub,
+            )
+        finally:
+            await services.background.aclose()  # no backtest outlives the node

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser
 
+from lnpilot.backtest import jobs
 from lnpilot.lifecycle.close import plan_close
 from lnpilot.rebalance import RebalanceMode
 from lnpilot.service import actions
@@ -24,6 +25,12 @@ from .live import Live, live
 from .test_browser import DESKTOP, PHONE, Watched, busiest_repriced_channel, pixels, signed_in
 
 __all__ = ["live"]
+
+#: A candidate for the backtest: every channel at 3,000 ppm, in one step.
+DEARER = (
+    '[safety]\nmax_step_floor_ppm = 100_000\nmin_interval = "1s"\n'
+    '[[rule]]\nname = "all"\nstrategy = "static"\nstatic.fee_rate_ppm = 3000\n'
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,42 @@ async def test_an_admin_plans_confirms_and_applies_fees_by_clicking(
     assert "rollback" in await admin.page.locator("p.sub").inner_text()
 
 
+async def test_an_admin_backtests_a_policy_and_reads_the_comparison(
+    admin: Watched, live_served: LiveServed
+) -> None:
+    await admin.open(live_served.url("/fees"))
+    await click_to(admin, "text=Backtest a policy…")
+    # The form starts from the policy in place; the candidate asks for far higher fees.
+    assert "static.fee_rate_ppm = 321" in await admin.page.input_value("textarea")
+    await admin.page.fill("textarea[name=candidate_policy]", DEARER)
+    await admin.page.fill("input[name=name]", "dearer")
+    await admin.page.fill("input[name=days]", "0.5")
+    await admin.page.fill("input[name=seeds]", "1")
+    await admin.page.fill("input[name=warmup_days]", "0.25")
+    await click_to(admin, "button:has-text('Start the backtest')")
+    backtest_id = int(admin.page.url.rsplit("/", 1)[1])
+    assert (await admin.page.locator("#state").inner_text()).startswith("running")
+    await jobs.finished(live_served.live.services, backtest_id)  # the job itself, not time
+    await admin.open(live_served.url(f"/fees/backtests/{backtest_id}"))
+    assert await admin.page.locator("#state").inner_text() == "done"
+    verdict = await admin.page.locator("#verdict").inner_text()
+    assert "Verdict" in verdict and "on 1 seed" in verdict
+    rows = admin.page.locator("#comparison tbody tr")
+    assert [await rows.nth(i).locator("th").inner_text() for i in range(3)] == [
+        "fees earned",
+        "rebalancing cost",
+        "net profit",
+    ]
+    assert await admin.page.locator("#channels tbody tr").count() >= 5
+    assert "3000" in await admin.page.locator("#decisions").inner_text()
+    await admin.shot("dashboard-backtest.png")
+    await admin.open(live_served.url("/fees"))
+    assert (
+        f"#{backtest_id} dearer against policy"
+        in await admin.page.locator("#backtests").inner_text()
+    )
+
+
 async def test_an_admin_plans_a_close_and_dry_runs_it_by_clicking(
     admin: Watched, live_served: LiveServed
 ) -> None:
@@ -151,6 +194,7 @@ async def test_the_new_pages_fit_a_phone_width(browser: Browser, live_served: Li
         "/close/plan?scid=800000x3x0",
         "/pnl",
         "/fees/apply",
+        "/fees/backtests/new",
         f"/alerts/{live.alert_id}/silence",
         f"/incidents/{live.incident_id}",
         f"/plans/{plan.id}",

@@ -20,7 +20,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from lnpilot.api import alerts, channels, exports, fees, lifecycle, rebalances, system
+from lnpilot.api import (
+    alerts,
+    backtests,
+    channels,
+    exports,
+    fees,
+    lifecycle,
+    rebalances,
+    system,
+)
 from lnpilot.api.deps import UNPROCESSABLE, known_query_only
 from lnpilot.service.context import Services
 
@@ -47,6 +56,7 @@ def create_app(services: Services) -> FastAPI:
         channels.router,
         fees.router,
         rebalances.router,
+        backtests.router,
         alerts.router,
         exports.router,
         lifecycle.router,

@@ -10,9 +10,12 @@ node: the backend is only read (channels, policies, graph) and the store only re
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +32,7 @@ from lnpilot.backtest.demand import (
 from lnpilot.backtest.model import NodeState, read_node
 from lnpilot.backtest.scenario import BuiltScenario, build
 from lnpilot.backtest.verdict import Verdict, judge
+from lnpilot.base.domain import FailedForward, Forward
 from lnpilot.fees.planner import Action
 from lnpilot.fees.policy import PolicyFile, load_policy, parse_policy
 from lnpilot.lab import Figures, Intervals, Lab
@@ -173,6 +177,50 @@ class Fitted:
     past: BuiltScenario
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a backtest reads from the node and the store, read once: the rest is
+    computation on it alone, so it can run in another process (the daemon's background
+    job) while the daemon keeps serving."""
+
+    state: NodeState
+    forwards: tuple[Forward, ...]
+    failed: tuple[FailedForward, ...]
+    start: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A backtest handed to a process of its own (:mod:`lnpilot.backtest.job`): what was
+    read, the two policies, the options and how many worker processes its seeds get."""
+
+    inputs: Inputs
+    current: Arm
+    candidate: Arm
+    options: Options
+    jobs: int
+
+
+async def read_inputs(
+    node: NodeBackend,
+    store: Store,
+    *,
+    now: datetime,
+    options: Options,
+    graph_file: Path | None = None,
+) -> Inputs:
+    """The node as it is and its history over the last `options.days` of the store."""
+    options.check()
+    state = await read_node(node, graph_file)
+    start = now - timedelta(days=options.days)
+    async with store.read() as reader:
+        node_id = await reader.node_id(state.pubkey)
+        forwards = await reader.forwards(node_id, start, now) if node_id is not None else []
+        failed = await reader.failed_forwards(node_id, start, now) if node_id is not None else []
+    return Inputs(state, tuple(forwards), tuple(failed), start, now)
+
+
 async def fit_node(
     node: NodeBackend,
     store: Store,
@@ -182,14 +230,16 @@ async def fit_node(
     graph_file: Path | None = None,
 ) -> Fitted:
     """The node as it is and its demand over the last `options.days` of the store,
-    calibrated on the first seed (see :func:`lnpilot.backtest.demand.calibrated`)."""
-    options.check()
-    state = await read_node(node, graph_file)
-    start = now - timedelta(days=options.days)
-    async with store.read() as reader:
-        node_id = await reader.node_id(state.pubkey)
-        forwards = await reader.forwards(node_id, start, now) if node_id is not None else []
-        failed = await reader.failed_forwards(node_id, start, now) if node_id is not None else []
+    calibrated on the first seed (see :func:`fit_inputs`)."""
+    inputs = await read_inputs(node, store, now=now, options=options, graph_file=graph_file)
+    return fit_inputs(inputs, options)
+
+
+def fit_inputs(inputs: Inputs, options: Options) -> Fitted:
+    """The demand fitted to the history read, calibrated on the first seed (see
+    :func:`lnpilot.backtest.demand.calibrated`)."""
+    state, now, start = inputs.state, inputs.now, inputs.start
+    forwards, failed = list(inputs.forwards), list(inputs.failed)
     # The window starts where the record does, when it is younger than --days (a rate over
     # days nobody recorded would be too low).
     first = min([f.timestamp for f in forwards] + [f.timestamp for f in failed], default=start)
@@ -328,40 +378,96 @@ async def _first_decisions(lab: Lab, sim: Simulation) -> list[Decision]:
     return (found or quiet)[:FIRST_DECISIONS]
 
 
+@dataclass(frozen=True)
+class _SeedRuns:
+    """Both policies on one seed: (figures, fees per channel) each, and the candidate's
+    first decisions."""
+
+    current: tuple[Figures, dict[str, int]]
+    candidate: tuple[Figures, dict[str, int]]
+    decisions: list[Decision]
+
+
+async def _both_on_seed(
+    built: BuiltScenario, current: Arm, candidate: Arm, seed: int, options: Options
+) -> _SeedRuns:
+    """Current then candidate on `seed`, each in its own throw-away store."""
+    with tempfile.TemporaryDirectory(prefix="lnpilot-backtest-") as tmp:
+        runs = []
+        for label, arm in (("current", current), ("candidate", candidate)):
+            data_dir = Path(tmp) / label
+            data_dir.mkdir()
+            runs.append(await run_arm(built, arm, seed, options, data_dir))
+    (cur_figures, cur_channels, _), (cand_figures, cand_channels, decisions) = runs
+    return _SeedRuns((cur_figures, cur_channels), (cand_figures, cand_channels), decisions)
+
+
+def _both_in_worker(
+    built: BuiltScenario, current: Arm, candidate: Arm, seed: int, options: Options
+) -> _SeedRuns:
+    """:func:`_both_on_seed` in a worker process (its own event loop)."""
+    return asyncio.run(_both_on_seed(built, current, candidate, seed, options))
+
+
+def default_jobs(seeds: int) -> int:
+    """Worker processes for `seeds` seeds: one per seed, at most one per CPU."""
+    return max(1, min(seeds, os.cpu_count() or 1))
+
+
 async def compare(
     built: BuiltScenario,
     current: Arm,
     candidate: Arm,
     options: Options,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> tuple[ArmResult, ArmResult, list[Decision]]:
-    """Both policies over the same seeds; the candidate's first decisions (first seed)."""
-    results: dict[str, tuple[list[Figures], dict[str, list[int]]]] = {}
-    decisions: list[Decision] = []
+    """Both policies over the same seeds; the candidate's first decisions (first seed).
+
+    With `jobs` above 1 the seeds run in that many worker processes (the simulation is
+    CPU-bound, so threads would not help); each seed's runs depend on the seed alone, so
+    the figures are those of a run in this process, in seed order."""
     total = 2 * len(options.seeds)
-    done = 0
-    with tempfile.TemporaryDirectory(prefix="lnpilot-backtest-") as tmp:
-        for seed in options.seeds:
-            for label, arm in (("current", current), ("candidate", candidate)):
-                if progress is not None:
-                    progress(done, total, f"{label} policy {arm.name}, seed {seed}")
-                data_dir = Path(tmp) / f"{label}-{seed}"
-                data_dir.mkdir()
-                figures, per_channel, first = await run_arm(built, arm, seed, options, data_dir)
-                figs, channels = results.setdefault(label, ([], {}))
-                figs.append(figures)
-                for scid, fee_msat in per_channel.items():
-                    channels.setdefault(scid, []).append(fee_msat)
-                if label == "candidate" and not decisions:
-                    decisions = first
-                done += 1
+    by_seed: dict[int, _SeedRuns] = {}
+
+    def note(seed: int, runs: _SeedRuns) -> None:
+        by_seed[seed] = runs
+        if progress is not None:
+            progress(2 * len(by_seed), total, f"seed {seed} done")
+
     if progress is not None:
-        progress(done, total, "done")
+        progress(0, total, f"{current.name} and {candidate.name}, {len(options.seeds)} seeds")
+    if jobs <= 1:
+        for seed in options.seeds:
+            note(seed, await _both_on_seed(built, current, candidate, seed, options))
+    else:
+        loop = asyncio.get_running_loop()
+        # spawn, not fork: the caller may be the daemon, with threads and open connections.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+
+            async def one(seed: int) -> tuple[int, _SeedRuns]:
+                runs = await loop.run_in_executor(
+                    pool, _both_in_worker, built, current, candidate, seed, options
+                )
+                return seed, runs
+
+            for done in asyncio.as_completed([one(seed) for seed in options.seeds]):
+                note(*await done)
+    if progress is not None:
+        progress(total, total, "done")
 
     def arm_result(label: str, arm: Arm) -> ArmResult:
-        figs, channels = results[label]
+        figs: list[Figures] = []
+        channels: dict[str, list[int]] = {}
+        for seed in options.seeds:
+            figures, per_channel = getattr(by_seed[seed], label)
+            figs.append(figures)
+            for scid, fee_msat in per_channel.items():
+                channels.setdefault(scid, []).append(fee_msat)
         return ArmResult(arm.name, tuple(figs), {k: tuple(v) for k, v in channels.items()})
 
+    decisions = by_seed[options.seeds[0]].decisions
     return arm_result("current", current), arm_result("candidate", candidate), decisions
 
 
@@ -376,15 +482,33 @@ async def backtest(
     graph_file: Path | None = None,
     progress: Progress | None = None,
     save: Path | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Model, fit, replay, compare, judge (see the module docstring); `save`: write the
     node's scenario (today's balances, the calibrated demand) there as simnet TOML."""
-    fitted = await fit_node(node, store, now=now, options=options, graph_file=graph_file)
+    inputs = await read_inputs(node, store, now=now, options=options, graph_file=graph_file)
+    return await backtest_inputs(
+        inputs, current, candidate, options, progress=progress, save=save, jobs=jobs
+    )
+
+
+async def backtest_inputs(
+    inputs: Inputs,
+    current: Arm,
+    candidate: Arm,
+    options: Options,
+    *,
+    progress: Progress | None = None,
+    save: Path | None = None,
+    jobs: int = 1,
+) -> Report:
+    """:func:`backtest` on what was read already: computation only, no node, no store."""
+    fitted = fit_inputs(inputs, options)
     if save is not None:
         await asyncio.to_thread(save.write_text, scenario_toml(fitted), encoding="utf-8")
     quality = replay(fitted.past, fitted.state, fitted.demand, options.seeds)
     built = fitted.scenario
-    cur, cand, decisions = await compare(built, current, candidate, options, progress)
+    cur, cand, decisions = await compare(built, current, candidate, options, progress, jobs)
     state = fitted.state
     return Report(
         pubkey=state.pubkey,

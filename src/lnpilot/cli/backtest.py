@@ -31,7 +31,7 @@ from lnpilot.backtest import (
     report_json,
 )
 from lnpilot.backtest.model import DEFAULT_NEIGHBOURHOOD_NODES, ModelError
-from lnpilot.backtest.run import spread
+from lnpilot.backtest.run import MAX_SEEDS, default_jobs, spread
 from lnpilot.base.tomlfile import FileProblems
 from lnpilot.cli import output
 from lnpilot.cli.collect import DbOption, with_node_and_store
@@ -61,6 +61,13 @@ def backtest_command(
         float, typer.Option(help="Days of history to fit, and days each policy runs.")
     ] = 30.0,
     seeds: Annotated[int, typer.Option(help="Runs per policy, each with its own seed.")] = 5,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes the seeds run in (default: one per seed, at most one "
+            "per CPU); the figures do not depend on it."
+        ),
+    ] = None,
     graph: Annotated[
         Path | None,
         typer.Option(help="Graph snapshot file (gzipped JSON) when the node cannot give one."),
@@ -98,6 +105,8 @@ def backtest_command(
     )
     try:
         options.check()
+        if jobs is not None and not 1 <= jobs <= MAX_SEEDS:
+            raise BacktestError(f"--jobs: {jobs} is outside 1..{MAX_SEEDS}")
         candidate = load_arm(policy)
         current = _current(ctx, against, demo)
     except (BacktestError, FileProblems) as exc:
@@ -129,6 +138,7 @@ def backtest_command(
                 graph_file=graph,
                 progress=progress,
                 save=save,
+                jobs=jobs if jobs is not None else default_jobs(len(options.seeds)),
             )
 
         try:

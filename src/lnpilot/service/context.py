@@ -17,6 +17,7 @@ from lnpilot.collect.identity import node_identity
 from lnpilot.config import Settings
 from lnpilot.lnbits import LNbitsClient
 from lnpilot.node.backend import NodeBackend
+from lnpilot.service.background import Background
 from lnpilot.service.health import LoopHealth
 from lnpilot.service.readcache import ReadCache, Settled
 from lnpilot.store import Store
@@ -41,7 +42,8 @@ class Services:
     ``node_pubkey`` names the node when it is known without asking it (else :meth:`node_id`
     asks once); ``reads`` holds the answers the faces share between readers until the
     store's state moves on and ``settled`` the small reads kept while the store has not
-    changed (:mod:`lnpilot.service.readcache`)."""
+    changed (:mod:`lnpilot.service.readcache`); ``background`` the work faces started that
+    runs on (:mod:`lnpilot.service.background`: backtests)."""
 
     store: Store
     node: NodeBackend
@@ -53,6 +55,7 @@ class Services:
     node_pubkey: str | None = None
     reads: ReadCache = field(default_factory=ReadCache, repr=False, compare=False)
     settled: Settled = field(default_factory=Settled, repr=False, compare=False)
+    background: Background = field(default_factory=Background, repr=False, compare=False)
     _identity: _Identity = field(default_factory=_Identity, repr=False, compare=False)
 
     def on_clock(self, wall_s: float) -> timedelta:

@@ -45,7 +45,7 @@ from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
-from lnpilot.store import Store, sqlite_url
+from lnpilot.store import Store, backtests, sqlite_url
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,8 @@ class Daemon:
         self.supervisor.stop()
 
     async def run(self) -> None:
+        async with self.services.store.transaction() as tx:  # none of ours can run yet
+            await backtests.interrupt_running(tx, self.services.clock())
         server_task = None
         if self._server is not None and self._socket is not None:
             server_task = asyncio.create_task(self._server.serve([self._socket]))
@@ -264,3 +266,4 @@ class Daemon:
             if server_task is not None and self._server is not None:
                 self._server.should_exit = True
                 await server_task
+            await self.services.background.aclose()

@@ -7,6 +7,7 @@ through a :class:`StoreTransaction` (one per collector cycle), reads through a
 
 from lnpilot.store import (
     audit,
+    backtests,
     channel_backups,
     fee_journal,
     lifecycle,
@@ -65,6 +66,7 @@ __all__ = [
     "StoreReader",
     "StoreTransaction",
     "audit",
+    "backtests",
     "channel_backups",
     "channel_flows",
     "fee_journal",

@@ -21,12 +21,16 @@ from fastapi.staticfiles import StaticFiles
 
 from lnpilot.node.backend import NodeError
 from lnpilot.service.context import Services
+from lnpilot.store import backtests
 from lnpilot.store.coltypes import is_store_id
 from lnpilot.web import acting, auth, charts, lifecycle, views
+from lnpilot.web import backtests as backtest_pages
 from lnpilot.web.session import Elsewhere, Outage, Viewer
 from lnpilot.web.templating import PREFIX, missing, render, render_page
 
 STATIC_DIR = Path(__file__).with_name("static")
+#: Backtests listed on the fees page.
+RECENT_BACKTESTS = 5
 
 
 async def _outage(services: Services, node_id: int) -> Outage | None:
@@ -73,6 +77,7 @@ def router(services: Services) -> APIRouter:
     # parametrised ones (``/fees/{run_id}``).
     acting.add_routes(pages, services, viewer, csrf)
     lifecycle.add_routes(pages, services, viewer, csrf)
+    backtest_pages.add_routes(pages, services, viewer, csrf)
 
     @pages.get("", response_class=HTMLResponse)
     async def root() -> RedirectResponse:
@@ -114,7 +119,9 @@ def router(services: Services) -> APIRouter:
     @pages.get("/fees", response_class=HTMLResponse)
     async def fees(seen: Seen) -> HTMLResponse:
         runs = await views.fee_runs(store, seen.node_id)
-        return render_page("fees.html", seen, runs=runs, nav="fees")
+        async with store.read() as reader:
+            tried = await backtests.recent(reader, limit=RECENT_BACKTESTS)
+        return render_page("fees.html", seen, runs=runs, backtests=tried, nav="fees")
 
     @pages.get("/fees/{run_id}", response_class=HTMLResponse)
     async def fee_run(seen: Seen, run_id: int) -> HTMLResponse:
