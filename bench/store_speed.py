@@ -1,12 +1,19 @@
 """How fast the store takes in forwards and answers the dashboard, each figure next to a
 reference measured in the same run (machines are noisy: compare ratios across runs).
 
-- ``forwards_ingest_per_s`` (target >= 50000): ``Forward`` objects appended on SQLite through
+- ``ingest_forwards_per_s_sqlite`` (target >= 50000): ``Forward`` objects appended on SQLite through
   ``StoreTransaction.append_forwards``, ``BATCH`` per transaction, as a collector catching up
   on LND's forwarding history does; deduplication on. Reference: the same rows as ready-made
   tuples through bare ``sqlite3`` ``executemany`` (``INSERT OR IGNORE``) into a database
   migrated the same way: what SQLite itself costs, so the ratio is what the store adds
   (conversion, SQLAlchemy, the async driver's thread hop). Rounds alternate the two sides.
+- ``ingest_forwards_per_s_postgresql`` (target >= 100000, with ``--url``): the same on
+  PostgreSQL, each round in a fresh database; reference: bare asyncpg ``COPY`` of the same
+  tuples into ``forwards`` (its month partitions made beforehand), without deduplication.
+- ``retention_<db>_batched_*`` against ``retention_<db>_one_delete_*``: forwards kept 30
+  days out of 120, deleted by the store's retention (batches; partition drops on
+  PostgreSQL) against one ``DELETE`` in one transaction; the longest transaction of each,
+  and on PostgreSQL the disk ``forwards`` takes after.
 - ``dashboard_query_ms`` (target <= 100): a year of hourly rollups for 500 channels
   (4.38 million rows each for balances and flows, and the daily rollups they give) is
   written straight into the rollup tables; then one dashboard overview load is timed, at
