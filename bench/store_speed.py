@@ -1,12 +1,19 @@
 """How fast the store takes in forwards and answers the dashboard, each figure next to a
 reference measured in the same run (machines are noisy: compare ratios across runs).
 
-- ``forwards_ingest_per_s`` (target >= 50000): ``Forward`` objects appended on SQLite through
+- ``ingest_forwards_per_s_sqlite`` (target >= 50000): ``Forward`` objects appended on SQLite through
   ``StoreTransaction.append_forwards``, ``BATCH`` per transaction, as a collector catching up
   on LND's forwarding history does; deduplication on. Reference: the same rows as ready-made
   tuples through bare ``sqlite3`` ``executemany`` (``INSERT OR IGNORE``) into a database
   migrated the same way: what SQLite itself costs, so the ratio is what the store adds
   (conversion, SQLAlchemy, the async driver's thread hop). Rounds alternate the two sides.
+- ``ingest_forwards_per_s_postgresql`` (target >= 100000, with ``--url``): the same on
+  PostgreSQL, each round in a fresh database; reference: bare asyncpg ``COPY`` of the same
+  tuples into ``forwards`` (its month partitions made beforehand), without deduplication.
+- ``retention_<db>_batched_*`` against ``retention_<db>_one_delete_*``: forwards kept 30
+  days out of 120, deleted by the store's retention (batches; partition drops on
+  PostgreSQL) against one ``DELETE`` in one transaction; the longest transaction of each,
+  and on PostgreSQL the disk ``forwards`` takes after.
 - ``dashboard_query_ms`` (target <= 100): a year of hourly rollups for 500 channels
   (4.38 million rows each for balances and flows, and the daily rollups they give) is
   written straight into the rollup tables; then one dashboard overview load is timed, at
@@ -52,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, text
 from sqlalchemy.engine import URL, make_url
 
 from lnpilot.base.domain import Forward, NodeInfo
@@ -309,11 +316,12 @@ def spread_forwards(count: int) -> list[Forward]:
 
 async def retention_run(
     url: str | URL, forwards: list[Forward], batch_rows: int | None
-) -> tuple[float, float, int]:
+) -> tuple[float, float, int, int | None]:
     """Forwards kept 30 days: seconds for the retention run, the longest transaction in it
-    (SQLite's write lock is held that long), rows deleted. ``batch_rows`` None: the
-    reference, one ``DELETE`` of the same rows in one transaction, as retention did before
-    batches. The rollup watermark is set past every row, as if rolled up."""
+    (SQLite's write lock is held that long), rows deleted, and on PostgreSQL the bytes
+    ``forwards`` takes on disk after it (a DELETE leaves dead rows until a VACUUM FULL).
+    ``batch_rows`` None: the reference, one ``DELETE`` of the same rows in one transaction,
+    as retention did before batches. The rollup watermark is set past every row, as if rolled up."""
     async with await Store.open(url, retention=Retention(forwards=RETENTION_KEEP)) as store:
         async with store.transaction() as tx:
             node = await tx.upsert_node(NodeInfo("02" + "ef" * 32, "bench", 900_000, True), NOW)
@@ -351,7 +359,23 @@ async def retention_run(
         elapsed = time.perf_counter() - started
         event.remove(store.engine.sync_engine, "begin", begin)
         event.remove(store.engine.sync_engine, "commit", commit)
-    return elapsed, max(held), deleted
+        disk = await forwards_disk_bytes(store)
+    return elapsed, max(held), deleted, disk
+
+
+async def forwards_disk_bytes(store: Store) -> int | None:
+    """What ``forwards`` takes on disk on PostgreSQL (its partitions with their indexes);
+    None on SQLite, whose file never shrinks without a VACUUM either way."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    async with store.read() as r:
+        size = await r.connection.execute(
+            text(
+                "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits"
+                " WHERE inhparent = 'forwards'::regclass"
+            )
+        )
+        return int(size.scalar_one())
 
 
 async def measure_retention(work: Path, count: int, pg_server: URL | None = None) -> Figures:
@@ -363,8 +387,10 @@ async def measure_retention(work: Path, count: int, pg_server: URL | None = None
     for side, batch_rows in (("batched", RETENTION_BATCH_ROWS), ("one_delete", None)):
         async with _Database(work, f"retention-{side}", pg_server) as where:
             url = sqlite_url(where) if isinstance(where, Path) else where
-            elapsed, longest, deleted = await retention_run(url, forwards, batch_rows)
+            elapsed, longest, deleted, disk = await retention_run(url, forwards, batch_rows)
         figures[f"retention_{db}_{side}_s"] = round(elapsed, 3)
+        if disk is not None:
+            figures[f"retention_{db}_{side}_forwards_disk_bytes_after"] = disk
         figures[f"retention_{db}_{side}_longest_transaction_s"] = round(longest, 3)
         figures[f"retention_{db}_{side}_deleted"] = deleted
     figures[f"retention_{db}_forwards"] = count

@@ -61,6 +61,8 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 #: The header naming the next page's cursor.
 NEXT_CURSOR = "X-Next-Cursor"
+#: A channel point, ``<funding txid>:<output index>``: what a cursor is.
+CHANNEL_POINT_PATTERN = "^[0-9a-f]{64}:[0-9]{1,10}$"
 NODE_INFO_TIMEOUT_S = 5.0
 #: The span of time the store can name: nanoseconds since 1970 in a signed 64-bit integer.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -251,7 +253,7 @@ GZIP_LEVEL = 6
         "With `limit` (or `cursor`) the list comes in pages of at most `limit` channels "
         f"(default {DEFAULT_PAGE}), in the same order, without `ETag`: the header "
         "`X-Next-Cursor` of a page is the `cursor` of the next one, and the last page has "
-        "none. A cursor whose channel has left the list since (closed) is a 422: start again."
+        "none. A cursor whose channel has left the list since (closed) is a 404: start again."
     ),
     response_model=list[ChannelRow],
     responses={
@@ -264,6 +266,7 @@ GZIP_LEVEL = 6
             }
         },
         304: {"description": "Not modified: the list is the one the `ETag` names"},
+        **errors(404),
     },
 )
 async def channels(
@@ -277,8 +280,7 @@ async def channels(
     cursor: Annotated[
         str | None,
         Query(
-            min_length=1,
-            max_length=80,
+            pattern=CHANNEL_POINT_PATTERN,
             description="The `X-Next-Cursor` of the previous page (paged list)",
         ),
     ] = None,
@@ -321,14 +323,15 @@ def list_page(
     """The ``limit`` rows (the cached list's JSON) after the one whose channel point is
     ``cursor`` (from the first without), and the cursor of the page after them (None when
     they are the last). The cursor is a channel point, the one id a channel has from its
-    funding on, so a page never repeats or skips a channel that stays listed; 422 when it
-    left the list. Paging slices the one cached list, so pages cost no store read."""
+    funding on, so a page never repeats or skips a channel that stays listed; 404 when it
+    left the list (the page it named is gone). Paging slices the one cached list, so
+    pages cost no store read."""
     start = 0
     if cursor is not None:
         points = [row["channel"]["channel_point"] for row in rows]
         if cursor not in points:
             raise HTTPException(
-                UNPROCESSABLE,
+                status.HTTP_404_NOT_FOUND,
                 f"cursor {cursor!r} names no listed channel (closed since?): ask for the "
                 "first page again, without cursor",
             )

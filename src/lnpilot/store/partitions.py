@@ -140,16 +140,21 @@ async def drop_older_than(
         in_month = [key >= _key_bound(table, month), key < _key_bound(table, end)]
         name = f'{SCHEMA}."{partition_name(table.name, month)}"'
         async with writing(engine) as conn:
-            # Locked first: no late row can slip in between the check and the drop.
-            await conn.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
             pending = or_(watermark.is_(None), table.c.id > watermark)
             if (await conn.execute(select(exists().where(*in_month, pending)))).scalar():
                 continue  # not rolled up yet: the batches keep what they must
+            count, top = (
+                await conn.execute(select(func.count(), func.max(table.c.id)).where(*in_month))
+            ).one()
             if archive_dir is not None:
                 await archive_rows(conn, table, in_month, archive_dir)
-            count = (
-                await conn.execute(select(func.count()).select_from(table).where(*in_month))
-            ).scalar_one()
+            # The checks above take no lock that stops anyone; the exclusive lock, which
+            # stops readers of the table too, is held only from here to the commit. A row
+            # that came in since (ids only grow) shows as a new top id: then the month stays.
+            await conn.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
+            now_top = (await conn.execute(select(func.max(table.c.id)).where(*in_month))).scalar()
+            if now_top != top:
+                continue
             await conn.exec_driver_sql(f"DROP TABLE {name}")
             dropped += count
     return dropped
