@@ -300,3 +300,19 @@ async def test_push_subscriptions_are_per_account(
     assert await superuser.webpush.unsubscribe(endpoint) == 0
     with pytest.raises(ValueError, match="https://"):
         await superuser.webpush.subscribe({"endpoint": "http://plain.example/x"})
+
+
+async def test_a_nostr_key_belongs_to_one_account(
+    superuser: LNbitsClient, make_client: MakeClient
+) -> None:
+    names = [f"k{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        await superuser.users.create(username=name, password="nostr-pass-1")
+    first, second = (make_client(username=n, password="nostr-pass-1") for n in names)
+    key = uuid.uuid4().hex * 2
+    await first.auth.set_nostr_pubkey(key.upper())
+    assert (await first.auth.me()).pubkey == key
+    with pytest.raises(InvalidRequestError, match="already in use"):
+        await second.auth.set_nostr_pubkey(key)
+    with pytest.raises(ValueError, match="64 hex"):
+        await second.auth.set_nostr_pubkey("npub1notahexkey")
