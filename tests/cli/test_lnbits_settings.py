@@ -52,6 +52,7 @@ def test_settings_set_shows_the_diff_then_writes_it_audited(
     assert dry.exit_code == 0, dry.output
     assert "lnbits_site_title" in dry.stdout and "-> Node ops" in dry.stdout
     assert "fake_wallet_secret" in dry.stdout and "s3cr3t-new" not in dry.output
+    assert "*** -> *** (a secret: changed, not shown)" in dry.stdout
     assert "Dry run: nothing written" in dry.output
     again = json_of(cli("lnbits", "settings", "show", "--grep", "site_title", "--json", env=env))
     assert again["settings"]["lnbits_site_title"] == title

@@ -13,6 +13,7 @@ import pytest
 import websockets
 
 from lnpilot.devtools import LNbitsServer
+from lnpilot.devtools.waiting import eventually
 from lnpilot.lnbits import (
     AuthenticationError,
     InvalidRequestError,
@@ -26,17 +27,6 @@ from lnpilot.lnbits.resources.admin import READ_ONLY_SETTINGS
 from .conftest import MakeClient
 
 pytestmark = pytest.mark.lnbits
-
-
-async def _eventually(check, *, attempts: int = 200):  # type: ignore[no-untyped-def]
-    """Ask ``check`` until it answers something truthy: LNbits writes its request audit
-    from a queue after answering. Bounded by attempts, not by a clock."""
-    for _ in range(attempts):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError("LNbits never showed it")
 
 
 async def test_settings_written_partially_read_back_and_unknown_keys_refused(
@@ -82,14 +72,16 @@ async def test_server_tasks_and_request_audit(superuser: LNbitsClient) -> None:
     with pytest.raises(InvalidRequestError):
         await superuser.admin.update_settings({"lnbits_audit_retention_days": -1})
 
-    async def refused() -> bool:
+    async def refused() -> bool | None:
+        # LNbits writes its request audit from a queue, after answering.
         page = await superuser.admin.request_audit(limit=50, filters={"request_method": "PATCH"})
-        return any(
+        found = any(
             e.path == "/admin/api/v1/settings" and (e.response_code or "").startswith("4")
             for e in page.data
         )
+        return True if found else None
 
-    await _eventually(refused)
+    await eventually(refused, "the refused settings write in LNbits' request audit")
     stats = await superuser.admin.request_audit_stats()
     assert any(s.field == "PATCH" and s.total >= 1 for s in stats.request_method)
 
@@ -185,7 +177,7 @@ async def test_a_push_reaches_a_websocket_listener(
             except TimeoutError:
                 return None
 
-        assert await _eventually(pushed, attempts=50) == "paid:42"
+        assert await eventually(pushed, "the pushed text at the listener") == "paid:42"
     with pytest.raises(ValueError, match="path segment"):
         await client.core.push_to_websocket("a/b", "x")
 
@@ -300,3 +292,19 @@ async def test_push_subscriptions_are_per_account(
     assert await superuser.webpush.unsubscribe(endpoint) == 0
     with pytest.raises(ValueError, match="https://"):
         await superuser.webpush.subscribe({"endpoint": "http://plain.example/x"})
+
+
+async def test_a_nostr_key_belongs_to_one_account(
+    superuser: LNbitsClient, make_client: MakeClient
+) -> None:
+    names = [f"k{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        await superuser.users.create(username=name, password="nostr-pass-1")
+    first, second = (make_client(username=n, password="nostr-pass-1") for n in names)
+    key = uuid.uuid4().hex * 2
+    await first.auth.set_nostr_pubkey(key.upper())
+    assert (await first.auth.me()).pubkey == key
+    with pytest.raises(InvalidRequestError, match="already in use"):
+        await second.auth.set_nostr_pubkey(key)
+    with pytest.raises(ValueError, match="64 hex"):
+        await second.auth.set_nostr_pubkey("npub1notahexkey")

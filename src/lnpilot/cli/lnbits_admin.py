@@ -174,7 +174,8 @@ def set_(
     width = max(len(c.key) for c in diff)
     for c in diff:
         output.stdout.print(
-            f"{c.key:<{width}}  {escape(_text(c.before))} -> {escape(_text(c.after))}",
+            f"{c.key:<{width}}  {escape(_text(c.before))} -> {escape(_text(c.after))}"
+            + (" (a secret: changed, not shown)" if c.before == c.after else ""),
             soft_wrap=True,
         )
     if apply:

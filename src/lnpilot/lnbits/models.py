@@ -159,6 +159,8 @@ class User(LNbitsModel):
     id: str
     username: str | None = None
     email: str | None = None
+    #: The nostr key (hex) the account may log in with, when one is set.
+    pubkey: str | None = None
     admin: bool = False
     super_user: bool = False
     activated: bool = True

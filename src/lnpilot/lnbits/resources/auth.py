@@ -33,6 +33,7 @@ REGISTER = operation("POST", "/api/v1/auth/register", NONE)
 PASSWORD = operation("PUT", "/api/v1/auth/password", B)
 #: Sets the fields given to the same values each time: safe to resend.
 PROFILE = operation("PATCH", "/api/v1/auth", B, idempotent=True)
+PUBKEY = operation("PUT", "/api/v1/auth/pubkey", B, idempotent=True)
 LOGIN_USR = operation("POST", "/api/v1/auth/usr", NONE)
 RESET = operation("PUT", "/api/v1/auth/reset", NONE)
 ACLS = operation("GET", "/api/v1/auth/acl", B)
@@ -154,6 +155,15 @@ class AuthResource(Resource):
         body = await self._t.request(PROFILE, json={"user_id": me.id, "username": username})
         self._t.credentials.username = username
         return User.model_validate(body)
+
+    async def set_nostr_pubkey(self, pubkey_hex: str) -> None:
+        """The nostr key (64 hex characters, x-only) this account may log in with (NIP-98,
+        where the super user allows it). LNbits asks for a recent login to change it, and
+        refuses a key another account has."""
+        if len(pubkey_hex) != 64 or any(c not in "0123456789abcdef" for c in pubkey_hex.lower()):
+            raise ValueError("a nostr public key is 64 hex characters (x-only)")
+        me = await self.me()
+        await self._t.request(PUBKEY, json={"user_id": me.id, "pubkey": pubkey_hex.lower()})
 
     async def login_with_user_id(self, user_id: str) -> None:
         """Log in with a bare user id (accounts made by ``POST /api/v1/account`` have no
