@@ -30,9 +30,9 @@ from lnpilot.store import backtests
 from lnpilot.store.backtests import BacktestRecord
 from lnpilot.store.coltypes import is_store_id
 from lnpilot.web import auth
-from lnpilot.web.acting import VIA, Acting, ViewerDep, actor, admin_only, attempt, page
+from lnpilot.web.acting import VIA, Acting, ViewerDep, actor, admin_only, attempt
 from lnpilot.web.session import Viewer
-from lnpilot.web.templating import render
+from lnpilot.web.templating import missing, render_page
 
 #: The form's defaults: a short backtest, enough seeds to believe its verdict.
 DEFAULT_DAYS = 7.0
@@ -144,7 +144,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
 
     @pages.get("/fees/backtests/new", response_class=HTMLResponse)
     async def backtest_form(seen: Admin) -> HTMLResponse:
-        return page(
+        return render_page(
             "backtest_new.html",
             seen,
             policy=_policy_text(services),
@@ -186,6 +186,6 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             async with store.read() as reader:
                 found = await backtests.get(reader, backtest_id)
         if found is None:
-            return render("missing.html", 404, what=f"backtest {backtest_id}", now=seen.now)
+            return missing(f"backtest {backtest_id}", seen.now)
         shown = comparison(found.report) if found.report is not None else None
-        return page("backtest.html", seen, backtest=found, comparison=shown, nav="fees")
+        return render_page("backtest.html", seen, backtest=found, comparison=shown, nav="fees")
