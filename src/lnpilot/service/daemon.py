@@ -195,16 +195,25 @@ def store_url(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings, **shared: Any) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, follow_node: bool = True, **shared: Any
+) -> AsyncIterator[Services]:
     """The store, the LNbits client and the node as the configuration says; closed on exit.
-    ``shared`` are further :class:`Services` fields (an API worker's health mirror and its
+    ``follow_node`` starts the node's background work (LND's HTLC event stream, which the
+    collector reads failed forwards from): an API worker, which collects nothing, leaves it
+    off. ``shared`` are further :class:`Services` fields (a worker's health mirror and its
     run's key)."""
     async with (
         await Store.open(store_url(settings), retention=retention_of(settings)) as store,
         make_client(settings) as client,
-        make_node(settings, client) as node,
     ):
-        yield Services(store=store, node=node, settings=settings, client=client, **shared)
+        node = make_node(settings, client)
+        try:
+            if follow_node:
+                await node.start()
+            yield Services(store=store, node=node, settings=settings, client=client, **shared)
+        finally:
+            await node.aclose()
 
 
 class Daemon:

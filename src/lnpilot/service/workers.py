@@ -183,7 +183,9 @@ async def _serve(spec: WorkerSpec, sock: socket.socket) -> None:
     from lnpilot.service.daemon import open_services
 
     health = HealthMirror(spec.health_file)
-    async with open_services(spec.settings, health=health, secret_key=spec.secret_key) as services:
+    async with open_services(
+        spec.settings, follow_node=False, health=health, secret_key=spec.secret_key
+    ) as services:
         server = api_server(spec.app_factory(services))
 
         def stop() -> None:
