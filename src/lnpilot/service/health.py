@@ -163,24 +163,25 @@ class LoopHealth:
 
 class HealthMirror(LoopHealth):
     """The registry of the process running the loops, as it last published it to ``path``
-    (:meth:`LoopHealth.publish_to`): what an API worker process reports. Read again only
-    when the file was replaced (a ``stat`` per question); never written here."""
+    (:meth:`LoopHealth.publish_to`): what an API worker process reports. The file is read
+    at each question (a few hundred bytes; health is not asked on the API's hot path) and
+    parsed again only when its bytes changed: a file's times and inode number cannot tell
+    two writes within one clock tick apart. Never written here."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self._path = path
-        self._seen: tuple[int, int] | None = None
+        self._seen: bytes | None = None
 
     def _refresh(self) -> None:
         try:
-            found = os.stat(self._path)
+            found = self._path.read_bytes()
         except FileNotFoundError:  # the loops' process has not published yet
             return
-        seen = (found.st_ino, found.st_mtime_ns)
-        if seen != self._seen:
-            statuses = _PUBLISHED.validate_json(self._path.read_bytes())
+        if found != self._seen:
+            statuses = _PUBLISHED.validate_json(found)
             self._loops = {s.name: s for s in statuses}
-            self._seen = seen
+            self._seen = found
 
     def _set(self, status: LoopStatus) -> None:
         raise RuntimeError("a health mirror is read-only: the loops run in another process")
