@@ -12,13 +12,20 @@ traffic as fast as it goes, then calls the loops in the daemon's order. Faults, 
   and are retried the next interval), then served again on the same port;
 - crashes: a collector cycle is cancelled while under way (its transaction rolls back, as on
   SIGKILL), the loops are built anew (a restarted process: new objects, the same store), and
-  the daemon stays down 0 to 5 intervals.
+  the daemon stays down 0 to 5 intervals;
+- slow answers: the daemon reads the face through the fault proxy the payment tests use
+  (``lnpilot.devtools.fault_proxy``), which for one interval holds back the answers of the
+  next 1 to 3 LND v1 requests (the HTLC event stream is left alone), half the time for
+  ``SLOW_S`` (slow, yet within the client's ``LND_TIMEOUT_S``) and half the time for
+  ``HUNG_S`` (past it: the request reached the node, a write took effect, and the client saw
+  a timeout).
 
 Then it checks: every forward the node made is stored exactly once; every interval of more
 than three collection intervals between two stored cycles is marked by a ``collector_gap``;
 the rebalancer's committed fees never exceeded the daily budget on any UTC day; and no
 notice is left undispatched in the outbox. Not injected here: LNbits restarts (this
-composition reads the node through LND REST only) and slow answers.
+composition reads the node through LND REST only; a daemon reading it through LNbits on
+simnet needs the LNbits install of ``../shared``, not composed here).
 
 Prints what it injected and what it found as ``name=value`` lines; ``consistent=1`` when
 every check holds. ``--days 2`` for a smoke run.
@@ -43,6 +50,7 @@ from lnpilot.cli.demo import POLICY, SCENARIO
 from lnpilot.cli.simnet import LiveSimulation, live_simulation
 from lnpilot.collect.collector import TRANSIENT_ERRORS
 from lnpilot.config import Settings
+from lnpilot.devtools.fault_proxy import Fault, ThreadedFaultProxy
 from lnpilot.fees import parse_policy
 from lnpilot.monitor import MonitorConfig
 from lnpilot.node import CompositeNode, LndRest
@@ -62,6 +70,11 @@ from lnpilot.store.tables import channel_snapshots
 Figures = dict[str, int | float | str]
 Loops = dict[str, Callable[[], Awaitable[object]]]
 ORDER = ("collect", "monitor", "notify", "fees", "rebalance", "retention")
+#: The LND client's timeout here, and the two delays of a slow answer: one within it, one
+#: past it. Short, as the soak's wall time is spent waiting for them.
+LND_TIMEOUT_S = 2.0
+SLOW_S = 0.5
+HUNG_S = 3.0
 
 
 def restart_face(live: LiveSimulation) -> None:
@@ -85,14 +98,24 @@ async def soak(days: int, interval: timedelta, seed: int, data_dir: Path) -> Fig
             "rebalance_apply": True,
         },
     )
-    found: Figures = {"outages": 0, "outage_intervals": 0, "crashes": 0, "down_intervals": 0}
+    found: Figures = {
+        "outages": 0,
+        "outage_intervals": 0,
+        "crashes": 0,
+        "down_intervals": 0,
+        "slow_spells": 0,
+        "slow_requests_armed": 0,
+    }
     failures = 0
     steps = int(timedelta(days=days) / interval)
-    with live_simulation(load_scenario(SCENARIO), seed) as live:
+    with (
+        live_simulation(load_scenario(SCENARIO), seed) as live,
+        ThreadedFaultProxy("127.0.0.1", live.face.port) as proxy,
+    ):
         clock = live.sim.network.now
         async with (
             await Store.open(sqlite_url(data_dir)) as store,
-            LndRest(live.face.url, live.macaroon_hex) as lnd,
+            LndRest(proxy.url, live.macaroon_hex, timeout_s=LND_TIMEOUT_S) as lnd,
             Notifier(store, NotifyConfig()) as notifier,
         ):
             services = Services(
@@ -129,6 +152,12 @@ async def soak(days: int, interval: timedelta, seed: int, data_dir: Path) -> Fig
                         loops = daemon()
                         down_left = rng.randint(0, 5)
                         found["down_intervals"] += down_left  # type: ignore[operator]
+                    elif roll < 0.07:
+                        found["slow_spells"] += 1  # type: ignore[operator]
+                        armed = rng.randint(1, 3)
+                        found["slow_requests_armed"] += armed  # type: ignore[operator]
+                        delay_s = SLOW_S if rng.random() < 0.5 else HUNG_S
+                        proxy.set_rule(None, "/v1/", Fault.DELAY, armed, delay_s=delay_s)
                 if down_left > 0:
                     down_left -= 1
                     continue
@@ -137,12 +166,16 @@ async def soak(days: int, interval: timedelta, seed: int, data_dir: Path) -> Fig
                         await loops[name]()
                     except TRANSIENT_ERRORS:
                         failures += 1
+                proxy.clear()  # a spell lasts one interval: what it did not catch passes
                 if outage_left > 0:
                     outage_left -= 1
                     if outage_left == 0:
                         restart_face(live)
             if outage_left > 0:
                 restart_face(live)
+            delayed = [r for r in proxy.records() if r.fault is Fault.DELAY]
+            found["slow_requests_delayed"] = len(delayed)
+            found["slow_requests_that_took_effect"] = sum(r.upstream_handled for r in delayed)
             await loops["collect"]()  # the last word: every forward made is there to read
             with live.lock:  # the face dates forwards from the network's start
                 offset_ns = live.sim.network.config.start_unix_ns

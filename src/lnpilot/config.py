@@ -241,19 +241,26 @@ class LoggingSettings(StrictModel):
     format: Literal["text", "json"] = "text"
 
 
+#: More API processes than this is a typo, not a deployment: each holds its own store pool.
+MAX_API_WORKERS = 32
+
+
 class ApiSettings(StrictModel):
     """``[api]``: the REST API, dashboard and ``/metrics`` served by ``lnpilot run``.
 
     It listens on localhost unless told otherwise, on port 8181 by default: not 8080, which
     is LND's REST port and often taken on the very machine lnpilot runs on. ``/metrics``
     asks for a read token like the API (Prometheus sends it as a bearer token) unless
-    ``metrics_public = true``.
+    ``metrics_public = true``. ``workers`` processes serve it (Linux: ``SO_REUSEPORT``
+    spreads connections between them) while the loops run in the daemon's own process
+    only: one more worker lets the API use another core (``docs/limits.md``).
     """
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8181, ge=0, le=65_535)
     metrics_public: bool = False
+    workers: int = Field(default=1, ge=1, le=MAX_API_WORKERS)
 
 
 def _upper(value: object) -> object:

@@ -119,12 +119,36 @@ async def test_a_revoked_or_new_token_counts_on_the_next_request(api: Api, tmp_p
 
 
 async def test_the_data_version_moves_with_any_commit(api: Api, tmp_path: Path) -> None:
-    before = api.store.data_version()
-    assert before is not None and api.store.data_version() == before, "no commit, no change"
+    before = await api.store.data_version()
+    assert before is not None and await api.store.data_version() == before, "no commit"
     async with await Store.open(sqlite_url(tmp_path)) as other, other.transaction() as tx:
         await create_token(tx, "probe-check-q3", Scope.READ, T0)
-    after = api.store.data_version()
+    after = await api.store.data_version()
     assert after is not None and after != before
+
+
+async def test_the_version_moves_with_a_commit_of_another_store_on_each_store(
+    store: Store, database_url: str
+) -> None:
+    """PostgreSQL's version is the server's snapshot: another pool's commit moves it. (Not
+    asserted: that it stays without a commit; the server is shared with other writers.)"""
+    before = await store.data_version()
+    assert before is not None
+    async with await Store.open(database_url) as other, other.transaction() as tx:
+        await create_token(tx, "other-pool-v5", Scope.READ, T0)
+    assert await store.data_version() not in (None, before)
+
+
+async def test_concurrent_askers_all_get_a_version_after_a_commit(
+    store: Store, database_url: str
+) -> None:
+    """Askers arriving together share probes, yet each gets a version taken after it
+    asked: after a commit, none of them gets the version from before it."""
+    before = await store.data_version()
+    async with await Store.open(database_url) as other, other.transaction() as tx:
+        await create_token(tx, "other-pool-c2", Scope.READ, T0)
+    found = await asyncio.gather(*(store.data_version() for _ in range(50)))
+    assert before not in found and None not in found
 
 
 async def test_an_unchanged_list_is_not_sent_again(api: Api) -> None:
@@ -195,19 +219,38 @@ async def test_settled_reads_again_when_the_version_moves_or_is_unknown() -> Non
     assert reads == ["a1", "a3", "a4", "a5", "b", "c", "d", "d2"]
 
 
-async def test_a_revoked_token_is_refused_at_once_on_each_store(api_on_each_store: Api) -> None:
-    """On PostgreSQL (no data version) every request reads its token; on SQLite the kept
-    lookup is dropped by the revocation's commit. Either way the next request is refused."""
+async def test_a_revoked_token_is_refused_at_once_on_each_store(
+    api_on_each_store: Api, database_url: str
+) -> None:
+    """The kept lookup is dropped by the revocation's commit, made through another store
+    (another pool, as ``lnpilot tokens revoke`` is): on SQLite its data version moves, on
+    PostgreSQL the server's snapshot. The next request is refused."""
     api = api_on_each_store
     async with api.store.transaction() as tx:
         record, secret = await create_token(tx, "each-store-k9", Scope.READ, T0)
     auth = {"Authorization": f"Bearer {secret}"}
     assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 200
-    async with api.store.transaction() as tx:
+    assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 200
+    async with await Store.open(database_url) as other, other.transaction() as tx:
         assert await revoke_token(tx, record.id, T0)
     assert (await api.http.get("/api/v1/channels", headers=auth)).status_code == 401
-    version = api.store.data_version()
+    version = await api.store.data_version()
     if api.store.engine.dialect.name == "postgresql":
-        assert version is None
+        assert isinstance(version, str) and version.count(":") == 2
     else:
         assert isinstance(version, int)
+
+
+async def test_a_new_cycle_shows_at_once_on_each_store(api_on_each_store: Api) -> None:
+    """The list's key holds the collector's state, kept while the version stays: a cycle
+    committed moves it on both stores, so the next list is the new one."""
+    api = api_on_each_store
+    before = await forwards_1d(api)
+    assert await forwards_1d(api) == before
+    api.sim.traffic(4)
+    api.sim.advance(timedelta(minutes=1))
+    await api.sim.collector(api.store).run_once()
+    assert await forwards_1d(api) == before + 4
+    assert (await api.http.get("/api/v1/channels", headers=api.auth())).content == await uncached(
+        api
+    )

@@ -105,6 +105,7 @@ def write_config(
     face_url: str,
     lnbits: dict[str, str] | None = None,
     alerts: str = ALERTS,
+    api: dict[str, object] | None = None,
     **service: object,
 ) -> Path:
     """``lnbits`` replaces the unreachable LNbits the daemon is given by default (which it
@@ -124,7 +125,7 @@ def write_config(
         f'data_dir = "data"\nlog_level = "INFO"\n'
         f"[lnbits]\n{_toml(lnbits or {'url': 'http://127.0.0.1:9'})}\n"
         f'[lnd]\nrest_url = "{face_url}"\nmacaroon = "{MACAROON}"\n'
-        f"[service]\n{_toml(settings)}\n[api]\nport = 0\n",
+        f"[service]\n{_toml(settings)}\n[api]\n{_toml({'port': 0, **(api or {})})}\n",
         encoding="utf-8",
     )
     return config
@@ -136,9 +137,10 @@ def daemon_process(
     face_url: str,
     lnbits: dict[str, str] | None = None,
     alerts: str = ALERTS,
+    api: dict[str, object] | None = None,
     **service: object,
 ) -> Iterator[Daemon]:
-    config = write_config(directory, face_url, lnbits, alerts, **service)
+    config = write_config(directory, face_url, lnbits, alerts, api, **service)
     read = json.loads(lnpilot(config, "tokens", "create", "viewer", "--json"))["token"]
     admin = json.loads(lnpilot(config, "tokens", "create", "ops", "--scope", "admin", "--json"))
     log = directory / "daemon.log"

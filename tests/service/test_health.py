@@ -9,8 +9,11 @@ under way. A loop that stopped starting runs, or whose run hangs, must still be 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from lnpilot.service.health import LoopHealth
+import pytest
+
+from lnpilot.service.health import HealthMirror, LoopHealth
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -75,3 +78,24 @@ def test_failures_are_judged_from_the_last_success() -> None:
     health.failed("monitor", s(64), 1.0, "NodeError: unreachable")
     assert health.all()[0].healthy(s(120))
     assert not health.all()[0].healthy(s(184))
+
+
+def test_a_mirror_reports_what_the_registry_published_after_each_change(tmp_path: Path) -> None:
+    """What an API worker shows (``[api] workers``): the daemon's registry, as published."""
+    published = tmp_path / "health"
+    mirror = HealthMirror(published)
+    assert mirror.all() == [], "nothing published yet: no loops, not an error"
+    health = LoopHealth()
+    health.register("collect", 60.0)
+    health.publish_to(published)
+    health.register("monitor", 60.0)
+    assert [st.name for st in mirror.all()] == ["collect", "monitor"]
+    health.started("collect", s(0))
+    health.failed("collect", s(2), 2.0, "NodeError: connection refused")
+    assert mirror.get("collect") == health.get("collect")
+    health.succeeded("collect", s(60), 1.5)
+    assert mirror.all() == health.all()
+    status = mirror.get("collect")
+    assert status is not None and status.consecutive_failures == 0 and status.failures == 1
+    with pytest.raises(RuntimeError, match="read-only"):
+        mirror.started("collect", s(61))

@@ -294,7 +294,7 @@ async def channels(
     # The collector's state is read again only once the store changed: a cycle recorded by
     # any process is a change, so the key still moves on at once (``Services.settled``).
     state = await services.settled.get(
-        services.store.data_version(), ("collector_state", node_id), read_state
+        await services.store.data_version(), ("collector_state", node_id), read_state
     )
     key = ("channels", node_id, state, now)
     body = await services.reads.get(key, lambda: list_body(services, node_id, now))

@@ -21,7 +21,7 @@ from lnpilot.node.backend import NodeError
 from lnpilot.service.actions import audited as audited
 from lnpilot.service.context import Services
 from lnpilot.store.coltypes import MAX_STORE_ID
-from lnpilot.store.tokens import ApiToken, Scope, find_token, hash_token
+from lnpilot.store.tokens import ApiToken, Scope
 
 #: 422, named differently across Starlette versions.
 UNPROCESSABLE = 422
@@ -173,17 +173,7 @@ async def authenticate(
             "missing bearer token (Authorization: Bearer lnp_...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    secret = credentials.credentials
-
-    async def lookup() -> ApiToken | None:
-        async with services.store.read() as reader:
-            return await find_token(reader, secret)
-
-    # Read again only once the store changed (a token created or revoked is a change):
-    # a read per request was most of what a cached channel list cost (docs/limits.md).
-    token = await services.settled.get(
-        services.store.data_version(), ("token", hash_token(secret)), lookup
-    )
+    token = await services.token(credentials.credentials)
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

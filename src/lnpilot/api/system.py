@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -24,9 +25,13 @@ class LoopOut:
 
 @dataclass(frozen=True)
 class Health:
+    """``pid`` is the process that answered: with ``[api] workers`` above 1, which worker
+    (the loops are the daemon's, whichever answers)."""
+
     healthy: bool
     at: datetime
     loops: list[LoopOut]
+    pid: int
 
 
 @router.get(
@@ -42,7 +47,7 @@ async def health(services: ServicesDep, response: Response) -> Health:
     healthy = all(loop.healthy for loop in loops)
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Health(healthy=healthy, at=now, loops=loops)
+    return Health(healthy=healthy, at=now, loops=loops, pid=os.getpid())
 
 
 @router.get(

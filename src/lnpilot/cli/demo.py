@@ -201,7 +201,7 @@ async def _daemon(live: LiveSimulation, port: int, speed: float) -> None:
             engine = EngineConfig(MonitorConfig(), NotifyConfig(), policy, rebalance)
             loops = build_loops(services, engine, notifier)
             try:
-                daemon = Daemon(services, loops, create_app(services))
+                daemon = Daemon(services, loops, create_app)
             except OSError as exc:  # the port is taken or not ours
                 output.error(f"cannot serve the dashboard on 127.0.0.1:{port}: {exc.strerror}")
                 raise typer.Exit(ExitCode.BAD_INPUT) from None

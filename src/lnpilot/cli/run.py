@@ -28,13 +28,14 @@ from lnpilot.service.daemon import (
     with_engine_files,
 )
 from lnpilot.service.heap import settle_heap
+from lnpilot.service.workers import WorkerDied
 
 
 def run(ctx: typer.Context) -> None:
     """Run the daemon: collector, fee engine, rebalancer, alerts, API and dashboard.
 
-    Also rollups and retention, notifications, and /metrics, all in one process; the API's
-    address is [api] in the configuration."""
+    Also rollups and retention, notifications, and /metrics; the API's address is [api] in
+    the configuration, served by [api] workers processes beside the loops' one."""
     state = state_of(ctx)
     try:
         settings = with_engine_files(state.settings(), state.config_file)
@@ -48,6 +49,9 @@ def run(ctx: typer.Context) -> None:
     except OSError as exc:  # the API's address is taken or not ours
         output.error(f"cannot listen on {settings.api.host}:{settings.api.port}: {exc}")
         raise typer.Exit(ExitCode.FAILED) from None
+    except WorkerDied as exc:
+        output.error(f"{exc}; the loops were stopped")
+        raise typer.Exit(ExitCode.FAILED) from None
 
 
 async def _serve(settings: Settings, engine: EngineConfig) -> None:
@@ -55,8 +59,8 @@ async def _serve(settings: Settings, engine: EngineConfig) -> None:
         open_services(settings) as services,
         Notifier(services.store, engine.notify) as notifier,
     ):
-        app = create_app(services) if settings.api.enabled else None
-        daemon = Daemon(services, build_loops(services, engine, notifier), app)
+        app_factory = create_app if settings.api.enabled else None
+        daemon = Daemon(services, build_loops(services, engine, notifier), app_factory)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, daemon.stop)

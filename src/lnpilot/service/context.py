@@ -7,6 +7,7 @@ the same loop health, as the API, without either face importing the other's inte
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from lnpilot.service.background import Background
 from lnpilot.service.health import LoopHealth
 from lnpilot.service.readcache import ReadCache, Settled
 from lnpilot.store import Store
+from lnpilot.store.tokens import ApiToken, find_token, hash_token
 
 #: The wall clock, timezone-aware UTC.
 WALL_CLOCK: Final[Callable[[], datetime]] = partial(datetime.now, UTC)
@@ -43,7 +45,10 @@ class Services:
     asks once); ``reads`` holds the answers the faces share between readers until the
     store's state moves on and ``settled`` the small reads kept while the store has not
     changed (:mod:`lnpilot.service.readcache`); ``background`` the work faces started that
-    runs on (:mod:`lnpilot.service.background`: backtests)."""
+    runs on (:mod:`lnpilot.service.background`: backtests); ``secret_key`` signs what the
+    faces hand out and check later (the dashboard's CSRF tokens): random per run, and the
+    same in every API worker process of that run, which a form posted to another worker
+    needs."""
 
     store: Store
     node: NodeBackend
@@ -53,6 +58,7 @@ class Services:
     clock: Callable[[], datetime] = WALL_CLOCK
     clock_speed: float = 1.0
     node_pubkey: str | None = None
+    secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     reads: ReadCache = field(default_factory=ReadCache, repr=False, compare=False)
     settled: Settled = field(default_factory=Settled, repr=False, compare=False)
     background: Background = field(default_factory=Background, repr=False, compare=False)
@@ -82,3 +88,16 @@ class Services:
             async with self.store.read() as reader:
                 identity.node_id = await reader.node_id(pubkey)
         return identity.node_id
+
+    async def token(self, secret: str) -> ApiToken | None:
+        """The stored record of an API token (the REST API's bearer, the dashboard's
+        cookie), None when unknown or revoked. Read again only once the store changed (a
+        token created or revoked is a change): a read per request was most of what a cached
+        channel list cost (``docs/limits.md``)."""
+
+        async def lookup() -> ApiToken | None:
+            async with self.store.read() as reader:
+                return await find_token(reader, secret)
+
+        version = await self.store.data_version()
+        return await self.settled.get(version, ("token", hash_token(secret)), lookup)

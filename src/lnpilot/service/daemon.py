@@ -1,21 +1,24 @@
 """``lnpilot run``: the daemon's loop table, its shared objects, and the HTTP server beside it.
 
-Everything runs in one process and one asyncio event loop: the supervisor's loops and the
-HTTP server (REST API, dashboard, ``/metrics``) share the :class:`Services`, so the health
-endpoint reports on the very loops that run. Adding an engine is one line in
-:func:`build_loops`.
+By default everything runs in one process and one asyncio event loop: the supervisor's loops
+and the HTTP server (REST API, dashboard, ``/metrics``) share the :class:`Services`, so the
+health endpoint reports on the very loops that run. With ``[api] workers`` above 1 the HTTP
+server runs in that many processes of its own and the loops stay here
+(:mod:`lnpilot.service.workers`). Adding an engine is one line in :func:`build_loops`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import uvicorn
 from starlette.types import ASGIApp
 
 from lnpilot.collect import Collector, CycleReport
@@ -45,6 +48,7 @@ from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
 from lnpilot.service.supervisor import Loop, Supervisor
+from lnpilot.service.workers import ApiWorkers, WorkerDied, WorkerSpec, api_server
 from lnpilot.store import Store, backtests, sqlite_url
 
 
@@ -202,31 +206,39 @@ def store_url(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """The store, the LNbits client and the node as the configuration says; closed on exit."""
+async def open_services(
+    settings: Settings, *, follow_node: bool = True, **shared: Any
+) -> AsyncIterator[Services]:
+    """The store, the LNbits client and the node as the configuration says; closed on exit.
+    ``follow_node`` starts the node's background work (LND's HTLC event stream, which the
+    collector reads failed forwards from): an API worker, which collects nothing, leaves it
+    off. ``shared`` are further :class:`Services` fields (a worker's health mirror and its
+    run's key)."""
     async with (
         await Store.open(store_url(settings), retention=retention_of(settings)) as store,
         make_client(settings) as client,
-        make_node(settings, client) as node,
     ):
-        yield Services(store=store, node=node, settings=settings, client=client)
-
-
-class _ApiServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and stops the
-    server after its loops, instead of uvicorn re-raising the signal at exit."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+        node = make_node(settings, client)
+        try:
+            if follow_node:
+                await node.start()
+            yield Services(store=store, node=node, settings=settings, client=client, **shared)
+        finally:
+            await node.aclose()
 
 
 class Daemon:
-    """The supervisor and, given an ``app`` (the faces' ASGI application, built by the
-    caller: the service layer does not import the faces), the HTTP server on ``[api]``'s
-    address; :meth:`stop` ends both."""
+    """The supervisor and, given an ``app_factory`` (what builds the faces' ASGI application
+    from a :class:`Services`, passed by the caller: the service layer does not import the
+    faces), the HTTP server on ``[api]``'s address, in this process or in ``[api] workers``
+    processes of its own; :meth:`stop` ends both."""
 
-    def __init__(self, services: Services, loops: list[Loop], app: ASGIApp | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        loops: list[Loop],
+        app_factory: Callable[[Services], ASGIApp] | None = None,
+    ) -> None:
         every = services.settings.service
         self.services = services
         self.supervisor = Supervisor(
@@ -236,34 +248,73 @@ class Daemon:
             backoff_max_s=every.backoff_max_s,
             stop_timeout_s=every.stop_timeout_s,
         )
-        self._server: _ApiServer | None = None
+        self._server = None
         self._socket: socket.socket | None = None
-        if app is not None:
-            api = services.settings.api
+        self._workers: ApiWorkers | None = None
+        self._run_dir: Path | None = None
+        if app_factory is None:
+            return
+        api = services.settings.api
+        if api.workers == 1:
             self._socket = socket.create_server((api.host, api.port))
-            self._server = _ApiServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
+            self._server = api_server(app_factory(services))
+            return
+        self._run_dir = Path(tempfile.mkdtemp(prefix="lnpilot-run-"))
+        try:
+            health_file = self._run_dir / "health"
+            services.health.publish_to(health_file)
+            spec = WorkerSpec(services.settings, app_factory, health_file, services.secret_key)
+            self._workers = ApiWorkers(spec, api.workers)
+        except BaseException:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+            raise
 
     @property
     def api_url(self) -> str | None:
-        """Where the API listens (known from construction: the socket is bound already)."""
-        if self._socket is None:
+        """Where the API listens (known from construction: the sockets are bound already)."""
+        if self._workers is not None:
+            host, port = self._workers.address
+        elif self._socket is not None:
+            host, port = self._socket.getsockname()[:2]
+        else:
             return None
-        host, port = self._socket.getsockname()[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The API worker processes' ids (empty when the API is served here)."""
+        return self._workers.pids if self._workers is not None else []
 
     def stop(self) -> None:
         self.supervisor.stop()
 
     async def run(self) -> None:
+        """Run until :meth:`stop`; raises :class:`WorkerDied` when an API worker ended on
+        its own (the loops are stopped first)."""
         async with self.services.store.transaction() as tx:  # none of ours can run yet
             await backtests.interrupt_running(tx, self.services.clock())
         server_task = None
+        died: list[WorkerDied] = []
+
+        def worker_died(error: WorkerDied) -> None:
+            died.append(error)
+            self.stop()
+
         if self._server is not None and self._socket is not None:
             server_task = asyncio.create_task(self._server.serve([self._socket]))
+        elif self._workers is not None:
+            server_task = asyncio.create_task(self._workers.run(worker_died))
         try:
             await self.supervisor.run()
         finally:
-            if server_task is not None and self._server is not None:
+            if self._server is not None:
                 self._server.should_exit = True
+            if self._workers is not None:
+                self._workers.stop()
+            if server_task is not None:
                 await server_task
             await self.services.background.aclose()
+            if self._run_dir is not None:
+                shutil.rmtree(self._run_dir, ignore_errors=True)
+        if died:
+            raise died[0]

@@ -2,13 +2,22 @@
 
 The supervisor writes to it after each run of a loop; the health endpoint, the dashboard and
 ``/metrics`` read it. It lives in memory only: health describes this process, and a restart
-starts with every loop "never run", which is the truth about the new process.
+starts with every loop "never run", which is the truth about the new process. With ``[api]
+workers`` above 1 the API answers from other processes than the one running the loops: the
+registry then publishes every change to a file of the run's own (:meth:`LoopHealth.publish_to`)
+and the workers read it through a :class:`HealthMirror`, so every process reports the same
+loops.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import TypeAdapter
 
 
 @dataclass(frozen=True)
@@ -63,55 +72,85 @@ class LoopStatus:
         return (now - due).total_seconds() <= allowed_s
 
 
+#: How the registry is written for other processes: JSON of the statuses, in order.
+_PUBLISHED = TypeAdapter(list[LoopStatus])
+
+
 class LoopHealth:
     """The registry: one :class:`LoopStatus` per loop, replaced (never mutated) on each
     change so a reader always sees a consistent status."""
 
     def __init__(self) -> None:
         self._loops: dict[str, LoopStatus] = {}
+        self._published: Path | None = None
+
+    def publish_to(self, path: Path) -> None:
+        """Write the registry to ``path`` now and after every change (replaced whole, so a
+        reader never sees half a write): what a :class:`HealthMirror` in another process
+        reads."""
+        self._published = path
+        self._publish()
+
+    def _set(self, status: LoopStatus) -> None:
+        self._loops[status.name] = status
+        self._publish()
+
+    def _publish(self) -> None:
+        if self._published is None:
+            return
+        directory = self._published.parent
+        with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False) as out:
+            out.write(_PUBLISHED.dump_json(list(self._loops.values())))
+        os.replace(out.name, self._published)
 
     def register(self, name: str, interval_s: float) -> None:
-        self._loops[name] = LoopStatus(name=name, interval_s=interval_s)
+        self._set(LoopStatus(name=name, interval_s=interval_s))
 
     def started(self, name: str, at: datetime) -> None:
-        self._loops[name] = replace(self._loops[name], running=True, last_started_at=at)
+        self._set(replace(self._loops[name], running=True, last_started_at=at))
 
     def succeeded(self, name: str, at: datetime, duration_s: float) -> None:
         status = self._loops[name]
-        self._loops[name] = replace(
-            status,
-            running=False,
-            last_success_at=at,
-            last_duration_s=duration_s,
-            runs=status.runs + 1,
-            consecutive_failures=0,
-            waiting_for=None,
-            failing_since=None,
+        self._set(
+            replace(
+                status,
+                running=False,
+                last_success_at=at,
+                last_duration_s=duration_s,
+                runs=status.runs + 1,
+                consecutive_failures=0,
+                waiting_for=None,
+                failing_since=None,
+            )
         )
 
     def waiting(self, name: str, at: datetime, duration_s: float, reason: str) -> None:
         """The run found its input not there yet: neither a success nor a failure."""
         status = self._loops[name]
-        self._loops[name] = replace(
-            status,
-            running=False,
-            last_duration_s=duration_s,
-            runs=status.runs + 1,
-            waiting_for=reason,
+        self._set(
+            replace(
+                status,
+                running=False,
+                last_duration_s=duration_s,
+                runs=status.runs + 1,
+                waiting_for=reason,
+            )
         )
 
     def failed(self, name: str, at: datetime, duration_s: float, error: str) -> None:
         status = self._loops[name]
-        self._loops[name] = replace(
-            status,
-            running=False,
-            last_failure_at=at,
-            last_error=error,
-            last_duration_s=duration_s,
-            runs=status.runs + 1,
-            failures=status.failures + 1,
-            consecutive_failures=status.consecutive_failures + 1,
-            failing_since=status.failing_since or at,
+        self._set(
+            replace(
+                status,
+                running=False,
+                last_failure_at=at,
+                last_error=error,
+                last_duration_s=duration_s,
+                runs=status.runs + 1,
+                failures=status.failures + 1,
+                consecutive_failures=status.consecutive_failures + 1,
+                failing_since=status.failing_since or at,
+            )
         )
 
     def get(self, name: str) -> LoopStatus | None:
@@ -120,3 +159,37 @@ class LoopHealth:
     def all(self) -> list[LoopStatus]:
         """Every registered loop, in registration order."""
         return list(self._loops.values())
+
+
+class HealthMirror(LoopHealth):
+    """The registry of the process running the loops, as it last published it to ``path``
+    (:meth:`LoopHealth.publish_to`): what an API worker process reports. The file is read
+    at each question (a few hundred bytes; health is not asked on the API's hot path) and
+    parsed again only when its bytes changed: a file's times and inode number cannot tell
+    two writes within one clock tick apart. Never written here."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = path
+        self._seen: bytes | None = None
+
+    def _refresh(self) -> None:
+        try:
+            found = self._path.read_bytes()
+        except FileNotFoundError:  # the loops' process has not published yet
+            return
+        if found != self._seen:
+            statuses = _PUBLISHED.validate_json(found)
+            self._loops = {s.name: s for s in statuses}
+            self._seen = found
+
+    def _set(self, status: LoopStatus) -> None:
+        raise RuntimeError("a health mirror is read-only: the loops run in another process")
+
+    def get(self, name: str) -> LoopStatus | None:
+        self._refresh()
+        return super().get(name)
+
+    def all(self) -> list[LoopStatus]:
+        self._refresh()
+        return super().all()

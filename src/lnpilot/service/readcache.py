@@ -78,17 +78,18 @@ class Settled:
     (``docs/limits.md``). The store's data version (``Store.data_version``) changes with
     every commit of any connection, this process's or another's, so a value read after the
     version was taken is the store's as long as the version stays: kept until then, a
-    revoked token or a new cycle shows on the very next request, as without it. A store
-    without a version (PostgreSQL: None) is read every time. Only the version current at
-    the read is kept, and at most ``entries`` values of it (unknown tokens count)."""
+    revoked token or a new cycle shows on the very next request, as without it. When the
+    store gives no version (None: PostgreSQL out of reach) it is read every time. Only the
+    version current at the read is kept, and at most ``entries`` values of it (unknown
+    tokens count)."""
 
     def __init__(self, entries: int = SETTLED_ENTRIES) -> None:
         self._entries = entries
-        self._version: int | None = None
+        self._version: Hashable | None = None
         self._found: dict[Hashable, Any] = {}
 
     async def get(
-        self, version: int | None, key: Hashable, read: Callable[[], Awaitable[_T]]
+        self, version: Hashable | None, key: Hashable, read: Callable[[], Awaitable[_T]]
     ) -> _T:
         """``read()``'s value, taken again only if the store changed since the last one
         (``version`` must be taken before calling, so the read is at least as new)."""

@@ -25,6 +25,7 @@ from lnpilot.store.migrate import upgrade_engine
 from lnpilot.store.reads import StoreReader
 from lnpilot.store.records import RollupReport
 from lnpilot.store.transaction import StoreTransaction
+from lnpilot.store.version import SnapshotProbe
 
 
 class Store:
@@ -36,15 +37,21 @@ class Store:
         self.retention = retention
         self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()  # an app served from a thread (tests) shares it
+        self._snapshots = SnapshotProbe(engine) if engine.dialect.name == "postgresql" else None
 
-    def data_version(self) -> int | None:
-        """A number that changes whenever any connection (of this process or another)
-        commits to the store: SQLite's ``PRAGMA data_version``, asked on a read-only
-        connection of its own that never writes, in a few microseconds and without leaving
-        the event loop. What lets the faces keep a small read until the store changes
-        (``service.readcache.Settled``). None for PostgreSQL, which has no such number."""
-        if self._engine.dialect.name != "sqlite":
-            return None
+    async def data_version(self) -> int | str | None:
+        """A value that changes whenever any connection (of this process or another)
+        commits to the store, taken after the call began: what lets the faces keep a small
+        read until the store changes (``service.readcache.Settled``). On SQLite,
+        ``PRAGMA data_version`` asked on a read-only connection of its own that never
+        writes, in a few microseconds and without leaving the event loop; on PostgreSQL the
+        server's snapshot (:mod:`lnpilot.store.version`), one round trip shared by the
+        requests waiting for it. None when it cannot be asked (read the store then)."""
+        if self._snapshots is not None:
+            return await self._snapshots.version()
+        return self._sqlite_version()
+
+    def _sqlite_version(self) -> int:
         with self._probe_lock:
             if self._probe is None:
                 path = self._engine.url.database
@@ -74,6 +81,8 @@ class Store:
         return cls(engine, retention or Retention())
 
     async def close(self) -> None:
+        if self._snapshots is not None:
+            await self._snapshots.close()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()

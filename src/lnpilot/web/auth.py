@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lnpilot.store import Store
-from lnpilot.store.tokens import ApiToken, find_token
+from lnpilot.service.context import Services
+from lnpilot.store.tokens import ApiToken
 from lnpilot.web.templating import PREFIX, render
 
 COOKIE = "lnpilot_dashboard"
@@ -47,10 +47,11 @@ CSRF_HEADER = "X-CSRF-Token"
 
 class Csrf:
     """Per-session CSRF tokens: HMAC-SHA256 of the session's cookie under a key that lives
-    as long as the app (a restart asks forms to be reloaded, nothing more)."""
+    as long as the daemon's run (``Services.secret_key``, shared by its API workers; a
+    restart asks forms to be reloaded, nothing more)."""
 
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
     def token_for(self, session: str) -> str:
         return hmac.new(self._key, session.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -64,17 +65,16 @@ def session_of(request: Request) -> str:
     return request.cookies.get(COOKIE, "") + ":" + request.cookies.get(NONCE_COOKIE, "")
 
 
-async def valid(store: Store, token: str | None) -> bool:
-    return await session_token(store, token) is not None
+async def valid(services: Services, token: str | None) -> bool:
+    return await session_token(services, token) is not None
 
 
-async def session_token(store: Store, token: str | None) -> ApiToken | None:
+async def session_token(services: Services, token: str | None) -> ApiToken | None:
     """The stored record of the session's token (its name and scope), None when unknown or
-    revoked."""
+    revoked: kept like the API's until the store changes (``Services.token``)."""
     if not token:
         return None
-    async with store.read() as reader:
-        return await find_token(reader, token)
+    return await services.token(token)
 
 
 def read_form(body: bytes) -> dict[str, str]:
@@ -83,17 +83,17 @@ def read_form(body: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
-async def gate(request: Request, store: Store) -> Response | None:
+async def gate(request: Request, services: Services) -> Response | None:
     """None when the request may see the page; else where to send the browser: to the same
     page without ``?token=`` (now in the cookie), or to the sign-in form."""
     given = request.query_params.get("token")
     if given is not None:
         rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
         target = request.url.path + (f"?{rest}" if rest else "")
-        if not await valid(store, given):
+        if not await valid(services, given):
             return RedirectResponse(_login_url(target, failed=True), status_code=303)
         return _signed_in(RedirectResponse(target, status_code=303), given, request)
-    if await valid(store, request.cookies.get(COOKIE)):
+    if await valid(services, request.cookies.get(COOKIE)):
         return None
     return RedirectResponse(_login_url(_here(request)), status_code=303)
 
@@ -129,7 +129,7 @@ def _signed_in(response: Response, token: str, request: Request) -> Response:
     return response
 
 
-def add_routes(pages: APIRouter, store: Store) -> None:
+def add_routes(pages: APIRouter, services: Services) -> None:
     """The sign-in form, its post, and signing out, on the dashboard's router."""
 
     @pages.get("/login", response_class=HTMLResponse)
@@ -142,7 +142,7 @@ def add_routes(pages: APIRouter, store: Store) -> None:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("token", [""])[0].strip()
         next_page = _safe_next(form.get("next", [""])[0])
-        if not await valid(store, token):
+        if not await valid(services, token):
             return RedirectResponse(_login_url(next_page, failed=True), status_code=303)
         return _signed_in(RedirectResponse(next_page, status_code=303), token, request)
 

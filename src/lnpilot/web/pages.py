@@ -47,13 +47,13 @@ def router(services: Services) -> APIRouter:
     """The pages, reading ``services``; each needs a read token (:mod:`lnpilot.web.auth`)."""
     pages = APIRouter(prefix=PREFIX, include_in_schema=False)
     store = services.store
-    csrf = auth.Csrf()
+    csrf = auth.Csrf(services.secret_key)
 
     async def viewer(request: Request) -> Viewer:
-        elsewhere = await auth.gate(request, store)
+        elsewhere = await auth.gate(request, services)
         if elsewhere is not None:
             raise Elsewhere(elsewhere)
-        who = await auth.session_token(store, request.cookies.get(auth.COOKIE))
+        who = await auth.session_token(services, request.cookies.get(auth.COOKIE))
         if who is None:  # revoked between the two reads
             raise Elsewhere(RedirectResponse(f"{PREFIX}/login", status_code=303))
         try:
@@ -204,7 +204,7 @@ def router(services: Services) -> APIRouter:
             return missing(f"incident {incident_id}", seen.now)
         return render_page("incident.html", seen, view=found, nav="alerts")
 
-    auth.add_routes(pages, store)
+    auth.add_routes(pages, services)
     return pages
 
 
