@@ -30,8 +30,11 @@ async def test_a_cursor_must_name_a_listed_channel(api: Api) -> None:
     answer = await api.http.get(
         "/api/v1/channels", params={"cursor": "00" * 32 + ":9"}, headers=api.auth()
     )
-    assert answer.status_code == 422
+    assert answer.status_code == 409
     assert "first page again" in answer.json()["detail"]
+    answer = await api.http.get("/api/v1/channels", params={"cursor": "nope:0"}, headers=api.auth())
+    assert answer.status_code == 422
+    assert "not a channel point" in answer.json()["detail"]
     for limit in (0, 1001):
         answer = await api.http.get("/api/v1/channels", params={"limit": limit}, headers=api.auth())
         assert answer.status_code == 422, limit

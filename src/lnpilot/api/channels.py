@@ -61,6 +61,10 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 #: The header naming the next page's cursor.
 NEXT_CURSOR = "X-Next-Cursor"
+#: A cursor is a channel point, ``TXID:OUTPUT`` (the txid in lowercase hex, as the node names
+#: it): stated in the OpenAPI document and checked by ``list_page``, so a cursor that cannot be
+#: one is bad input (422), told apart from one whose channel has left the list (409).
+CURSOR_PATTERN = r"^[0-9a-f]{64}:[0-9]{1,10}$"
 NODE_INFO_TIMEOUT_S = 5.0
 #: The span of time the store can name: nanoseconds since 1970 in a signed 64-bit integer.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -251,10 +255,11 @@ GZIP_LEVEL = 6
         "With `limit` (or `cursor`) the list comes in pages of at most `limit` channels "
         f"(default {DEFAULT_PAGE}), in the same order, without `ETag`: the header "
         "`X-Next-Cursor` of a page is the `cursor` of the next one, and the last page has "
-        "none. A cursor whose channel has left the list since (closed) is a 422: start again."
+        "none. A cursor whose channel has left the list since (closed) is a 409: start again."
     ),
     response_model=list[ChannelRow],
     responses={
+        **errors(409),
         200: {
             "headers": {
                 NEXT_CURSOR: {
@@ -280,6 +285,7 @@ async def channels(
             min_length=1,
             max_length=80,
             description="The `X-Next-Cursor` of the previous page (paged list)",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
         ),
     ] = None,
 ) -> Response:
@@ -322,13 +328,20 @@ def list_page(
     ``cursor`` (from the first without), and the cursor of the page after them (None when
     they are the last). The cursor is a channel point, the one id a channel has from its
     funding on, so a page never repeats or skips a channel that stays listed; 422 when it
-    left the list. Paging slices the one cached list, so pages cost no store read."""
+    is not a channel point, 409 when its channel left the list (a state, not a mistake in
+    the request). Paging slices the one cached list, so pages cost no store read."""
     start = 0
     if cursor is not None:
+        if re.fullmatch(CURSOR_PATTERN, cursor) is None:
+            raise HTTPException(
+                UNPROCESSABLE,
+                f"cursor {cursor!r} is not a channel point (TXID:OUTPUT, the txid in lowercase "
+                "hex): send back the X-Next-Cursor of the previous page",
+            )
         points = [row["channel"]["channel_point"] for row in rows]
         if cursor not in points:
             raise HTTPException(
-                UNPROCESSABLE,
+                status.HTTP_409_CONFLICT,
                 f"cursor {cursor!r} names no listed channel (closed since?): ask for the "
                 "first page again, without cursor",
             )
