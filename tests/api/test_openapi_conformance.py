@@ -145,6 +145,14 @@ def _failures(operation: schemathesis.APIOperation, mode: GenerationMode, served
 
 def test_every_operation_answers_as_documented(served_api: Served) -> None:
     schema = schemathesis.openapi.from_url(f"{served_api.base_url}/openapi.json")
+    # Every request carries the admin token (``_failures``), which replaces any generated
+    # ``Authorization``. Left on, schemathesis also generates that header from the bearer
+    # scheme and, in negative mode, leaves it out, then judges the case as if it had been
+    # sent without it: a request that reached the server valid (the token, and an extra query
+    # parameter ``'': []``, which is not sent at all) was reported as invalid data accepted.
+    # The token is not generated input here; checks that need it absent (``ignored_auth``)
+    # still run, from the security scheme.
+    schema.config.generation.update(with_security_parameters=False)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 20
     failures = [
