@@ -163,6 +163,9 @@ class _CommonSettings(StrictModel):
     min_inbound_fee_rate_ppm: InboundPpm | None = None
     max_inbound_fee_rate_ppm: InboundPpm | None = None
     never_below_cost: bool | None = None
+    #: Keep the outbound fee at least what refilling the channel cost (per sat moved in over
+    #: the last 30 days, 0 when nothing was paid) plus this many ppm; off when left out.
+    liquidity_margin_ppm: Ppm | None = None
     #: charge-lnd's setting: a fee rate change smaller than this many ppm is not sent.
     min_fee_ppm_delta: Ppm | None = None
     cltv_delta: Annotated[int, Field(ge=18, le=2016)] | None = None
