@@ -8,6 +8,8 @@ With a 25% margin the refill must earn 100,000 msat: 900 ppm on min(200,000 sat,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lnpilot.rebalance import (
     RebalanceAction,
     RebalanceInputs,
@@ -22,6 +24,16 @@ from lnpilot.rebalance.candidates import ChannelInput
 from lnpilot.rebalance.economics import payback
 
 from .conftest import DEFAULTS, NOW, channel, metrics
+from .test_swap_method import OFFER
+
+SWAPS_TOML = """
+[rebalance.budget]
+daily_sat = 100000
+monthly_sat = 1000000
+[rebalance.swap]
+enabled = true
+refund_address = "bcrt1qq09wgpk83fvzjdwuamvch03tjd76f0xfasze0z"
+"""
 
 SHOP = channel(1, local_pct=10, fee_ppm=900, peer_fee_ppm=10)
 WALLET = channel(2, local_pct=90, fee_ppm=100)
@@ -80,3 +92,26 @@ def test_a_margin_of_zero_still_needs_the_cost_covered() -> None:
     skipped = _plan(10_000, zero).decisions[0]  # 900 ppm × 10,000 sat = 9 sat < 80 sat
     assert skipped.action is RebalanceAction.SKIP and "earns 9 sat" in skipped.reason
     assert len(_plan(88_889, zero).orders) == 1  # 80,000.1 msat
+
+
+def test_a_swap_in_is_held_to_the_same_payback() -> None:
+    # no circular source; the shop charges 30,000 ppm, so the swap's 14,800 ppm is within its
+    # limit (30,000 × 50% = 15,000, max_fee_ppm 20,000). 200,000 sat cost 2,960 sat; with 25%
+    # margin they must earn 3,700 sat: 30,000 ppm × min(200,000, outflow)
+    settings = parse_settings(
+        "[rebalance]\npayback_margin_pct = 25\nmax_fee_ppm = 20000\n" + SWAPS_TOML
+    )
+    shop = channel(1, local_pct=10, fee_ppm=30_000, peer_fee_ppm=10)
+
+    def decided(out_sat: int) -> RebalancePlan:
+        item = ChannelInput(shop, metrics(shop, out_sat=out_sat, in_sat=1_000))
+        made = RebalanceInputs(NOW, (item,), Spending(0, 0, 0), 100_000_000_000)
+        return plan(replace(made, swap_offer=OFFER), settings)
+
+    assert len(decided(300_000).swap_orders) == 1  # earns 6,000 sat
+    refused = decided(100_000)  # earns 3,000 sat
+    assert refused.swap_orders == []
+    assert refused.decisions[0].reason == (
+        "swap in: refill would not pay for itself: earns 3,000 sat (30000 ppm on 100,000 sat, "
+        "the outflow of 7d) against a cost of up to 2,960 sat + 25% margin"
+    )

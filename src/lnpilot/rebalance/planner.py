@@ -323,19 +323,10 @@ def _pair(
         if left_msat <= verdict.last_hop_fee_msat:
             return _skip(t, f"budget exhausted ({budget_room.binding})"), 0, None
         limit_msat = min(fee_limit_msat(amount_msat, verdict.max_fee_ppm), left_msat)
-        margin_pct = t.target.payback_margin_pct
-        if margin_pct is not None and request.max_fee_ppm is None:
-            unpaid = payback(
-                _fee_ppm(t.channel),
-                t.flow.volume_out_msat if t.flow is not None else 0,
-                amount_msat,
-                limit_msat,
-                margin_pct,
-                window_days,
-            )
-            if unpaid is not None:
-                refusals.append(f"{unpaid} (source {s.channel.scid})")
-                continue
+        unpaid = _unpaid(t, amount_msat, limit_msat, window_days, request)
+        if unpaid is not None:
+            refusals.append(f"{unpaid} (source {s.channel.scid})")
+            continue
         order = Order(
             target=t.channel,
             source=s.channel,
@@ -359,6 +350,20 @@ def _pair(
         return decision, limit_msat, s
     detail = {"refusals": list(refusals)}
     return _decision(t, Role.TARGET, RebalanceAction.SKIP, refusals[0], detail=detail), 0, None
+
+
+def _unpaid(
+    t: Assessed, amount_msat: int, cost_msat: int, window_days: int, request: Request
+) -> str | None:
+    """Why a refill of ``t`` would not pay for itself (``payback_margin_pct``), or None:
+    also when the check is off, or an operator's fee limit replaces the economics."""
+    margin_pct = t.target.payback_margin_pct
+    if margin_pct is None or request.max_fee_ppm is not None:
+        return None
+    outflow_msat = t.flow.volume_out_msat if t.flow is not None else 0
+    return payback(
+        _fee_ppm(t.channel), outflow_msat, amount_msat, cost_msat, margin_pct, window_days
+    )
 
 
 def _wanted(t: Assessed, request: Request) -> tuple[int, str]:
@@ -442,6 +447,20 @@ def _weigh(
             )
         return replace(decision, detail=detail), fee_msat, source
     assert quote is not None and chosen.cost_msat is not None  # a usable swap was priced
+    unpaid = _unpaid(
+        t,
+        quote.lightning_sat * 1000,
+        chosen.cost_msat,
+        settings.section.direction_window_days,
+        request,
+    )
+    if unpaid is not None:
+        detail = {"methods": methods, "method": Method.SWAP_IN.value}
+        return (
+            _decision(t, Role.TARGET, RebalanceAction.SKIP, f"swap in: {unpaid}", detail=detail),
+            0,
+            None,
+        )
     swap = SwapOrder(
         target=t.channel,
         amount_sat=quote.lightning_sat,
