@@ -155,12 +155,16 @@ async def test_each_channel_carries_what_its_refills_cost_per_sat_moved(
                 tx, decision, outcome="succeeded", moved_msat=moved, fee_paid_msat=paid,
                 failure=None, finished_at=now - ago, duration_ms=1,
             )  # fmt: skip
-    inputs = (await gather(CompositeNode([lnd]), store, POLICY, now)).inputs
+    pricing = parse_policy('[[rule]]\nname = "d"\nstrategy = "ignore"\nliquidity_margin_ppm = 0\n')
+    inputs = (await gather(CompositeNode([lnd]), store, pricing, now)).inputs
     by_id = {c.channel.chan_id: c for c in inputs.channels}
     # 45,001 msat paid for 150,000,000 msat moved in the last 30 days: 300.0067 ppm, rounded up;
     # the refill 31 days ago is out of the window
     assert by_id[ALICE].rebalance_cost_ppm == 301
     assert by_id[CAROL].rebalance_cost_ppm is None  # nothing refilled: nothing paid
+    # a policy without liquidity_margin_ppm is not given the cost: it decides as before
+    unpriced = (await gather(CompositeNode([lnd]), store, POLICY, now)).inputs
+    assert all(c.rebalance_cost_ppm is None for c in unpriced.channels)
 
 
 async def store_node_id(store: Store, lnd: LndRest) -> int:

@@ -19,7 +19,9 @@ few at a time. Without the graph they are our own other channels to the peer.
 
 What refilling each channel cost (its ``rebalance_cost_ppm``) comes from the rebalance
 journal in the store over :data:`~lnpilot.fees.inputs.LIQUIDITY_COST_WINDOW`: fees paid
-over the liquidity moved in, so the fee knows what its liquidity actually cost.
+over the liquidity moved in, so the fee knows what its liquidity actually cost. It is read
+only when the policy sets ``liquidity_margin_ppm`` somewhere, so that a policy without it
+(``cost_floor``, ``never_below_cost`` and the inbound discount included) decides as before.
 
 The fees agreed with a peer when lnpilot opened the channel come from the store's live
 agreements (the lifecycle engine writes them; engines meet in the store), so the planner
@@ -177,13 +179,21 @@ async def _history(
         memory=memory,
         recent_updates=tuple(at for _, at in sent),
         agreed=await _agreed_fees(reader, node_id),
-        refill_cost_ppm={
-            chan_id: ceil_div(refilled.fee_paid_msat * 1_000_000, refilled.moved_msat)
-            for chan_id, refilled in (
-                await rebalances.refilled_by_channel(reader, node_id, now - LIQUIDITY_COST_WINDOW)
-            ).items()
-        },
+        refill_cost_ppm=(
+            await _refill_costs(reader, node_id, now) if policy.prices_liquidity() else {}
+        ),
     )
+
+
+async def _refill_costs(reader: StoreReader, node_id: int, now: datetime) -> dict[int, int]:
+    """Per channel, the fees its refills paid per msat moved in (ppm, rounded up)."""
+    since = now - LIQUIDITY_COST_WINDOW
+    return {
+        chan_id: ceil_div(refilled.fee_paid_msat * 1_000_000, refilled.moved_msat)
+        for chan_id, refilled in (
+            await rebalances.refilled_by_channel(reader, node_id, since)
+        ).items()
+    }
 
 
 async def _agreed_fees(reader: StoreReader, node_id: int) -> dict[str, AgreedFees]:

@@ -99,8 +99,9 @@ class ChannelInputs:
     toward the same peer charge, as far as the node shows them. ``rebalance_cost_ppm`` is
     what liquidity brought into this channel cost: the fees the rebalance journal paid over
     :data:`LIQUIDITY_COST_WINDOW` per msat they moved into it, in ppm rounded up; None when
-    nothing was moved into it then (``cost_floor`` then estimates from the peer's own fee,
-    ``liquidity_margin_ppm`` counts nothing paid as 0). ``agreed`` are the
+    nothing was moved into it then, or the policy sets no ``liquidity_margin_ppm`` (the
+    gatherer reads it only then; ``cost_floor`` estimates from the peer's own fee without
+    it, ``liquidity_margin_ppm`` counts nothing paid as 0). ``agreed`` are the
     fees of the channel's live agreement, when it has one with fees.
     """
 

@@ -246,6 +246,11 @@ class PolicyFile(StrictModel):
         gatherer reads the graph, which is costly, only then)."""
         return any(self.uses_strategy(s.name) for s in OUTBOUND.values() if s.reads_graph)
 
+    def prices_liquidity(self) -> bool:
+        """Whether a rule or an override sets ``liquidity_margin_ppm`` (the gatherer reads
+        the rebalance journal's costs only then, so a policy without it decides as before)."""
+        return any(s.liquidity_margin_ppm is not None for s in self._every_settings())
+
     def windows_s(self) -> list[int]:
         """Every window (seconds) a matcher or a strategy may ask about, for the gatherer:
         a used strategy's default windows and those of every parameter table written."""
