@@ -12,7 +12,8 @@ from lnpilot.fees.journal import Mode, RunHeader, record
 from lnpilot.fees.planner import Action, ChannelDecision
 from lnpilot.fees.policy import parse_policy
 from lnpilot.node import CompositeNode, LndRest
-from lnpilot.store import CollectorState, Store
+from lnpilot.store import CollectorState, Store, rebalances
+from lnpilot.store.rebalances import RebalanceDecision, RebalanceRun
 
 from .conftest import World
 
@@ -134,3 +135,40 @@ async def test_a_node_the_store_never_saw_has_no_history(lnd: LndRest, store: St
     gathered = await gather(CompositeNode([lnd]), store, POLICY, datetime.now(UTC))
     assert gathered.node_id is None
     assert all(c.windows == {} and c.memory is None for c in gathered.inputs.channels)
+
+
+async def test_each_channel_carries_what_its_refills_cost_per_sat_moved(
+    world: World, lnd: LndRest, store: Store
+) -> None:
+    now = datetime.now(UTC)
+    await history(store, world, lnd, now, cycle=now - timedelta(minutes=5))
+    node_id = await store_node_id(store, lnd)
+    refills = ((100_000_000, 30_000, 2 * DAY), (50_000_000, 15_001, 9 * DAY), (1, 999, 31 * DAY))
+    async with store.transaction() as tx:
+        _, ids = await rebalances.record_run(
+            tx,
+            RebalanceRun(node_id, now - 31 * DAY, "apply", "run", 0),
+            [RebalanceDecision("target", "rebalance", "x", "planned", ALICE) for _ in refills],
+        )
+        for decision, (moved, paid, ago) in zip(ids, refills, strict=True):
+            await rebalances.finish_rebalance(
+                tx, decision, outcome="succeeded", moved_msat=moved, fee_paid_msat=paid,
+                failure=None, finished_at=now - ago, duration_ms=1,
+            )  # fmt: skip
+    pricing = parse_policy('[[rule]]\nname = "d"\nstrategy = "ignore"\nliquidity_margin_ppm = 0\n')
+    inputs = (await gather(CompositeNode([lnd]), store, pricing, now)).inputs
+    by_id = {c.channel.chan_id: c for c in inputs.channels}
+    # 45,001 msat paid for 150,000,000 msat moved in the last 30 days: 300.0067 ppm, rounded up;
+    # the refill 31 days ago is out of the window
+    assert by_id[ALICE].rebalance_cost_ppm == 301
+    assert by_id[CAROL].rebalance_cost_ppm is None  # nothing refilled: nothing paid
+    # a policy without liquidity_margin_ppm is not given the cost: it decides as before
+    unpriced = (await gather(CompositeNode([lnd]), store, POLICY, now)).inputs
+    assert all(c.rebalance_cost_ppm is None for c in unpriced.channels)
+
+
+async def store_node_id(store: Store, lnd: LndRest) -> int:
+    async with store.read() as reader:
+        node_id = await reader.node_id((await lnd.get_info()).pubkey)
+    assert node_id is not None
+    return node_id

@@ -126,3 +126,36 @@ async def test_busy_channels_and_the_last_outcome_per_target(store: Store) -> No
     assert last[TARGET].outcome == "failed" and last[TARGET].smallest_attempt_msat == 25_000_000
     assert (done.outcome, done.failure, done.duration_ms) == ("failed", "no route", 3000)
     assert [(a.outcome, a.failed_chan_id) for a in tries] == [("failed", 999), ("failed", None)]
+
+
+async def test_refilled_by_channel_sums_what_finished_rebalances_moved_and_paid(
+    store: Store,
+) -> None:
+    node_id = await new_node(store)
+    finished = (  # (target, moved, paid, finished days ago)
+        (TARGET, 100_000_000, 30_000, 1),
+        (TARGET, 50_000_000, 15_001, 5),
+        (TARGET, 80_000_000, 90_000, 40),  # before the window
+        (TARGET, 0, 0, 1),  # moved nothing: not a refill
+        (OTHER, 10_000_000, 2_000, 2),
+    )
+    run = RebalanceRun(node_id, NOW, "apply", "run", 0)
+    async with store.transaction() as tx:
+        _, ids = await rebalances.record_run(tx, run, [_decision(c) for c, *_ in finished])
+        for decision, (_, moved, paid, ago) in zip(ids, finished, strict=True):
+            await rebalances.finish_rebalance(
+                tx,
+                decision,
+                outcome="succeeded" if moved else "failed",
+                moved_msat=moved,
+                fee_paid_msat=paid,
+                failure=None,
+                finished_at=NOW - timedelta(days=ago),
+                duration_ms=1000,
+            )
+    async with store.read() as reader:
+        found = await rebalances.refilled_by_channel(reader, node_id, NOW - timedelta(days=30))
+    assert found == {
+        TARGET: rebalances.Refilled(150_000_000, 45_001),
+        OTHER: rebalances.Refilled(10_000_000, 2_000),
+    }

@@ -17,6 +17,12 @@ The fees other channels charge toward each peer (for ``peer_aware``) come from t
 graph when a rule uses that strategy and a backend reads the graph: one read per peer, a
 few at a time. Without the graph they are our own other channels to the peer.
 
+What refilling each channel cost (its ``rebalance_cost_ppm``) comes from the rebalance
+journal in the store over :data:`~lnpilot.fees.inputs.LIQUIDITY_COST_WINDOW`: fees paid
+over the liquidity moved in, so the fee knows what its liquidity actually cost. It is read
+only when the policy sets ``liquidity_margin_ppm`` somewhere, so that a policy without it
+(``cost_floor``, ``never_below_cost`` and the inbound discount included) decides as before.
+
 The fees agreed with a peer when lnpilot opened the channel come from the store's live
 agreements (the lifecycle engine writes them; engines meet in the store), so the planner
 can hold them as pins.
@@ -33,16 +39,26 @@ from datetime import UTC, datetime, timedelta
 from lnpilot.base.domain import Capability, Channel, ChannelPolicy, FailedForward, NodeInfo
 from lnpilot.fees.inputs import (
     AGREED_FEES,
+    LIQUIDITY_COST_WINDOW,
     AgreedFees,
     ChannelInputs,
     ControllerMemory,
     PlanInputs,
     WindowStats,
+    ceil_div,
 )
 from lnpilot.fees.policy import PolicyFile
 from lnpilot.fees.safety import BUDGET_WINDOW
 from lnpilot.node.backend import NodeBackend, NodeError
-from lnpilot.store import Direction, FlowStats, Store, StoreReader, fee_journal, lifecycle
+from lnpilot.store import (
+    Direction,
+    FlowStats,
+    Store,
+    StoreReader,
+    fee_journal,
+    lifecycle,
+    rebalances,
+)
 from lnpilot.store.uptime import uptime_permille_full_window
 
 log = logging.getLogger(__name__)
@@ -112,6 +128,7 @@ class _History:
     memory: dict[int, ControllerMemory] = field(default_factory=dict)
     recent_updates: tuple[datetime, ...] = ()
     agreed: dict[str, AgreedFees] = field(default_factory=dict)  # channel point ->
+    refill_cost_ppm: dict[int, int] = field(default_factory=dict)  # chan id ->
 
 
 async def _history(
@@ -162,7 +179,21 @@ async def _history(
         memory=memory,
         recent_updates=tuple(at for _, at in sent),
         agreed=await _agreed_fees(reader, node_id),
+        refill_cost_ppm=(
+            await _refill_costs(reader, node_id, now) if policy.prices_liquidity() else {}
+        ),
     )
+
+
+async def _refill_costs(reader: StoreReader, node_id: int, now: datetime) -> dict[int, int]:
+    """Per channel, the fees its refills paid per msat moved in (ppm, rounded up)."""
+    since = now - LIQUIDITY_COST_WINDOW
+    return {
+        chan_id: ceil_div(refilled.fee_paid_msat * 1_000_000, refilled.moved_msat)
+        for chan_id, refilled in (
+            await rebalances.refilled_by_channel(reader, node_id, since)
+        ).items()
+    }
 
 
 async def _agreed_fees(reader: StoreReader, node_id: int) -> dict[str, AgreedFees]:
@@ -275,4 +306,5 @@ def _channel_inputs(
         memory=history.memory.get(chan_id) if chan_id is not None else None,
         peer_fee_rates_ppm=_peer_fee_rates(channel, channels, toward),
         agreed=history.agreed.get(channel.channel_point),
+        rebalance_cost_ppm=history.refill_cost_ppm.get(chan_id) if chan_id is not None else None,
     )

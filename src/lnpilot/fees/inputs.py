@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lnpilot.base.domain import Capability, Channel
 from lnpilot.store.records import FlowStats
@@ -26,9 +26,20 @@ def permille(part: int, whole: int) -> int:
     return part * 1000 // whole if whole else 0
 
 
+def ceil_div(numerator: int, denominator: int) -> int:
+    """Integer division rounded up: a cost or a floor is never understated."""
+    return -(-numerator // denominator)
+
+
 def format_ratio(value_permille: int) -> str:
     """Per mille as the policy file writes ratios: ``0.3``."""
     return f"{value_permille / 1000:.3f}".rstrip("0").rstrip(".") if value_permille else "0"
+
+
+#: How far back the rebalances into a channel price its liquidity (``rebalance_cost_ppm``):
+#: long enough to hold a few refills of a busy channel, short enough that an old expensive
+#: refill, long sold, stops holding its fee up.
+LIQUIDITY_COST_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,11 @@ class ChannelInputs:
     ``last_change_at`` is the last change of our policy on the channel by anyone (lnpilot,
     the operator, another tool). ``peer_fee_rates_ppm`` are the fee rates other channels
     toward the same peer charge, as far as the node shows them. ``rebalance_cost_ppm`` is
-    what liquidity brought into this channel cost when measured; None until a rebalancer
-    records it, and then the estimate from the peer's own fee applies. ``agreed`` are the
+    what liquidity brought into this channel cost: the fees the rebalance journal paid over
+    :data:`LIQUIDITY_COST_WINDOW` per msat they moved into it, in ppm rounded up; None when
+    nothing was moved into it then, or the policy sets no ``liquidity_margin_ppm`` (the
+    gatherer reads it only then; ``cost_floor`` estimates from the peer's own fee without
+    it, ``liquidity_margin_ppm`` counts nothing paid as 0). ``agreed`` are the
     fees of the channel's live agreement, when it has one with fees.
     """
 

@@ -25,10 +25,12 @@ from lnpilot.fees.rules import Resolution, resolve
 from lnpilot.fees.strategies import (
     INBOUND,
     OUTBOUND,
+    LiquidityFloor,
     StrategyContext,
     Target,
     discount_bound_ppm,
     liquidity_cost,
+    liquidity_floor,
 )
 from lnpilot.fees.values import format_duration
 from lnpilot.node.backend import how_to_get
@@ -170,6 +172,13 @@ def _decide(policy: PolicyFile, plan_inputs: PlanInputs, inputs: ChannelInputs) 
         "reasons": list[JsonValue](reasons),
         "targets": dict[str, JsonValue](targets),
     }
+    floor = _floor(ctx)
+    if floor is not None:
+        detail["liquidity_cost_ppm"] = floor.cost_ppm if floor.paid else None
+        detail["liquidity_floor_ppm"] = floor.floor_ppm
+        wanted = targets.get("fee_rate_ppm", channel.local_policy.fee_rate_ppm)
+        if wanted < floor.floor_ppm:  # the floor is what moved or held the fee: say so
+            limits = [floor.words, *limits]
     base = replace(
         base,
         action=Action.NONE,
@@ -272,11 +281,20 @@ def _targets(
     return targets, reasons, state
 
 
+def _floor(ctx: StrategyContext) -> LiquidityFloor | None:
+    """The liquidity floor when the rule asks for one (``liquidity_margin_ppm``)."""
+    margin_ppm = ctx.settings.liquidity_margin_ppm
+    return liquidity_floor(ctx.inputs, margin_ppm) if margin_ppm is not None else None
+
+
 def _bounds(ctx: StrategyContext, resolution: Resolution) -> dict[str, safety.Bounds]:
     settings = resolution.settings
     rate = safety.Bounds(settings.min_fee_rate_ppm, settings.max_fee_rate_ppm)
     if settings.never_below_cost:
         rate = rate.tightened(low=liquidity_cost(ctx).floor_ppm)
+    floor = _floor(ctx)
+    if floor is not None:
+        rate = rate.tightened(low=floor.floor_ppm)
     inbound_rate = safety.Bounds(
         settings.min_inbound_fee_rate_ppm, settings.max_inbound_fee_rate_ppm
     )

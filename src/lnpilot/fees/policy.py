@@ -163,6 +163,9 @@ class _CommonSettings(StrictModel):
     min_inbound_fee_rate_ppm: InboundPpm | None = None
     max_inbound_fee_rate_ppm: InboundPpm | None = None
     never_below_cost: bool | None = None
+    #: Keep the outbound fee at least what refilling the channel cost (per sat moved in over
+    #: the last 30 days, 0 when nothing was paid) plus this many ppm; off when left out.
+    liquidity_margin_ppm: Ppm | None = None
     #: charge-lnd's setting: a fee rate change smaller than this many ppm is not sent.
     min_fee_ppm_delta: Ppm | None = None
     cltv_delta: Annotated[int, Field(ge=18, le=2016)] | None = None
@@ -242,6 +245,11 @@ class PolicyFile(StrictModel):
         """Whether a strategy the policy may pick compares with the network graph (the
         gatherer reads the graph, which is costly, only then)."""
         return any(self.uses_strategy(s.name) for s in OUTBOUND.values() if s.reads_graph)
+
+    def prices_liquidity(self) -> bool:
+        """Whether a rule or an override sets ``liquidity_margin_ppm`` (the gatherer reads
+        the rebalance journal's costs only then, so a policy without it decides as before)."""
+        return any(s.liquidity_margin_ppm is not None for s in self._every_settings())
 
     def windows_s(self) -> list[int]:
         """Every window (seconds) a matcher or a strategy may ask about, for the gatherer:

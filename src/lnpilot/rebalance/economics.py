@@ -16,6 +16,13 @@ fees are left out on the earning side, which only makes the guard stricter. The 
 last hop is not ours to choose: it is the target's peer forwarding to us over the target
 channel, at the peer's own fee. When that hop alone costs more than the limit, no route can
 do, and the rebalance is skipped before any query.
+
+The guard compares fee rates, not what will be sold: a target whose fee is high but whose
+liquidity hardly leaves earns little, whatever its rate. With ``payback_margin_pct`` set
+(off by default), a refill must also pay for itself (:func:`payback`): the fee its
+liquidity will earn, at the target's current outbound fee rate on the part of the amount
+its recent outflow would carry out again over as long a time (the direction window), must
+cover the most the refill may cost plus that margin.
 """
 
 from __future__ import annotations
@@ -103,3 +110,29 @@ def guard(
             f"max fee {max_ppm} ppm below peer's inbound cost {cost_ppm} ppm",
         )
     return Guard(max_ppm, last_hop_msat)
+
+
+def payback(
+    target_fee_ppm: int,
+    outflow_msat: int,
+    amount_msat: int,
+    cost_msat: int,
+    margin_pct: int,
+    window_days: int,
+) -> str | None:
+    """Why refilling ``amount_msat`` at up to ``cost_msat`` would not pay for itself, or None.
+
+    It earns ``target_fee_ppm`` on ``min(amount_msat, outflow_msat)``: the outflow of the
+    last ``window_days`` is taken as what leaves over the next as many, and liquidity beyond
+    it is not sold within that horizon. Earnings must reach ``cost × (100 + margin) / 100``
+    (compared in integers, so nothing is lost to rounding).
+    """
+    sold_msat = min(amount_msat, outflow_msat)
+    earns_msat = sold_msat * target_fee_ppm // PPM
+    if earns_msat * 100 >= cost_msat * (100 + margin_pct):
+        return None
+    return (
+        f"refill would not pay for itself: earns {sat_text(earns_msat)} sat "
+        f"({target_fee_ppm} ppm on {sat_text(sold_msat)} sat, the outflow of {window_days}d) "
+        f"against a cost of up to {sat_text(cost_msat)} sat + {margin_pct}% margin"
+    )

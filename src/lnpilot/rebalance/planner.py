@@ -15,7 +15,8 @@ How targets meet sources:
    the income their liquidity forgoes; a source never gives below its centre, and never to
    a target with the same peer (the liquidity would go round to where it came from);
 3. the first source that passes the amount floor and the economic guard
-   (:mod:`.economics`) is taken, and the fee limit is taken out of the budget room
+   (:mod:`.economics`), and, with ``payback_margin_pct``, whose refill the target's fee on
+   its recent outflow repays, is taken, and the fee limit is taken out of the budget room
    (:mod:`.budget`), so the orders of one plan never promise more than the budget has.
 
 An operator's request (``lnpilot rebalance run --channel``) narrows the targets to one
@@ -40,7 +41,7 @@ from lnpilot.base.domain import Channel, ChannelState
 from lnpilot.lnbits.resources.boltz import SwapQuote
 from lnpilot.rebalance.budget import Room, Spending, room
 from lnpilot.rebalance.candidates import Assessed, ChannelInput, amount_cap_msat, assess
-from lnpilot.rebalance.economics import fee_limit_msat, guard, sat_text
+from lnpilot.rebalance.economics import fee_limit_msat, guard, payback, sat_text
 from lnpilot.rebalance.methods import (
     Method,
     Priced,
@@ -191,7 +192,14 @@ def plan(inputs: RebalanceInputs, settings: RebalanceSettings) -> RebalancePlan:
             decisions[id(t)] = _skip(t, f"budget exhausted ({budget_room.binding})")
             continue
         decision, fee_msat, source = _pair(
-            t, sources, excess, left_msat, request, budget_room, section.sources == "above_centre"
+            t,
+            sources,
+            excess,
+            left_msat,
+            request,
+            budget_room,
+            section.sources == "above_centre",
+            section.direction_window_days,
         )
         if section.swap.enabled:
             decision, fee_msat, source = _weigh(
@@ -278,8 +286,12 @@ def _pair(
     request: Request,
     budget_room: Room,
     sources_above_centre: bool,
+    window_days: int,
 ) -> tuple[Decision, int, Assessed | None]:
-    """The target's decision with the first source that works, its fee limit, the source."""
+    """The target's decision with the first source that works, its fee limit, the source.
+
+    An operator's explicit fee limit (``request.max_fee_ppm``) replaces the economics, the
+    payback check included: the operator has decided what the liquidity is worth."""
     want_msat, why = _wanted(t, request)
     available = [s for s in sources if excess[id(s)] > 0]
     if not available:
@@ -314,6 +326,10 @@ def _pair(
         if left_msat <= verdict.last_hop_fee_msat:
             return _skip(t, f"budget exhausted ({budget_room.binding})"), 0, None
         limit_msat = min(fee_limit_msat(amount_msat, verdict.max_fee_ppm), left_msat)
+        unpaid = _unpaid(t, amount_msat, limit_msat, window_days, request)
+        if unpaid is not None:
+            refusals.append(f"{unpaid} (source {s.channel.scid})")
+            continue
         order = Order(
             target=t.channel,
             source=s.channel,
@@ -337,6 +353,20 @@ def _pair(
         return decision, limit_msat, s
     detail = {"refusals": list(refusals)}
     return _decision(t, Role.TARGET, RebalanceAction.SKIP, refusals[0], detail=detail), 0, None
+
+
+def _unpaid(
+    t: Assessed, amount_msat: int, cost_msat: int, window_days: int, request: Request
+) -> str | None:
+    """Why a refill of ``t`` would not pay for itself (``payback_margin_pct``), or None:
+    also when the check is off, or an operator's fee limit replaces the economics."""
+    margin_pct = t.target.payback_margin_pct
+    if margin_pct is None or request.max_fee_ppm is not None:
+        return None
+    outflow_msat = t.flow.volume_out_msat if t.flow is not None else 0
+    return payback(
+        _fee_ppm(t.channel), outflow_msat, amount_msat, cost_msat, margin_pct, window_days
+    )
 
 
 def _wanted(t: Assessed, request: Request) -> tuple[int, str]:
@@ -420,6 +450,20 @@ def _weigh(
             )
         return replace(decision, detail=detail), fee_msat, source
     assert quote is not None and chosen.cost_msat is not None  # a usable swap was priced
+    unpaid = _unpaid(
+        t,
+        quote.lightning_sat * 1000,
+        chosen.cost_msat,
+        settings.section.direction_window_days,
+        request,
+    )
+    if unpaid is not None:
+        detail = {"methods": methods, "method": Method.SWAP_IN.value}
+        return (
+            _decision(t, Role.TARGET, RebalanceAction.SKIP, f"swap in: {unpaid}", detail=detail),
+            0,
+            None,
+        )
     swap = SwapOrder(
         target=t.channel,
         amount_sat=quote.lightning_sat,

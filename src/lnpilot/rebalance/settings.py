@@ -93,6 +93,9 @@ class ChannelSettings(StrictModel):
     amount_pct: Annotated[int, Field(ge=1, le=100)] | None = None
     max_amount_pct: Annotated[int, Field(ge=1, le=100)] | None = None
     min_amount_sat: Annotated[int, Field(ge=1)] | None = None
+    #: Refill only when the target's fee on its recent outflow repays the refill's cost plus
+    #: this share (:func:`lnpilot.rebalance.economics.payback`); off when left out.
+    payback_margin_pct: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
 class Rule(ChannelSettings):
@@ -199,6 +202,7 @@ class ChannelTarget:
     max_amount_pct: int
     min_amount_sat: int
     rule: str | None
+    payback_margin_pct: int | None = None
 
 
 class RebalanceSettings:

@@ -336,6 +336,37 @@ async def spent_by_channel(
     return {int(chan_id): int(total) for chan_id, total in result if total}
 
 
+@dataclass(frozen=True)
+class Refilled:
+    """What finished rebalances moved into one channel and paid for it."""
+
+    moved_msat: int
+    fee_paid_msat: int
+
+
+async def refilled_by_channel(
+    reader: StoreReader, node_id: int, since: datetime
+) -> dict[int, Refilled]:
+    """Per target channel, the liquidity finished rebalances moved into it since ``since``
+    and the fees they paid: the fee engine prices the liquidity with it (engines meet in the
+    store). Channels into which nothing was moved are left out."""
+    d = rebalance_decisions.c
+    query = (
+        select(d.chan_id, func.sum(d.moved_msat), func.sum(func.coalesce(d.fee_paid_msat, 0)))
+        .where(
+            d.node_id == node_id,
+            d.chan_id.is_not(None),
+            d.moved_msat > 0,
+            d.finished_at >= since,
+        )
+        .group_by(d.chan_id)
+    )
+    result = await reader.connection.execute(query)
+    return {
+        int(chan_id): Refilled(int(moved), int(paid)) for chan_id, moved, paid in result if moved
+    }
+
+
 async def busy_channels(reader: StoreReader, node_id: int, since: datetime) -> set[int]:
     """Channels (target or source) of rebalances started after ``since`` and not finished,
     or with an attempt of unknown outcome: no other rebalance may touch them now."""

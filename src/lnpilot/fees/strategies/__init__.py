@@ -28,17 +28,19 @@ from lnpilot.fees.strategies import (  # noqa: F401  (importing registers)
 
 # isort: on
 from lnpilot.fees.strategies.base import StrategyContext, Target
-from lnpilot.fees.strategies.cost import liquidity_cost
+from lnpilot.fees.strategies.cost import LiquidityFloor, liquidity_cost, liquidity_floor
 from lnpilot.fees.strategies.inbound import discount_bound_ppm
 from lnpilot.fees.strategies.registry import INBOUND, OUTBOUND, Strategy, tables
 
 __all__ = [
     "INBOUND",
     "OUTBOUND",
+    "LiquidityFloor",
     "Strategy",
     "StrategyContext",
     "Target",
     "discount_bound_ppm",
     "liquidity_cost",
+    "liquidity_floor",
     "tables",
 ]

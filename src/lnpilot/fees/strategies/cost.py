@@ -16,6 +16,13 @@ them would count it twice). The floor is the cost plus ``markup_pct``; ``cost_fl
 the channel at the floor, and ``never_below_cost`` makes it a lower bound for any strategy.
 The same cost bounds the inbound discount (:mod:`lnpilot.fees.strategies.inbound`).
 
+``liquidity_margin_ppm`` (a setting of any rule, off by default) is the fee engine's half of
+pricing fees and rebalancing as one: whatever the strategy, the outbound fee stays at least
+what refilling the channel actually cost (the rebalance journal's fees per sat moved in over
+:data:`~lnpilot.fees.inputs.LIQUIDITY_COST_WINDOW`) plus the margin, so a refill is sold
+for more than it cost. Only what was paid counts: a channel that routing filled for free
+has a cost of 0, not the peer's fee (:func:`liquidity_floor`).
+
 The ``cost`` strategy is charge-lnd's, a simpler reading of the same table: the opening fee
 alone over the capacity, times ``cost_factor_pct``, and 1 ppm on channels the peer opened.
 """
@@ -28,6 +35,7 @@ from typing import Annotated
 from pydantic import Field
 
 from lnpilot.base.domain import Initiator
+from lnpilot.fees.inputs import LIQUIDITY_COST_WINDOW, ChannelInputs, ceil_div
 from lnpilot.fees.strategies.base import StrategyContext, Target
 from lnpilot.fees.strategies.registry import params_in, strategy
 from lnpilot.fees.values import Pct, StrictModel
@@ -58,10 +66,6 @@ class LiquidityCost:
         return f"{self.source}, +{self.markup_pct}% = {self.floor_ppm} ppm"
 
 
-def _ceil_div(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
-
-
 def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
     params = params_in(ctx.settings, "cost", CostParams)
     channel = ctx.inputs.channel
@@ -73,7 +77,7 @@ def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
         peer_ppm = channel.remote_policy.fee_rate_ppm
         parts.append((peer_ppm, f"the peer charges {peer_ppm} ppm to send liquidity back"))
     if params.open_cost_sat and channel.initiator in (Initiator.LOCAL, Initiator.UNKNOWN):
-        opening_ppm = _ceil_div(
+        opening_ppm = ceil_div(
             params.open_cost_sat * 1_000_000, channel.capacity_sat * params.amortise_turns
         )
         parts.append(
@@ -86,8 +90,38 @@ def liquidity_cost(ctx: StrategyContext) -> LiquidityCost:
     if not parts:
         return LiquidityCost(0, 0, "no known cost", params.markup_pct)
     cost_ppm, source = max(parts)
-    floor_ppm = _ceil_div(cost_ppm * (100 + params.markup_pct), 100)
+    floor_ppm = ceil_div(cost_ppm * (100 + params.markup_pct), 100)
     return LiquidityCost(cost_ppm, floor_ppm, source, params.markup_pct)
+
+
+@dataclass(frozen=True)
+class LiquidityFloor:
+    """The least outbound fee that sells refilled liquidity at a margin over its cost;
+    ``paid`` says whether any refill was paid in the window (else the cost is 0)."""
+
+    cost_ppm: int
+    margin_ppm: int
+    paid: bool
+
+    @property
+    def floor_ppm(self) -> int:
+        return self.cost_ppm + self.margin_ppm
+
+    @property
+    def words(self) -> str:
+        """How the decision's reason names the floor and where it comes from."""
+        days = LIQUIDITY_COST_WINDOW.days
+        source = f"refills paid {self.cost_ppm} ppm" if self.paid else "no refill paid"
+        return (
+            f"liquidity floor {self.floor_ppm} ppm: {source} in {days}d "
+            f"+ margin {self.margin_ppm} ppm"
+        )
+
+
+def liquidity_floor(inputs: ChannelInputs, margin_ppm: int) -> LiquidityFloor:
+    """What refilling the channel cost (0 when nothing was paid) plus ``margin_ppm``."""
+    paid_ppm = inputs.rebalance_cost_ppm
+    return LiquidityFloor(paid_ppm or 0, margin_ppm, paid_ppm is not None)
 
 
 @strategy("cost_floor", CostParams, table="cost")
