@@ -441,6 +441,15 @@ def scenario_new(
             "payers a hop (off by default: a newcomer with a few channels rarely does)."
         ),
     ] = False,
+    captive_shops: Annotated[
+        bool,
+        typer.Option(
+            help="Give a shop that is our peer half of our channel and no funded channel of "
+            "its own, so that its large cash-outs have no way but ours (what the generator did "
+            "before; off by default: a merchant on mainnet has 2-3 funded channels, and a "
+            "channel we open to it is ours)."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:
@@ -463,6 +472,7 @@ def scenario_new(
             seed=seed,
             balances=balances,
             shortcut=shortcut,
+            captive_shops=captive_shops,
         )
     except IdleScenarioError as exc:
         output.error(str(exc))
