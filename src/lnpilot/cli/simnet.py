@@ -441,13 +441,12 @@ def scenario_new(
             "payers a hop (off by default: a newcomer with a few channels rarely does)."
         ),
     ] = False,
-    captive_shops: Annotated[
+    shop_way_out: Annotated[
         bool,
         typer.Option(
-            help="Give a shop that is our peer half of our channel and no funded channel of "
-            "its own, so that its large cash-outs have no way but ours (what the generator did "
-            "before; off by default: a merchant on mainnet has 2-3 funded channels, and a "
-            "channel we open to it is ours)."
+            help="Give a shop that is our peer a funded channel of its own to a hub and start "
+            "our channel to it all ours, so that its large cash-outs have a way besides ours "
+            "(an experiment, off by default: docs/simnet.md, 'Shops with a way out')."
         ),
     ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
@@ -472,7 +471,7 @@ def scenario_new(
             seed=seed,
             balances=balances,
             shortcut=shortcut,
-            captive_shops=captive_shops,
+            shop_way_out=shop_way_out,
         )
     except IdleScenarioError as exc:
         output.error(str(exc))
