@@ -318,7 +318,7 @@ def _give_a_way_out(
 
     Why: by default our channel to a shop is split in half, so the shop starts with 2.5M sat
     of its outbound liquidity in our channel and 20% of its two other channels. A
-    cash-out larger than what those held had one route, ours, and the shop's own LND (which
+    cash-out larger than what those hold has one route, ours, and the shop's own LND (which
     knows its balances exactly) pays our fee up to its 5% limit: a few such payments make the
     sweep's ceiling the best fixed fee (docs/simnet.md, "Why the ceiling won"). On mainnet a
     merchant has "few (2-3) channels with well connected and capitalized nodes" and keeps
