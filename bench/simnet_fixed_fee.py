@@ -11,7 +11,9 @@ fee decides nothing after it is set, so the loops would add time and no informat
 - each scenario runs `--warmup-days` at its own starting fee, then every channel of ours is
   set to one fee of `--sweep` and the run goes on for `--days`; what our node earned after
   the switch is the figure, per fee;
-- `--shortcut` generates with shortcuts allowed (what the generator did before).
+- `--shortcut` generates with shortcuts allowed (what the generator did before);
+- `--shop-way-out` gives shops that are our peers a funded channel of their own
+  (`new_scenario(shop_way_out=True)`; docs/simnet.md, "Shops with a way out").
 
 Prints per case `<case>_fee<ppm>_fees_sat`, `<case>_fee<ppm>_forwards`, `<case>_best_fixed_fee_ppm`
 and the share of what the best fee earned from payments above 268k sat; then, over cases,
@@ -81,7 +83,13 @@ def run(job: Job) -> Result:
 
 
 def make_cases(
-    out: Path, graph: Path, graphs: int, shapes: tuple[str, ...], nodes: int, shortcut: bool
+    out: Path,
+    graph: Path,
+    graphs: int,
+    shapes: tuple[str, ...],
+    nodes: int,
+    shortcut: bool,
+    shop_way_out: bool = False,
 ) -> list[tuple[str, Path]]:
     """Scenario files as the league makes them (kept in `out`; made once)."""
     files = busy_scenario_files(
@@ -91,6 +99,7 @@ def make_cases(
         shapes=shapes,
         nodes=nodes,
         shortcut=shortcut,
+        shop_way_out=shop_way_out,
         on_skip=lambda path, exc: print(f"skipped={path.stem} reason={exc}"),
     )
     return [(path.stem, path) for _, path in files]
@@ -107,6 +116,9 @@ def main() -> int:
     parser.add_argument("--sweep", default=",".join(map(str, SWEEP_PPM)), help="fees, ppm")
     parser.add_argument("--shortcut", action="store_true", help="generate with shortcuts")
     parser.add_argument(
+        "--shop-way-out", action="store_true", help="shops that are our peers get a way out"
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "lnpilot-fixed-fee"
     )
     parser.add_argument("--jobs", type=int, default=2, help="processes")
@@ -117,7 +129,9 @@ def main() -> int:
     sweep = tuple(sorted(int(x) for x in args.sweep.split(",")))
     shapes = tuple(s for s in args.shapes.split(",") if s)
     started = time.perf_counter()
-    cases = make_cases(args.out, args.graph, args.graphs, shapes, args.nodes, args.shortcut)
+    cases = make_cases(
+        args.out, args.graph, args.graphs, shapes, args.nodes, args.shortcut, args.shop_way_out
+    )
     jobs = [Job(c, p, fee, args.warmup_days, args.days) for c, p in cases for fee in sweep]
     results: list[Result] = []
     with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
@@ -142,7 +156,10 @@ def main() -> int:
         ceiling = sum(1 for f in best_fees if f == sweep[-1]) / len(best_fees)
         print(f"sweep_ceiling_share={ceiling:.2f}")
     print(f"sweep_fees_ppm={','.join(map(str, sweep))}")
-    print(f"warmup_days={args.warmup_days:g} days={args.days:g} shortcut={int(args.shortcut)}")
+    print(
+        f"warmup_days={args.warmup_days:g} days={args.days:g} shortcut={int(args.shortcut)}"
+        f" shop_way_out={int(args.shop_way_out)}"
+    )
     print(f"elapsed_s={time.perf_counter() - started:.1f}")
     return 0
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from lnpilot.cli.main import app
 from lnpilot.simnet.generate import (
     DEMAND_FAMILIES,
+    OUR_CHANNEL_SAT,
     GeneratorError,
     IdleScenarioError,
     busy_scenario_files,
@@ -20,6 +21,7 @@ from lnpilot.simnet.generate import (
     new_scenario,
 )
 from lnpilot.simnet.scenario import Scenario, parse_scenario
+from lnpilot.simnet.simulation import Simulation
 
 CORE = "ln_graph_500.json.gz"
 FULL = "ln_graph_full_2026-02-03.json.gz"
@@ -200,3 +202,72 @@ def test_our_node_saves_no_hop_unless_asked(family: str, seed: int) -> None:
     allowed = new_scenario(graph, seed=seed, shortcut=True, **args)  # type: ignore[arg-type]
     assert _hop_savings(allowed.scenario) != []
     assert "(shortcuts allowed)" in allowed.toml
+
+
+def _shop_peers(scenario: Scenario) -> list[str]:
+    return sorted(c.b for c in scenario.channels if c.a == "ours" and c.b.startswith("shop"))
+
+
+def _own_side_sat(scenario: Scenario, node: str) -> dict[str, int]:
+    """What `node` holds on its side of each of its channels, by peer, at the start."""
+    held: dict[str, int] = {}
+    for c in scenario.channels:
+        a_sat = c.capacity_sat // 2 if c.a_balance_sat is None else c.a_balance_sat
+        if c.a == node:
+            held[c.b] = held.get(c.b, 0) + a_sat
+        elif c.b == node:
+            held[c.a] = held.get(c.a, 0) + c.capacity_sat - a_sat
+    return held
+
+
+def test_a_shop_that_is_our_peer_gets_a_way_out_when_asked() -> None:
+    # A merchant on mainnet has 2-3 funded channels to well-connected nodes, and a channel we
+    # open to it is ours alone; by default the generator leaves half of ours on the shop's
+    # side and little elsewhere, so its large cash-outs have one route (ours) at any fee.
+    graph = shared_graph(CORE)
+    args = {"random_center": True, "nodes": 60, "our_channels": 6, "demand": "sink", "seed": 5}
+    made = new_scenario(graph, check_hours=1, shop_way_out=True, **args)  # type: ignore[arg-type]
+    shops = _shop_peers(made.scenario)
+    assert shops, "a sink scenario's first peers are shops"
+    for shop in shops:
+        held = _own_side_sat(made.scenario, shop)
+        assert held["ours"] == 0
+        elsewhere = {peer: sat for peer, sat in held.items() if peer != "ours"}
+        assert len(elsewhere) >= 3 and max(elsewhere.values()) >= OUR_CHANNEL_SAT
+    assert "(shops with a way out)" in made.toml
+    default = new_scenario(graph, check_hours=1, **args)  # type: ignore[arg-type]
+    assert "(shops with a way out)" not in default.toml
+    for shop in _shop_peers(default.scenario):
+        held = _own_side_sat(default.scenario, shop)
+        assert held["ours"] == OUR_CHANNEL_SAT // 2
+        assert max(sat for peer, sat in held.items() if peer != "ours") < held["ours"]
+
+
+def _forwards_out_at(scenario: Scenario, peer: str, fee_ppm: int) -> int:
+    """Forwards out over our channel to `peer` in 9 virtual hours at `fee_ppm` on it, after
+    3 hours at the starting fee."""
+    sim = Simulation(scenario)
+    ours = sim.our_node.pubkey
+    target = sim.resolve(peer, "peer")
+    sim.run_for(3 * 3600)
+    chan_id = next(v.chan_id for v in sim.our_node.channels() if v.remote_pubkey == target)
+    sim.network.update_policy(chan_id, ours, fee_rate_ppm=fee_ppm, base_fee_msat=0)
+    before = len(sim.our_node.forwards)
+    sim.run_for(9 * 3600)
+    return sum(1 for f in sim.our_node.forwards[before:] if f.chan_id_out == chan_id)
+
+
+def test_payers_to_a_shop_leave_our_channel_when_its_fee_rises() -> None:
+    # The property the league's fixed-fee sweep needs: traffic through our node is price
+    # elastic, so the best fixed fee is not simply the sweep's top. Shown on a piece with
+    # shops given a way out; not every piece shows it (docs/simnet.md, "Shops with a way
+    # out": some keep payers that have no other route into the shop).
+    made = new_scenario(
+        shared_graph(CORE), random_center=True, nodes=60, our_channels=6, demand="sink",
+        seed=5, check_hours=1, shop_way_out=True,
+    )  # fmt: skip
+    shop = _shop_peers(made.scenario)[0]
+    cheap = _forwards_out_at(made.scenario, shop, 100)
+    dear = _forwards_out_at(made.scenario, shop, 5000)
+    assert cheap > 0
+    assert dear < cheap / 2

@@ -441,6 +441,14 @@ def scenario_new(
             "payers a hop (off by default: a newcomer with a few channels rarely does)."
         ),
     ] = False,
+    shop_way_out: Annotated[
+        bool,
+        typer.Option(
+            help="Give a shop that is our peer a funded channel of its own to a hub and start "
+            "our channel to it all ours, so that its large cash-outs have a way besides ours "
+            "(an experiment, off by default: docs/simnet.md, 'Shops with a way out')."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     json: JsonFlag = False,
 ) -> None:
@@ -463,6 +471,7 @@ def scenario_new(
             seed=seed,
             balances=balances,
             shortcut=shortcut,
+            shop_way_out=shop_way_out,
         )
     except IdleScenarioError as exc:
         output.error(str(exc))
