@@ -101,3 +101,6 @@ async def test_what_goes_wrong_says_so_with_its_exit_code(cli: Cli) -> None:
     bad = await cli("rebalance", "plan")
     assert bad.code == 2
     assert "policy: " in bad.stderr and "rebalance.band_pct = 70" in bad.stderr
+    (cli.workdir / "fees.toml").unlink()
+    defaults = await cli("rebalance", "plan")
+    assert "the [rebalance] defaults apply" in defaults.stderr, "markup ate the section name"

@@ -77,7 +77,7 @@ class _Refused(Exception):
 def _settings(ctx: typer.Context, explicit: Path | None) -> RebalanceSettings:
     path = policy_path(ctx, explicit)
     if explicit is None and not path.exists():
-        output.stderr.print(f"No policy file at {path}: the [rebalance] defaults apply.")
+        output.stderr.print(escape(f"No policy file at {path}: the [rebalance] defaults apply."))
         return parse_settings("")
     try:
         return load_settings(path)
