@@ -211,3 +211,43 @@ def test_the_windows_it_reads_are_declared_in_its_registration() -> None:
     assert OUTBOUND["price_discovery"].windows_s() == {DAY_S, 2 * DAY_S}
     settings = RuleSettings.model_validate({"price_discovery": {"window": "12h"}})
     assert OUTBOUND["price_discovery"].windows_s(settings) == {DAY_S // 2, DAY_S}
+
+
+@pytest.mark.parametrize(
+    ("last", "both", "state", "expected_state"),
+    [
+        # last 12 h: 3 forwards out; the 12 h before: 9 − 3 = 6; 3 < 4: too few to compare
+        (stats(600, 3), stats(1_800, 9), None, "thin"),
+        # the window before holds 4 − 4 = 0 forwards (the last holds 4): thin too, and a
+        # climb's memory survives the hold
+        (stats(800, 4), stats(800, 4), "down25", "down25"),
+    ],
+)
+def test_a_thin_window_holds_the_fee(
+    last: WindowStats, both: WindowStats, state: str | None, expected_state: str
+) -> None:
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(last, both, state=state, settings=settings)
+    assert (target.fee_rate_ppm, target.state) == (None, expected_state)
+    assert "fewer than 4" in target.reason
+
+
+def test_enough_forwards_in_both_windows_are_learnt_from() -> None:
+    # 4 forwards in the last day, 8 − 4 = 4 in the day before: not thin; 400 sat against
+    # 800 − 400 = 400 sat is not worse, so "up25" keeps going up with the step doubled to
+    # 50 %: 100 × 1.5 = 150
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(stats(400, 4), stats(800, 8), state="up25", settings=settings)
+    assert (target.fee_rate_ppm, target.state) == (150, "up50")
+
+
+def test_an_idle_channel_with_no_competitor_in_view_can_be_told_to_hold() -> None:
+    # no forward in 2 days and nobody to compare with: by default 400 ÷ 1.5 = 266 (above);
+    # with idle_lowers_blind = false it holds, since a quiet day is no proof of a high price
+    settings = {"price_discovery": {"window": "1d", "idle_lowers_blind": False}}
+    held = decide(stats(), stats(), fee_rate_ppm=400, settings=settings)
+    assert (held.fee_rate_ppm, held.state) == (None, "idle")
+    assert "no competitor's fee in view" in held.reason
+    # with a competitor in view it still comes down toward their median: 400 ÷ 1.5 = 266
+    lowered = decide(stats(), stats(), fee_rate_ppm=400, competitors=(100,), settings=settings)
+    assert (lowered.fee_rate_ppm, lowered.state) == (266, "idle")

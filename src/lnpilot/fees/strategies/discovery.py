@@ -28,6 +28,9 @@ state          when                                                             
 ``drained``    the same, nobody asking                                          hold
 ``idle``       no forward out in two windows: lower toward the median of the    lower
                other channels into the peer (hold when already at or below it)
+``thin``       fewer than ``min_forwards`` forwards out in either window: a     hold
+               handful of payments earns what chance sends, so comparing two
+               such windows would climb on noise (a climb's memory is kept)
 ``up``/        hill climbing on the earnings, the state remembers the last      climb
 ``down``       direction and step (``up50``: raised by 50 %)
 =============  ===============================================================  =========
@@ -68,6 +71,8 @@ class PriceDiscoveryParams(StrictModel):
     min_step_ppm: Annotated[int, Field(ge=1, le=10_000)] = 10
     drained_below: Permille = 100
     max_updates_per_day: Annotated[int, Field(ge=1, le=24)] = 2
+    min_forwards: Annotated[int, Field(ge=0, le=10_000)] = 0
+    idle_lowers_blind: bool = True
 
     def problems(self) -> list[str]:
         if self.min_step_pct > self.step_pct:
@@ -181,6 +186,13 @@ def price_discovery(ctx: StrategyContext, params: PriceDiscoveryParams) -> Targe
                 f"the competitors' median {median} ppm; holding",
                 state="idle",
             )
+        if not rates and not params.idle_lowers_blind:
+            return Target(
+                None,
+                f"price_discovery idle: no forward out in 2 × {window} and no competitor's fee "
+                f"in view: a quiet channel is no proof of a high price; holding",
+                state="idle",
+            )
         fee = moved_ppm(current, -1, params.step_pct, params.min_step_ppm)
         toward = ""
         if rates:
@@ -191,6 +203,16 @@ def price_discovery(ctx: StrategyContext, params: PriceDiscoveryParams) -> Targe
             fee,
             f"price_discovery idle: no forward out in 2 × {window}; lower{toward} to {fee} ppm",
             state="idle",
+        )
+
+    fewest = min(last.flow.forwards_out, previous.forwards_out)
+    if fewest < params.min_forwards:
+        return Target(
+            None,
+            f"price_discovery thin: {last.flow.forwards_out} forwards out in the last {window}, "
+            f"{previous.forwards_out} in the {window} before, fewer than {params.min_forwards}: "
+            f"too few to tell a better price from chance; holding {current} ppm",
+            state=remembered if _CLIMB.fullmatch(remembered or "") else "thin",
         )
 
     direction, step = _remembered(remembered, params)
