@@ -199,8 +199,8 @@ def test_the_default_policy_discovers_prices_within_two_updates_a_day() -> None:
     )
     result = plan(example, plan_inputs(fresh, recent))
     by_scid = {d.scid: d for d in result.decisions}
-    # 400 × 1.5 = 600: within the example's max_step_pct = 50 (400 ppm is above the
-    # example's cost floor: 1,000 sat over 4 turns of 1M sat = 250 ppm, + 10 % = 275 ppm)
+    # 400 × 1.5 = 600: within the example's max_step_pct = 50 (the policy sets no cost
+    # floor; 20 forwards out in each 12 h window, not thin: 20 ≥ min_forwards 4)
     assert by_scid["800000x1x0"].action is Action.UPDATE
     assert by_scid["800000x1x0"].proposal.fee_rate_ppm == 600
     assert by_scid["800000x2x0"].action is not Action.UPDATE
