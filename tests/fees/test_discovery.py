@@ -100,12 +100,12 @@ def test_a_better_window_keeps_the_direction_and_grows_the_step_back() -> None:
     assert "not worse" in target.reason
 
 
-def test_a_worse_window_turns_back_with_half_the_step() -> None:
-    # last 1d 500 sat, the day before 1,500 − 500 = 1,000 sat: worse; down with 50 / 2 = 25 %:
-    # 100 ÷ 1.25 = 80 (and at least 10 ppm down: 80 ≤ 90)
+def test_a_worse_window_turns_back_to_the_fee_before_and_halves_the_step() -> None:
+    # last 1d 500 sat, the day before 1,500 − 500 = 1,000 sat: worse; undo the 50 % step up:
+    # 100 ÷ 1.5 = 66 (and at least 10 ppm down: 66 ≤ 90); the next steps are 50 / 2 = 25 %
     target = decide(stats(500, 5), stats(1_500, 15), state="up50")
-    assert (target.fee_rate_ppm, target.state) == (80, "down25")
-    assert "worse" in target.reason
+    assert (target.fee_rate_ppm, target.state) == (66, "down25")
+    assert "worse" in target.reason and "undo the last 50% step" in target.reason
 
 
 def test_the_step_never_shrinks_below_its_minimum() -> None:
@@ -216,11 +216,11 @@ def test_the_windows_it_reads_are_declared_in_its_registration() -> None:
 @pytest.mark.parametrize(
     ("last", "both", "state", "expected_state"),
     [
-        # last 12 h: 3 forwards out; the 12 h before: 9 − 3 = 6; 3 < 4: too few to compare
-        (stats(600, 3), stats(1_800, 9), None, "thin"),
-        # the window before holds 4 − 4 = 0 forwards (the last holds 4): thin too, and a
-        # climb's memory survives the hold
-        (stats(800, 4), stats(800, 4), "down25", "down25"),
+        # last day: 3 forwards out; the day before: 5 − 3 = 2; both < 4: too few to compare
+        (stats(600, 3), stats(1_000, 5), None, "thin"),
+        # the day before holds 3 − 3 = 0 forwards, the last 3: thin too, and a climb's
+        # memory survives the hold
+        (stats(600, 3), stats(600, 3), "down25", "down25"),
     ],
 )
 def test_a_thin_window_holds_the_fee(
@@ -229,7 +229,18 @@ def test_a_thin_window_holds_the_fee(
     settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
     target = decide(last, both, state=state, settings=settings)
     assert (target.fee_rate_ppm, target.state) == (None, expected_state)
-    assert "fewer than 4" in target.reason
+    assert "both fewer than 4" in target.reason
+
+
+def test_a_probe_that_lost_the_traffic_is_undone() -> None:
+    # raised 50 % to 150 ppm a day ago; the day before carried 20 forwards (2,000 sat), the
+    # last day none: the last window is empty but the one before is not, so this is learnt
+    # from (not thin): worse, back to 150 ÷ 1.5 = 100 ppm, next steps 25 %
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(
+        stats(0, 0), stats(2_000, 20), fee_rate_ppm=150, state="up50", settings=settings
+    )
+    assert (target.fee_rate_ppm, target.state) == (100, "down25")
 
 
 def test_enough_forwards_in_both_windows_are_learnt_from() -> None:
