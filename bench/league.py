@@ -10,7 +10,9 @@ the same scenario, seed and traffic:
 - ``fixed_<ppm>``: the fixed-fee sweep (``--sweep``, 50..5000 ppm by default); the best of
   them per scenario, picked after the fact, is the bar an adaptive strategy must clear;
 - ``lnpilot_default``: :data:`lnpilot.fees.default.DEFAULT_POLICY_TOML`, the policy a new
-  user starts from (``lnpilot init`` writes it).
+  user starts from (``lnpilot init`` writes it), and ``lnpilot_default_norebal``, the same
+  with its rebalancer off (what the rebalancer adds or costs); ``--extra-arms DIR`` adds
+  candidate policy files (named ``lnpilot_*`` they are not counted as baselines).
 
 Scenarios come from the generator (``lnpilot.simnet.generate.new_scenario``: five demand
 shapes x ``--graphs`` carved graphs, each run with ``--seeds`` seeds) or from any folder of
@@ -64,6 +66,8 @@ SHAPES = ("balanced", "sink", "source", "lsp", "bursty")
 SWEEP_PPM = (50, 100, 200, 500, 1000, 2000, 5000)
 QUICK_SWEEP_PPM = (50, 500, 5000)
 OURS = "lnpilot_default"
+#: The default policy with its rebalancer off: what the rebalancer adds to (or costs) it.
+NO_REBALANCE = "lnpilot_default_norebal"
 TUNE, EVAL = "tune", "eval"
 
 
@@ -100,10 +104,22 @@ def fixed_fee_policy(fee_rate_ppm: int) -> str:
     )
 
 
-def baseline_arms(only: set[str] | None) -> list[Arm]:
-    """The baselines' policy files, the default policy (the arms whose behaviour may change)."""
-    arms = [Arm(p.stem, p.read_text(encoding="utf-8")) for p in sorted(ARMS_DIR.glob("*.toml"))]
+def baseline_arms(only: set[str] | None, extra: Path | None = None) -> list[Arm]:
+    """The baselines' policy files, the default policy (the arms whose behaviour may change),
+    and the policy files of `extra` (a folder of candidates: their names must not be taken)."""
+    files = sorted(ARMS_DIR.glob("*.toml"))
+    if extra is not None:
+        candidates = sorted(extra.glob("*.toml"))
+        if not candidates:
+            raise SystemExit(f"--extra-arms: {extra} holds no *.toml policy files")
+        taken = {p.stem for p in files} | {OURS, NO_REBALANCE, "static_median"}
+        clash = sorted(p.stem for p in candidates if p.stem in taken or p.stem.startswith("fixed_"))
+        if clash:
+            raise SystemExit(f"--extra-arms: arm names already taken: {', '.join(clash)}")
+        files += candidates
+    arms = [Arm(p.stem, p.read_text(encoding="utf-8")) for p in files]
     arms.append(Arm(OURS, DEFAULT_POLICY_TOML))
+    arms.append(Arm(NO_REBALANCE, DEFAULT_POLICY_TOML + "\n[rebalance]\nenabled = false\n"))
     return [a for a in arms if only is None or a.name in only]
 
 
@@ -170,9 +186,17 @@ async def _measure(
 
 
 def run_case(
-    case: Case, arms: Sequence[Arm], sweep: Sequence[int], days: float, warmup: float, step_s: float
+    case: Case,
+    arms: Sequence[Arm],
+    sweep: Sequence[int],
+    days: float,
+    warmup: float,
+    step_s: float,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
-    """Every arm on one case; returns the figures by arm and the network's median fee."""
+    """Every arm on one case; returns the figures by arm and the network's median fee. With
+    `keep`, each adaptive arm's store (its fee and rebalance journals) is copied to
+    ``keep/<case>/<arm>`` after its run, so a result can be explained afterwards."""
     import asyncio
 
     started = time.perf_counter()
@@ -196,6 +220,8 @@ def run_case(
                 arm_started = time.perf_counter()
                 result = asdict(asyncio.run(_measure(sim, arm_dir, arm, days, step_s)))
                 result["run_s"] = time.perf_counter() - arm_started
+                if keep is not None and not arm.fixed:
+                    shutil.copytree(arm_dir, keep / case.name / arm.name, dirs_exist_ok=True)
                 return result
 
             figures[arm.name] = _in_child(work)
@@ -331,7 +357,8 @@ def _ratio(ours: float, best: float) -> float:
 
 
 def _is_baseline(arm: str) -> bool:
-    return arm != OURS and not arm.startswith("fixed_")
+    """Every arm but lnpilot's own (the default and its variants) and the hindsight sweep."""
+    return not arm.startswith(("lnpilot_", "fixed_"))
 
 
 def _fixed_ppm(arm: str) -> int | None:
@@ -416,7 +443,9 @@ def summarize(results: Sequence[CaseRows]) -> None:
 # --- main -----------------------------------------------------------------------------------
 
 
-def _run(args: tuple[Case, list[Arm], list[int], float, float, float]) -> dict[str, Any]:
+def _run(
+    args: tuple[Case, list[Arm], list[int], float, float, float, Path | None],
+) -> dict[str, Any]:
     return run_case(*args)
 
 
@@ -443,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--sweep", default=",".join(map(str, SWEEP_PPM)), help="fixed fees, ppm")
     parser.add_argument("--arms", help="only these non-fixed arms, comma-separated")
+    parser.add_argument(
+        "--extra-arms", type=Path, help="a folder of more policy files to run as arms"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="copy each adaptive arm's store (journals) to KEEP/case/arm"
+    )
     parser.add_argument("--set", choices=(TUNE, EVAL, "all"), default="all", help="which cases")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     args = parser.parse_args(argv)
@@ -462,14 +497,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         days, warmup = args.days, args.warmup_days
     if args.set != "all":
         cases = [c for c in cases if c.set == args.set]
-    arms = baseline_arms(set(args.arms.split(",")) if args.arms else None)
+    arms = baseline_arms(set(args.arms.split(",")) if args.arms else None, args.extra_arms)
     step_s = args.interval_h * 3600
     print(
         f"cases={len(cases)} arms={len(arms) + 1 + len(sweep)} days={days:g} "
         f"warmup_days={warmup:g} interval_h={args.interval_h:g} jobs={args.jobs}"
     )
     started = time.perf_counter()
-    work = [(case, arms, sweep, days, warmup, step_s) for case in cases]
+    work = [(case, arms, sweep, days, warmup, step_s, args.keep) for case in cases]
     results: list[dict[str, Any]] = []
     with multiprocessing.get_context("fork").Pool(max(1, min(args.jobs, len(work)))) as pool:
         for result in pool.imap_unordered(_run, work):

@@ -100,12 +100,12 @@ def test_a_better_window_keeps_the_direction_and_grows_the_step_back() -> None:
     assert "not worse" in target.reason
 
 
-def test_a_worse_window_turns_back_with_half_the_step() -> None:
-    # last 1d 500 sat, the day before 1,500 − 500 = 1,000 sat: worse; down with 50 / 2 = 25 %:
-    # 100 ÷ 1.25 = 80 (and at least 10 ppm down: 80 ≤ 90)
+def test_a_worse_window_turns_back_to_the_fee_before_and_halves_the_step() -> None:
+    # last 1d 500 sat, the day before 1,500 − 500 = 1,000 sat: worse; undo the 50 % step up:
+    # 100 ÷ 1.5 = 66 (and at least 10 ppm down: 66 ≤ 90); the next steps are 50 / 2 = 25 %
     target = decide(stats(500, 5), stats(1_500, 15), state="up50")
-    assert (target.fee_rate_ppm, target.state) == (80, "down25")
-    assert "worse" in target.reason
+    assert (target.fee_rate_ppm, target.state) == (66, "down25")
+    assert "worse" in target.reason and "undo the last 50% step" in target.reason
 
 
 def test_the_step_never_shrinks_below_its_minimum() -> None:
@@ -199,8 +199,8 @@ def test_the_default_policy_discovers_prices_within_two_updates_a_day() -> None:
     )
     result = plan(example, plan_inputs(fresh, recent))
     by_scid = {d.scid: d for d in result.decisions}
-    # 400 × 1.5 = 600: within the example's max_step_pct = 50 (400 ppm is above the
-    # example's cost floor: 1,000 sat over 4 turns of 1M sat = 250 ppm, + 10 % = 275 ppm)
+    # 400 × 1.5 = 600: within the example's max_step_pct = 50 (the policy sets no cost
+    # floor; 20 forwards out in each 12 h window, not thin: 20 ≥ min_forwards 4)
     assert by_scid["800000x1x0"].action is Action.UPDATE
     assert by_scid["800000x1x0"].proposal.fee_rate_ppm == 600
     assert by_scid["800000x2x0"].action is not Action.UPDATE
@@ -211,3 +211,54 @@ def test_the_windows_it_reads_are_declared_in_its_registration() -> None:
     assert OUTBOUND["price_discovery"].windows_s() == {DAY_S, 2 * DAY_S}
     settings = RuleSettings.model_validate({"price_discovery": {"window": "12h"}})
     assert OUTBOUND["price_discovery"].windows_s(settings) == {DAY_S // 2, DAY_S}
+
+
+@pytest.mark.parametrize(
+    ("last", "both", "state", "expected_state"),
+    [
+        # last day: 3 forwards out; the day before: 5 − 3 = 2; both < 4: too few to compare
+        (stats(600, 3), stats(1_000, 5), None, "thin"),
+        # the day before holds 3 − 3 = 0 forwards, the last 3: thin too, and a climb's
+        # memory survives the hold
+        (stats(600, 3), stats(600, 3), "down25", "down25"),
+    ],
+)
+def test_a_thin_window_holds_the_fee(
+    last: WindowStats, both: WindowStats, state: str | None, expected_state: str
+) -> None:
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(last, both, state=state, settings=settings)
+    assert (target.fee_rate_ppm, target.state) == (None, expected_state)
+    assert "both fewer than 4" in target.reason
+
+
+def test_a_probe_that_lost_the_traffic_is_undone() -> None:
+    # raised 50 % to 150 ppm a day ago; the day before carried 20 forwards (2,000 sat), the
+    # last day none: the last window is empty but the one before is not, so this is learnt
+    # from (not thin): worse, back to 150 ÷ 1.5 = 100 ppm, next steps 25 %
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(
+        stats(0, 0), stats(2_000, 20), fee_rate_ppm=150, state="up50", settings=settings
+    )
+    assert (target.fee_rate_ppm, target.state) == (100, "down25")
+
+
+def test_enough_forwards_in_both_windows_are_learnt_from() -> None:
+    # 4 forwards in the last day, 8 − 4 = 4 in the day before: not thin; 400 sat against
+    # 800 − 400 = 400 sat is not worse, so "up25" keeps going up with the step doubled to
+    # 50 %: 100 × 1.5 = 150
+    settings = {"price_discovery": {"window": "1d", "min_forwards": 4}}
+    target = decide(stats(400, 4), stats(800, 8), state="up25", settings=settings)
+    assert (target.fee_rate_ppm, target.state) == (150, "up50")
+
+
+def test_an_idle_channel_with_no_competitor_in_view_can_be_told_to_hold() -> None:
+    # no forward in 2 days and nobody to compare with: by default 400 ÷ 1.5 = 266 (above);
+    # with idle_lowers_blind = false it holds, since a quiet day is no proof of a high price
+    settings = {"price_discovery": {"window": "1d", "idle_lowers_blind": False}}
+    held = decide(stats(), stats(), fee_rate_ppm=400, settings=settings)
+    assert (held.fee_rate_ppm, held.state) == (None, "idle")
+    assert "no competitor's fee in view" in held.reason
+    # with a competitor in view it still comes down toward their median: 400 ÷ 1.5 = 266
+    lowered = decide(stats(), stats(), fee_rate_ppm=400, competitors=(100,), settings=settings)
+    assert (lowered.fee_rate_ppm, lowered.state) == (266, "idle")

@@ -4,9 +4,11 @@ One text, so that what the strategy league measures as ``lnpilot_default`` (``be
 is exactly what a new user gets, and a change to it is measured before it ships. It only
 ever plans until the operator sets ``fees_apply = true`` in lnpilot.toml (the daemon's fee
 loop is a journaled dry run by default), and, once applied, each channel looks for the fee
-that earns most (``price_discovery``, docs/fees.md) between 1 and 5,000 ppm, never below
-the cost of the channel, moving at most twice a day. ``examples/fees.toml`` is the same
-policy with more of the language shown.
+that earns most (``price_discovery``, docs/fees.md) between 1 and 5,000 ppm, moving at most
+twice a day, learning only from windows with enough forwards. It sets no cost floor
+(``never_below_cost``): the league showed the floor's guessed opening cost holding busy
+channels above the price their traffic paid (docs/strategy-league.md, "league-strategy").
+``examples/fees.toml`` is the same policy with more of the language shown.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ name = "defaults"
 min_fee_rate_ppm = 1
 max_fee_rate_ppm = 5000
 base_fee_msat = 0
-never_below_cost = true    # never sell liquidity below what it cost
-cost = { open_cost_sat = 1000, amortise_turns = 4, markup_pct = 10 }
 
 [[rule]]
 name = "default"           # every channel: find the fee that earns most, in the bounds above
 strategy = "price_discovery"
-price_discovery = { window = "12h", step_pct = 50, max_updates_per_day = 2 }
+# learn only from 12 h windows of 4+ forwards out; a quiet channel holds its fee unless
+# the competitors into the same peer show a lower one (docs/strategy-league.md)
+price_discovery.window = "12h"
+price_discovery.step_pct = 50
+price_discovery.max_updates_per_day = 2
+price_discovery.min_forwards = 4
+price_discovery.idle_lowers_blind = false
 """

@@ -7,8 +7,9 @@ last window with what it earned over the window before, at the previous fee, and
 again (hill climbing on the fee, in multiplicative steps):
 
 - earnings rose or held: keep going the same way, the step doubled back up to ``step_pct``;
-- earnings fell: go back the other way with half the step (down to ``min_step_pct``), so
-  the fee settles around the best price it found;
+- earnings fell: go back to the fee before (undo the last step: it was the better price),
+  and carry on the other way with half the step (down to ``min_step_pct``), so the fee
+  settles around the best price it found;
 - the fee has not changed for two windows (held by the safety limits, the budget, or just
   switched on): nothing to compare, so it probes one step in the last direction (up at
   first); a probe that a bound would swallow goes the other way.
@@ -28,6 +29,9 @@ state          when                                                             
 ``drained``    the same, nobody asking                                          hold
 ``idle``       no forward out in two windows: lower toward the median of the    lower
                other channels into the peer (hold when already at or below it)
+``thin``       fewer than ``min_forwards`` forwards out in both windows: a      hold
+               handful of payments earns what chance sends, so comparing two
+               such windows would climb on noise (a climb's memory is kept)
 ``up``/        hill climbing on the earnings, the state remembers the last      climb
 ``down``       direction and step (``up50``: raised by 50 %)
 =============  ===============================================================  =========
@@ -68,6 +72,8 @@ class PriceDiscoveryParams(StrictModel):
     min_step_ppm: Annotated[int, Field(ge=1, le=10_000)] = 10
     drained_below: Permille = 100
     max_updates_per_day: Annotated[int, Field(ge=1, le=24)] = 2
+    min_forwards: Annotated[int, Field(ge=0, le=10_000)] = 0
+    idle_lowers_blind: bool = True
 
     def problems(self) -> list[str]:
         if self.min_step_pct > self.step_pct:
@@ -181,6 +187,13 @@ def price_discovery(ctx: StrategyContext, params: PriceDiscoveryParams) -> Targe
                 f"the competitors' median {median} ppm; holding",
                 state="idle",
             )
+        if not rates and not params.idle_lowers_blind:
+            return Target(
+                None,
+                f"price_discovery idle: no forward out in 2 × {window} and no competitor's fee "
+                f"in view: a quiet channel is no proof of a high price; holding",
+                state="idle",
+            )
         fee = moved_ppm(current, -1, params.step_pct, params.min_step_ppm)
         toward = ""
         if rates:
@@ -193,17 +206,29 @@ def price_discovery(ctx: StrategyContext, params: PriceDiscoveryParams) -> Targe
             state="idle",
         )
 
+    most = max(last.flow.forwards_out, previous.forwards_out)
+    if most < params.min_forwards:
+        return Target(
+            None,
+            f"price_discovery thin: {last.flow.forwards_out} forwards out in the last {window}, "
+            f"{previous.forwards_out} in the {window} before, both fewer than "
+            f"{params.min_forwards}: too few to tell a better price from chance; holding "
+            f"{current} ppm",
+            state=remembered if _CLIMB.fullmatch(remembered or "") else "thin",
+        )
+
     direction, step = _remembered(remembered, params)
     earned_now = last.flow.fee_out_msat
     earned_before = previous.fee_out_msat
     compared = since_change_s is not None and since_change_s < 2 * params.window_s
+    move = step  # the size of this move; the state records the size of the next one
     if not compared:
         why = (
             f"fee unchanged for 2 × {window} ({earned_now // 1000} sat earned in the last {window})"
         )
         verb = "probe"
     elif earned_now >= earned_before:
-        step = min(step * 2, params.step_pct)
+        step = move = min(step * 2, params.step_pct)
         why = (
             f"earned {earned_now // 1000} sat in the last {window} at {current} ppm, "
             f"{earned_before // 1000} sat in the {window} before: not worse"
@@ -215,16 +240,16 @@ def price_discovery(ctx: StrategyContext, params: PriceDiscoveryParams) -> Targe
             f"earned {earned_now // 1000} sat in the last {window} at {current} ppm, "
             f"{earned_before // 1000} sat in the {window} before: worse"
         )
-        verb = "turn back"
-    fee = moved_ppm(current, direction, step, params.min_step_ppm)
+        verb = f"turn back to the fee before (undo the last {move}% step), next steps {step}%"
+    fee = moved_ppm(current, direction, move, params.min_step_ppm)
     low, high = ctx.settings.min_fee_rate_ppm, ctx.settings.max_fee_rate_ppm
     blocked = (direction > 0 and high is not None and current >= high) or (
         direction < 0 and (current == 0 or (low is not None and current <= low))
     )
     if blocked:
         direction = -direction
-        fee = moved_ppm(current, direction, step, params.min_step_ppm)
+        fee = moved_ppm(current, direction, move, params.min_step_ppm)
         verb += ", at the bound so the other way"
     way = "up" if direction > 0 else "down"
-    reason = f"price_discovery {way}: {why}; {verb}, {way} {step}% to {fee} ppm"
+    reason = f"price_discovery {way}: {why}; {verb}, {way} {move}% to {fee} ppm"
     return Target(fee, reason, state=f"{way}{step}")
