@@ -1,0 +1,151 @@
+"""Which daemon owns a node when several share one PostgreSQL: a session advisory lock.
+
+Two daemons acting on one node would set its fees twice, rebalance twice and send every
+notice twice. On PostgreSQL each daemon therefore asks for a session-level advisory lock on
+the node (``pg_try_advisory_lock(key)``) over a connection of its own, held for the daemon's
+life; the one that gets it is the **owner** and runs the loops that act or notify, the others
+are **standby** and only serve the API from the store. Nothing here is home-made consensus:
+PostgreSQL grants the lock to one session at a time and frees it when that session ends.
+
+The key is the first 8 bytes of ``sha256("lnpilot-node-owner:" + pubkey)`` as a signed
+bigint: the node's pubkey is the same for every daemon of the fleet before any collection
+(a store node id exists only after the first one), and the prefix keeps the key away from
+other users of advisory locks in the same database (the locks are per database).
+
+:meth:`Ownership.check` is run each cycle. The owner makes sure its connection is alive and
+the lock still held (``pg_locks`` for its backend pid); a standby tries the lock again. When
+the owner dies its connection closes, PostgreSQL ends its session and frees the lock, and a
+standby takes over at its next check: within the retry interval plus the time PostgreSQL
+takes to notice the dead client (at once for a killed process, whose socket the kernel
+closes; for a machine that vanished, TCP keepalive's time, which this module does not set).
+
+On SQLite there is one daemon per database file and no lock to take: ownership is a no-op
+and the daemon is always the owner.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+_KEY_PREFIX = b"lnpilot-node-owner:"
+
+#: What a dead or unusable owner connection raises: the check then starts over.
+_CONNECTION_LOST = (DBAPIError, InterfaceError, OperationalError, OSError)
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    STANDBY = "standby"
+
+
+def ownership_key(pubkey: str) -> int:
+    """The advisory lock key of the node ``pubkey`` (see the module docstring)."""
+    if not pubkey:
+        raise ValueError("ownership needs the node's pubkey, got an empty string")
+    digest = hashlib.sha256(_KEY_PREFIX + pubkey.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock_ids(key: int) -> tuple[int, int]:
+    """``pg_locks`` shows a bigint advisory key as ``classid`` (high 32 bits) and ``objid``
+    (low 32 bits), both unsigned."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+_HELD = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid::bigint = :classid"
+    " AND objid::bigint = :objid AND objsubid = 1"
+)
+
+
+class Ownership:
+    """This daemon's claim on one node in the database at ``url``. On PostgreSQL the lock's
+    connection comes from an engine of its own without a pool, so that :meth:`close` (or a
+    lost connection) really ends the session that holds the lock: a pooled connection
+    given back keeps its session, and its lock with it."""
+
+    def __init__(self, url: URL, pubkey: str) -> None:
+        self.key = ownership_key(pubkey)
+        self._engine: AsyncEngine | None = None
+        if url.get_backend_name() == "postgresql":
+            self._engine = create_async_engine(url, poolclass=NullPool)
+        self._conn: AsyncConnection | None = None
+        self._role = Role.OWNER if self._engine is None else Role.STANDBY
+
+    @property
+    def role(self) -> Role:
+        """As found by the last :meth:`check` (standby before the first one on PostgreSQL)."""
+        return self._role
+
+    @property
+    def shared(self) -> bool:
+        """Whether other daemons may share the database (PostgreSQL), so the role can change."""
+        return self._engine is not None
+
+    async def check(self) -> Role:
+        """Keep the lock or try to take it; the role it leaves. A database out of reach
+        makes this daemon standby (it cannot know that it still owns the node) and is not
+        raised: the next check tries again."""
+        if self._engine is None:
+            return self._role
+        if self._conn is not None and not await self._still_held(self._conn):
+            await self._drop()
+        if self._conn is None:
+            self._conn = await self._try_lock(self._engine)
+        self._role = Role.OWNER if self._conn is not None else Role.STANDBY
+        return self._role
+
+    async def _still_held(self, conn: AsyncConnection) -> bool:
+        classid, objid = _lock_ids(self.key)
+        try:
+            held = await conn.scalar(_HELD, {"classid": classid, "objid": objid})
+        except _CONNECTION_LOST:
+            return False
+        return bool(held)
+
+    async def _try_lock(self, engine: AsyncEngine) -> AsyncConnection | None:
+        """A connection holding the lock, or None (held elsewhere, or no database)."""
+        try:
+            conn = await engine.connect()
+        except _CONNECTION_LOST:
+            return None
+        try:
+            # Autocommit: the connection must not sit "idle in transaction" for days.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
+        except _CONNECTION_LOST:
+            await _close_quietly(conn)
+            return None
+        if got:
+            return conn
+        await conn.close()
+        return None
+
+    async def _drop(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await _close_quietly(conn)
+        self._role = Role.STANDBY if self._engine is not None else Role.OWNER
+
+    async def close(self) -> None:
+        """End the session, which frees the lock: a standby takes over at its next check."""
+        await self._drop()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+async def _close_quietly(conn: AsyncConnection) -> None:
+    """Close a connection that may be dead already (its session, and lock, gone with it)."""
+    try:
+        await conn.close()
+    except _CONNECTION_LOST:
+        await conn.invalidate()
