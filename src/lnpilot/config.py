@@ -159,8 +159,9 @@ class ServiceSettings(StrictModel):
     the rebalancer run only with a policy file (the rebalancer reads its ``[rebalance]``
     table), and act only with ``fees_apply`` / ``rebalance_apply = true`` (dry runs are
     journaled either way). With an LNbits client, the swaps lnpilot started are followed
-    every ``swaps_interval_s``. On SIGTERM each loop may finish its current run for up to
-    ``stop_timeout_s``.
+    every ``swaps_interval_s``. On PostgreSQL the daemon acts only while it owns the node
+    (:mod:`lnpilot.service.ownership`), checked every ``ownership_retry_s``. On SIGTERM
+    each loop may finish its current run for up to ``stop_timeout_s``.
     """
 
     database_url: str | None = None
@@ -174,6 +175,7 @@ class ServiceSettings(StrictModel):
     rebalance_interval_s: float = Field(default=3600.0, ge=60, le=7 * 86_400)
     rebalance_apply: bool = False
     swaps_interval_s: float = Field(default=300.0, ge=10, le=86_400)
+    ownership_retry_s: float = Field(default=30.0, ge=1, le=3600)
     alerts_file: Path | None = None
     backoff_max_s: float = Field(default=300.0, ge=1, le=86_400)
     stop_timeout_s: float = Field(default=30.0, gt=0, le=3600)

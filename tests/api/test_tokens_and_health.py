@@ -71,3 +71,28 @@ async def test_health_names_the_failing_loop_and_needs_no_token(api: Api) -> Non
         "collect": False,
         "monitor": False,
     }
+
+
+async def test_health_and_metrics_say_owner_or_standby(api: Api) -> None:
+    """The role comes from the ``ownership`` loop's health (PostgreSQL daemons have one; a
+    SQLite daemon has none and owns its node)."""
+    health, now = api.services.health, api.sim.now
+
+    async def role_line() -> str:
+        page = (await api.http.get("/metrics", headers=api.auth())).text
+        return next(
+            line.split("{")[1].split("}")[0]
+            for line in page.splitlines()
+            if line.startswith("lnpilot_ownership_role{") and line.endswith(" 1.0")
+        )
+
+    assert (await api.http.get("/health")).json()["role"] == "owner"
+    assert await role_line() == 'role="owner"'
+    health.register("ownership", 30)
+    health.started("ownership", now)
+    health.waiting("ownership", now, 0.01, "standby: another daemon holds this node's lock")
+    assert (await api.http.get("/health")).json()["role"] == "standby"
+    assert await role_line() == 'role="standby"'
+    health.started("ownership", now)
+    health.succeeded("ownership", now, 0.01)
+    assert (await api.http.get("/health")).json()["role"] == "owner"

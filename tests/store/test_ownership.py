@@ -8,13 +8,24 @@ is a no-op. Each check is driven by the test: no sleeps, no timing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from lnpilot.service.ownership import Ownership, Role, ownership_key
+from lnpilot.service.health import LoopHealth
+from lnpilot.service.ownership import (
+    OWNERSHIP_LOOP,
+    NotOwner,
+    Ownership,
+    OwnershipGate,
+    Role,
+    ownership_key,
+    role_of,
+)
+from lnpilot.service.supervisor import Loop
 
 PUBKEY = "02" + "ab" * 32
 OTHER_PUBKEY = "03" + "cd" * 32
@@ -114,3 +125,64 @@ def test_the_key_is_a_stable_bigint_and_an_empty_pubkey_is_refused() -> None:
     assert key != ownership_key(OTHER_PUBKEY)
     with pytest.raises(ValueError, match="pubkey"):
         ownership_key("")
+
+
+async def _pubkey() -> str:
+    return PUBKEY
+
+
+async def test_the_gate_lets_only_the_owner_act_and_hands_over(database_url: URL) -> None:
+    """Two daemons' gates guard the same collector: only the owner's runs act; a standby's
+    run waits (NotOwner) and its ownership loop says standby; once the owner's gate closes
+    (its daemon stopped), the standby's next check takes over and its runs act."""
+    acted: list[str] = []
+
+    def collector(daemon: str) -> Loop:
+        async def act() -> None:
+            acted.append(daemon)
+
+        return Loop("collect", 60, act)
+
+    first = OwnershipGate(database_url, _pubkey, retry_s=30)
+    second = OwnershipGate(database_url, _pubkey, retry_s=30)
+    try:
+        first_loops = first.guard_all([collector("first")], expected=())
+        second_loops = second.guard_all([collector("second")], expected=())
+        assert [loop.name for loop in first_loops] == [OWNERSHIP_LOOP, "collect"]
+        await first_loops[0].run_once()
+        await first_loops[1].run_once()
+        if not _on_postgresql(database_url):  # SQLite: the daemon is never shared
+            await second_loops[0].run_once()
+            await second_loops[1].run_once()
+            assert acted == ["first", "second"]
+            return
+        with pytest.raises(NotOwner):
+            await second_loops[0].run_once()
+        with pytest.raises(NotOwner):
+            await second_loops[1].run_once()
+        assert acted == ["first"]
+        await first.close()
+        with pytest.raises(NotOwner):
+            await first_loops[1].run_once()  # the stopped daemon's gate no longer acts
+        await second_loops[0].run_once()
+        await second_loops[1].run_once()
+        assert acted == ["first", "second"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_the_role_is_read_from_the_ownership_loop_health() -> None:
+    """What /health and /metrics report, in the daemon and in an API worker alike."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    health = LoopHealth()
+    health.register("collect", 60)
+    assert role_of(health) is Role.OWNER  # no ownership loop: SQLite, the only daemon
+    health.register(OWNERSHIP_LOOP, 30)
+    assert role_of(health) is Role.STANDBY  # not checked yet: not acting
+    health.started(OWNERSHIP_LOOP, at)
+    health.waiting(OWNERSHIP_LOOP, at, 0.01, "standby: another daemon holds this node's lock")
+    assert role_of(health) is Role.STANDBY
+    health.started(OWNERSHIP_LOOP, at)
+    health.succeeded(OWNERSHIP_LOOP, at, 0.01)
+    assert role_of(health) is Role.OWNER

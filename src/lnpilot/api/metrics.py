@@ -30,6 +30,7 @@ from lnpilot.base.domain import Channel, ChannelState
 from lnpilot.node.backend import NodeError
 from lnpilot.rebalance import RebalanceOutcome
 from lnpilot.service.context import Services
+from lnpilot.service.ownership import Role, role_of
 from lnpilot.store import Direction, FlowStats, PolicyRecord, fee_journal, rebalances
 from lnpilot.store.alerts import AlertStatus, IncidentStatus, monitor_book
 from lnpilot.store.levels import EPOCH
@@ -106,6 +107,16 @@ def _loop_families(services: Services) -> Iterator[Metric]:
         runs.add_metric(name, status.runs)
         failures.add_metric(name, status.failures)
     yield from (up, success, duration, interval, runs, failures)
+    role = GaugeMetricFamily(
+        "lnpilot_ownership_role",
+        "1 for this daemon's role on the node: owner (its loops act) or standby (another"
+        " daemon sharing the PostgreSQL database owns it)",
+        labels=["role"],
+    )
+    mine = role_of(services.health)
+    for each in Role:
+        role.add_metric([each.value], 1.0 if each is mine else 0.0)
+    yield role
 
 
 def _client_families(services: Services) -> Iterator[Metric]:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from lnpilot.api import metrics
 from lnpilot.api.deps import Admin, ServicesDep, StoreId, authenticate, errors
 from lnpilot.service.health import LoopStatus
+from lnpilot.service.ownership import Role, role_of
 from lnpilot.store import audit
 
 router = APIRouter(tags=["daemon"])
@@ -26,12 +27,15 @@ class LoopOut:
 @dataclass(frozen=True)
 class Health:
     """``pid`` is the process that answered: with ``[api] workers`` above 1, which worker
-    (the loops are the daemon's, whichever answers)."""
+    (the loops are the daemon's, whichever answers). ``role`` is ``owner`` when this
+    daemon's loops act on the node, ``standby`` while another daemon sharing the
+    PostgreSQL database owns it (:mod:`lnpilot.service.ownership`)."""
 
     healthy: bool
     at: datetime
     loops: list[LoopOut]
     pid: int
+    role: Role
 
 
 @router.get(
@@ -47,7 +51,8 @@ async def health(services: ServicesDep, response: Response) -> Health:
     healthy = all(loop.healthy for loop in loops)
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Health(healthy=healthy, at=now, loops=loops, pid=os.getpid())
+    role = role_of(services.health)
+    return Health(healthy=healthy, at=now, loops=loops, pid=os.getpid(), role=role)
 
 
 @router.get(

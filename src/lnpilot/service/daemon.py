@@ -47,6 +47,7 @@ from lnpilot.rebalance.swaps import SwapDesk
 from lnpilot.service.alerts_file import alerts_file_path, load_alerts_file
 from lnpilot.service.backups import backup_loops
 from lnpilot.service.context import Services
+from lnpilot.service.ownership import OwnershipGate
 from lnpilot.service.supervisor import Loop, Supervisor
 from lnpilot.service.workers import ApiWorkers, WorkerDied, WorkerSpec, api_server
 from lnpilot.store import Store, backtests, sqlite_url
@@ -231,7 +232,10 @@ class Daemon:
     """The supervisor and, given an ``app_factory`` (what builds the faces' ASGI application
     from a :class:`Services`, passed by the caller: the service layer does not import the
     faces), the HTTP server on ``[api]``'s address, in this process or in ``[api] workers``
-    processes of its own; :meth:`stop` ends both."""
+    processes of its own; :meth:`stop` ends both. On PostgreSQL, which other daemons may
+    share, the loops act only while this daemon owns the node: an ``ownership`` loop keeps
+    or takes it and guards the others (:mod:`lnpilot.service.ownership`); on SQLite the
+    daemon is the only one and the loops run as given."""
 
     def __init__(
         self,
@@ -241,6 +245,11 @@ class Daemon:
     ) -> None:
         every = services.settings.service
         self.services = services
+        self._gate: OwnershipGate | None = None
+        engine = services.store.engine
+        if engine.dialect.name == "postgresql":
+            self._gate = OwnershipGate(engine.url, services.pubkey, every.ownership_retry_s)
+            loops = self._gate.guard_all(loops, TRANSIENT_ERRORS)
         self.supervisor = Supervisor(
             loops,
             services.health,
@@ -291,8 +300,9 @@ class Daemon:
     async def run(self) -> None:
         """Run until :meth:`stop`; raises :class:`WorkerDied` when an API worker ended on
         its own (the loops are stopped first)."""
-        async with self.services.store.transaction() as tx:  # none of ours can run yet
-            await backtests.interrupt_running(tx, self.services.clock())
+        if self._gate is None:  # a shared database's running backtests may be another's
+            async with self.services.store.transaction() as tx:  # none of ours can run yet
+                await backtests.interrupt_running(tx, self.services.clock())
         server_task = None
         died: list[WorkerDied] = []
 
@@ -314,6 +324,8 @@ class Daemon:
             if server_task is not None:
                 await server_task
             await self.services.background.aclose()
+            if self._gate is not None:
+                await self._gate.close()
             if self._run_dir is not None:
                 shutil.rmtree(self._run_dir, ignore_errors=True)
         if died:

@@ -25,14 +25,22 @@ and the daemon is always the owner.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from lnpilot.service.health import LoopHealth
+from lnpilot.service.supervisor import Loop
+
+log = logging.getLogger(__name__)
 
 _KEY_PREFIX = b"lnpilot-node-owner:"
 
@@ -149,3 +157,83 @@ async def _close_quietly(conn: AsyncConnection) -> None:
         await conn.close()
     except _CONNECTION_LOST:
         await conn.invalidate()
+
+
+#: The name of the daemon's loop that keeps or takes the node (see :class:`OwnershipGate`).
+OWNERSHIP_LOOP = "ownership"
+
+
+class NotOwner(Exception):
+    """A guarded loop's run while this daemon does not own the node: it waits, it does not
+    fail (the supervisor records it as waiting, with this reason)."""
+
+
+class OwnershipGate:
+    """The daemon's side of ownership: an ``ownership`` loop that runs :meth:`Ownership.check`
+    every ``retry_s``, and the guard that keeps the other loops from acting while this
+    daemon is standby. Their runs raise :class:`NotOwner` instead (recorded as waiting and
+    retried on the supervisor's backoff, never later than their interval), so on takeover
+    each loop acts within ``retry_s`` plus at most its own interval. The role is not known
+    before the first check: until then the daemon is standby."""
+
+    def __init__(self, url: URL, pubkey: Callable[[], Awaitable[str]], retry_s: float) -> None:
+        self._url = url
+        self._pubkey = pubkey
+        self.retry_s = retry_s
+        self._ownership: Ownership | None = None
+
+    @property
+    def role(self) -> Role:
+        return self._ownership.role if self._ownership is not None else Role.STANDBY
+
+    async def check(self) -> None:
+        """One ownership check; raises :class:`NotOwner` when standby, so the ``ownership``
+        loop's health says so (and says why) in every process that reads it."""
+        if self._ownership is None:  # the key needs the pubkey: asked of the node once
+            self._ownership = Ownership(self._url, await self._pubkey())
+        before = self._ownership.role
+        after = await self._ownership.check()
+        if after is not before:
+            log.warning("node ownership: %s -> %s", before, after)
+        if after is Role.STANDBY:
+            raise NotOwner("standby: another daemon holds this node's lock")
+
+    def loop(self, expected: tuple[type[Exception], ...]) -> Loop:
+        """The ``ownership`` line of the loop table; ``expected`` are the outages (the node
+        out of reach while its pubkey is first asked) logged in one line."""
+        return Loop(
+            OWNERSHIP_LOOP, self.retry_s, self.check, waits_on=(NotOwner,), expected=expected
+        )
+
+    def guard(self, loop: Loop) -> Loop:
+        """``loop`` acting only while this daemon owns the node."""
+        act = loop.run_once
+
+        async def if_owner() -> object:
+            if self.role is not Role.OWNER:
+                raise NotOwner("standby: the node is owned by another daemon")
+            return await act()
+
+        return dataclasses.replace(loop, run_once=if_owner, waits_on=(*loop.waits_on, NotOwner))
+
+    def guard_all(self, loops: Sequence[Loop], expected: tuple[type[Exception], ...]) -> list[Loop]:
+        """The loop table of a daemon that may share its node: the ``ownership`` loop first,
+        every other loop guarded."""
+        return [self.loop(expected), *(self.guard(loop) for loop in loops)]
+
+    async def close(self) -> None:
+        if self._ownership is not None:
+            await self._ownership.close()
+
+
+def role_of(health: LoopHealth) -> Role:
+    """The daemon's role as its loop health shows it, the same in an API worker process
+    (which reads the health the daemon publishes) as in the daemon: owner without an
+    ``ownership`` loop (SQLite: one daemon per file), else owner only once its last check
+    found the lock held."""
+    status = health.get(OWNERSHIP_LOOP)
+    if status is None:
+        return Role.OWNER
+    if status.runs and status.waiting_for is None and not status.consecutive_failures:
+        return Role.OWNER
+    return Role.STANDBY
