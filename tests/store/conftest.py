@@ -25,14 +25,15 @@ from lnpilot.store.tables import metadata
 LOCAL_PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 
 
-def _pg_url() -> str | None:
+def pg_server_url() -> str | None:
+    """The PostgreSQL server tests use (see the module docstring), or None: SQLite only."""
     url = os.environ.get("LNPILOT_TEST_PG_URL", "").strip()
     if url:
         return url
     return LOCAL_PG_URL if ci_requires_real_servers() else None
 
 
-BACKENDS = ["sqlite", *(["postgresql"] if _pg_url() else [])]
+BACKENDS = ["sqlite", *(["postgresql"] if pg_server_url() else [])]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -45,7 +46,7 @@ async def database_url(
         await upgrade(url)
         yield url
         return
-    server_url = _pg_url()
+    server_url = pg_server_url()
     assert server_url is not None
     async with _fresh_pg_database(normalize_url(server_url)) as url:
         await upgrade(url)
