@@ -135,6 +135,35 @@ async def test_a_loop_waiting_for_its_input_retries_soon_and_is_no_failure(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+async def test_a_loop_waiting_for_the_same_reason_logs_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A standby daemon's loops wait for as long as another daemon owns the node: one log
+    line per loop, and one more only when the reason changes."""
+    reasons = ["standby", "standby", "standby", "not collected", "not collected"]
+    health = LoopHealth()
+    done = asyncio.Event()
+
+    async def once() -> None:
+        if reasons:
+            raise NothingYet(reasons.pop(0))
+        done.set()
+
+    supervisor = Supervisor(
+        [Loop("collect", 3600, once, waits_on=(NothingYet,))], health, backoff_max_s=0.01
+    )
+    with caplog.at_level(logging.INFO, logger="lnpilot.service.supervisor"):
+        task = asyncio.create_task(supervisor.run())
+        await done.wait()
+        supervisor.stop()
+        await task
+    waits = [r.getMessage() for r in caplog.records if " waits: " in r.getMessage()]
+    assert [w.split(";")[0] for w in waits] == [
+        "loop collect waits: standby",
+        "loop collect waits: not collected",
+    ]
+
+
 async def test_stop_lets_the_current_transaction_commit(tmp_path: Path) -> None:
     """SIGTERM in the middle of a run: the run finishes and commits, no new run starts."""
     async with await Store.open(sqlite_url(tmp_path)) as store:

@@ -14,7 +14,8 @@ backoff when the outage ends: while it backs off, the probe is asked every
 ``PROBE_EVERY_S`` (or its interval, if shorter), and the first yes runs it again at once.
 A call that raises one of its loop's
 ``waits_on`` exceptions found its input not there yet (the rebalancer before the first
-collection): that is no failure, so it is logged in one line, recorded as waiting, and
+collection, any acting loop of a standby daemon): that is no failure, so it is logged in one
+line (again only when the reason changes), recorded as waiting, and
 retried on the same backoff (never later than the loop's interval), not an interval later.
 
 Stopping (SIGTERM) never interrupts a call: the supervisor stops starting new ones and
@@ -125,6 +126,7 @@ class Supervisor:
     async def _run_loop(self, loop: Loop) -> None:
         failures = waits = 0
         failing_with: str | None = None
+        waiting_for: str | None = None
         while not self._stopping.is_set():
             started = time.monotonic()
             self._health.started(loop.name, self._clock())
@@ -136,7 +138,9 @@ class Supervisor:
                 reason = redact_text(str(exc))
                 self._health.waiting(loop.name, self._clock(), elapsed, reason)
                 delay = min(loop.interval_s, backoff_s(waits, self._backoff_max_s))
-                log.info("loop %s waits: %s; trying again in %.1f s", loop.name, reason, delay)
+                if reason != waiting_for:  # a standby daemon's loops wait for hours
+                    waiting_for = reason
+                    log.info("loop %s waits: %s; trying again in %.1f s", loop.name, reason, delay)
             except Exception as exc:
                 failures += 1
                 elapsed = time.monotonic() - started
@@ -152,7 +156,7 @@ class Supervisor:
                 if failures:
                     log.warning("loop %s recovered after %d failed runs", loop.name, failures)
                 failures = waits = 0
-                failing_with = None
+                failing_with = waiting_for = None
                 elapsed = time.monotonic() - started
                 self._health.succeeded(loop.name, self._clock(), elapsed)
                 delay = max(0.0, loop.next_in_s(self._rng) - elapsed)
