@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from lnpilot.cli.main import app
-from lnpilot.store import Store, sqlite_url
+from lnpilot.store import Store, fee_journal, sqlite_url
 from lnpilot.store.tokens import ApiToken, find_token
 
 from .conftest import Api
@@ -96,3 +96,25 @@ async def test_health_and_metrics_say_owner_or_standby(api: Api) -> None:
     health.started("ownership", now)
     health.succeeded("ownership", now, 0.01)
     assert (await api.http.get("/health")).json()["role"] == "owner"
+
+
+async def test_a_standby_serves_reads_and_refuses_actions(api: Api) -> None:
+    """Another daemon owns the node: this one's API reads the store, and an action (a fee
+    apply) is refused with 503 before anything is done, until this daemon owns the node."""
+    health, now = api.services.health, api.sim.now
+    health.register("ownership", 30)
+    health.started("ownership", now)
+    health.waiting("ownership", now, 0.01, "standby: another daemon holds this node's lock")
+    channels = await api.http.get("/api/v1/channels", headers=api.auth())
+    assert channels.status_code == 200 and channels.json()
+    refused = await api.http.post("/api/v1/fees/apply", headers=api.auth(admin=True))
+    assert refused.status_code == 503 and "standby" in refused.json()["detail"]
+    assert (await api.http.post("/api/v1/fees/apply", headers=api.auth())).status_code == 403
+    async with api.store.read() as reader:  # nothing was done: no fee run journaled
+        node_id = await api.services.node_id()
+        assert node_id is not None
+        assert await fee_journal.runs(reader, node_id) == []
+    health.started("ownership", now)
+    health.succeeded("ownership", now, 0.01)
+    applied = await api.http.post("/api/v1/fees/apply", headers=api.auth(admin=True))
+    assert applied.status_code == 200, applied.text

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from lnpilot.node.backend import NodeError
 from lnpilot.service.actions import audited as audited
 from lnpilot.service.context import Services
+from lnpilot.service.ownership import Role, role_of
 from lnpilot.store.coltypes import MAX_STORE_ID
 from lnpilot.store.tokens import ApiToken, Scope
 
@@ -46,7 +47,8 @@ _WHY = {
     404: "No such thing in the store",
     409: "Cannot be done in the current state (no policy file, a dry run to roll back, ...)",
     422: "Bad input: one line per problem",
-    503: "The node cannot be reached, or the collector has not run once yet",
+    503: "The node cannot be reached, the collector has not run once yet, or (actions) this"
+    " daemon is standby: another daemon sharing the database owns the node",
 }
 
 
@@ -191,8 +193,24 @@ async def require_admin(token: Annotated[ApiToken, Depends(authenticate)]) -> Ap
     return token
 
 
+async def require_owner(
+    services: ServicesDep, token: Annotated[ApiToken, Depends(require_admin)]
+) -> ApiToken:
+    """An admin route that acts on the node (applies fees, runs a plan, pays a rebalance):
+    refused by a standby daemon, whose node another daemon sharing the database owns
+    (:mod:`lnpilot.service.ownership`), so that only the owner acts."""
+    if role_of(services.health) is Role.STANDBY:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "this daemon is standby: another daemon sharing the database owns the node;"
+            " send actions to the owner's API",
+        )
+    return token
+
+
 Reader = Annotated[ApiToken, Depends(authenticate)]
 Admin = Annotated[ApiToken, Depends(require_admin)]
+Owner = Annotated[ApiToken, Depends(require_owner)]
 
 
 async def current_node_id(services: ServicesDep) -> int:

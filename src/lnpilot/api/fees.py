@@ -15,6 +15,7 @@ from lnpilot.api.deps import (
     Admin,
     NoBody,
     NodeId,
+    Owner,
     Reader,
     ServicesDep,
     StoreId,
@@ -85,7 +86,7 @@ async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> Run
     summary="Plan and apply fees now, verified by reading back",
     responses=errors(403, 409, 503),
 )
-async def apply(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
+async def apply(services: ServicesDep, token: Owner, _body: NoBody = None) -> RunOut:
     return await _evaluate(services, token, apply=True)
 
 
@@ -115,7 +116,7 @@ async def run(services: ServicesDep, _: Reader, run_id: StoreId) -> RunOut:
 )
 async def rollback(
     services: ServicesDep,
-    token: Admin,
+    token: Owner,
     run_id: StoreId,
     force: Annotated[
         bool, Query(description="Restore even where the policy changed again since")

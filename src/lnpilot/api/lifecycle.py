@@ -22,6 +22,7 @@ from lnpilot.api.deps import (
     UNPROCESSABLE,
     Admin,
     NodeId,
+    Owner,
     Reader,
     ServicesDep,
     StoreId,
@@ -147,9 +148,9 @@ async def make_plan(services: ServicesDep, node_id: NodeId, token: Admin, body: 
 @router.post(
     "/plans/{plan_id}/run",
     summary="Take the plan's next steps (dry run unless apply)",
-    responses=errors(403, 404, 409),
+    responses=errors(403, 404, 409, 503),
 )
-async def run_plan(services: ServicesDep, token: Admin, plan_id: StoreId, body: RunIn) -> PlanOut:
+async def run_plan(services: ServicesDep, token: Owner, plan_id: StoreId, body: RunIn) -> PlanOut:
     await _plan_out(services, plan_id)  # 404 for a plan that is not there, before the audit
     action = "close.run" if body.apply else "close.dry_run"
     async with audited(services, token, action, str(plan_id)) as detail:

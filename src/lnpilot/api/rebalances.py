@@ -20,6 +20,7 @@ from lnpilot.api.deps import (
     Admin,
     NoBody,
     NodeId,
+    Owner,
     Reader,
     ServicesDep,
     StoreId,
@@ -219,7 +220,7 @@ async def plan(services: ServicesDep, token: Admin, _body: NoBody = None) -> Run
     summary="Plan and execute rebalances now, within the budget",
     responses=errors(403, 409, 503),
 )
-async def run(services: ServicesDep, token: Admin, _body: NoBody = None) -> RunOut:
+async def run(services: ServicesDep, token: Owner, _body: NoBody = None) -> RunOut:
     return await _run(services, token, RebalanceMode.APPLY)
 
 
