@@ -349,3 +349,28 @@ async def test_the_pnl_page_adds_up_the_stores_fees(live: Live) -> None:
     assert figure is not None and net is not None
     assert figure.group(1) == f"{earned_msat // 1000:,}"
     assert "800000x1x0" in page and "800000x2x0" in page  # the channels that earned
+
+
+async def test_a_standby_dashboard_shows_but_does_not_act(live: Live) -> None:
+    """Another daemon owns the node: the pages and dry-run plans are served, an apply is
+    refused with 503 and the reason, and nothing reaches the node or the journal."""
+    health, now = live.services.health, live.sim.now
+    health.register("ownership", 30)
+    health.started("ownership", now)
+    health.waiting("ownership", now, 0.01, "standby: another daemon holds this node's lock")
+    try:
+        async with session(live, live.admin_token) as http:
+            token = csrf_of((await http.get("/dashboard/fees")).text)
+            async with live.store.read() as reader:
+                before = await fee_journal.runs(reader, live.node_id, limit=100)
+            planned = await http.post("/dashboard/fees/plan", data={"csrf": token})
+            assert planned.status_code == 303  # a dry run is no act on the node
+            applied = await http.post("/dashboard/fees/apply", data={"csrf": token})
+            assert applied.status_code == 503 and "standby" in refusal(applied)
+            assert 321 not in await our_fee_rates(live)
+            async with live.store.read() as reader:
+                after = await fee_journal.runs(reader, live.node_id, limit=100)
+            assert [r.mode for r in after[: len(after) - len(before)]] == ["dry-run"]
+    finally:  # the fixture's other tests run as the owner again
+        health.started("ownership", now)
+        health.succeeded("ownership", now, 0.01)

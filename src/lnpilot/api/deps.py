@@ -18,9 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from lnpilot.node.backend import NodeError
+from lnpilot.service.actions import Refused, owner_only
 from lnpilot.service.actions import audited as audited
 from lnpilot.service.context import Services
-from lnpilot.service.ownership import Role, role_of
 from lnpilot.store.coltypes import MAX_STORE_ID
 from lnpilot.store.tokens import ApiToken, Scope
 
@@ -196,15 +196,12 @@ async def require_admin(token: Annotated[ApiToken, Depends(authenticate)]) -> Ap
 async def require_owner(
     services: ServicesDep, token: Annotated[ApiToken, Depends(require_admin)]
 ) -> ApiToken:
-    """An admin route that acts on the node (applies fees, runs a plan, pays a rebalance):
-    refused by a standby daemon, whose node another daemon sharing the database owns
-    (:mod:`lnpilot.service.ownership`), so that only the owner acts."""
-    if role_of(services.health) is Role.STANDBY:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "this daemon is standby: another daemon sharing the database owns the node;"
-            " send actions to the owner's API",
-        )
+    """An admin route that acts on the node: the owning daemon's alone
+    (:func:`lnpilot.service.actions.owner_only`)."""
+    try:
+        owner_only(services)
+    except Refused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     return token
 
 

@@ -18,6 +18,7 @@ from lnpilot.fees import PolicyError, PolicyFile, load_policy
 from lnpilot.rebalance import Rebalancer, SettingsError
 from lnpilot.rebalance import load_settings as load_rebalance
 from lnpilot.service.context import Services
+from lnpilot.service.ownership import Role, role_of
 from lnpilot.store import audit
 from lnpilot.store.records import JsonValue
 from lnpilot.store.tokens import ApiToken
@@ -26,6 +27,13 @@ from lnpilot.store.tokens import ApiToken
 CONFLICT = 409
 NOT_FOUND = 404
 UNPROCESSABLE = 422
+UNAVAILABLE = 503
+
+#: Why a standby daemon refuses an act on the node (:func:`owner_only`).
+STANDBY = (
+    "this daemon is standby: another daemon sharing the database owns the node;"
+    " act through the owner's API or dashboard"
+)
 
 
 class Refused(Exception):
@@ -36,6 +44,14 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
         self.status_code = status  # read by audited(), like an HTTPException's
+
+
+def owner_only(services: Services) -> None:
+    """An act on the node (a fee apply or rollback, a rebalance run, a plan run) is the
+    owning daemon's alone when several share the database (:mod:`lnpilot.service.ownership`):
+    raises :class:`Refused` (503) on a standby, before anything is done or journaled."""
+    if role_of(services.health) is Role.STANDBY:
+        raise Refused(UNAVAILABLE, STANDBY)
 
 
 def _refusal_status(exc: BaseException) -> int | None:

@@ -139,6 +139,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
 
     async def fee_run(act: Acting, *, apply: bool) -> Response:
         async def work() -> str:
+            if apply:
+                actions.owner_only(services)
             async with audited(
                 services, act.who, "fees.apply" if apply else "fees.plan", detail=VIA
             ) as detail:
@@ -216,6 +218,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
             return refused(404, f"no fee run {run_id}", act.seen)
 
         async def work() -> str:
+            actions.owner_only(services)
             async with audited(
                 services,
                 act.who,
@@ -240,6 +243,8 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         action = "rebalances.run" if mode is RebalanceMode.APPLY else "rebalances.plan"
 
         async def work() -> str:
+            if mode is RebalanceMode.APPLY:
+                actions.owner_only(services)
             async with audited(services, act.who, action, detail=VIA) as detail:
                 try:
                     report = await actions.rebalancer(services).run(

@@ -312,6 +312,7 @@ def add_routes(pages: APIRouter, services: Services, viewer: ViewerDep, csrf: au
         approve_force = act.form.get("approve_force") == "yes"
         name = f"{kind}.run" if apply else f"{kind}.dry_run"
         try:
+            actions.owner_only(services)
             async with audited(
                 services,
                 act.who,
