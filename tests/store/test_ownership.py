@@ -7,6 +7,8 @@ is a no-op. Each check is driven by the test: no sleeps, no timing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from lnpilot.service import ownership
 from lnpilot.service.health import LoopHealth
 from lnpilot.service.ownership import (
     OWNERSHIP_LOOP,
@@ -70,17 +73,9 @@ async def test_closing_the_owner_hands_the_node_to_the_standby(
     assert await first.check() is Role.STANDBY  # a closed claim retries, and finds it taken
 
 
-async def test_a_killed_owner_session_is_taken_over_and_the_old_owner_steps_down(
-    database_url: URL, daemons: tuple[Ownership, Ownership]
-) -> None:
-    """The owner's backend ended from outside, as when its process is killed: the standby
-    owns the node at its next check, and the old owner, finding its connection dead and
-    the lock taken, becomes standby instead of acting on a node it no longer owns."""
-    if not _on_postgresql(database_url):
-        pytest.skip("SQLite has one daemon per file: nothing to take over")
-    first, second = daemons
-    assert await first.check() is Role.OWNER
-    assert await second.check() is Role.STANDBY
+async def _terminate_holders(database_url: URL) -> int:
+    """End the sessions holding PUBKEY's lock from outside, as a killed process's ends; how
+    many there were."""
     key = ownership_key(PUBKEY) & 0xFFFF_FFFF_FFFF_FFFF
     admin = create_async_engine(database_url)
     try:
@@ -94,16 +89,31 @@ async def test_a_killed_owner_session_is_taken_over_and_the_old_owner_steps_down
                     {"hi": key >> 32, "lo": key & 0xFFFF_FFFF},
                 )
             ).all()
-            assert len(holders) == 1
-            # With a timeout it returns once the backend has exited (the bound only
-            # keeps a stuck server from hanging the test).
-            ended = await conn.scalar(
-                text("SELECT pg_terminate_backend(CAST(:pid AS integer), 60000)"),
-                {"pid": holders[0]},
-            )
-            assert ended
+            for pid in holders:
+                # With a timeout it returns once the backend has exited (the bound only
+                # keeps a stuck server from hanging the test).
+                ended = await conn.scalar(
+                    text("SELECT pg_terminate_backend(CAST(:pid AS integer), 60000)"),
+                    {"pid": pid},
+                )
+                assert ended
     finally:
         await admin.dispose()
+    return len(holders)
+
+
+async def test_a_killed_owner_session_is_taken_over_and_the_old_owner_steps_down(
+    database_url: URL, daemons: tuple[Ownership, Ownership]
+) -> None:
+    """The owner's backend ended from outside, as when its process is killed: the standby
+    owns the node at its next check, and the old owner, finding its connection dead and
+    the lock taken, becomes standby instead of acting on a node it no longer owns."""
+    if not _on_postgresql(database_url):
+        pytest.skip("SQLite has one daemon per file: nothing to take over")
+    first, second = daemons
+    assert await first.check() is Role.OWNER
+    assert await second.check() is Role.STANDBY
+    assert await _terminate_holders(database_url) == 1
     assert await second.check() is Role.OWNER
     assert await first.check() is Role.STANDBY
 
@@ -186,3 +196,62 @@ def test_the_role_is_read_from_the_ownership_loop_health() -> None:
     health.started(OWNERSHIP_LOOP, at)
     health.succeeded(OWNERSHIP_LOOP, at, 0.01)
     assert role_of(health) is Role.OWNER
+
+
+class FreezingProxy:
+    """A TCP relay to the PostgreSQL server that can go silent (keeps its sockets open,
+    passes no byte): a network partition, which a killed process is not."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self.frozen = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> int:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:  # the silent sessions end with their sockets
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                if self.frozen.is_set():
+                    return  # silent: the bytes go nowhere, the sockets stay open
+                dst.write(data)
+                await dst.drain()
+
+        with contextlib.suppress(ConnectionError):
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_an_owner_cut_off_from_the_database_steps_down_instead_of_hanging(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner's connection goes silent: its next check gives up after CHECK_TIMEOUT_S
+    and it is standby, so its loops stop acting. (Its session still holds the lock on the
+    server until PostgreSQL notices the dead client: the documented limit.)"""
+    if not _on_postgresql(database_url):
+        pytest.skip("SQLite has no connection to lose")
+    assert database_url.host is not None
+    proxy = FreezingProxy(database_url.host, database_url.port or 5432)
+    async with proxy as port:
+        owner = Ownership(database_url.set(host="127.0.0.1", port=port), PUBKEY)
+        try:
+            assert await owner.check() is Role.OWNER
+            monkeypatch.setattr(ownership, "CHECK_TIMEOUT_S", 0.5)
+            proxy.frozen.set()
+            assert await owner.check() is Role.STANDBY
+            # The silent session still holds the lock on the server (the documented limit).
+            assert await _terminate_holders(database_url) == 1
+        finally:
+            await owner.close()

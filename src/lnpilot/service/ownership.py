@@ -25,6 +25,7 @@ and the daemon is always the owner.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import hashlib
@@ -45,7 +46,12 @@ log = logging.getLogger(__name__)
 _KEY_PREFIX = b"lnpilot-node-owner:"
 
 #: What a dead or unusable owner connection raises: the check then starts over.
-_CONNECTION_LOST = (DBAPIError, InterfaceError, OperationalError, OSError)
+_CONNECTION_LOST = (DBAPIError, InterfaceError, OperationalError, OSError, TimeoutError)
+
+#: The longest one step of a check (connecting, asking for the lock, reading ``pg_locks``)
+#: may take. An owner cut off from its database must not hang in a check while its other
+#: loops go on acting: past this it drops the connection and is standby.
+CHECK_TIMEOUT_S = 10.0
 
 
 class Role(enum.StrEnum):
@@ -115,7 +121,8 @@ class Ownership:
     async def _still_held(self, conn: AsyncConnection) -> bool:
         classid, objid = _lock_ids(self.key)
         try:
-            held = await conn.scalar(_HELD, {"classid": classid, "objid": objid})
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                held = await conn.scalar(_HELD, {"classid": classid, "objid": objid})
         except _CONNECTION_LOST:
             return False
         return bool(held)
@@ -123,13 +130,16 @@ class Ownership:
     async def _try_lock(self, engine: AsyncEngine) -> AsyncConnection | None:
         """A connection holding the lock, or None (held elsewhere, or no database)."""
         try:
-            conn = await engine.connect()
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                conn = await engine.connect()
         except _CONNECTION_LOST:
             return None
         try:
-            # Autocommit: the connection must not sit "idle in transaction" for days.
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
+            async with asyncio.timeout(CHECK_TIMEOUT_S):
+                # Autocommit: the connection must not sit "idle in transaction" for days.
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                key = {"key": self.key}
+                got = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), key)
         except _CONNECTION_LOST:
             await _close_quietly(conn)
             return None
@@ -152,11 +162,14 @@ class Ownership:
 
 
 async def _close_quietly(conn: AsyncConnection) -> None:
-    """Close a connection that may be dead already (its session, and lock, gone with it)."""
+    """Close a connection that may be dead or unanswering: invalidated first (the driver
+    closes its socket without a round trip, which ends the session and frees the lock
+    whenever the server sees it), so closing never waits on a silent server."""
     try:
+        await conn.invalidate()
         await conn.close()
     except _CONNECTION_LOST:
-        await conn.invalidate()
+        pass
 
 
 #: The name of the daemon's loop that keeps or takes the node (see :class:`OwnershipGate`).
