@@ -75,6 +75,7 @@ class Daemon:
         """GET ``path`` until ``done`` says yes; its last answer."""
         deadline = time.monotonic() + timeout_s
         while True:
+            assert self.process.poll() is None, self.log.read_text()
             found = self.get(path)
             if done(found) or time.monotonic() > deadline:
                 return found

@@ -8,31 +8,18 @@ fresh database of the test's own. The takeover is waited for as a signal (the st
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lnpilot.devtools.pg_database import FreshPgDatabase
 from lnpilot.store import normalize_url, upgrade
 from store.conftest import pg_server_url
 
-from .conftest import Daemon, busy_sim, daemon_process
+from .conftest import busy_sim, daemon_process
 
 TAKEOVER_BOUND_S = 60.0
-
-
-def _health_when(daemon: Daemon, done: Any, bound_s: float = TAKEOVER_BOUND_S) -> Any:
-    """``/health`` once ``done`` says yes of it."""
-    deadline = time.monotonic() + bound_s
-    while True:
-        assert daemon.process.poll() is None, daemon.log.read_text()
-        body = httpx.get(f"{daemon.url}/health", timeout=5).json()
-        if done(body) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
 
 
 def _loops(body: Any) -> dict[str, Any]:
@@ -61,14 +48,16 @@ async def test_one_daemon_owns_the_node_and_the_other_takes_over_when_it_is_kill
             owner = first.wait_healthy({"ownership", "collect"})
             assert owner["role"] == "owner"
             with daemon_process(tmp_path / "b", sim.face.url, **shared) as second:
-                standby = _health_when(second, _checked_and_standing_by)
+                standby = second.poll("/health", _checked_and_standing_by, TAKEOVER_BOUND_S)
                 assert standby["role"] == "standby"
                 assert _loops(standby)["collect"]["last_success_at"] is None
                 assert "standby" in _loops(standby)["ownership"]["waiting_for"]
                 first.process.kill()  # no goodbye: PostgreSQL frees the lock on socket close
                 first.process.wait()
-                taken = _health_when(
-                    second, lambda b: _loops(b)["collect"]["last_success_at"] is not None
+                taken = second.poll(
+                    "/health",
+                    lambda b: _loops(b)["collect"]["last_success_at"] is not None,
+                    TAKEOVER_BOUND_S,
                 )
                 assert taken["role"] == "owner", second.log.read_text()
                 assert _loops(taken)["collect"]["last_success_at"] is not None
